@@ -1,0 +1,3 @@
+from novaload.cli import main
+
+main()

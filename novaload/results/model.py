@@ -1,0 +1,129 @@
+"""The typed result of ingesting one k6 run: what every reporter, analysis and
+comparison reads. Produced only by :func:`novaload.results.ingest.ingest`.
+
+Naming follows k6: a *metric* has a *type* (counter, gauge, rate, trend) and
+*values* keyed exactly as in k6's ``--summary-export`` (``avg``, ``p(95)``,
+``count``, ``rate``, ``passes``, ``fails``, a Rate's ``value`` ...). A
+*submetric* is named like k6 names it: ``http_req_duration{name:index}``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+
+
+class MetricType(StrEnum):
+    COUNTER = "counter"
+    GAUGE = "gauge"
+    RATE = "rate"
+    TREND = "trend"
+
+
+@dataclass(frozen=True, slots=True)
+class ThresholdResult:
+    """One threshold expression judged against the whole run.
+
+    ``ok`` is ``None`` when the metric (or submetric) received no samples: k6
+    sometimes reports that as passed (k6 issue #4283); we say "no data".
+    """
+
+    metric: str  # as written: "http_req_duration{name:index}"
+    expression: str  # as written: "p(95)<500"
+    aggregation: str  # "p(95)", "avg", "rate", "count", "value", ...
+    operator: str  # one of <= < >= > === == !=
+    limit: float
+    observed: float | None
+    ok: bool | None
+    abort_on_fail: bool = False
+    source: Literal["script", "file"] = "script"
+
+    @property
+    def status(self) -> Literal["passed", "failed", "no data"]:
+        return "no data" if self.ok is None else ("passed" if self.ok else "failed")
+
+
+@dataclass(frozen=True, slots=True)
+class MetricSummary:
+    """End-of-test figures of one metric or submetric, equal to k6's own."""
+
+    name: str  # "http_req_duration" or "http_req_duration{name:index}"
+    type: str  # a MetricType value, or an unknown type carried as written
+    contains: str  # "time", "data" or "default"
+    values: dict[str, float]  # keys as in k6 --summary-export
+    thresholds: tuple[ThresholdResult, ...] = ()
+    parent: str | None = None  # "http_req_duration" for a submetric
+    selector: tuple[tuple[str, str], ...] = ()  # (("name", "index"),) for a submetric
+
+    @property
+    def is_submetric(self) -> bool:
+        return self.parent is not None
+
+
+@dataclass(slots=True)
+class RunResults:
+    """Everything ingested from one run (one or several k6 result files).
+
+    DataFrames (pandas) hold the breakdowns; their columns are documented on
+    each field and are the columns of the matching CSV files.
+    """
+
+    metrics: dict[str, MetricSummary]
+    thresholds: list[ThresholdResult]
+    # Test-run duration in seconds, as k6 defines it (setup start to teardown end),
+    # when a k6 summary provided it; otherwise the first-to-last sample span.
+    duration_s: float
+    duration_source: Literal["k6-summary", "sample-span"]
+    started_at: datetime | None  # first sample time (UTC)
+    ended_at: datetime | None  # last sample time (UTC)
+    sources: list[Path]
+    lines: int  # lines read over all sources
+    points: int  # Point samples read
+    input_bytes: int  # uncompressed bytes read
+    warnings: list[str] = field(default_factory=list)
+    skipped_lines: int = 0  # invalid lines skipped with --lenient
+
+    # name, requests, failures, error_rate, rps, avg, min, med, p90, p95, p99, max
+    # (latencies in ms, from http_req_duration, grouped by the `name` tag)
+    endpoints: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # method, status, requests
+    statuses: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # status, error_code, error, requests   (failed requests only)
+    errors: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # url, name, method, status, requests   (top failing URLs, most first)
+    failing_urls: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # scenario, requests, failures, iterations, avg, p95, p99   ("" = setup/teardown)
+    scenarios: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # group, requests, failures, avg, p95, group_duration_avg
+    groups: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # group, check, passes, fails, rate
+    checks: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # t (seconds since first sample, window start), time (UTC), requests, failures,
+    # rps, p50, p95, p99 (ms), vus, iterations, data_sent, data_received
+    timeseries: pd.DataFrame = field(default_factory=pd.DataFrame)
+    window_s: float = 1.0
+    # le_ms (bucket upper bound), requests   (http_req_duration histogram)
+    histogram: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def thresholds_failed(self) -> bool:
+        return any(t.ok is False for t in self.thresholds)
+
+    @property
+    def thresholds_no_data(self) -> list[ThresholdResult]:
+        return [t for t in self.thresholds if t.ok is None]
+
+    def metric(self, name: str) -> MetricSummary | None:
+        return self.metrics.get(name)
+
+    def value(self, metric: str, key: str, default: float | None = None) -> float | None:
+        m = self.metrics.get(metric)
+        return default if m is None else m.values.get(key, default)
+
+
+__all__ = ["MetricSummary", "MetricType", "RunResults", "ThresholdResult"]

@@ -1,2 +1,56 @@
-def main() -> None:  # replaced by the real CLI
-    raise SystemExit(0)
+"""The ``novaload`` command line: parse, call one library function, print.
+
+``main`` is the only place that turns exceptions into exit codes: a
+:class:`NovaloadError` becomes its one-line message and ``exit_code``; any
+other exception is a bug (exit 1) and prints a traceback. ``--debug`` shows
+the traceback for user errors too.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from novaload.cli.app import app, console_err, state
+from novaload.errors import ExitCode, NovaloadError
+
+# Command modules register themselves on `app` when imported.
+from novaload.cli import (  # noqa: E402,F401  (imported for registration)
+    cmd_config,
+    cmd_monitor,
+    cmd_report,
+    cmd_run,
+    cmd_target,
+)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except NovaloadError as exc:
+        if state.debug:
+            console_err.print_exception()
+        console_err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True,
+                          soft_wrap=True)
+        sys.exit(int(exc.exit_code))
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        console_err.print("aborted")
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the one place bugs become exit 1
+        # Click's usage errors (typer vendors click in recent releases, so match by shape).
+        if callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int):
+            exc.show()
+            sys.exit(exc.exit_code)
+        console_err.print_exception()
+        console_err.print("[bold red]internal error[/] — this is a bug in novaload; "
+                          "please report it with the traceback above")
+        sys.exit(ExitCode.INTERNAL)
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,50 @@
+"""Remove what load tests leave behind: VMs created on the target (by run tag)
+and, with ``force``, k6 containers of the Docker runner."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+from novaload.config import Overrides, load_project, select
+from novaload.errors import NovaloadError
+
+
+def cleanup(env: str | None = None, run_id: str | None = None, force: bool = False,
+            ) -> Iterator[str]:
+    """Yield one human line per action taken."""
+    from novaload.scenario.cleanup import cleanup_vms
+    from novaload.scenario.render import DEMO_DEFAULT_URL
+
+    project = load_project()
+    environment = select(project, None, Overrides(environment=env).merged_with_env(
+        os.environ)).environment
+    if environment.uses_demo_target:
+        from novaload.target.process import is_target_running
+
+        base = os.environ.get("API_TARGET") or DEMO_DEFAULT_URL
+        if not is_target_running(base):
+            yield f"no demo target running at {base}: nothing to clean there"
+            base = None
+    else:
+        base = environment.base_url
+    if base:
+        headers = {k: _resolve(v) for k, v in environment.headers.items()}
+        count = cleanup_vms(base, run_id=run_id, headers=headers)
+        yield f"deleted {count} VM(s) tagged by novaload runs on {base}"
+    if force:
+        try:
+            from novaload.run.docker import remove_leftovers
+
+            yield f"removed {remove_leftovers(run_id)} novaload k6 container(s)"
+        except NovaloadError as exc:
+            yield f"containers: {exc}"
+
+
+def _resolve(value: str) -> str:
+    from novaload.config.models import ENV_REF
+
+    return ENV_REF.sub(lambda m: os.environ.get(m.group(1), ""), value)
+
+
+__all__ = ["cleanup"]

@@ -1,0 +1,61 @@
+"""The Typer application and the state shared by all commands."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from novaload import __version__
+
+
+@dataclass
+class State:
+    debug: bool = False
+    config_dir: Path | None = None
+    scenarios_dir: Path | None = None
+
+
+state = State()
+# Results go to stdout; progress, warnings and errors to stderr, so stdout can be piped.
+console = Console(highlight=False)
+console_err = Console(stderr=True, highlight=False)
+
+app = typer.Typer(
+    name="novaload",
+    help="One-command, CI-grade Grafana k6 load testing.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"novaload {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _global(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.",
+                                        envvar="NOVALOAD_DEBUG")] = False,
+    config_dir: Annotated[Path | None, typer.Option(
+        "--config-dir", help="Configuration folder [default: ./configs].",
+        envvar="NOVALOAD_CONFIG_DIR")] = None,
+    scenarios_dir: Annotated[Path | None, typer.Option(
+        "--scenarios-dir", help="Template folder [default: ./k6-scenarios].",
+        envvar="NOVALOAD_SCENARIOS_DIR")] = None,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Show the version and exit.")] = False,
+) -> None:
+    state.debug = debug
+    state.config_dir = config_dir
+    state.scenarios_dir = scenarios_dir
+    if debug:
+        os.environ["NOVALOAD_DEBUG"] = "1"

@@ -1,0 +1,89 @@
+"""``novaload render``, ``list`` and ``doctor``: look at the configuration and the machine."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from novaload.cli.app import app, console, console_err, state
+from novaload.config import Overrides, load_project, select
+from novaload.errors import ExitCode
+from novaload.run.runfolder import new_run_id
+from novaload.scenario.render import render as render_script
+
+
+@app.command(no_args_is_help=True)
+def render(
+    scenario: Annotated[str, typer.Argument(help="Scenario name (see `novaload list`).")],
+    env: Annotated[str | None, typer.Option("--env", "-e", help="Environment [default: "
+                                            "$ENVIRONMENT or local].")] = None,
+    profile: Annotated[str | None, typer.Option("--profile", "-p")] = None,
+    vus: Annotated[int | None, typer.Option("--vus", min=1)] = None,
+    duration: Annotated[str | None, typer.Option("--duration")] = None,
+    target_url: Annotated[str | None, typer.Option("--target")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the script here "
+                                                "[default: stdout].")] = None,
+    show_shape: Annotated[bool, typer.Option("--show-shape", help="Draw the planned load "
+                                             "over time.")] = False,
+) -> None:
+    """Render a scenario into a complete k6 script without running it."""
+    import os
+
+    project = load_project(state.config_dir, state.scenarios_dir)
+    overrides = Overrides(environment=env, profile=profile, vus=vus, duration=duration,
+                          target_url=target_url).merged_with_env(os.environ)
+    selection = select(project, scenario, overrides)
+    assert selection.scenario is not None
+    rendered = render_script(selection.scenario, selection.environment, selection.profile,
+                             run_id=new_run_id(scenario), scenarios_dir=state.scenarios_dir)
+    if output is None:
+        sys.stdout.write(rendered.text)
+    else:
+        rendered.write(output)
+        console_err.print(f"wrote {output} ({selection.scenario.name} · "
+                          f"{selection.environment.name} · {selection.profile.name})")
+    if show_shape:
+        from novaload.scenario.shapes import draw_shape, plan_series
+
+        for name, executor in rendered.options["scenarios"].items():
+            console_err.print(f"[bold]{name}[/] · {executor['executor']}")
+            console_err.print(draw_shape(plan_series(executor, 1.0), width=72, height=14),
+                              highlight=False)
+
+
+@app.command("list")
+def list_(
+) -> None:
+    """Show scenarios, environments and profiles, one line each."""
+    project = load_project(state.config_dir, state.scenarios_dir)
+    console.print("[bold]scenarios[/]")
+    for s in project.scenarios.values():
+        console.print(f"  {s.name:<12} {s.description} [dim](default profile {s.default_profile})[/]")
+    console.print("[bold]environments[/]")
+    for e in project.environments.values():
+        target = "built-in demo target" if e.uses_demo_target else e.base_url
+        note = " [yellow](requires --yes)[/]" if e.requires_confirmation else ""
+        console.print(f"  {e.name:<12} {target}{note}")
+    console.print("[bold]profiles[/]")
+    for p in project.profiles.values():
+        console.print(f"  {p.name:<12} {p.description}")
+
+
+@app.command()
+def doctor() -> None:
+    """Check that k6, the configuration and optional components are usable here."""
+    from novaload.doctor import run_checks
+
+    checks = run_checks(state.config_dir, state.scenarios_dir)
+    table = Table(show_edge=False)
+    for col in ("check", "status", "detail"):
+        table.add_column(col)
+    style = {"ok": "green", "warn": "yellow", "fail": "bold red"}
+    for c in checks:
+        table.add_row(c.name, f"[{style[c.status]}]{c.status}[/]", c.detail)
+    console.print(table)
+    raise typer.Exit(ExitCode.USAGE if any(c.status == "fail" for c in checks) else 0)

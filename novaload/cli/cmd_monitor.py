@@ -1,0 +1,96 @@
+"""``novaload monitor up|down|status``, ``image build`` and ``cleanup``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from novaload.cli.app import app, console, console_err
+from novaload.config.loader import PACKAGE_ROOT
+
+monitor_app = typer.Typer(help="The Prometheus/Grafana/InfluxDB/Loki stack.",
+                          no_args_is_help=True)
+app.add_typer(monitor_app, name="monitor")
+image_app = typer.Typer(help="The k6 container image.", no_args_is_help=True)
+app.add_typer(image_app, name="image")
+
+ComposeFile = Annotated[Path | None, typer.Option("--compose-file", help="[default: "
+                                                  "docker-compose.monitoring.yml]")]
+
+
+def _stack(compose_file: Path | None):
+    from novaload.monitoring.stack import ComposeStack
+
+    path = compose_file or Path("docker-compose.monitoring.yml")
+    if not path.exists():
+        path = PACKAGE_ROOT / "docker-compose.monitoring.yml"
+    return ComposeStack(path)
+
+
+def _print_status(statuses) -> bool:
+    table = Table(show_edge=False)
+    for col in ("service", "url", "status", "detail"):
+        table.add_column(col)
+    for s in statuses:
+        table.add_row(s.name, s.url, "[green]ok[/]" if s.ok else "[bold red]problem[/]", s.detail)
+    console.print(table)
+    return all(s.ok for s in statuses)
+
+
+@monitor_app.command()
+def up(compose_file: ComposeFile = None,
+       wait: Annotated[float, typer.Option(help="Seconds to wait for health.")] = 120.0) -> None:
+    """Start the stack, wait until healthy, print the URLs."""
+    stack = _stack(compose_file)
+    ok = _print_status(stack.up(wait_timeout=wait))
+    for name, url in stack.urls().items():
+        console.print(f"  {name:<28} {url}", highlight=False)
+    raise typer.Exit(0 if ok else 1)
+
+
+@monitor_app.command()
+def down(compose_file: ComposeFile = None,
+         volumes: Annotated[bool, typer.Option("--volumes", help="Also delete the data.")] = False
+         ) -> None:
+    """Stop the stack."""
+    _stack(compose_file).down(volumes=volumes)
+    console_err.print("monitoring stack stopped")
+
+
+@monitor_app.command()
+def status(compose_file: ComposeFile = None) -> None:
+    """Check every service, Prometheus' targets and Grafana's datasources."""
+    raise typer.Exit(0 if _print_status(_stack(compose_file).status()) else 1)
+
+
+@image_app.command("build")
+def image_build(
+    k6: Annotated[str | None, typer.Option("--k6", help="k6 binary to put in the image "
+                                           "[default: novaload's].")] = None,
+    tag: Annotated[str | None, typer.Option("--tag", help="Image tag.")] = None,
+) -> None:
+    """Build a FROM-scratch image with the k6 binary novaload uses (no registry needed)."""
+    from novaload.run.image import DEFAULT_LOCAL_IMAGE, build_k6_image
+    from novaload.run.k6binary import find_k6
+
+    binary = find_k6(k6)
+    built = build_k6_image(Path(binary.path), tag or DEFAULT_LOCAL_IMAGE)
+    console.print(f"built {built} (k6 {binary.version})")
+
+
+@app.command()
+def cleanup(
+    env: Annotated[str | None, typer.Option("--env", "-e", help="Environment whose target to "
+                                            "clean [default: $ENVIRONMENT or local].")] = None,
+    run_id: Annotated[str | None, typer.Option("--run-id", help="Only this run's leftovers.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Also remove every novaload k6 "
+                                        "container left on this Docker engine.")] = False,
+) -> None:
+    """Remove leftovers: VMs created by novaload runs (by tag), and with --force containers."""
+    from novaload.cleanup import cleanup as do_cleanup
+
+    for line in do_cleanup(env=env, run_id=run_id, force=force):
+        console.print(line, highlight=False)

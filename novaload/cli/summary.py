@@ -1,0 +1,58 @@
+"""Print a finished run or report for humans: verdict, thresholds, headline figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from novaload.results.model import RunResults
+from novaload.run.outcome import K6_MEANINGS
+from novaload.run.pipeline import RunOutcome
+
+
+def _ms(v: float | None) -> str:
+    return "-" if v is None else (f"{v:.2f} ms" if v < 1000 else f"{v / 1000:.2f} s")
+
+
+def print_results(console: Console, results: RunResults) -> None:
+    if results.thresholds:
+        table = Table(title="thresholds", title_justify="left", show_edge=False)
+        for col in ("metric", "threshold", "observed", "status"):
+            table.add_column(col)
+        style = {"passed": "green", "failed": "bold red", "no data": "yellow"}
+        for t in results.thresholds:
+            observed = "-" if t.observed is None else f"{t.observed:.4g}"
+            table.add_row(t.metric, t.expression, observed,
+                          f"[{style[t.status]}]{t.status}[/]")
+        console.print(table)
+    reqs = results.value("http_reqs", "count")
+    if reqs is not None:
+        console.print(
+            f"requests {int(reqs)} ({results.value('http_reqs', 'rate', 0):.1f}/s) · "
+            f"failed {100 * (results.value('http_req_failed', 'value', 0) or 0):.2f} % · "
+            f"p95 {_ms(results.value('http_req_duration', 'p(95)'))} · "
+            f"p99 {_ms(results.value('http_req_duration', 'p(99)'))} · "
+            f"duration {results.duration_s:.1f} s", highlight=False)
+    for w in results.warnings:
+        console.print(f"[yellow]warning:[/] {w}", highlight=False)
+
+
+def print_outcome(console: Console, outcome: RunOutcome) -> None:
+    if outcome.results is not None:
+        print_results(console, outcome.results)
+    colour = "green" if outcome.exit_code == 0 else "red"
+    meaning = K6_MEANINGS.get(outcome.exit_code, outcome.verdict)
+    console.print(f"[bold {colour}]{outcome.verdict}[/] · exit {outcome.exit_code} ({meaning})"
+                  f" · run {outcome.run_id}", highlight=False)
+    html = outcome.run_dir / "report.html"
+    where = html if html.exists() else outcome.run_dir
+    console.print(f"report: {_rel(where)}", highlight=False, soft_wrap=True)
+
+
+def _rel(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

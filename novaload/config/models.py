@@ -1,0 +1,256 @@
+"""Typed, frozen configuration objects: environments, load profiles, scenarios.
+
+These are the only shapes downstream code sees; raw YAML never leaves
+``novaload.config.loader``. Field names follow k6 where k6 has a word for the
+thing (``vus``, ``duration``, ``stages``, ``rate``, ``time_unit``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
+_DURATION_FULL = re.compile(r"^(?:\d+(?:\.\d+)?(?:ms|h|m|s))+$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+# Environment-variable references in header values: ${NAME}
+ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def parse_duration(text: str) -> float:
+    """k6 duration string ("1m30s", "500ms", "2h") → seconds. Bare numbers are seconds."""
+    text = str(text).strip()
+    if re.fullmatch(r"\d+(?:\.\d+)?", text):
+        return float(text)
+    if not _DURATION_FULL.match(text):
+        raise ValueError(f"not a k6 duration like '30s', '5m' or '1h30m': {text!r}")
+    return sum(float(n) * _UNIT_SECONDS[u] for n, u in _DURATION_PART.findall(text))
+
+
+def format_duration(seconds: float) -> str:
+    """Seconds → the shortest k6 duration string ("90" → "1m30s")."""
+    if seconds != int(seconds):
+        return f"{int(round(seconds * 1000))}ms"
+    s = int(seconds)
+    h, rem = divmod(s, 3600)
+    m, sec = divmod(rem, 60)
+    out = (f"{h}h" if h else "") + (f"{m}m" if m else "") + (f"{sec}s" if sec else "")
+    return out or "0s"
+
+
+def _check_duration(value: str) -> str:
+    parse_duration(value)
+    return str(value)
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# --------------------------------------------------------------------------- environments
+
+
+class Environment(_Frozen):
+    """Where the load goes. Secret header values stay ``${VAR}`` references."""
+
+    name: str
+    description: str = ""
+    base_url: str = Field(description="http(s) URL, or 'demo' for the built-in demo target")
+    ws_url: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    insecure_skip_tls_verify: bool = False
+    requires_confirmation: bool = False  # production: refuse to run without --yes
+    tags: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("base_url", "ws_url")
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        if v is None or v == "demo":
+            return v
+        if not re.match(r"^(https?|wss?)://[^\s/]+", v):
+            raise ValueError("must be an http(s):// or ws(s):// URL, or 'demo'")
+        return v.rstrip("/")
+
+    @property
+    def uses_demo_target(self) -> bool:
+        return self.base_url == "demo"
+
+    @property
+    def secret_refs(self) -> frozenset[str]:
+        """Names of environment variables referenced by header values."""
+        return frozenset(n for v in self.headers.values() for n in ENV_REF.findall(v))
+
+
+# --------------------------------------------------------------------------- load profiles
+
+
+class Stage(_Frozen):
+    duration: Annotated[str, Field(description="k6 duration")]
+    target: Annotated[int, Field(ge=0)]
+
+    _d = field_validator("duration")(lambda cls, v: _check_duration(v))
+
+
+class Shape(_Frozen):
+    """A load shape compiled to k6 stages by ``novaload.scenario.shapes``."""
+
+    kind: Literal["constant", "ramp", "steps", "burst", "spike", "sine", "random"]
+    model: Literal["closed", "open"] = "closed"  # closed = VUs, open = arrival rate
+    # Peak load: VUs (closed) or iterations per time_unit (open).
+    peak: Annotated[int, Field(ge=1)]
+    start: Annotated[int, Field(ge=0)] = 0
+    duration: str = "1m"
+    steps: Annotated[int, Field(ge=1)] = 5  # steps
+    step_duration: str | None = None  # steps: overrides duration / steps
+    ramp_up: str | None = None  # ramp / spike / burst
+    ramp_down: str | None = None
+    hold: str | None = None  # spike/burst: time at peak
+    baseline: Annotated[int, Field(ge=0)] | None = None  # spike/burst/sine: load outside peaks
+    period: str | None = None  # sine
+    resolution: str = "10s"  # sine/random: stage length
+    seed: int = 1  # random
+    time_unit: str = "1s"
+    pre_allocated_vus: Annotated[int, Field(ge=1)] | None = None
+    max_vus: Annotated[int, Field(ge=1)] | None = None
+
+    @field_validator("duration", "step_duration", "ramp_up", "ramp_down", "hold", "period",
+                     "resolution", "time_unit")
+    @classmethod
+    def _dur(cls, v: str | None) -> str | None:
+        return None if v is None else _check_duration(v)
+
+
+class Profile(_Frozen):
+    """How much load: VUs for a duration, VU stages, an arrival rate, or a shape."""
+
+    name: str
+    description: str = ""
+    vus: Annotated[int, Field(ge=1)] | None = None
+    duration: str | None = None
+    iterations: Annotated[int, Field(ge=1)] | None = None
+    stages: tuple[Stage, ...] | None = None
+    rate: Annotated[int, Field(ge=1)] | None = None  # open model: iterations per time_unit
+    time_unit: str = "1s"
+    pre_allocated_vus: Annotated[int, Field(ge=1)] | None = None
+    max_vus: Annotated[int, Field(ge=1)] | None = None
+    shape: Shape | None = None
+    graceful_stop: str = "10s"
+    think_time: tuple[float, float] = (0.5, 1.5)  # seconds between iterations, min/max
+
+    @field_validator("duration", "time_unit", "graceful_stop")
+    @classmethod
+    def _dur(cls, v: str | None) -> str | None:
+        return None if v is None else _check_duration(v)
+
+    @field_validator("think_time")
+    @classmethod
+    def _think(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if v[0] < 0 or v[1] < v[0]:
+            raise ValueError("must be [min, max] seconds with 0 <= min <= max")
+        return v
+
+    @model_validator(mode="after")
+    def _one_model(self) -> Profile:
+        kinds = [k for k, present in (("stages", self.stages), ("rate", self.rate),
+                                      ("shape", self.shape)) if present]
+        if len(kinds) > 1:
+            raise ValueError(f"give only one of stages, rate, shape (got {', '.join(kinds)})")
+        if not kinds and self.vus is None:
+            raise ValueError("needs vus (with duration or iterations), stages, rate or shape")
+        if self.vus is not None and not kinds and not (self.duration or self.iterations):
+            raise ValueError("vus needs a duration or iterations")
+        if self.rate is not None and self.duration is None:
+            raise ValueError("rate needs a duration")
+        return self
+
+
+# --------------------------------------------------------------------------- scenarios
+
+ThresholdSpec = str | dict[str, Any]  # "p(95)<500" or {threshold, abortOnFail, delayAbortEval}
+
+
+class Endpoint(_Frozen):
+    """One weighted REST request of the ``api`` scenario (and friends)."""
+
+    name: Annotated[str, Field(min_length=1)]
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"] = "GET"
+    path: Annotated[str, Field(pattern=r"^/")]
+    weight: Annotated[float, Field(gt=0)] = 1.0
+    body: Any = None  # JSON-encoded into the request
+    headers: dict[str, str] = Field(default_factory=dict)
+    expect_status: tuple[int, ...] = (200,)
+    thresholds: tuple[ThresholdSpec, ...] = ()  # on http_req_duration{name:<name>}
+
+
+class Scenario(_Frozen):
+    """A named test: a template in ``k6-scenarios/`` plus its data and SLOs."""
+
+    name: str
+    description: str = ""
+    template: str  # file name in k6-scenarios/
+    default_profile: str = "smoke"
+    endpoints: tuple[Endpoint, ...] = ()
+    thresholds: dict[str, tuple[ThresholdSpec, ...]] = Field(default_factory=dict)
+    # Scenario-specific data for the template (JSON-encoded into the script).
+    params: dict[str, Any] = Field(default_factory=dict)
+    tags: dict[str, str] = Field(default_factory=dict)
+    summary_trend_stats: tuple[str, ...] = ("avg", "min", "med", "max", "p(90)", "p(95)",
+                                            "p(99)")
+    # Named analyses the report runs for this scenario (stress, soak, spike, capacity).
+    analyses: tuple[str, ...] = ()
+    # The scenario's own load model (benchmark, capacity, stress, soak, spike), used
+    # instead of default_profile; an explicit --profile / PROFILE still wins.
+    load: Profile | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_load(cls, data: Any) -> Any:
+        # `load:` is written without a name in YAML; name it after the scenario.
+        if isinstance(data, dict) and isinstance(data.get("load"), dict) \
+                and "name" not in data["load"]:
+            data = {**data, "load": {"name": f"{data.get('name', 'scenario')}-load",
+                                     **data["load"]}}
+        return data
+
+    @model_validator(mode="after")
+    def _unique_endpoints(self) -> Scenario:
+        names = [e.name for e in self.endpoints]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"endpoint names must be unique: {', '.join(dupes)}")
+        return self
+
+    @property
+    def all_thresholds(self) -> dict[str, tuple[ThresholdSpec, ...]]:
+        """Scenario thresholds plus per-endpoint ones on their ``name`` submetric."""
+        out = dict(self.thresholds)
+        for e in self.endpoints:
+            if e.thresholds:
+                key = f"http_req_duration{{name:{e.name}}}"
+                out[key] = tuple(out.get(key, ())) + e.thresholds
+        return out
+
+
+class ProjectConfig(_Frozen):
+    """Everything under ``configs/``, validated."""
+
+    environments: dict[str, Environment]
+    profiles: dict[str, Profile]
+    scenarios: dict[str, Scenario]
+
+
+__all__ = [
+    "ENV_REF",
+    "Endpoint",
+    "Environment",
+    "Profile",
+    "ProjectConfig",
+    "Scenario",
+    "Shape",
+    "Stage",
+    "ThresholdSpec",
+    "format_duration",
+    "parse_duration",
+]

@@ -1,0 +1,149 @@
+"""The runner interface: how k6 gets launched (local subprocess, Docker, ...).
+
+A runner receives an :class:`ExecutionPlan` (everything k6 needs, already
+decided) and returns a :class:`K6Execution` (what happened). It owns the k6
+process(es) for their whole life: it must forward one graceful stop on the
+first interrupt, kill on the second, and never leave a k6 process or container
+behind, whatever happens.
+
+Runners are registered explicitly in :data:`RUNNERS`; ``--runner NAME`` picks one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionPlan:
+    """Everything a runner needs to start k6 for one run.
+
+    ``k6_args`` are the arguments after ``k6 run`` *except* the script and the
+    per-instance outputs, which each runner adds itself (it knows where files
+    land inside a container and how many instances it starts).
+    """
+
+    run_id: str
+    script: Path  # the script to run (rendered, or the user's own file)
+    run_dir: Path  # the run folder; results land here
+    k6_args: tuple[str, ...]  # e.g. ("--tag", "testid=...", "--vus", "5")
+    env: Mapping[str, str]  # extra environment for k6 (never logged: may hold secrets)
+    k6_binary: str  # path of the k6 binary (local) or inside the image
+    parallelism: int = 1  # k6 instances; >1 uses execution segments
+    results_name: str = "k6-results.json"  # per instance: k6-results.json or -<i>of<n>
+    summary_name: str = "k6-summary.json"  # handleSummary data (rendered scripts)
+    summary_export_name: str = "k6-summary-export.json"  # --summary-export (all scripts)
+    planned_duration_s: float | None = None  # for "remaining" in the progress display
+    secrets: tuple[str, ...] = ()  # values to redact from anything logged
+    image: str | None = None  # docker: image to run
+    network: str | None = None  # docker: named network (None = host network)
+
+
+@dataclass(slots=True)
+class K6Execution:
+    """What a runner reports back."""
+
+    exit_code: int
+    started_at: datetime
+    ended_at: datetime
+    results_files: list[Path]  # one per instance, in segment order
+    summary_files: list[Path] = field(default_factory=list)  # k6 summaries found
+    log_file: Path | None = None
+    interrupted: bool = False  # the user pressed Ctrl-C (or SIGTERM arrived)
+    killed: bool = False  # k6 had to be killed (second interrupt)
+    instances: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class LiveStats:
+    """One poll of k6's REST API, for the progress display."""
+
+    elapsed_s: float
+    vus: int = 0
+    vus_max: int = 0
+    iterations: int = 0
+    requests: int = 0
+    rps: float = 0.0
+    p95_ms: float | None = None
+    error_rate: float | None = None
+    running: bool = True
+
+
+# A progress observer gets a LiveStats per poll and human log lines.
+ProgressCallback = Callable[[LiveStats], None]
+
+
+class Runner(Protocol):
+    """Launches k6 for an execution plan and supervises it to the end."""
+
+    name: str
+
+    def check(self) -> None:
+        """Raise a NovaloadError (one clear line) when this runner cannot work here."""
+
+    def run(self, plan: ExecutionPlan, progress: ProgressCallback | None = None) -> K6Execution:
+        """Run k6 to completion (or interruption) and report what happened."""
+
+
+def segment_args(index: int, count: int) -> list[str]:
+    """k6 execution-segment flags for instance ``index`` (0-based) of ``count``.
+
+    Instance i of N runs ``i/N:(i+1)/N`` of a shared sequence, as the k6-operator
+    does; with one instance there are no flags at all.
+    """
+    if count <= 1:
+        return []
+
+    def frac(k: int) -> str:
+        return "0" if k == 0 else "1" if k == count else f"{k}/{count}"
+
+    sequence = ",".join(frac(k) for k in range(count + 1))
+    return ["--execution-segment", f"{frac(index)}:{frac(index + 1)}",
+            "--execution-segment-sequence", sequence]
+
+
+def instance_file(name: str, index: int, count: int) -> str:
+    """``k6-results.json`` → ``k6-results-2of3.json`` for a split run (1-based in names)."""
+    if count <= 1:
+        return name
+    stem, dot, ext = name.partition(".")
+    return f"{stem}-{index + 1}of{count}{dot}{ext}"
+
+
+RunnerFactory = Callable[[], Runner]
+RUNNERS: dict[str, RunnerFactory] = {}
+
+
+def register_runner(name: str, factory: RunnerFactory) -> None:
+    RUNNERS[name] = factory
+
+
+def get_runner(name: str) -> Runner:
+    from novaload.errors import UsageError
+
+    # Import for registration side effects only when asked: the docker SDK is slow to import.
+    if name == "local":
+        import novaload.run.local  # noqa: F401
+    elif name == "docker":
+        import novaload.run.docker  # noqa: F401
+    if name not in RUNNERS:
+        raise UsageError(f"unknown runner {name!r} (known: local, docker)")
+    return RUNNERS[name]()
+
+
+__all__ = [
+    "RUNNERS",
+    "ExecutionPlan",
+    "K6Execution",
+    "LiveStats",
+    "ProgressCallback",
+    "Runner",
+    "get_runner",
+    "instance_file",
+    "register_runner",
+    "segment_args",
+]

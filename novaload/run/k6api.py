@@ -1,0 +1,94 @@
+"""Poll k6's REST API (``--address``) for live progress.
+
+Several instances (a split run) are summed: VUs, iterations and requests add
+up; p95 is the worst instance's, which is an upper bound of the true merged
+p95 (exact merging needs the samples, which only the results files have).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime
+from typing import Any
+
+from novaload.run.base import LiveStats, ProgressCallback
+
+
+def _get(url: str, timeout: float = 1.0) -> Any:
+    with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - loopback only
+        return json.load(resp)
+
+
+def read_instance(base: str) -> dict[str, Any] | None:
+    """One instance's status and metrics, or None while its API is not up."""
+    try:
+        status = _get(f"{base}/v1/status")["data"]["attributes"]
+        metrics = {m["id"]: m["attributes"].get("sample", {})
+                   for m in _get(f"{base}/v1/metrics").get("data", [])}
+    except (OSError, urllib.error.URLError, ValueError, KeyError, TypeError):
+        return None
+    return {"status": status, "metrics": metrics}
+
+
+def combine(instances: list[dict[str, Any]], elapsed_s: float) -> LiveStats:
+    vus = vus_max = iterations = requests = 0
+    rps = 0.0
+    p95: float | None = None
+    failed_weighted = 0.0
+    running = False
+    for inst in instances:
+        st, m = inst["status"], inst["metrics"]
+        vus += int(st.get("vus", 0))
+        vus_max += int(st.get("vus-max", 0))
+        running = running or bool(st.get("running", False))
+        iterations += int(m.get("iterations", {}).get("count", 0))
+        reqs = m.get("http_reqs", {})
+        requests += int(reqs.get("count", 0))
+        rps += float(reqs.get("rate", 0.0))
+        d = m.get("http_req_duration", {}).get("p(95)")
+        if d is not None:
+            p95 = d if p95 is None else max(p95, d)
+        failed = m.get("http_req_failed", {}).get("rate")
+        if failed is not None:
+            failed_weighted += float(failed) * int(reqs.get("count", 0))
+    error_rate = (failed_weighted / requests) if requests else None
+    return LiveStats(elapsed_s=elapsed_s, vus=vus, vus_max=vus_max, iterations=iterations,
+                     requests=requests, rps=rps, p95_ms=p95, error_rate=error_rate,
+                     running=running)
+
+
+class K6ApiPoller:
+    """A background thread calling ``progress`` with combined LiveStats every interval."""
+
+    def __init__(self, bases: list[str], progress: ProgressCallback | None,
+                 started: datetime, interval_s: float = 1.0) -> None:
+        self.bases = bases
+        self.progress = progress
+        self.started = started
+        self.interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True, name="k6-api-poller")
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            found = [r for r in (read_instance(b) for b in self.bases) if r is not None]
+            if found and self.progress is not None:
+                elapsed = (datetime.now(UTC) - self.started).total_seconds()
+                try:
+                    self.progress(combine(found, elapsed))
+                except Exception:  # noqa: BLE001 - a display bug must not stop the run
+                    pass
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=3)
+
+
+__all__ = ["K6ApiPoller", "combine", "read_instance"]

@@ -1,0 +1,165 @@
+"""The local runner: k6 as a child process of novaload.
+
+Process hygiene is the point of this module:
+
+* k6 runs in its own session, so a Ctrl-C in the terminal reaches novaload
+  only; novaload forwards exactly one SIGINT (k6 stops gracefully, runs
+  teardown, writes its summary) and kills k6 on a second Ctrl-C.
+* PR_SET_PDEATHSIG makes the kernel kill k6 if novaload itself dies (even by
+  SIGKILL), and a ``finally`` kills and reaps it on any other exit path: no
+  k6 process is ever left behind.
+* Live figures come from k6's REST API (``--address`` on a free loopback
+  port), never from parsing k6's output stream.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from novaload.run.base import ExecutionPlan, K6Execution, ProgressCallback, register_runner
+from novaload.run.k6api import K6ApiPoller
+from novaload.run.redact import Redactor
+
+_PR_SET_PDEATHSIG = 1
+
+LogCallback = Callable[[str], None]
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except OSError:  # not Linux/glibc: the finally-kill still applies
+        pass
+
+
+class _Interrupts:
+    """First SIGINT/SIGTERM → graceful stop of k6; second → kill."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], log: LogCallback) -> None:
+        self.proc = proc
+        self.log = log
+        self.count = 0
+        self._saved: dict[int, object] = {}
+
+    def _handle(self, signum: int, _frame: object) -> None:
+        self.count += 1
+        if self.proc.poll() is not None:
+            return
+        if self.count == 1:
+            self.log("interrupt: asking k6 to stop gracefully (press Ctrl-C again to kill it)")
+            self.proc.send_signal(signal.SIGINT)
+        else:
+            self.log("second interrupt: killing k6")
+            self.proc.kill()
+
+    def __enter__(self) -> _Interrupts:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._saved[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._saved.items():
+            signal.signal(sig, handler)  # type: ignore[arg-type]
+
+
+def _pump_output(stream, log_path: Path, redactor: Redactor, on_line: LogCallback | None) -> None:
+    """Copy k6's output to k6.log (secrets redacted); surface warnings and errors."""
+    with log_path.open("w", encoding="utf-8") as log:
+        for raw in iter(stream.readline, b""):
+            line = redactor(raw.decode("utf-8", "replace").rstrip("\n"))
+            log.write(line + "\n")
+            log.flush()
+            if on_line is not None and ("level=error" in line or "level=warning" in line):
+                on_line(line)
+
+
+class LocalRunner:
+    """Runs k6 as a subprocess on this machine (one instance)."""
+
+    name = "local"
+
+    def __init__(self, on_log: LogCallback | None = None) -> None:
+        self.on_log = on_log or (lambda line: None)
+
+    def check(self) -> None:
+        return None  # the pipeline has already found a usable k6 binary
+
+    def command(self, plan: ExecutionPlan, port: int) -> list[str]:
+        run_dir = plan.run_dir
+        return [
+            plan.k6_binary, "run", str(plan.script), *plan.k6_args,
+            "--out", f"json={run_dir / plan.results_name}",
+            "--summary-export", str(run_dir / plan.summary_export_name),
+            "--address", f"127.0.0.1:{port}",
+            "--quiet",  # no progress bar in the stream: progress comes from the REST API
+        ]
+
+    def run(self, plan: ExecutionPlan, progress: ProgressCallback | None = None) -> K6Execution:
+        if plan.parallelism > 1:
+            from novaload.errors import UsageError
+
+            raise UsageError("--parallelism > 1 needs --runner docker (one k6 per container)")
+        plan.run_dir.mkdir(parents=True, exist_ok=True)
+        port = free_port()
+        env = {**os.environ, **plan.env,
+               "NOVALOAD_K6_SUMMARY": str(plan.run_dir / plan.summary_name)}
+        redactor = Redactor(plan.secrets)
+        log_path = plan.run_dir / "k6.log"
+        started = datetime.now(UTC)
+        proc = subprocess.Popen(
+            self.command(plan, port), env=env, cwd=plan.run_dir,
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            start_new_session=True, preexec_fn=_die_with_parent,
+        )
+        pump = threading.Thread(target=_pump_output, daemon=True,
+                                args=(proc.stdout, log_path, redactor, self.on_log))
+        pump.start()
+        poller = K6ApiPoller([f"http://127.0.0.1:{port}"], progress, started) if progress else None
+        interrupts = _Interrupts(proc, self.on_log)
+        try:
+            with interrupts:
+                if poller:
+                    poller.start()
+                while True:
+                    try:
+                        proc.wait(timeout=0.25)
+                        break
+                    except subprocess.TimeoutExpired:
+                        continue
+        finally:
+            if poller:
+                poller.stop()
+            if proc.poll() is None:  # an exception escaped: never leave k6 behind
+                proc.kill()
+            proc.wait()
+            pump.join(timeout=5)
+        ended = datetime.now(UTC)
+        summaries = [p for p in (plan.run_dir / plan.summary_name,
+                                 plan.run_dir / plan.summary_export_name) if p.exists()]
+        return K6Execution(
+            exit_code=proc.returncode if proc.returncode >= 0 else 128 - proc.returncode,
+            started_at=started, ended_at=ended,
+            results_files=[plan.run_dir / plan.results_name],
+            summary_files=summaries, log_file=log_path,
+            interrupted=interrupts.count >= 1, killed=interrupts.count >= 2,
+        )
+
+
+register_runner("local", LocalRunner)
+
+__all__ = ["LocalRunner", "free_port"]

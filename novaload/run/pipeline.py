@@ -1,0 +1,225 @@
+"""One load test from request to exit code: the spine of novaload.
+
+    prepare (config → script, k6 args)  →  demo target (local env)  →  runner (k6)
+      →  ingest results  →  analyses  →  reports + summary.json + run.json  →  exit code
+
+The CLI calls :func:`run_test` and prints; everything here is usable from
+Python. Whatever fails after k6 has run, the files already written stay, and
+``run.json`` is written last with what is known.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+from novaload import __version__
+from novaload.errors import InputError
+from novaload.results.model import RunResults
+from novaload.run.base import ExecutionPlan, K6Execution, LiveStats, get_runner
+from novaload.run.k6binary import find_k6
+from novaload.run.outcome import exit_code_for, verdict_for
+from novaload.run.prepare import PreparedRun, RunRequest, prepare
+from novaload.run.redact import Redactor
+from novaload.run.runfolder import RunRecord, create_run_dir, git_info, new_run_id, safe_url
+
+
+class RunObserver(Protocol):
+    """What the pipeline tells its caller while it works (the CLI prints it)."""
+
+    def start(self, plan: ExecutionPlan) -> None: ...
+
+    def info(self, message: str) -> None: ...
+
+    def warn(self, message: str) -> None: ...
+
+    def progress(self, stats: LiveStats) -> None: ...
+
+
+class SilentObserver:
+    def start(self, plan: ExecutionPlan) -> None:
+        pass
+
+    def info(self, message: str) -> None:
+        pass
+
+    def warn(self, message: str) -> None:
+        pass
+
+    def progress(self, stats: LiveStats) -> None:
+        pass
+
+
+@dataclass(slots=True)
+class RunOutcome:
+    run_id: str
+    run_dir: Path
+    exit_code: int
+    verdict: str
+    k6_exit_code: int | None
+    results: RunResults | None
+    execution: K6Execution | None
+    files: list[Path] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def demo_target_for(prepared: PreparedRun, observer: RunObserver) -> Iterator[str | None]:
+    """Start the demo target for the `local` environment unless one already runs."""
+    env = prepared.environment
+    if env is None or not env.uses_demo_target:
+        yield None
+        return
+    from novaload.target.process import TargetProcess, is_target_running
+    from novaload.scenario.render import DEMO_DEFAULT_URL
+
+    if is_target_running(DEMO_DEFAULT_URL):
+        observer.info(f"using the demo target already running at {DEMO_DEFAULT_URL}")
+        yield DEMO_DEFAULT_URL
+        return
+    target = TargetProcess.start()
+    observer.info(f"demo target started at {target.url}")
+    try:
+        yield target.url
+    finally:
+        target.stop()
+
+
+def run_test(request: RunRequest, observer: RunObserver | None = None) -> RunOutcome:
+    """Run one load test end to end and return its outcome (never raises after k6 ran)."""
+    observer = observer or SilentObserver()
+    k6 = find_k6(request.k6)
+    name = Path(request.target).stem if request.is_script else request.target
+    run_id = new_run_id(name)
+    run_dir = create_run_dir(run_id, request.out_dir)
+    prepared = prepare(request, run_id, run_dir)
+    for warning in prepared.warnings:
+        observer.warn(warning)
+    runner = get_runner(request.runner)
+    runner.check()
+    git = git_info()
+    started = datetime.now(UTC)
+    record = RunRecord(
+        run_id=run_id, scenario=prepared.scenario_name, script=prepared.script_copy.name,
+        environment=prepared.environment.name if prepared.environment else None,
+        profile=prepared.profile.name if prepared.profile else None,
+        target=None, runner=request.runner, parallelism=request.parallelism,
+        k6_version=k6.version, k6_binary=k6.path, k6_args=list(prepared.k6_args),
+        novaload_version=__version__, git_commit=git.commit, git_branch=git.branch,
+        started_at=started.isoformat(), warnings=list(prepared.warnings))
+    record.write(run_dir)  # a run that dies early still leaves a record
+    env = dict(prepared.env)
+    monitor_args: list[str] = []
+    if request.monitor:
+        monitor_args, monitor_env = _monitoring(run_id, observer)
+        env.update(monitor_env)
+    with demo_target_for(prepared, observer) as demo_url:
+        if demo_url:
+            env["NOVALOAD_BASE_URL"] = demo_url
+            env["NOVALOAD_WS_URL"] = "ws" + demo_url[len("http"):]
+        record.target = safe_url(env.get("NOVALOAD_BASE_URL"))
+        plan = ExecutionPlan(
+            run_id=run_id, script=prepared.script, run_dir=run_dir,
+            k6_args=(*prepared.k6_args, *monitor_args), env=env, k6_binary=k6.path,
+            parallelism=request.parallelism, planned_duration_s=prepared.planned_duration_s,
+            secrets=prepared.secrets, image=request.image, network=request.network)
+        observer.info(f"run {run_id}: k6 {k6.version}, {prepared.scenario_name} → "
+                      f"{record.target or 'script defaults'} (runner {request.runner})")
+        observer.start(plan)
+        execution = runner.run(plan, observer.progress)
+    return finish_run(request, prepared, record, execution, run_dir, observer)
+
+
+def _monitoring(run_id: str, observer: RunObserver) -> tuple[list[str], dict[str, str]]:
+    from novaload.monitoring.outputs import grafana_run_url, k6_output_args
+    from novaload.monitoring.settings import MonitoringSettings
+
+    settings = MonitoringSettings.from_env()
+    args, env = k6_output_args(settings, run_id)
+    observer.info(f"live dashboard: {grafana_run_url(settings, run_id, datetime.now(UTC), None)}")
+    return args, env
+
+
+def finish_run(request: RunRequest, prepared: PreparedRun, record: RunRecord,
+               execution: K6Execution, run_dir: Path, observer: RunObserver) -> RunOutcome:
+    """Ingest, analyse, report; decide the exit code. Every file written stays written."""
+    from novaload.reports import ReportContext, append_step_summary, write_all
+    from novaload.results.summary import write_summary
+
+    warnings = list(record.warnings)
+    results: RunResults | None = None
+    files: list[Path] = []
+    if execution.interrupted:
+        warnings.append("run interrupted: the report covers what k6 collected until it stopped")
+    try:
+        results = _ingest(execution, prepared)
+    except InputError as exc:
+        warnings.append(f"no report: {exc}")
+        observer.warn(f"no report: {exc}")
+    exit_code = exit_code_for(execution.exit_code, results)
+    verdict = verdict_for(exit_code, results, execution)
+    redact = Redactor(prepared.secrets)
+    if results is not None:
+        warnings.extend(redact(w) for w in results.warnings)
+        context = ReportContext(
+            run_id=record.run_id, scenario=record.scenario, verdict=verdict,
+            environment=record.environment, profile=record.profile,
+            k6_version=record.k6_version, git_commit=record.git_commit,
+            started_at=execution.started_at, ended_at=execution.ended_at,
+            exit_code=exit_code, target_url=record.target,
+            analyses=_analyses(results, prepared, observer))
+        files.append(write_summary(results, run_dir / "summary.json"))
+        try:
+            files.extend(write_all(results, context, run_dir))
+        except Exception as exc:  # noqa: BLE001 - other reports are already written
+            warnings.append(f"a report could not be written: {exc}")
+            observer.warn(f"a report could not be written: {exc}")
+        md = run_dir / "report.md"
+        if md.exists():
+            append_step_summary(md.read_text(encoding="utf-8"))
+    record.ended_at = execution.ended_at.isoformat()
+    record.exit_code = exit_code
+    record.k6_exit_code = execution.exit_code
+    record.verdict = verdict
+    record.interrupted = execution.interrupted
+    record.duration_s = results.duration_s if results else None
+    record.warnings = warnings
+    record.files = sorted(p.name for p in run_dir.iterdir() if p.is_file())
+    files.append(record.write(run_dir))
+    return RunOutcome(run_id=record.run_id, run_dir=run_dir, exit_code=exit_code,
+                      verdict=verdict, k6_exit_code=execution.exit_code, results=results,
+                      execution=execution, files=files, warnings=warnings)
+
+
+def _ingest(execution: K6Execution, prepared: PreparedRun) -> RunResults:
+    from novaload.results.ingest import ingest
+
+    sources = [p for p in execution.results_files if p.exists() and p.stat().st_size > 0]
+    if not sources:
+        raise InputError("k6 wrote no results (see k6.log)")
+    summary = next((p for p in execution.summary_files if p.name.startswith("k6-summary")
+                    and p.exists()), None)
+    # A split run has one summary per instance; the duration of any one is the run's.
+    return ingest(sources, k6_summary=summary)
+
+
+def _analyses(results: RunResults, prepared: PreparedRun, observer: RunObserver) -> list:
+    """Scenario analyses (stress, soak, spike, capacity) as report sections."""
+    if prepared.scenario is None or not prepared.scenario.analyses:
+        return []
+    try:
+        from novaload.analysis import run_analyses
+    except ImportError:
+        return []
+    try:
+        return run_analyses(prepared.scenario.analyses, results, prepared)
+    except Exception as exc:  # noqa: BLE001 - an analysis bug must not cost the report
+        observer.warn(f"analysis failed: {exc}")
+        return []
+
+
+__all__ = ["RunObserver", "RunOutcome", "SilentObserver", "finish_run", "run_test"]

@@ -1,0 +1,153 @@
+"""Turn a run request into an execution plan: pick config, render or adopt the
+script, decide k6's arguments and environment, and check the safety rules
+(production needs ``--yes``; secrets only through the environment)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from novaload.config import Overrides, load_project, parse_duration, select
+from novaload.config.models import Environment, Profile, Scenario
+from novaload.errors import UsageError
+from novaload.run.redact import secret_values
+from novaload.scenario.render import render
+
+
+@dataclass(frozen=True, slots=True)
+class RunRequest:
+    """What the user asked for (CLI flags or library arguments)."""
+
+    target: str  # a scenario name, or a path to a k6 script (.js/.mjs/.ts)
+    environment: str | None = None
+    profile: str | None = None
+    runner: str = "local"
+    parallelism: int = 1
+    vus: int | None = None
+    duration: str | None = None
+    target_url: str | None = None
+    out_dir: Path | None = None
+    k6: str | None = None  # explicit k6 binary
+    yes: bool = False  # confirmed a run against an environment that requires it
+    monitor: bool = False
+    image: str | None = None
+    network: str | None = None
+    config_dir: Path | None = None
+    scenarios_dir: Path | None = None
+    extra_k6_args: tuple[str, ...] = ()
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+
+    @property
+    def is_script(self) -> bool:
+        return self.target.endswith((".js", ".mjs", ".cjs", ".ts")) or os.sep in self.target
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedRun:
+    scenario_name: str
+    script: Path  # what k6 runs
+    script_copy: Path  # the script as kept in the run folder
+    environment: Environment | None
+    profile: Profile | None
+    scenario: Scenario | None
+    k6_args: tuple[str, ...]
+    env: dict[str, str]
+    secrets: tuple[str, ...]
+    planned_duration_s: float | None
+    warnings: tuple[str, ...] = ()
+
+
+def planned_duration(profile: Profile | None) -> float | None:
+    """Roughly how long the profile runs (for "remaining"); None when unknown."""
+    if profile is None:
+        return None
+    if profile.shape is not None:
+        return parse_duration(profile.shape.duration)
+    if profile.stages:
+        return sum(parse_duration(s.duration) for s in profile.stages)
+    return parse_duration(profile.duration) if profile.duration else None
+
+
+def _confirm(environment: Environment, yes: bool) -> None:
+    if environment.requires_confirmation and not yes:
+        raise UsageError(
+            f"environment {environment.name!r} requires confirmation: add --yes to send load to "
+            f"{environment.base_url}")
+
+
+def _secret_env(environment: Environment, environ: Mapping[str, str]) -> tuple[tuple[str, ...],
+                                                                                tuple[str, ...]]:
+    names = sorted(environment.secret_refs)
+    missing = tuple(f"environment variable {n} (referenced by environment "
+                    f"{environment.name!r} headers) is not set" for n in names if not environ.get(n))
+    return secret_values(names, environ), missing
+
+
+def prepare(request: RunRequest, run_id: str, run_dir: Path) -> PreparedRun:
+    """Decide everything about the run before anything starts."""
+    args: list[str] = ["--tag", f"testid={run_id}", *request.extra_k6_args]
+    if request.is_script:
+        return _prepare_script(request, run_id, run_dir, args)
+    project = load_project(request.config_dir, request.scenarios_dir)
+    overrides = Overrides(environment=request.environment, profile=request.profile,
+                          vus=request.vus, duration=request.duration,
+                          target_url=request.target_url).merged_with_env(request.environ)
+    selection = select(project, request.target, overrides)
+    _confirm(selection.environment, request.yes)
+    assert selection.scenario is not None
+    rendered = render(selection.scenario, selection.environment, selection.profile,
+                      run_id=run_id, scenarios_dir=request.scenarios_dir)
+    script = rendered.write(run_dir / f"{selection.scenario.name}.js")
+    secrets, missing = _secret_env(selection.environment, request.environ)
+    env = {"NOVALOAD_RUN_ID": run_id}
+    if not selection.environment.uses_demo_target:
+        env["NOVALOAD_BASE_URL"] = selection.environment.base_url
+        if selection.environment.ws_url:
+            env["NOVALOAD_WS_URL"] = selection.environment.ws_url
+    return PreparedRun(
+        scenario_name=selection.scenario.name, script=script, script_copy=script,
+        environment=selection.environment, profile=selection.profile,
+        scenario=selection.scenario, k6_args=tuple(args), env=env, secrets=secrets,
+        planned_duration_s=planned_duration(selection.profile), warnings=missing)
+
+
+def _prepare_script(request: RunRequest, run_id: str, run_dir: Path,
+                    args: list[str]) -> PreparedRun:
+    """A user's own script runs unchanged: only explicit CLI overrides touch its options."""
+    script = Path(request.target)
+    if not script.is_file():
+        raise UsageError(f"{request.target}: no such scenario or script file",
+                         hint="`novaload list` shows the scenarios")
+    copy = run_dir / f"script{script.suffix}"
+    shutil.copyfile(script, copy)  # for the record; k6 runs the original (its imports are relative)
+    if request.vus is not None:
+        args += ["--vus", str(request.vus)]
+    if request.duration is not None:
+        try:
+            parse_duration(request.duration)
+        except ValueError as exc:
+            raise UsageError(f"--duration: {exc}") from None
+        args += ["--duration", request.duration]
+    environment = None
+    env = {"NOVALOAD_RUN_ID": run_id}
+    # Only an explicit --env/--target points a user's script somewhere (NOVALOAD_BASE_URL).
+    if request.environment or request.target_url:
+        project = load_project(request.config_dir, request.scenarios_dir)
+        overrides = Overrides(environment=request.environment, target_url=request.target_url)
+        environment = select(project, None, overrides).environment
+        _confirm(environment, request.yes)
+        if not environment.uses_demo_target:
+            env["NOVALOAD_BASE_URL"] = environment.base_url
+    secrets, missing = _secret_env(environment, request.environ) if environment else ((), ())
+    duration = parse_duration(request.duration) if request.duration else None
+    return PreparedRun(
+        scenario_name=script.stem, script=script.resolve(), script_copy=copy,
+        environment=environment, profile=None, scenario=None, k6_args=tuple(args), env=env,
+        secrets=secrets, planned_duration_s=duration, warnings=missing)
+
+
+
+__all__ = ["PreparedRun", "RunRequest", "planned_duration", "prepare"]

@@ -1,0 +1,120 @@
+"""The run folder (``reports/<run-id>/``), run ids, and ``run.json``."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import subprocess
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+RUN_JSON = "run.json"
+
+
+def new_run_id(scenario: str, now: datetime | None = None) -> str:
+    """``api-20261121-104233-3fa2``: sortable by time, unique, safe as a path and a tag."""
+    now = now or datetime.now(UTC)
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", scenario).strip("-")[:40] or "run"
+    return f"{slug}-{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+
+
+def default_reports_dir() -> Path:
+    return Path(os.environ.get("NOVALOAD_REPORTS_DIR", "reports"))
+
+
+def create_run_dir(run_id: str, out_dir: Path | None) -> Path:
+    path = out_dir if out_dir is not None else default_reports_dir() / run_id
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@dataclass(frozen=True, slots=True)
+class GitInfo:
+    commit: str | None = None
+    branch: str | None = None
+    dirty: bool | None = None
+
+
+def git_info(cwd: Path | None = None) -> GitInfo:
+    """The checkout's commit and branch (CI variables first: CI checkouts are often detached)."""
+    env_commit = os.environ.get("GITHUB_SHA") or os.environ.get("GIT_COMMIT") or os.environ.get(
+        "CI_COMMIT_SHA")
+    env_branch = (os.environ.get("GITHUB_HEAD_REF") or os.environ.get("GITHUB_REF_NAME")
+                  or os.environ.get("BRANCH_NAME") or os.environ.get("CI_COMMIT_REF_NAME"))
+
+    def git(*args: str) -> str | None:
+        try:
+            out = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
+                                 timeout=5, check=False)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return out.stdout.strip() if out.returncode == 0 else None
+
+    commit = env_commit or git("rev-parse", "HEAD")
+    branch = env_branch or git("rev-parse", "--abbrev-ref", "HEAD")
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return GitInfo(commit=commit, branch=None if branch == "HEAD" else branch,
+                   dirty=None if status is None else bool(status))
+
+
+def safe_url(url: str | None) -> str | None:
+    """Drop credentials from a URL before it is written anywhere."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    if parts.username or parts.password:
+        host = parts.hostname or ""
+        if parts.port:
+            host += f":{parts.port}"
+        parts = parts._replace(netloc=host)
+    return urlunsplit(parts)
+
+
+@dataclass(slots=True)
+class RunRecord:
+    """What ``run.json`` says about a run."""
+
+    run_id: str
+    scenario: str
+    script: str
+    environment: str | None
+    profile: str | None
+    target: str | None
+    runner: str
+    parallelism: int
+    k6_version: str
+    k6_binary: str
+    k6_args: list[str]
+    novaload_version: str
+    git_commit: str | None
+    git_branch: str | None
+    started_at: str
+    ended_at: str | None = None
+    exit_code: int | None = None
+    k6_exit_code: int | None = None
+    verdict: str | None = None
+    interrupted: bool = False
+    duration_s: float | None = None
+    files: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def write(self, run_dir: Path) -> Path:
+        path = run_dir / RUN_JSON
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=2, default=str) + "\n", encoding="utf-8")
+        tmp.replace(path)
+        return path
+
+
+def read_run_record(run_dir: Path) -> dict[str, Any]:
+    return json.loads((run_dir / RUN_JSON).read_text(encoding="utf-8"))
+
+
+__all__ = ["GitInfo", "RUN_JSON", "RunRecord", "create_run_dir", "default_reports_dir",
+           "git_info", "new_run_id", "read_run_record", "safe_url"]

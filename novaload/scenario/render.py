@@ -1,0 +1,117 @@
+"""Render a scenario template (``k6-scenarios/*.js.j2``) into a complete k6 script.
+
+Safety by construction: the Jinja environment's ``finalize`` JSON-encodes the
+result of *every* ``{{ expression }}``, so config values can only ever appear
+in the script as JSON literals. ``<``, ``>``, ``&`` and U+2028/2029 are escaped
+as ``\\uXXXX`` too, so even ``</script>`` or a backtick in a value cannot end
+a string or a template literal. Templates therefore write
+``const CONFIG = {{ config }};`` and never build JavaScript from text.
+
+Secrets never reach the script: header values keep their ``${VAR}``
+references and the script resolves them from ``__ENV`` at run time.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from novaload.config.models import Environment, Profile, Scenario
+from novaload.config.loader import default_scenarios_dir
+from novaload.errors import ConfigError
+from novaload.scenario.options import build_options
+
+# Used when a script rendered for the `local` environment is run by hand.
+DEMO_DEFAULT_URL = "http://127.0.0.1:8080"
+
+
+def to_js(value: Any) -> str:
+    """JSON-encode ``value`` as a JavaScript literal that is safe anywhere in a script."""
+    text = json.dumps(value, ensure_ascii=True, allow_nan=False, sort_keys=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _finalize(value: Any) -> str:
+    if isinstance(value, jinja2.runtime.Undefined):  # pragma: no cover - StrictUndefined raises
+        return ""
+    return to_js(value)
+
+
+def make_environment(scenarios_dir: Path) -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(scenarios_dir)),
+        undefined=jinja2.StrictUndefined,
+        finalize=_finalize,
+        autoescape=False,  # HTML escaping is wrong for JS; finalize JSON-encodes instead
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedScript:
+    scenario: str
+    text: str
+    options: dict[str, Any]
+    config: dict[str, Any]
+
+    def write(self, path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(self.text, encoding="utf-8")
+        tmp.replace(path)
+        return path
+
+
+def script_config(scenario: Scenario, environment: Environment, profile: Profile,
+                  run_id: str) -> dict[str, Any]:
+    """The data a template sees as ``config`` (embedded as ``CONFIG`` in the script)."""
+    base = DEMO_DEFAULT_URL if environment.uses_demo_target else environment.base_url
+    ws = environment.ws_url or ("ws" + base[len("http"):] if base.startswith("http") else base)
+    if ws == "demo":
+        ws = "ws" + DEMO_DEFAULT_URL[len("http"):]
+    return {
+        "run_id": run_id,
+        "scenario": scenario.name,
+        "environment": environment.name,
+        "profile": profile.name,
+        "base_url": base,
+        "ws_url": ws,
+        "headers": dict(environment.headers),  # "${VAR}" kept: resolved from __ENV in k6
+        "endpoints": [e.model_dump(mode="json") for e in scenario.endpoints],
+        "params": scenario.params,
+        "think_time": list(profile.think_time),
+    }
+
+
+def render(scenario: Scenario, environment: Environment, profile: Profile, *,
+           run_id: str = "rendered", scenarios_dir: Path | None = None) -> RenderedScript:
+    """Render ``scenario`` for ``environment`` and ``profile`` into k6 JavaScript."""
+    scenarios_dir = scenarios_dir or default_scenarios_dir()
+    env = make_environment(scenarios_dir)
+    config = script_config(scenario, environment, profile, run_id)
+    options = build_options(scenario, profile,
+                            insecure_skip_tls_verify=environment.insecure_skip_tls_verify,
+                            extra_tags={"environment": environment.name, **environment.tags})
+    try:
+        template = env.get_template(scenario.template)
+        text = template.render(config=config, options=options, scenario=scenario.name)
+    except jinja2.TemplateNotFound:
+        raise ConfigError("template not found", file=scenarios_dir, key="template",
+                          value=scenario.template) from None
+    except jinja2.UndefinedError as exc:
+        raise ConfigError(f"template uses an undefined value: {exc.message}",
+                          file=scenarios_dir / scenario.template) from None
+    except jinja2.TemplateSyntaxError as exc:
+        raise ConfigError(f"template syntax error: {exc.message}",
+                          file=scenarios_dir / scenario.template, key=f"line {exc.lineno}") from None
+    return RenderedScript(scenario=scenario.name, text=text, options=options, config=config)
+
+
+__all__ = ["DEMO_DEFAULT_URL", "RenderedScript", "make_environment", "render", "script_config",
+           "to_js"]

@@ -1,0 +1,68 @@
+"""The CLI through typer's test runner: parsing, wiring and exit codes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from novaload.cli import main
+from novaload.cli.app import app
+
+REPO = Path(__file__).resolve().parent.parent
+runner = CliRunner()
+
+
+def invoke(*args: str):
+    return runner.invoke(app, ["--config-dir", str(REPO / "configs"), "--scenarios-dir",
+                               str(REPO / "k6-scenarios"), *args])
+
+
+def test_list_shows_every_kind():
+    result = invoke("list")
+    assert result.exit_code == 0, result.output
+    for word in ("scenarios", "api", "environments", "staging", "requires --yes", "profiles",
+                 "smoke", "soak"):
+        assert word in result.output
+
+
+def test_render_to_file(tmp_path: Path):
+    out = tmp_path / "api.js"
+    result = invoke("render", "api", "--env", "staging", "--profile", "smoke", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    text = out.read_text()
+    assert "export const options" in text and '"p(95)\\u003c500"' in text
+
+
+def test_render_to_stdout():
+    result = invoke("render", "api", "--vus", "3", "--duration", "7s")
+    assert result.exit_code == 0
+    assert '"vus": 3' in result.output and '"duration": "7s"' in result.output
+
+
+def test_version():
+    from novaload import __version__
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and __version__ in result.output
+
+
+@pytest.mark.parametrize(("argv", "code"), [
+    (["render", "nope"], 2),
+    (["run"], 2),
+    (["frobnicate"], 2),
+    (["run", "api", "--runner", "kubernetes"], 2),
+], ids=["unknown-scenario", "missing-argument", "unknown-command", "unknown-runner"])
+def test_main_maps_errors_to_exit_codes(argv: list[str], code: int, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--config-dir", str(REPO / "configs"), *argv])
+    assert info.value.code == code
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+
+
+def test_doctor_reports_k6_and_config():
+    result = invoke("doctor")
+    assert "k6" in result.output and "configuration" in result.output
+    assert result.exit_code == 0, result.output

@@ -147,52 +147,65 @@ def _monitoring(run_id: str, observer: RunObserver) -> tuple[list[str], dict[str
 def finish_run(request: RunRequest, prepared: PreparedRun, record: RunRecord,
                execution: K6Execution, run_dir: Path, observer: RunObserver) -> RunOutcome:
     """Ingest, analyse, report; decide the exit code. Every file written stays written."""
-    from novaload.reports import ReportContext, append_step_summary, write_all
-    from novaload.results.summary import write_summary
-
     warnings = list(record.warnings)
     results: RunResults | None = None
     files: list[Path] = []
+    exit_code = execution.exit_code
+    verdict = "error"
     if execution.interrupted:
         warnings.append("run interrupted: the report covers what k6 collected until it stopped")
     try:
-        results = _ingest(execution, prepared)
-    except InputError as exc:
-        warnings.append(f"no report: {exc}")
-        observer.warn(f"no report: {exc}")
-    exit_code = exit_code_for(execution.exit_code, results)
-    verdict = verdict_for(exit_code, results, execution)
-    redact = Redactor(prepared.secrets)
-    if results is not None:
-        warnings.extend(redact(w) for w in results.warnings)
-        context = ReportContext(
-            run_id=record.run_id, scenario=record.scenario, verdict=verdict,
-            environment=record.environment, profile=record.profile,
-            k6_version=record.k6_version, git_commit=record.git_commit,
-            started_at=execution.started_at, ended_at=execution.ended_at,
-            exit_code=exit_code, target_url=record.target,
-            analyses=_analyses(results, prepared, observer))
-        files.append(write_summary(results, run_dir / "summary.json"))
         try:
-            files.extend(write_all(results, context, run_dir))
-        except Exception as exc:  # noqa: BLE001 - other reports are already written
-            warnings.append(f"a report could not be written: {exc}")
-            observer.warn(f"a report could not be written: {exc}")
-        md = run_dir / "report.md"
-        if md.exists():
-            append_step_summary(md.read_text(encoding="utf-8"))
-    record.ended_at = execution.ended_at.isoformat()
-    record.exit_code = exit_code
-    record.k6_exit_code = execution.exit_code
-    record.verdict = verdict
-    record.interrupted = execution.interrupted
-    record.duration_s = results.duration_s if results else None
-    record.warnings = warnings
-    record.files = sorted(p.name for p in run_dir.iterdir() if p.is_file())
-    files.append(record.write(run_dir))
+            results = _ingest(execution, prepared)
+        except InputError as exc:
+            warnings.append(f"no report: {exc}")
+            observer.warn(f"no report: {exc}")
+        exit_code = exit_code_for(execution.exit_code, results)
+        verdict = verdict_for(exit_code, results, execution)
+        if results is not None:
+            files += _write_reports(results, record, execution, prepared, run_dir, exit_code,
+                                    verdict, warnings, observer)
+    finally:
+        # Written even when a bug escapes above: the run happened and must be on record.
+        record.ended_at = execution.ended_at.isoformat()
+        record.exit_code = exit_code
+        record.k6_exit_code = execution.exit_code
+        record.verdict = verdict
+        record.interrupted = execution.interrupted
+        record.duration_s = results.duration_s if results else None
+        record.warnings = warnings
+        record.files = sorted(p.name for p in run_dir.iterdir() if p.is_file())
+        files.append(record.write(run_dir))
     return RunOutcome(run_id=record.run_id, run_dir=run_dir, exit_code=exit_code,
                       verdict=verdict, k6_exit_code=execution.exit_code, results=results,
                       execution=execution, files=files, warnings=warnings)
+
+
+def _write_reports(results: RunResults, record: RunRecord, execution: K6Execution,
+                   prepared: PreparedRun, run_dir: Path, exit_code: int, verdict: str,
+                   warnings: list[str], observer: RunObserver) -> list[Path]:
+    from novaload.reports import ReportContext, append_step_summary, write_all
+    from novaload.results.summary import write_summary
+
+    redact = Redactor(prepared.secrets)
+    warnings.extend(redact(w) for w in results.warnings)
+    context = ReportContext(
+        run_id=record.run_id, scenario=record.scenario, verdict=verdict,
+        environment=record.environment, profile=record.profile,
+        k6_version=record.k6_version, git_commit=record.git_commit,
+        started_at=execution.started_at, ended_at=execution.ended_at,
+        exit_code=exit_code, target_url=record.target,
+        analyses=_analyses(results, prepared, observer))
+    files = [write_summary(results, run_dir / "summary.json")]
+    try:
+        files += write_all(results, context, run_dir)
+    except Exception as exc:  # noqa: BLE001 - the other reports are already written
+        warnings.append(f"a report could not be written: {exc}")
+        observer.warn(f"a report could not be written: {exc}")
+    md = run_dir / "report.md"
+    if md.exists():
+        append_step_summary(md.read_text(encoding="utf-8"))
+    return files
 
 
 def _ingest(execution: K6Execution, prepared: PreparedRun) -> RunResults:

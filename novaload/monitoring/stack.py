@@ -1,0 +1,238 @@
+"""Driving the monitoring stack (``docker-compose.monitoring.yml``) and saying plainly
+whether it works.
+
+:class:`ComposeStack` runs ``docker compose`` (v2) when the plugin exists, else
+``docker-compose`` (v1), detected once. :meth:`ComposeStack.status` asks each service
+over HTTP — readiness endpoints, Prometheus's scrape targets, Grafana's provisioned
+datasources — so a stack whose containers are "up" but broken is reported as broken.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from novaload.errors import MonitoringError
+from novaload.monitoring.settings import DASHBOARD_UIDS, DATASOURCE_UIDS, MonitoringSettings
+
+Runner = Callable[[Sequence[str], Mapping[str, str]], subprocess.CompletedProcess[str]]
+# (url, headers) -> (HTTP status, body); raises OSError when nothing answers.
+Fetch = Callable[[str, Mapping[str, str]], tuple[int, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceStatus:
+    """One check: ``ok`` plus a plain-words ``detail`` ("ready", or what is wrong)."""
+
+    name: str
+    url: str
+    ok: bool
+    detail: str
+
+
+def urls(settings: MonitoringSettings) -> dict[str, str]:
+    """User-facing URLs of the stack's services and dashboards."""
+    grafana = settings.grafana_url
+    return {
+        "prometheus": settings.prometheus_url,
+        "alertmanager": settings.alertmanager_url,
+        "grafana": grafana,
+        "influxdb": settings.influxdb_url,
+        "loki": settings.loki_url,
+        **{f"dashboard_{name}": f"{grafana}/d/{uid}" for name, uid in DASHBOARD_UIDS.items()},
+    }
+
+
+class ComposeStack:
+    """The stack described by one compose file, under one compose project name."""
+
+    def __init__(
+        self,
+        compose_file: Path,
+        project: str = "novaload-monitoring",
+        *,
+        settings: MonitoringSettings | None = None,
+        environ: Mapping[str, str] | None = None,
+        runner: Runner | None = None,
+        fetch: Fetch | None = None,
+        which: Callable[[str], str | None] = shutil.which,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.compose_file = Path(compose_file)
+        self.project = project
+        self.environ = dict(os.environ if environ is None else environ)
+        self.settings = settings or MonitoringSettings.from_env(self.environ)
+        self._run = runner or _run_process
+        self._fetch = fetch or _http_get
+        self._which = which
+        self._sleep = sleep
+        self._clock = clock
+        self._compose: list[str] | None = None
+
+    # --- compose -----------------------------------------------------------------
+
+    def compose_command(self) -> list[str]:
+        """``["docker", "compose"]`` or ``["docker-compose"]``; detected on first use."""
+        if self._compose is None:
+            self._compose = self._detect()
+        return list(self._compose)
+
+    def command(self, *args: str) -> list[str]:
+        return [*self.compose_command(), "-f", str(self.compose_file), "-p", self.project, *args]
+
+    def up(self, wait_timeout: float = 120.0) -> list[ServiceStatus]:
+        """Start the stack detached and wait until every check passes."""
+        if not self.compose_file.is_file():
+            raise MonitoringError(f"{self.compose_file}: compose file not found")
+        if not self.environ.get("GRAFANA_ADMIN_PASSWORD"):
+            raise MonitoringError("GRAFANA_ADMIN_PASSWORD is not set; the stack needs a Grafana admin password")
+        self._compose_run("up", "-d")
+        deadline = self._clock() + wait_timeout
+        while True:
+            checks = self.status()
+            failing = [c for c in checks if not c.ok]
+            if not failing:
+                return checks
+            if self._clock() >= deadline:
+                raise MonitoringError(
+                    f"monitoring stack not ready after {wait_timeout:g}s: "
+                    + "; ".join(f"{c.name}: {c.detail}" for c in failing))
+            self._sleep(2.0)
+
+    def down(self, volumes: bool = False) -> None:
+        """Stop and remove the stack's containers (and its named volumes when asked)."""
+        self._compose_run("down", *(["-v"] if volumes else []))
+
+    def urls(self) -> dict[str, str]:
+        return urls(self.settings)
+
+    # --- health ------------------------------------------------------------------
+
+    def status(self) -> list[ServiceStatus]:
+        """Every service's readiness, then Prometheus targets and Grafana datasources."""
+        s = self.settings
+        checks = [
+            self._ready("prometheus", f"{s.prometheus_url}/-/ready"),
+            self._ready("alertmanager", f"{s.alertmanager_url}/-/ready"),
+            self._ready("grafana", f"{s.grafana_url}/api/health"),
+            self._ready("influxdb", f"{s.influxdb_url}/ping"),
+            self._ready("loki", f"{s.loki_url}/ready"),
+        ]
+        by_name = {c.name: c for c in checks}
+        if by_name["prometheus"].ok:
+            checks.append(self._prometheus_targets())
+        if by_name["grafana"].ok:
+            checks.append(self._grafana_datasources())
+        return checks
+
+    def _ready(self, name: str, url: str) -> ServiceStatus:
+        try:
+            code, body = self._fetch(url, {})
+        except OSError as exc:
+            return ServiceStatus(name, url, False, f"not reachable ({_reason(exc)})")
+        if 200 <= code < 300:
+            return ServiceStatus(name, url, True, "ready")
+        return ServiceStatus(name, url, False, f"not ready (HTTP {code}: {_first_line(body)})")
+
+    def _prometheus_targets(self) -> ServiceStatus:
+        url = f"{self.settings.prometheus_url}/api/v1/targets?state=active"
+        try:
+            code, body = self._fetch(url, {})
+            targets = json.loads(body)["data"]["activeTargets"] if code == 200 else None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            return ServiceStatus("prometheus targets", url, False, f"cannot list targets ({_reason(exc)})")
+        if targets is None:
+            return ServiceStatus("prometheus targets", url, False, f"cannot list targets (HTTP {code})")
+        down = [t for t in targets if t.get("health") == "down"]
+        if down:
+            detail = "; ".join(
+                f"{t.get('labels', {}).get('job', '?')} {t.get('scrapeUrl', '?')} down: "
+                f"{_first_line(t.get('lastError', '')) or 'no reason given'}" for t in down)
+            return ServiceStatus("prometheus targets", url, False, detail)
+        pending = sum(1 for t in targets if t.get("health") != "up")
+        detail = f"{len(targets) - pending} up" + (f", {pending} not scraped yet" if pending else "")
+        return ServiceStatus("prometheus targets", url, True, detail)
+
+    def _grafana_datasources(self) -> ServiceStatus:
+        s = self.settings
+        url = f"{s.grafana_url}/api/datasources"
+        if not s.grafana_password:
+            return ServiceStatus("grafana datasources", url, False,
+                                 "not checked: GRAFANA_ADMIN_PASSWORD is not set")
+        token = base64.b64encode(f"{s.grafana_user}:{s.grafana_password}".encode()).decode()
+        try:
+            code, body = self._fetch(url, {"Authorization": f"Basic {token}"})
+            if code in (401, 403):
+                return ServiceStatus("grafana datasources", url, False,
+                                     "Grafana rejected GRAFANA_ADMIN_USER/GRAFANA_ADMIN_PASSWORD")
+            if code != 200:
+                return ServiceStatus("grafana datasources", url, False, f"HTTP {code}: {_first_line(body)}")
+            present = {d.get("uid") for d in json.loads(body)}
+        except (OSError, ValueError, AttributeError) as exc:
+            return ServiceStatus("grafana datasources", url, False, f"cannot list datasources ({_reason(exc)})")
+        missing = [uid for uid in DATASOURCE_UIDS if uid not in present]
+        if missing:
+            return ServiceStatus("grafana datasources", url, False,
+                                 f"not provisioned: {', '.join(missing)} (check monitoring/grafana/provisioning)")
+        return ServiceStatus("grafana datasources", url, True, f"{len(DATASOURCE_UIDS)} provisioned")
+
+    # --- processes ---------------------------------------------------------------
+
+    def _detect(self) -> list[str]:
+        if self._which("docker"):
+            try:
+                probe = self._run(["docker", "compose", "version"], self.environ)
+            except OSError:
+                probe = None
+            if probe is not None and probe.returncode == 0:
+                return ["docker", "compose"]
+        if self._which("docker-compose"):
+            return ["docker-compose"]
+        raise MonitoringError(
+            "neither `docker compose` (v2 plugin) nor `docker-compose` (v1) was found; install one")
+
+    def _compose_run(self, *args: str) -> None:
+        cmd = self.command(*args)
+        try:
+            done = self._run(cmd, self.environ)
+        except OSError as exc:
+            raise MonitoringError(f"`{' '.join(cmd)}` could not start: {_reason(exc)}") from None
+        if done.returncode != 0:
+            lines = [ln for ln in (done.stderr or done.stdout or "").splitlines() if ln.strip()]
+            last = lines[-1].strip() if lines else "no output"
+            raise MonitoringError(f"`{' '.join(cmd)}` failed (exit {done.returncode}): {last}")
+
+
+def _run_process(cmd: Sequence[str], env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(list(cmd), env=dict(env), capture_output=True, text=True, check=False)
+
+
+def _http_get(url: str, headers: Mapping[str, str]) -> tuple[int, str]:
+    request = urllib.request.Request(url, headers=dict(headers))
+    try:
+        with urllib.request.urlopen(request, timeout=3.0) as response:  # noqa: S310 - http(s) only, from settings
+            return response.status, response.read(65536).decode("utf-8", "replace")
+    except urllib.error.HTTPError as exc:  # a status is an answer, not an outage
+        return exc.code, exc.read(65536).decode("utf-8", "replace")
+
+
+def _reason(exc: BaseException) -> str:
+    inner = getattr(exc, "reason", None)
+    return _first_line(str(inner if inner is not None else exc)) or type(exc).__name__
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0][:200] if text and text.strip() else ""
+
+
+__all__ = ["ComposeStack", "ServiceStatus", "urls"]

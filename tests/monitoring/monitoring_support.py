@@ -1,0 +1,157 @@
+"""Helpers shared by the monitoring tests: free ports, HTTP, starting and stopping
+servers, and one bounded k6 run feeding the monitoring outputs."""
+
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from novaload.monitoring import MonitoringSettings, k6_output_args
+
+REPO = Path(__file__).resolve().parents[2]
+MONITORING = REPO / "monitoring"
+DASHBOARDS = MONITORING / "grafana" / "dashboards"
+PROMETHEUS_BIN = "/usr/bin/prometheus"
+INFLUXD_BIN = "/usr/bin/influxd"
+
+# Two named endpoints (some requests fail: the target injects 5xx), checks, and an
+# arrival-rate scenario that cannot keep up (1 VU, 100 ms per iteration, 30/s asked)
+# so dropped_iterations and vus_max have data like a saturated generator would.
+K6_SCRIPT = """
+import http from 'k6/http';
+import { check, sleep } from 'k6';
+const B = __ENV.TARGET;
+export const options = {
+  scenarios: {
+    users: { executor: 'constant-vus', vus: 5, duration: '5s' },
+    arrivals: { executor: 'constant-arrival-rate', rate: 30, timeUnit: '1s', duration: '5s',
+                preAllocatedVUs: 1, maxVUs: 1, exec: 'paced' },
+  },
+};
+export default function () {
+  const r = http.get(`${B}/api/v1/items`, { tags: { name: 'items' } });
+  check(r, { 'items ok': (x) => x.status === 200 });
+  const s = http.get(`${B}/api/v1/cluster/status`, { tags: { name: 'cluster-status' } });
+  check(s, { 'cluster ok': (x) => x.status === 200 });
+  sleep(0.01);
+}
+export function paced() {
+  http.get(`${B}/api/v1/cluster/nodes`, { tags: { name: 'cluster-nodes' } });
+  sleep(0.1);
+}
+"""
+
+
+def require(available: bool, reason: str) -> None:
+    """Skip locally, fail in CI (mirrors tests/conftest.py's ``require_tool``)."""
+    if available:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"required in CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def http_get(url: str, timeout: float = 5.0) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{url}: server exited {proc.returncode}: {log.read_text()[-2000:]}")
+        try:
+            status, _ = http_get(url, timeout=1.0)
+            if 200 <= status < 300:
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} not ready after {timeout} s: {log.read_text()[-2000:]}")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@dataclass(frozen=True)
+class Server:
+    url: str
+    port: int
+    data_dir: Path
+
+
+@dataclass(frozen=True)
+class K6Run:
+    testid: str
+    started_at: datetime
+    ended_at: datetime
+    exit_code: int
+    stdout: str
+
+
+INFLUXD_CONFIG = """
+reporting-disabled = true
+bind-address = "127.0.0.1:{rpc_port}"
+[meta]
+  dir = "{dir}/meta"
+[data]
+  dir = "{dir}/data"
+  wal-dir = "{dir}/wal"
+  query-log-enabled = false
+[coordinator]
+[retention]
+  enabled = false
+[monitor]
+  store-enabled = false
+[http]
+  enabled = true
+  bind-address = "127.0.0.1:{http_port}"
+  auth-enabled = false
+  log-enabled = false
+  max-body-size = 0
+[continuous_queries]
+  enabled = false
+"""
+
+
+def run_k6(k6: str, script_dir: Path, target_url: str, settings: MonitoringSettings, testid: str,
+           outputs: tuple[str, ...], native_histograms: bool = False) -> K6Run:
+    """One bounded (~5 s) k6 run sending to ``outputs``, with the args the runner would add."""
+    script = script_dir / "monitoring-feed.js"
+    script.write_text(K6_SCRIPT, encoding="utf-8")
+    args, env = k6_output_args(settings, testid, native_histograms, outputs=outputs)
+    started = datetime.now(UTC)
+    done = subprocess.run(
+        [k6, "run", "--quiet", "--no-usage-report", *args, "--tag", f"testid={testid}", str(script)],
+        env={**os.environ, **env, "TARGET": target_url},
+        capture_output=True, text=True, timeout=90, check=False)
+    return K6Run(testid, started, datetime.now(UTC), done.returncode, done.stdout + done.stderr)
+
+

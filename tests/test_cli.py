@@ -66,3 +66,20 @@ def test_doctor_reports_k6_and_config():
     result = invoke("doctor")
     assert "k6" in result.output and "configuration" in result.output
     assert result.exit_code == 0, result.output
+
+
+def test_main_exits_with_the_commands_code(monkeypatch):
+    """typer.Exit(99) inside a command must become the process exit status."""
+    import typer
+
+    @app.command("exit-probe", hidden=True)
+    def _probe() -> None:
+        raise typer.Exit(99)
+
+    try:
+        with pytest.raises(SystemExit) as info:
+            main(["exit-probe"])
+        assert info.value.code == 99
+    finally:
+        app.registered_commands[:] = [c for c in app.registered_commands
+                                      if c.name != "exit-probe"]

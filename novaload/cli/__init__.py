@@ -17,6 +17,7 @@ from novaload.errors import ExitCode, NovaloadError
 
 # Command modules register themselves on `app` when imported.
 from novaload.cli import (  # noqa: E402,F401  (imported for registration)
+    cmd_compare,
     cmd_config,
     cmd_monitor,
     cmd_report,
@@ -28,7 +29,8 @@ from novaload.cli import (  # noqa: E402,F401  (imported for registration)
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     try:
-        app(args=argv, standalone_mode=False)
+        # Without standalone mode typer *returns* the code of `typer.Exit(code)`.
+        code = app(args=argv, standalone_mode=False)
     except NovaloadError as exc:
         if state.debug:
             console_err.print_exception()
@@ -51,6 +53,7 @@ def main(argv: list[str] | None = None) -> None:
         console_err.print("[bold red]internal error[/] — this is a bug in novaload; "
                           "please report it with the traceback above")
         sys.exit(ExitCode.INTERNAL)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 __all__ = ["app", "main"]

@@ -165,6 +165,8 @@ def finish_run(request: RunRequest, prepared: PreparedRun, record: RunRecord,
         if results is not None:
             files += _write_reports(results, record, execution, prepared, run_dir, exit_code,
                                     verdict, warnings, observer)
+            if request.monitor:
+                _publish_history(results, record, exit_code, verdict, observer)
     finally:
         # Written even when a bug escapes above: the run happened and must be on record.
         record.ended_at = execution.ended_at.isoformat()
@@ -179,6 +181,19 @@ def finish_run(request: RunRequest, prepared: PreparedRun, record: RunRecord,
     return RunOutcome(run_id=record.run_id, run_dir=run_dir, exit_code=exit_code,
                       verdict=verdict, k6_exit_code=execution.exit_code, results=results,
                       execution=execution, files=files, warnings=warnings)
+
+
+def _publish_history(results: RunResults, record: RunRecord, exit_code: int, verdict: str,
+                     observer: RunObserver) -> None:
+    """Send the run's summary to InfluxDB for the run-history dashboard (warning on failure)."""
+    from novaload.monitoring.publish import publish_run_history
+    from novaload.monitoring.settings import MonitoringSettings
+
+    ok = publish_run_history(results, MonitoringSettings.from_env(), run_id=record.run_id,
+                             scenario=record.scenario, environment=record.environment or "",
+                             verdict=verdict, exit_code=exit_code, git_commit=record.git_commit)
+    if not ok:
+        observer.warn("run history not published to InfluxDB (see the warning above)")
 
 
 def _write_reports(results: RunResults, record: RunRecord, execution: K6Execution,

@@ -1,0 +1,231 @@
+"""Breakdown tables of a run (the DataFrames on :class:`RunResults`).
+
+They are computed from the aggregated groups of the single pass (``scan``): one
+row per (metric, tag set, window) with counts and sums, plus the exact values of
+trend groups for percentiles. Columns are those documented in ``model.py``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import numpy as np
+import pandas as pd
+
+from novaload.results.model import RunResults
+from novaload.results.scan import ScanResult
+from novaload.results.stats import log_histogram, percentiles
+
+TAG_COLUMNS = ("name", "method", "status", "scenario", "group", "url", "expected_response",
+               "check", "error", "error_code")
+DURATION = "http_req_duration"
+
+
+@dataclass(slots=True)
+class Context:
+    scan: ScanResult
+    pts: pd.DataFrame  # Point groups (index = gid) with tag:* columns
+    duration_s: float
+    window_s: float
+    origin_us: int
+    first_us: int | None
+
+    def values_of(self, gids) -> np.ndarray:
+        off = self.scan.offsets
+        parts = [self.scan.values[off[g]:off[g + 1]] for g in gids]
+        return np.concatenate(parts) if parts else np.empty(0)
+
+
+def select(rows: pd.DataFrame, selector) -> pd.DataFrame:
+    """Groups whose tags contain every (key, value) pair of ``selector``."""
+    mask = np.ones(len(rows), dtype=bool)
+    for k, v in selector:
+        col = f"tag:{k}"
+        if col not in rows:
+            return rows.iloc[0:0]
+        mask &= (rows[col] == v).to_numpy()
+    return rows[mask]
+
+
+def _metric(ctx: Context, name: str) -> pd.DataFrame:
+    return ctx.pts[ctx.pts["metric"] == name]
+
+
+def _key(frame: pd.DataFrame, tag: str, default: str = "") -> pd.Series:
+    return frame[f"tag:{tag}"].fillna(default).astype(str)
+
+
+def _latency(ctx: Context, rows: pd.DataFrame, pcts) -> dict:
+    n = int(rows["n"].sum())
+    got = percentiles(ctx.values_of(rows.index), pcts)
+    out = {f"p{p:g}" if p != 50 else "med": got[p] for p in pcts}
+    out["avg"] = float(rows["s"].sum()) / n if n else 0.0
+    out["min"] = float(rows["mn"].min()) if n else 0.0
+    out["max"] = float(rows["mx"].max()) if n else 0.0
+    return out
+
+
+def _by(ctx: Context, metric: str, keys: list[str], value: str) -> pd.Series:
+    rows = _metric(ctx, metric)
+    if rows.empty:
+        return pd.Series(dtype=float)
+    frame = pd.DataFrame({k: _key(rows, k) for k in keys})
+    frame["_v"] = rows[value].astype(float)
+    return frame.groupby(keys, sort=False)["_v"].sum()
+
+
+def endpoints(ctx: Context) -> pd.DataFrame:
+    rows = _metric(ctx, DURATION)
+    cols = ["name", "requests", "failures", "error_rate", "rps", "avg", "min", "med", "p90",
+            "p95", "p99", "max"]
+    if rows.empty:
+        return pd.DataFrame(columns=cols)
+    fails = _by(ctx, "http_req_failed", ["name"], "nz")
+    out = []
+    for name, part in rows.groupby(_key(rows, "name"), sort=True):
+        n = int(part["n"].sum())
+        f = int(fails.get(name, 0))
+        lat = _latency(ctx, part, (50.0, 90.0, 95.0, 99.0))
+        out.append({"name": name, "requests": n, "failures": f, "error_rate": f / n if n else 0.0,
+                    "rps": n / ctx.duration_s if ctx.duration_s else 0.0, **lat})
+    return pd.DataFrame(out, columns=cols)
+
+
+def statuses(ctx: Context) -> pd.DataFrame:
+    s = _by(ctx, "http_reqs", ["method", "status"], "s")
+    frame = s.rename("requests").reset_index() if len(s) else pd.DataFrame(
+        columns=["method", "status", "requests"])
+    frame["requests"] = frame["requests"].astype("int64")
+    return frame.sort_values(["method", "status"], ignore_index=True)
+
+
+def _failed(ctx: Context) -> pd.DataFrame:
+    rows = _metric(ctx, "http_req_failed")
+    return rows[rows["nz"] > 0]
+
+
+def errors(ctx: Context) -> pd.DataFrame:
+    rows = _failed(ctx)
+    cols = ["status", "error_code", "error", "requests"]
+    if rows.empty:
+        return pd.DataFrame(columns=cols)
+    frame = pd.DataFrame({k: _key(rows, k) for k in cols[:3]})
+    frame["requests"] = rows["nz"].astype("int64")
+    out = frame.groupby(cols[:3], sort=False)["requests"].sum().reset_index()
+    return out.sort_values("requests", ascending=False, ignore_index=True, kind="stable")
+
+
+def failing_urls(ctx: Context, top: int) -> pd.DataFrame:
+    rows = _failed(ctx)
+    cols = ["url", "name", "method", "status", "requests"]
+    if rows.empty:
+        return pd.DataFrame(columns=cols)
+    frame = pd.DataFrame({k: _key(rows, k) for k in cols[:4]})
+    frame["requests"] = rows["nz"].astype("int64")
+    out = frame.groupby(cols[:4], sort=False)["requests"].sum().reset_index()
+    out = out.sort_values(["requests", "url"], ascending=[False, True], ignore_index=True)
+    return out.head(top)
+
+
+def scenarios(ctx: Context) -> pd.DataFrame:
+    cols = ["scenario", "requests", "failures", "iterations", "avg", "p95", "p99"]
+    rows = _metric(ctx, DURATION)
+    reqs = _by(ctx, "http_reqs", ["scenario"], "s")
+    fails = _by(ctx, "http_req_failed", ["scenario"], "nz")
+    iters = _by(ctx, "iterations", ["scenario"], "s")
+    names = sorted(set(reqs.index) | set(iters.index))
+    out = []
+    for sc in names:
+        part = rows[_key(rows, "scenario") == sc] if not rows.empty else rows
+        lat = _latency(ctx, part, (95.0, 99.0))
+        out.append({"scenario": sc, "requests": int(reqs.get(sc, 0)),
+                    "failures": int(fails.get(sc, 0)), "iterations": int(iters.get(sc, 0)),
+                    "avg": lat["avg"], "p95": lat["p95"], "p99": lat["p99"]})
+    return pd.DataFrame(out, columns=cols)
+
+
+def groups(ctx: Context) -> pd.DataFrame:
+    cols = ["group", "requests", "failures", "avg", "p95", "group_duration_avg"]
+    rows = _metric(ctx, DURATION)
+    fails = _by(ctx, "http_req_failed", ["group"], "nz")
+    gd = _metric(ctx, "group_duration")
+    gd_key = _key(gd, "group") if not gd.empty else pd.Series(dtype=str)
+    names = sorted(set(_key(rows, "group")) | set(gd_key)) if not rows.empty or not gd.empty else []
+    out = []
+    for grp in names:
+        part = rows[_key(rows, "group") == grp] if not rows.empty else rows
+        lat = _latency(ctx, part, (95.0,))
+        gpart = gd[gd_key == grp] if not gd.empty else gd
+        gn = int(gpart["n"].sum()) if not gpart.empty else 0
+        out.append({"group": grp, "requests": int(part["n"].sum()) if not part.empty else 0,
+                    "failures": int(fails.get(grp, 0)), "avg": lat["avg"], "p95": lat["p95"],
+                    "group_duration_avg": float(gpart["s"].sum()) / gn if gn else None})
+    return pd.DataFrame(out, columns=cols)
+
+
+def checks(ctx: Context) -> pd.DataFrame:
+    cols = ["group", "check", "passes", "fails", "rate"]
+    rows = _metric(ctx, "checks")
+    if rows.empty:
+        return pd.DataFrame(columns=cols)
+    frame = pd.DataFrame({"group": _key(rows, "group"), "check": _key(rows, "check"),
+                          "passes": rows["nz"].astype("int64"), "n": rows["n"].astype("int64")})
+    out = frame.groupby(["group", "check"], sort=True)[["passes", "n"]].sum().reset_index()
+    out["fails"] = out["n"] - out["passes"]
+    out["rate"] = out["passes"] / out["n"]
+    return out[cols]
+
+
+def timeseries(ctx: Context) -> pd.DataFrame:
+    cols = ["t", "time", "requests", "failures", "rps", "p50", "p95", "p99", "vus", "vus_peak",
+            "iterations", "data_sent", "data_received"]
+    pts = ctx.pts[ctx.pts["win"].notna()]
+    if pts.empty or ctx.first_us is None:
+        return pd.DataFrame(columns=cols)
+    window_us = ctx.window_s * 1e6
+    out = []
+    for win, part in pts.groupby("win", sort=True):
+        start_us = ctx.origin_us + int(win) * window_us
+        by = dict(tuple(part.groupby("metric", sort=False)))
+        reqs = int(by["http_reqs"]["s"].sum()) if "http_reqs" in by else 0
+        dur = by.get(DURATION)
+        got = percentiles(ctx.values_of(dur.index), (50.0, 95.0, 99.0)) if dur is not None \
+            else {50.0: None, 95.0: None, 99.0: None}
+        vus = by.get("vus")
+        out.append({
+            "t": (start_us - ctx.first_us) / 1e6,
+            "time": datetime.fromtimestamp(start_us / 1e6, tz=timezone.utc),
+            "requests": reqs,
+            "failures": int(by["http_req_failed"]["nz"].sum()) if "http_req_failed" in by else 0,
+            "rps": reqs / ctx.window_s, "p50": got[50.0], "p95": got[95.0], "p99": got[99.0],
+            "vus": float(vus.sort_values("last_us").iloc[-1]["last_v"]) if vus is not None
+            else None,
+            "vus_peak": float(vus["mx"].max()) if vus is not None else None,
+            "iterations": int(by["iterations"]["s"].sum()) if "iterations" in by else 0,
+            "data_sent": float(by["data_sent"]["s"].sum()) if "data_sent" in by else 0.0,
+            "data_received": float(by["data_received"]["s"].sum())
+            if "data_received" in by else 0.0,
+        })
+    return pd.DataFrame(out, columns=cols)
+
+
+def histogram(ctx: Context, buckets: int) -> pd.DataFrame:
+    rows = _metric(ctx, DURATION)
+    edges, counts = log_histogram(ctx.values_of(rows.index), buckets)
+    return pd.DataFrame({"le_ms": edges, "requests": counts.astype("int64")})
+
+
+def fill(res: RunResults, ctx: Context, *, top_urls: int, histogram_buckets: int) -> None:
+    res.endpoints = endpoints(ctx)
+    res.statuses = statuses(ctx)
+    res.errors = errors(ctx)
+    res.failing_urls = failing_urls(ctx, top_urls)
+    res.scenarios = scenarios(ctx)
+    res.groups = groups(ctx)
+    res.checks = checks(ctx)
+    res.timeseries = timeseries(ctx)
+    res.histogram = histogram(ctx, histogram_buckets)
+
+
+__all__ = ["Context", "TAG_COLUMNS", "fill", "select"]

@@ -1,0 +1,415 @@
+"""Ingestion: k6 result files (JSON/NDJSON/CSV, plain or gzip) → :class:`RunResults`.
+
+Several sources are segments of ONE split run and are merged with exact figures
+(all samples together). The input is read once (``scan.run_scan``); everything
+else is computed from the aggregated groups: k6's end-of-test values for every
+metric and submetric, threshold verdicts, and the breakdown tables.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from novaload.errors import ConfigError, InputError
+from novaload.results import breakdowns
+from novaload.results.model import MetricSummary, RunResults, ThresholdResult
+from novaload.results.scan import ScanResult, run_scan
+from novaload.results.sources import (Source, find_bad_lines, sniff, tail_is_truncated,
+                                      uncompressed_size)
+from novaload.results.stats import percentile_key, trend_values
+from novaload.results.summary import DEFAULT_TREND_STATS, K6Summary, load_k6_summary
+from novaload.results.thresholds import (ThresholdSpec, check_aggregation, compare,
+                                         k6_submetric_name, parse_expression,
+                                         parse_metric_name, specs_from_mapping)
+
+_BUILTIN_TYPES = {
+    **dict.fromkeys(("http_reqs", "data_sent", "data_received", "iterations",
+                     "dropped_iterations", "ws_sessions", "ws_msgs_sent", "ws_msgs_received",
+                     "grpc_streams", "grpc_streams_msgs_sent", "grpc_streams_msgs_received"),
+                    "counter"),
+    **dict.fromkeys(("http_req_failed", "checks"), "rate"),
+    **dict.fromkeys(("vus", "vus_max"), "gauge"),
+    **dict.fromkeys(("http_req_duration", "http_req_blocked", "http_req_connecting",
+                     "http_req_tls_handshaking", "http_req_sending", "http_req_waiting",
+                     "http_req_receiving", "iteration_duration", "group_duration", "ws_ping",
+                     "ws_session_duration", "ws_connecting", "grpc_req_duration"), "trend"),
+}
+_DATA_METRICS = ("data_sent", "data_received")
+_EXTRA = "extra thresholds"
+
+
+@dataclass(frozen=True, slots=True)
+class _Sub:
+    name: str
+    parent: str
+    selector: tuple[tuple[str, str], ...]
+
+
+def ingest(
+    sources: Sequence[Path],
+    *,
+    k6_summary: Path | None = None,
+    extra_thresholds: Mapping[str, Sequence[str | Mapping]] | None = None,
+    thresholds_replace: bool = False,
+    window_s: float = 1.0,
+    lenient: bool = False,
+    top_urls: int = 20,
+    histogram_buckets: int = 40,
+    memory_limit: str = "384MB",
+    threads: int | None = None,
+) -> RunResults:
+    """Read one run's k6 output (one file, or one per execution segment)."""
+    if not sources:
+        raise InputError("no results file given")
+    if window_s <= 0:
+        raise ConfigError("window must be > 0 seconds", key="window_s", value=window_s)
+    srcs = [sniff(Path(p)) for p in sources]
+    summary = load_k6_summary(k6_summary) if k6_summary is not None else None
+    extra = (specs_from_mapping(extra_thresholds, source="file", origin=_EXTRA)
+             if extra_thresholds else [])
+    firsts = [s.first_us for s in srcs if s.first_us is not None]
+    origin = min(firsts) if firsts else 0
+    scan = run_scan(srcs, origin_us=origin, window_s=window_s, memory_limit=memory_limit,
+                    threads=threads)
+    warnings, skipped = _check_bad_lines(srcs, scan.groups, lenient)
+    return _assemble(srcs, scan, summary, extra, thresholds_replace, warnings, skipped,
+                     origin, window_s, top_urls, histogram_buckets)
+
+
+# --------------------------------------------------------------------------- bad lines
+
+
+def _check_bad_lines(srcs: list[Source], g: pd.DataFrame, lenient: bool
+                     ) -> tuple[list[str], int]:
+    warnings: list[str] = []
+    skipped = 0
+    for idx, src in enumerate(srcs):
+        mine = g[g["src"] == idx]
+        bad = int(mine.loc[mine["bad"], "n"].sum())
+        if bad == 0:
+            continue
+        total = int(mine["n"].sum())
+        if bad == 1 and tail_is_truncated(src):
+            warnings.append(f"{src.path}:{total}: last line is truncated (k6 stopped mid-write?)"
+                            "; ignored")
+            continue
+        found = find_bad_lines(src, limit=2)
+        real = [f for f in found if not (f[2] and f[0] == _last_line(found, total))]
+        if not real and found:
+            line = found[0][0]
+            warnings.append(f"{src.path}:{line}: last line is truncated (k6 stopped "
+                            "mid-write?); ignored")
+            continue
+        first = real[0] if real else (0, "invalid line", False)
+        if not lenient:
+            raise InputError(f"{src.path}:{first[0]}: not valid k6 JSON: {first[1]}",
+                             hint="use --lenient to skip invalid lines")
+        skipped += bad
+        warnings.append(f"{src.path}: skipped {bad} invalid line(s), first at line {first[0]}: "
+                        f"{first[1]}")
+    return warnings, skipped
+
+
+def _last_line(found: list[tuple[int, str, bool]], total: int) -> int:
+    return total if total else (found[-1][0] if found else -1)
+
+
+# --------------------------------------------------------------------------- assembly
+
+
+def _assemble(srcs, scan: ScanResult, summary: K6Summary | None, extra: list[ThresholdSpec],
+              replace: bool, warnings: list[str], skipped: int, origin: int,
+              window_s: float, top_urls: int, histogram_buckets: int) -> RunResults:
+    g = scan.groups
+    good = g[~g["bad"]]
+    pts = good[good["type"] == "Point"].copy()
+    metric_lines = good[good["type"] == "Metric"]
+    types, contains, script_thr, subs = _metric_meta(metric_lines, summary, pts)
+    specs = _threshold_specs(script_thr, summary, extra, replace)
+    subs = _add_threshold_submetrics(subs, specs, types)
+    tags = _tag_frame(pts, {k for s in subs for k, _ in s.selector})
+    pts = pts.join(tags)
+    first_us = int(pts["first_us"].min()) if len(pts) else None
+    last_us = int(pts["last_us"].max()) if len(pts) else None
+    duration_s, source = _duration(summary, first_us, last_us)
+    pcts = _wanted_percentiles(summary, specs)
+    ctx = breakdowns.Context(scan, pts, duration_s, window_s, origin, first_us)
+    metrics = _metrics(ctx, types, contains, subs, pcts, specs, warnings)
+    thresholds = [t for m in metrics.values() for t in m.thresholds]
+    thresholds += _orphan_thresholds(specs, metrics, warnings)
+    res = RunResults(
+        metrics=metrics, thresholds=thresholds, duration_s=duration_s, duration_source=source,
+        started_at=_dt(first_us), ended_at=_dt(last_us), sources=[s.path for s in srcs],
+        lines=int(g["n"].sum()), points=int(pts["n"].sum()),
+        input_bytes=sum(uncompressed_size(s) for s in srcs), warnings=warnings,
+        skipped_lines=skipped, window_s=window_s,
+    )
+    if summary is not None:
+        _compare_verdicts(res, summary, specs, warnings)
+    breakdowns.fill(res, ctx, top_urls=top_urls, histogram_buckets=histogram_buckets)
+    return res
+
+
+def _dt(us: int | None) -> datetime | None:
+    return None if us is None else datetime.fromtimestamp(us / 1e6, tz=timezone.utc)
+
+
+def _duration(summary: K6Summary | None, first_us, last_us) -> tuple[float, str]:
+    if summary is not None and summary.duration_ns is not None:
+        return summary.duration_ns / 1e9, "k6-summary"
+    if first_us is None:
+        return 0.0, "sample-span"
+    return (last_us - first_us) / 1e6, "sample-span"
+
+
+def _metric_meta(lines: pd.DataFrame, summary: K6Summary | None, pts: pd.DataFrame):
+    types: dict[str, str] = {}
+    contains: dict[str, str] = {}
+    script_thr: dict[str, list[str]] = {}
+    subs: list[_Sub] = []
+    for row in lines.itertuples(index=False):
+        types.setdefault(row.metric, str(row.mtype or ""))
+        contains.setdefault(row.metric, str(row.contains or "default"))
+        for expr in json.loads(row.thr) if isinstance(row.thr, str) else []:
+            script_thr.setdefault(row.metric, []).append(expr)
+        for sm in (json.loads(row.sub) if isinstance(row.sub, str) else None) or []:
+            pairs = tuple(sorted((str(k), str(v)) for k, v in (sm.get("tags") or {}).items()))
+            subs.append(_Sub(sm.get("name") or f"{row.metric}{{{sm.get('suffix', '')}}}",
+                             row.metric, pairs))
+    for name in pts["metric"].unique():
+        if name not in types:
+            types[name] = _guess_type(name, summary)
+        contains.setdefault(name, _guess_contains(name, types[name]))
+    if "http_req_duration" in types and not any(
+            s.parent == "http_req_duration" and s.selector == (("expected_response", "true"),)
+            for s in subs):
+        subs.append(_Sub("http_req_duration{expected_response:true}", "http_req_duration",
+                         (("expected_response", "true"),)))
+    return types, contains, script_thr, subs
+
+
+def _guess_type(name: str, summary: K6Summary | None) -> str:
+    if name in _BUILTIN_TYPES:
+        return _BUILTIN_TYPES[name]
+    if summary is not None and summary.metric_types.get(name):
+        return summary.metric_types[name]
+    return "unknown"
+
+
+def _guess_contains(name: str, mtype: str) -> str:
+    if name in _DATA_METRICS:
+        return "data"
+    return "time" if mtype == "trend" and name in _BUILTIN_TYPES else "default"
+
+
+def _threshold_specs(script_thr, summary, extra, replace) -> list[ThresholdSpec]:
+    specs: list[ThresholdSpec] = []
+    if not replace:
+        for metric, exprs in script_thr.items():
+            specs += _parse_script(metric, exprs)
+        if summary is not None:
+            for metric, verdicts in summary.verdicts.items():
+                specs += _parse_script(metric, list(verdicts))
+    specs += extra
+    seen: set[tuple[str, str, str]] = set()
+    unique = []
+    for s in specs:
+        key = (k6_submetric_name(s.metric), s.expr.source, s.source)
+        if key not in seen:
+            seen.add(key)
+            unique.append(s)
+    return unique
+
+
+def _parse_script(metric: str, exprs: list[str]) -> list[ThresholdSpec]:
+    out = []
+    for e in exprs:
+        try:
+            out.append(ThresholdSpec(metric, parse_expression(e), False, "script"))
+        except ValueError as exc:
+            raise InputError(f"threshold {metric}: {e!r} in the k6 output: {exc}") from None
+    return out
+
+
+def _add_threshold_submetrics(subs: list[_Sub], specs, types) -> list[_Sub]:
+    out = list(subs)
+    for spec in specs:
+        try:
+            parent, pairs = parse_metric_name(spec.metric)
+        except ValueError as exc:
+            raise ConfigError(f"bad metric name in threshold: {exc}", file=_EXTRA,
+                              key=spec.metric) from None
+        if pairs and not any(s.parent == parent and s.selector == pairs for s in out):
+            out.append(_Sub(k6_submetric_name(spec.metric), parent, pairs))
+    return out
+
+
+def _wanted_percentiles(summary: K6Summary | None, specs) -> list[float]:
+    stats = summary.trend_stats if summary is not None else DEFAULT_TREND_STATS
+    pcts = {90.0, 95.0, 99.0}
+    for st in stats:
+        if st.startswith("p(") and st.endswith(")"):
+            try:
+                pcts.add(float(st[2:-1]))
+            except ValueError:
+                pass
+    pcts |= {s.expr.percentile for s in specs if s.expr.percentile is not None}
+    return sorted(pcts)
+
+
+def _tag_frame(pts: pd.DataFrame, extra_keys: set[str]) -> pd.DataFrame:
+    keys = list(breakdowns.TAG_COLUMNS) + sorted(extra_keys - set(breakdowns.TAG_COLUMNS))
+    cache: dict[str, dict] = {}
+    rows = []
+    for tg in pts["tg"]:
+        d = cache.get(tg)
+        if d is None:
+            d = cache[tg] = json.loads(tg) if isinstance(tg, str) else {}
+        rows.append([d.get(k) for k in keys])
+    frame = pd.DataFrame(rows, columns=[f"tag:{k}" for k in keys], index=pts.index, dtype=object)
+    return frame
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+def _metrics(ctx, types, contains, subs, pcts, specs, warnings) -> dict[str, MetricSummary]:
+    out: dict[str, MetricSummary] = {}
+    by_metric = dict(tuple(ctx.pts.groupby("metric", sort=False)))
+    for name in sorted(types):
+        rows = by_metric.get(name, ctx.pts.iloc[0:0])
+        out[name] = _summarise(ctx, name, types[name], contains.get(name, "default"), rows,
+                               pcts, specs, None, ())
+    for sub in subs:
+        if sub.name in out or sub.parent not in types:
+            continue
+        rows = breakdowns.select(by_metric.get(sub.parent, ctx.pts.iloc[0:0]), sub.selector)
+        out[sub.name] = _summarise(ctx, sub.name, types[sub.parent],
+                                   contains.get(sub.parent, "default"), rows, pcts, specs,
+                                   sub.parent, sub.selector)
+    return out
+
+
+def _summarise(ctx, name, mtype, contains, rows, pcts, specs, parent, selector) -> MetricSummary:
+    values = _values(ctx, mtype, rows, pcts)
+    n = int(rows["n"].sum())
+    mine = [s for s in specs if _resolves_to(s.metric, name, parent, selector)]
+    results = tuple(_judge(s, name, mtype, values, n) for s in mine)
+    return MetricSummary(name, mtype, contains, values, results, parent, selector)
+
+
+def _resolves_to(metric: str, name: str, parent: str | None, selector) -> bool:
+    try:
+        p, pairs = parse_metric_name(metric)
+    except ValueError:
+        return False
+    if parent is None:
+        return not pairs and p == name
+    return p == parent and pairs == selector
+
+
+def _values(ctx, mtype: str, rows: pd.DataFrame, pcts) -> dict[str, float]:
+    n = int(rows["n"].sum())
+    if mtype == "counter":
+        count = float(rows["s"].sum()) if n else 0.0
+        return {"count": count, "rate": count / ctx.duration_s if ctx.duration_s else 0.0}
+    if mtype == "rate":
+        nz = int(rows["nz"].sum())
+        return {"value": nz / n if n else 0.0, "passes": float(nz), "fails": float(n - nz)}
+    if mtype == "gauge":
+        if not n:
+            return {"value": 0.0, "min": 0.0, "max": 0.0}
+        last = rows.sort_values("last_us", kind="stable").iloc[-1]
+        return {"value": float(last["last_v"]), "min": float(rows["mn"].min()),
+                "max": float(rows["mx"].max())}
+    if mtype == "trend":
+        vals = ctx.values_of(rows.index)
+        return trend_values(vals, n, float(rows["s"].sum()) if n else 0.0,
+                            float(rows["mn"].min()) if n else 0.0,
+                            float(rows["mx"].max()) if n else 0.0, pcts)
+    out = {"count": float(n)}
+    if n:
+        out.update(min=float(rows["mn"].min()), max=float(rows["mx"].max()),
+                   avg=float(rows["s"].sum()) / n)
+    return out
+
+
+def _judge(spec: ThresholdSpec, name: str, mtype: str, values: dict[str, float], n: int
+           ) -> ThresholdResult:
+    expr = spec.expr
+    if not check_aggregation(expr, mtype):
+        origin = _EXTRA if spec.source == "file" else "script thresholds"
+        raise ConfigError(f"aggregation {expr.aggregation!r} is not available for a {mtype} "
+                          f"metric", file=origin, key=spec.metric, value=expr.source)
+    key = "value" if (mtype == "rate" and expr.aggregation == "rate") else expr.aggregation
+    if expr.percentile is not None:
+        key = percentile_key(expr.percentile)
+    observed = values.get(key) if n else None
+    ok = None if observed is None else compare(observed, expr.operator, expr.limit)
+    return ThresholdResult(spec.metric, expr.source, expr.aggregation, expr.operator,
+                           expr.limit, observed, ok, spec.abort_on_fail,
+                           "file" if spec.source == "file" else "script")
+
+
+def _orphan_thresholds(specs, metrics, warnings) -> list[ThresholdResult]:
+    """Thresholds on metrics that never appeared: "no data", with a warning."""
+    out = []
+    judged = {(t.metric, t.expression) for m in metrics.values() for t in m.thresholds}
+    for s in specs:
+        if (s.metric, s.expr.source) in judged:
+            continue
+        warnings.append(f"threshold {s.metric}: {s.expr.source!r}: metric not in the results "
+                        "(no data)")
+        out.append(ThresholdResult(s.metric, s.expr.source, s.expr.aggregation, s.expr.operator,
+                                   s.expr.limit, None, None, s.abort_on_fail,
+                                   "file" if s.source == "file" else "script"))
+    return out
+
+
+def _compare_verdicts(res: RunResults, summary: K6Summary, specs, warnings) -> None:
+    """Warn where k6's own verdict differs from ours (except k6's empty-sink pass)."""
+    for m in res.metrics.values():
+        theirs = summary.verdicts.get(m.name, {})
+        for t in m.thresholds:
+            if t.expression in theirs and t.ok is not None and theirs[t.expression] != t.ok:
+                warnings.append(f"threshold {t.metric}: {t.expression!r}: k6 said "
+                                f"{'passed' if theirs[t.expression] else 'failed'}, the "
+                                f"ingested samples say {t.status}")
+
+
+__all__ = ["ingest", "load_latency_samples"]
+
+
+def load_latency_samples(sources: Sequence[Path], *, metric: str = "http_req_duration",
+                         memory_limit: str = "384MB") -> pd.DataFrame:
+    """Raw ``http_req_duration`` values with their ``name`` tag: columns name, value."""
+    import duckdb
+
+    srcs = [sniff(Path(p)) for p in sources]
+    parts = []
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute(f"SET memory_limit='{memory_limit}'")
+        for s in srcs:
+            if s.format != "json":
+                raise InputError(f"{s.path}: latency samples need k6 JSON output")
+            path = str(s.path).replace("'", "''")
+            cols = ("{type: 'VARCHAR', metric: 'VARCHAR', data: "
+                    "'STRUCT(value DOUBLE, tags STRUCT(name VARCHAR))'}")
+            parts.append(con.execute(
+                f"SELECT data.tags.name AS name, data.value AS value FROM read_ndjson('{path}', "
+                f"columns={cols}, format='newline_delimited', compression='{s.compression}', "
+                f"ignore_errors=true) WHERE type = 'Point' AND metric = ?", [metric]).df())
+    except duckdb.Error as exc:
+        raise InputError(f"cannot read latency samples: {str(exc).splitlines()[0]}") from None
+    finally:
+        con.close()
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+        {"name": pd.Series(dtype=object), "value": pd.Series(dtype=float)})

@@ -1,0 +1,159 @@
+"""The single pass over the input: DuckDB reads every source once and aggregates.
+
+Every line becomes one row of a GROUP BY whose key is (source, line type, metric,
+the raw tag set as JSON, time window for the few metrics the time series needs,
+and the Metric-line fields). Each group keeps count, sum, min, max, non-zero count,
+first/last time, the last value (gauges) and — for metrics that may be trends —
+the list of all values, because k6's percentiles are exact. Real k6 output has a
+few thousand such groups, so everything after this pass (totals, submetrics,
+breakdowns, percentiles) works on small tables and numpy arrays.
+
+Why the raw tag set as the key: it is one string column (extracting ten tags as
+struct fields cost more, measured), and it carries *every* tag, so any submetric
+selector can be answered later without a second pass over the input.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from novaload.errors import InputError
+from novaload.results.sources import Source
+
+# Metrics that are never trends / never gauges (their values need no list).
+NON_TREND_BUILTINS = (
+    "http_reqs", "http_req_failed", "checks", "data_sent", "data_received", "iterations",
+    "vus", "vus_max", "dropped_iterations", "ws_sessions", "ws_msgs_sent", "ws_msgs_received",
+)
+NON_GAUGE_BUILTINS = (
+    "http_reqs", "http_req_failed", "checks", "data_sent", "data_received", "iterations",
+    "http_req_duration", "http_req_blocked", "http_req_connecting", "http_req_tls_handshaking",
+    "http_req_sending", "http_req_waiting", "http_req_receiving", "iteration_duration",
+    "group_duration",
+)
+TIMESERIES_METRICS = (
+    "http_reqs", "http_req_failed", "http_req_duration", "vus", "iterations", "data_sent",
+    "data_received",
+)
+_JSON_COLUMNS = (
+    "{type: 'VARCHAR', metric: 'VARCHAR', data: 'STRUCT(time TIMESTAMPTZ, value DOUBLE, "
+    "tags JSON, type VARCHAR, contains VARCHAR, thresholds JSON, submetrics JSON)'}"
+)
+CSV_TAG_COLUMNS = ("check", "error", "error_code", "expected_response", "group", "method", "name",
+                   "proto", "scenario", "service", "status", "subproto", "tls_version", "url")
+
+
+@dataclass(slots=True)
+class ScanResult:
+    groups: pd.DataFrame  # one row per group, column gid = row position
+    values: np.ndarray  # every listed value, grouped by gid (gid order)
+    offsets: np.ndarray  # values[offsets[g]:offsets[g+1]] belong to group g
+
+
+def _sql_list(names: Sequence[str]) -> str:
+    return "(" + ", ".join("'" + n.replace("'", "''") + "'" for n in names) + ")"
+
+
+def _json_select(idx: int, src: Source) -> str:
+    path = str(src.path).replace("'", "''")
+    return (
+        f"SELECT {idx} AS src, type, metric, data.value AS v, epoch_us(data.time) AS us, "
+        f"data.tags::VARCHAR AS tg, data.type AS mtype, data.contains AS contains, "
+        f"data.thresholds::VARCHAR AS thr, data.submetrics::VARCHAR AS sub "
+        f"FROM read_ndjson('{path}', columns={_JSON_COLUMNS}, format='newline_delimited', "
+        f"compression='{src.compression}', ignore_errors=true)"
+    )
+
+
+def _csv_select(idx: int, src: Source) -> str:
+    path = str(src.path).replace("'", "''")
+    present = [c for c in CSV_TAG_COLUMNS if c in src.csv_columns]
+    # Empty CSV cells mean "tag absent", except `group` whose root value is "".
+    pairs = ", ".join(f"'{c}', NULLIF(\"{c}\", '')" if c != "group" else "'group', \"group\""
+                      for c in present)
+    tg = f"json_object({pairs})::VARCHAR" if pairs else "'{}'"
+    ts = "TRY_CAST(\"timestamp\" AS DOUBLE)"
+    us = (f"CASE WHEN {ts} IS NULL THEN epoch_us(TRY_CAST(\"timestamp\" AS TIMESTAMPTZ)) "
+          f"WHEN {ts} > 1e17 THEN CAST({ts} / 1000 AS BIGINT) "
+          f"WHEN {ts} > 1e14 THEN CAST({ts} AS BIGINT) "
+          f"WHEN {ts} > 1e11 THEN CAST({ts} * 1000 AS BIGINT) "
+          f"ELSE CAST({ts} * 1000000 AS BIGINT) END")
+    return (
+        f"SELECT {idx} AS src, CASE WHEN metric_name IS NULL THEN NULL ELSE 'Point' END AS type, "
+        f"metric_name AS metric, TRY_CAST(metric_value AS DOUBLE) AS v, {us} AS us, {tg} AS tg, "
+        f"NULL::VARCHAR AS mtype, NULL::VARCHAR AS contains, NULL::VARCHAR AS thr, "
+        f"NULL::VARCHAR AS sub "
+        f"FROM read_csv('{path}', header=true, all_varchar=true, compression='{src.compression}',"
+        f" ignore_errors=true, null_padding=true)"
+    )
+
+
+def _aggregate_sql(sources: Sequence[Source], origin_us: int, window_us: int) -> str:
+    parts = [(_csv_select if s.format == "csv" else _json_select)(i, s)
+             for i, s in enumerate(sources)]
+    rows = "\nUNION ALL\n".join(parts)
+    bad = ("type IS NULL OR metric IS NULL OR type NOT IN ('Point', 'Metric') "
+           "OR (type = 'Point' AND (v IS NULL OR us IS NULL))")
+    return f"""
+CREATE TEMP TABLE agg AS
+WITH r AS ({rows})
+SELECT src, ({bad}) AS bad, type, metric, mtype, contains, thr, sub, tg,
+  CASE WHEN metric IN {_sql_list(TIMESERIES_METRICS)}
+       THEN (us - {origin_us}) // {window_us} END AS win,
+  count(*) AS n, sum(v) AS s, min(v) AS mn, max(v) AS mx,
+  count(*) FILTER (WHERE v <> 0) AS nz, min(us) AS first_us, max(us) AS last_us,
+  arg_max(v, us) FILTER (WHERE metric NOT IN {_sql_list(NON_GAUGE_BUILTINS)}) AS last_v,
+  list(v) FILTER (WHERE type = 'Point' AND metric NOT IN {_sql_list(NON_TREND_BUILTINS)}) AS vals
+FROM r GROUP BY ALL
+"""
+
+
+def run_scan(
+    sources: Sequence[Source],
+    *,
+    origin_us: int,
+    window_s: float,
+    memory_limit: str,
+    threads: int | None,
+) -> ScanResult:
+    """One pass over all sources; see the module docstring."""
+    window_us = max(1, round(window_s * 1_000_000))
+    with tempfile.TemporaryDirectory(prefix="novaload-duckdb-") as tmp:
+        con = duckdb.connect(":memory:")
+        try:
+            con.execute(f"SET memory_limit='{memory_limit}'")
+            con.execute("SET preserve_insertion_order=false")
+            con.execute(f"SET temp_directory='{tmp}'")
+            if threads:
+                con.execute(f"SET threads={int(threads)}")
+            con.execute(_aggregate_sql(sources, origin_us, window_us))
+            return _fetch(con)
+        except duckdb.Error as exc:
+            first = str(exc).splitlines()[0]
+            raise InputError(f"cannot read results ({', '.join(map(str, (s.path for s in sources)))}): {first}") from None
+        finally:
+            con.close()
+
+
+def _fetch(con: duckdb.DuckDBPyConnection) -> ScanResult:
+    con.execute("CREATE TEMP TABLE g AS SELECT (row_number() OVER () - 1)::INTEGER AS gid, * "
+                "FROM agg")
+    groups = con.execute(
+        "SELECT * EXCLUDE (vals), coalesce(len(vals), 0) AS nvals FROM g ORDER BY gid").df()
+    flat = con.execute("SELECT gid, unnest(vals) AS v FROM g").fetchnumpy()
+    gids = np.asarray(flat["gid"], dtype=np.int64)
+    vals = np.asarray(flat["v"], dtype=np.float64)
+    order = np.argsort(gids, kind="stable")
+    counts = groups["nvals"].to_numpy(dtype=np.int64)
+    offsets = np.zeros(len(groups) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return ScanResult(groups, vals[order], offsets)
+
+
+__all__ = ["ScanResult", "run_scan", "NON_TREND_BUILTINS", "TIMESERIES_METRICS"]

@@ -1,0 +1,77 @@
+"""End-of-test statistics exactly as k6 computes them (``metrics/sink.go``).
+
+Percentile: n=0 → 0; n=1 → the value; else sort, ``i = p*(n-1)``,
+``v[floor(i)] + (v[ceil(i)] - v[floor(i)]) * (i - floor(i))``, with ``p = N/100``.
+DuckDB's ``quantile_cont`` interpolates as ``lo*(1-d) + hi*d`` and was measured to
+differ in the last digit in ~20 % of cases, so the two order statistics come from
+``numpy.partition`` and the interpolation is done here with Go's float expression.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from novaload.results.thresholds import go_g
+
+
+def percentile_key(p: float) -> str:
+    return f"p({go_g(p)})"
+
+
+def percentiles(values: np.ndarray, pcts: Sequence[float]) -> dict[float, float]:
+    """k6's ``TrendSink.P(p/100)`` for each ``p`` in ``pcts`` (percent)."""
+    n = len(values)
+    if n == 0:
+        return {p: 0.0 for p in pcts}
+    if n == 1:
+        return {p: float(values[0]) for p in pcts}
+    where = {}
+    for p in pcts:
+        i = (p / 100) * (n - 1.0)
+        where[p] = (i, math.floor(i), math.ceil(i))
+    kth = sorted({k for _, lo, hi in where.values() for k in (lo, hi)})
+    part = np.partition(values, kth)
+    out = {}
+    for p, (i, lo, hi) in where.items():
+        j, k = float(part[lo]), float(part[hi])
+        out[p] = j + (k - j) * (i - math.floor(i))
+    return out
+
+
+def trend_values(
+    values: np.ndarray, count: int, total: float, vmin: float, vmax: float,
+    pcts: Iterable[float],
+) -> dict[str, float]:
+    """A trend's k6 values: avg, min, med, max and every ``p(N)`` asked for."""
+    pcts = sorted(set(pcts) | {50.0})
+    got = percentiles(values, pcts)
+    out = {
+        "avg": total / count if count else 0.0,
+        "min": vmin if count else 0.0,
+        "med": got[50.0],
+        "max": vmax if count else 0.0,
+    }
+    for p in pcts:
+        out[percentile_key(p)] = got[p]
+    return out
+
+
+def log_histogram(values: np.ndarray, buckets: int) -> tuple[np.ndarray, np.ndarray]:
+    """(upper bounds, counts) over log-spaced buckets covering all values."""
+    if len(values) == 0 or buckets < 1:
+        return np.array([]), np.array([], dtype=np.int64)
+    positive = values[values > 0]
+    lo = float(positive.min()) if len(positive) else 1e-3
+    hi = float(values.max())
+    hi = max(hi, lo * 1.000001)
+    edges = np.geomspace(lo, hi, buckets)
+    edges[-1] = hi  # geomspace may round the last edge below the max
+    idx = np.searchsorted(edges, values, side="left")
+    counts = np.bincount(np.minimum(idx, buckets - 1), minlength=buckets)
+    return edges, counts
+
+
+__all__ = ["log_histogram", "percentile_key", "percentiles", "trend_values"]

@@ -1,0 +1,500 @@
+"""The Docker runner: k6 in containers, one per execution segment (``--runner docker``).
+
+Owns the containers of a run from creation to removal: mounts (script folder
+read-only, run folder read-write, both at their host paths), per-instance k6
+arguments and outputs, live logs (redacted) and live progress from each
+instance's REST API, interrupt forwarding (first Ctrl-C/SIGTERM = graceful
+SIGINT to every k6, second = kill) and removal of every container whatever
+happens. :func:`remove_leftovers` cleans up after a crashed novaload.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+from novaload.errors import RunnerError
+from novaload.run.base import (
+    ExecutionPlan,
+    K6Execution,
+    ProgressCallback,
+    instance_file,
+    register_runner,
+    segment_args,
+)
+from novaload.run.image import BUILD_HINT, DEFAULT_IMAGE, DEFAULT_LOCAL_IMAGE, docker_client
+from novaload.run.k6api import K6ApiPoller
+from novaload.run.local import free_port
+from novaload.run.redact import Redactor
+
+if TYPE_CHECKING:
+    import docker
+    from docker.models.containers import Container
+
+MANAGED_LABEL = "io.novaload.managed"
+RUN_ID_LABEL = "io.novaload.run-id"
+INSTANCE_LABEL = "io.novaload.instance"
+LOG_NAME = "k6.log"
+_API_PORT_IN_CONTAINER = 6565  # only on a named network, where ports are published
+_API_TIMEOUT_S = 1.0
+_THRESHOLDS_FAILED = 99
+
+LogCallback = Callable[[str], None]
+
+
+# ---- pure helpers (unit-tested without Docker) -------------------------------------------
+
+
+def combined_exit_code(codes: Sequence[int]) -> int:
+    """One exit code for N k6 instances; a single instance's code passes through unchanged.
+
+    0 if all are 0; else 99 if the only failures are 99 (thresholds); else the
+    first failure that is not 99 (a crash outranks a threshold verdict).
+    """
+    failures = [c for c in codes if c != 0]
+    if not failures:
+        return 0
+    others = [c for c in failures if c != _THRESHOLDS_FAILED]
+    return others[0] if others else _THRESHOLDS_FAILED
+
+
+def container_name(run_id: str, index: int, count: int) -> str:
+    safe = re.sub(r"[^a-zA-Z0-9_.-]", "-", run_id)
+    return f"novaload-{safe}-{index + 1}of{count}"
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceFiles:
+    """Where instance ``index`` of ``count`` writes (host paths = container paths)."""
+
+    results: Path
+    summary: Path  # handleSummary's file, via NOVALOAD_K6_SUMMARY
+    summary_export: Path
+    log: Path
+
+    @classmethod
+    def for_instance(cls, plan: ExecutionPlan, index: int, count: int) -> InstanceFiles:
+        run_dir = plan.run_dir.resolve()
+        return cls(
+            results=run_dir / instance_file(plan.results_name, index, count),
+            summary=run_dir / instance_file(plan.summary_name, index, count),
+            summary_export=run_dir / instance_file(plan.summary_export_name, index, count),
+            log=run_dir / instance_file(LOG_NAME, index, count),
+        )
+
+
+def k6_command(plan: ExecutionPlan, files: InstanceFiles, index: int, count: int,
+               api_address: str) -> list[str]:
+    """Arguments after the image's ``k6`` entrypoint for one instance."""
+    return ["run", str(plan.script.resolve()), *plan.k6_args,
+            "--out", f"json={files.results}",
+            "--summary-export", str(files.summary_export),
+            "--address", api_address,
+            "--quiet",  # no progress bar in the log stream: progress comes from the REST API
+            # A split run starts paused and is released once every instance is ready,
+            # as the k6-operator does, so segments do not start container-start-time apart.
+            *(["--paused"] if count > 1 else []),
+            *segment_args(index, count)]
+
+
+def volume_binds(plan: ExecutionPlan) -> dict[str, dict[str, str]]:
+    """Script folder read-only, run folder read-write, each at its host path.
+
+    Same paths inside and out, so every path in k6's arguments and output means
+    the same file on both sides. Docker mounts nested paths parent-first, so a run
+    folder inside the script folder (or the reverse) keeps its own mode.
+    """
+    run_dir = str(plan.run_dir.resolve())
+    script_dir = str(plan.script.resolve().parent)
+    binds = {run_dir: {"bind": run_dir, "mode": "rw"}}
+    if script_dir != run_dir:
+        binds[script_dir] = {"bind": script_dir, "mode": "ro"}
+    return binds
+
+
+def instance_env(plan: ExecutionPlan, files: InstanceFiles) -> dict[str, str]:
+    env = {"K6_NO_USAGE_REPORT": "true", "HOME": "/tmp"}  # no phone-home; HOME writable as any uid
+    env.update(plan.env)
+    env["NOVALOAD_K6_SUMMARY"] = str(files.summary)
+    return env
+
+
+# ---- the runner ------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Instance:
+    index: int
+    files: InstanceFiles
+    api_url: str
+    container: Container
+    exit_code: int | None = None
+    exited_at: float = 0.0  # monotonic; orders failures by when they happened
+    log_thread: threading.Thread | None = None
+    wait_thread: threading.Thread | None = None
+
+
+@dataclass(slots=True)
+class _Interrupts:
+    """Signals seen during a run; the handler only counts, the main loop acts."""
+
+    count: int = 0
+    handled: int = 0
+    wake: threading.Event = field(default_factory=threading.Event)
+
+    def hit(self, *_: object) -> None:
+        self.count += 1
+        self.wake.set()
+
+
+class _Console:
+    """Serialises log lines from several instances onto the console and ``k6.log``."""
+
+    def __init__(self, sink: LogCallback, combined: IO[str]) -> None:
+        self._sink = sink
+        self._combined = combined
+        self._lock = threading.Lock()
+
+    def line(self, text: str) -> None:
+        with self._lock:
+            self._combined.write(text + "\n")
+            self._combined.flush()
+            self._sink(text)
+
+
+def _print_line(text: str) -> None:
+    print(text, file=sys.stdout, flush=True)
+
+
+class DockerRunner:
+    """Runs k6 in ``plan.parallelism`` containers and supervises them to the end.
+
+    Every k6 output line goes to ``on_log`` (default: stdout), prefixed
+    ``[i/n]`` for a split run, and to ``k6.log`` (all instances) and
+    ``k6-<i>of<n>.log`` (one instance), secrets redacted.
+    """
+
+    name = "docker"
+
+    def __init__(self, on_log: LogCallback | None = None, *, poll_interval_s: float = 1.0,
+                 client_factory: Callable[[], docker.DockerClient] = docker_client) -> None:
+        self.on_log = on_log or _print_line
+        self._poll_interval_s = poll_interval_s
+        self._client_factory = client_factory
+
+    def check(self, image: str | None = None) -> None:
+        """Engine reachable; with ``image``, also that the image is usable (pulled if needed)."""
+        client = self._client_factory()
+        if image is not None:
+            resolve_image(client, image)
+
+    def run(self, plan: ExecutionPlan, progress: ProgressCallback | None = None) -> K6Execution:
+        client = self._client_factory()
+        image = resolve_image(client, plan.image)
+        plan.run_dir.mkdir(parents=True, exist_ok=True)
+        count = max(1, plan.parallelism)
+        instances: list[_Instance] = []
+        interrupts = _Interrupts()
+        log_path = plan.run_dir.resolve() / LOG_NAME
+        started_at = datetime.now(UTC)
+        try:
+            with open(log_path, "w", encoding="utf-8") as combined, _signals_to(interrupts):
+                console = _Console(self.on_log, combined)
+                for index in range(count):  # create all, then start all back to back
+                    instances.append(_create(client, image, plan, index, count))
+                _start_all(instances, Redactor(plan.secrets), console, interrupts)
+                poller = K6ApiPoller([inst.api_url for inst in instances], progress, started_at,
+                                     self._poll_interval_s) if progress else None
+                if poller:
+                    poller.start()
+                try:
+                    killed = _supervise(instances, interrupts, console)
+                finally:
+                    if poller:
+                        poller.stop()
+                for inst in instances:
+                    if inst.log_thread is not None:
+                        inst.log_thread.join(timeout=10)
+        finally:
+            _remove_all(instances)
+        # In exit order: the instance that failed first is the cause, the others followed.
+        codes = [inst.exit_code if inst.exit_code is not None else 1
+                 for inst in sorted(instances, key=lambda i: i.exited_at)]
+        return K6Execution(
+            exit_code=combined_exit_code(codes),
+            started_at=started_at,
+            ended_at=datetime.now(UTC),
+            results_files=[inst.files.results for inst in instances],
+            summary_files=[p for inst in instances
+                           for p in (inst.files.summary, inst.files.summary_export) if p.is_file()],
+            log_file=log_path,
+            interrupted=interrupts.count > 0,
+            killed=killed,
+            instances=count,
+        )
+
+
+def _supervise(instances: list[_Instance], interrupts: _Interrupts, console: _Console) -> bool:
+    """Wait for every container to exit, forwarding interrupts; True if k6 was killed.
+
+    Signals are only counted by the handler and acted on here, so no Docker API
+    call ever runs inside a signal handler (it could interrupt another one).
+    """
+    killed = False
+    released = len(instances) == 1  # one instance is not started paused
+    while any(inst.exit_code is None for inst in instances):
+        interrupts.wake.wait(timeout=0.1 if not released else 0.25)
+        interrupts.wake.clear()
+        if not released and interrupts.count == 0:
+            released = _release_when_ready(instances, console)
+        if interrupts.count > interrupts.handled:
+            interrupts.handled = interrupts.count
+            if interrupts.count == 1:
+                # k6 stops gracefully on SIGINT: teardown runs, summaries are written.
+                console.line("interrupt: asking k6 to stop gracefully (press Ctrl-C again to kill it)")
+                _signal_all(instances, "SIGINT")
+            else:
+                console.line("second interrupt: killing k6")
+                killed = True
+                _signal_all(instances, "SIGKILL")
+    return killed
+
+
+register_runner("docker", DockerRunner)
+
+
+def resolve_image(client: docker.DockerClient, requested: str | None) -> str:
+    """The image to run: ``requested``, else the pinned official one, else novaload's own build.
+
+    A missing image is pulled once; if that fails the error says how to build one.
+    """
+    import docker
+
+    candidates = [requested] if requested else [DEFAULT_IMAGE, DEFAULT_LOCAL_IMAGE]
+    for image in candidates:
+        try:
+            client.images.get(image)
+            return image
+        except docker.errors.ImageNotFound:
+            continue
+        except docker.errors.APIError as exc:
+            raise RunnerError(f"Docker engine error looking up image {image}: {exc.explanation}") from None
+    wanted = candidates[0]
+    try:
+        client.images.pull(wanted)
+        return wanted
+    except docker.errors.DockerException:
+        hint = BUILD_HINT if requested is None else f"{BUILD_HINT}, or pass an image that exists"
+        raise RunnerError(f"Docker image {wanted} is not available locally and could not be pulled",
+                          hint=hint) from None
+
+
+def _create(client: docker.DockerClient, image: str, plan: ExecutionPlan,
+            index: int, count: int) -> _Instance:
+    import docker
+
+    files = InstanceFiles.for_instance(plan, index, count)
+    port = free_port()
+    host_network = plan.network is None
+    # On the host network k6 binds loopback directly; on a named network its API
+    # listens on all interfaces in the container and is published to host loopback.
+    address = f"127.0.0.1:{port}" if host_network else f"0.0.0.0:{_API_PORT_IN_CONTAINER}"
+    ports = None if host_network else {f"{_API_PORT_IN_CONTAINER}/tcp": ("127.0.0.1", port)}
+    try:
+        container = client.containers.create(
+            image,
+            command=k6_command(plan, files, index, count, address),
+            name=container_name(plan.run_id, index, count),
+            environment=instance_env(plan, files),
+            volumes=volume_binds(plan),
+            working_dir=str(plan.run_dir.resolve()),
+            user=f"{os.getuid()}:{os.getgid()}",  # results owned by the user, not root
+            network_mode="host" if host_network else None,
+            network=None if host_network else plan.network,
+            ports=ports,
+            labels={MANAGED_LABEL: "true", RUN_ID_LABEL: plan.run_id, INSTANCE_LABEL: str(index + 1)},
+        )
+    except docker.errors.DockerException as exc:
+        raise RunnerError(f"cannot create k6 container {index + 1}/{count} from {image}: "
+                          f"{_explain(exc)}") from None
+    return _Instance(index, files, f"http://127.0.0.1:{port}", container)
+
+
+def _start_all(instances: list[_Instance], redactor: Redactor, console: _Console,
+               interrupts: _Interrupts) -> None:
+    """Start every container back to back (all were created first), then attach logs and waits."""
+    import docker
+
+    count = len(instances)
+    for inst in instances:
+        try:
+            inst.container.start()
+        except docker.errors.DockerException as exc:
+            raise RunnerError(f"cannot start k6 container {inst.index + 1}/{count}: "
+                              f"{_explain(exc)}") from None
+    for inst in instances:
+        prefix = f"[{inst.index + 1}/{count}] " if count > 1 else ""
+        inst.log_thread = threading.Thread(target=_stream_logs, daemon=True,
+                                           args=(inst, prefix, redactor, console))
+        inst.wait_thread = threading.Thread(target=_wait_exit, args=(inst, interrupts), daemon=True)
+        inst.log_thread.start()
+        inst.wait_thread.start()
+
+
+def _release_when_ready(instances: list[_Instance], console: _Console) -> bool:
+    """Resume every paused instance once all REST APIs answer; True when done with releasing.
+
+    If an instance exits before the release (e.g. a script error in init), the
+    others are stopped instead of run with a missing segment.
+    """
+    if any(inst.exit_code is not None for inst in instances):
+        console.line("a k6 instance exited before the start: stopping the others")
+        _signal_all(instances, "SIGINT")
+        return True
+    if not all(_api_answers(inst.api_url) for inst in instances):
+        return False
+    # Resuming is idempotent: if one PATCH fails, all are retried on the next turn.
+    return all([_set_paused(inst.api_url, paused=False) for inst in instances])
+
+
+def _api_answers(api_url: str) -> bool:
+    try:
+        with urllib.request.urlopen(api_url + "/v1/status", timeout=_API_TIMEOUT_S):  # noqa: S310 - loopback
+            return True
+    except OSError:
+        return False
+
+
+def _set_paused(api_url: str, *, paused: bool) -> bool:
+    body = json.dumps({"data": {"type": "status", "id": "default", "attributes": {"paused": paused}}})
+    request = urllib.request.Request(api_url + "/v1/status", data=body.encode(), method="PATCH",
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=_API_TIMEOUT_S):  # noqa: S310 - loopback
+            return True
+    except OSError:
+        return False
+
+
+def _wait_exit(inst: _Instance, interrupts: _Interrupts) -> None:
+    try:
+        code = int(inst.container.wait()["StatusCode"])
+    except Exception:  # the engine went away: report a failure rather than hang
+        code = 1
+    inst.exited_at = time.monotonic()
+    inst.exit_code = code
+    interrupts.wake.set()
+
+
+def _stream_logs(inst: _Instance, prefix: str, redactor: Redactor, console: _Console) -> None:
+    with open(inst.files.log, "w", encoding="utf-8") as own:
+        try:
+            for line in _lines(inst.container.logs(stream=True, follow=True)):
+                line = redactor(line)
+                own.write(line + "\n")
+                own.flush()
+                console.line(prefix + line)
+        except Exception as exc:  # logs are best effort; the exit code is what counts
+            console.line(f"{prefix}(log stream ended: {exc})")
+
+
+def _lines(chunks: Iterator[bytes]) -> Iterator[str]:
+    buffer = b""
+    for chunk in chunks:
+        buffer += chunk
+        *complete, buffer = buffer.split(b"\n")
+        for raw in complete:
+            yield raw.decode("utf-8", "replace").rstrip("\r")
+    if buffer:
+        yield buffer.decode("utf-8", "replace")
+
+
+def _signal_all(instances: list[_Instance], sig: str) -> None:
+    import docker
+
+    for inst in instances:
+        if inst.exit_code is None:
+            try:
+                inst.container.kill(signal=sig)
+            except docker.errors.APIError:
+                pass  # it exited in the meantime
+
+
+def _remove_all(instances: list[_Instance]) -> None:
+    import docker
+
+    for inst in instances:
+        try:
+            inst.container.remove(force=True)
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as exc:
+            if exc.status_code != 409:  # 409: removal already in progress
+                raise
+
+
+@contextmanager
+def _signals_to(interrupts: _Interrupts) -> Iterator[None]:
+    """Route SIGINT/SIGTERM to ``interrupts`` while containers run (main thread only).
+
+    Off the main thread Python delivers no signal, so there is nothing to route.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, interrupts.hit) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def remove_leftovers(run_id: str | None = None,
+                     client: docker.DockerClient | None = None) -> int:
+    """Remove every container novaload created (only ``run_id``'s if given); return how many."""
+    client = client or docker_client()
+    removed = 0
+    for container in client.containers.list(all=True, filters={"label": label_filters(run_id)}):
+        container.remove(force=True)
+        removed += 1
+    return removed
+
+
+def label_filters(run_id: str | None) -> list[str]:
+    filters = [f"{MANAGED_LABEL}=true"]
+    if run_id is not None:
+        filters.append(f"{RUN_ID_LABEL}={run_id}")
+    return filters
+
+
+def _explain(exc: Exception) -> str:
+    text = getattr(exc, "explanation", None) or str(exc)
+    return str(text).strip().splitlines()[0] if str(text).strip() else type(exc).__name__
+
+
+__all__ = [
+    "INSTANCE_LABEL",
+    "MANAGED_LABEL",
+    "RUN_ID_LABEL",
+    "DockerRunner",
+    "InstanceFiles",
+    "combined_exit_code",
+    "k6_command",
+    "label_filters",
+    "remove_leftovers",
+    "resolve_image",
+    "volume_binds",
+]

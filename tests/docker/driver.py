@@ -1,0 +1,31 @@
+"""Run one DockerRunner.run in its own process, so a test can send it real signals.
+
+Usage: python driver.py '<json: run_id, script, run_dir, image, k6_args>'
+Prints one JSON line with the K6Execution's exit code and flags, then exits 0.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from novaload.run.base import ExecutionPlan
+from novaload.run.docker import DockerRunner
+
+
+def main(spec: dict[str, object]) -> None:
+    plan = ExecutionPlan(
+        run_id=str(spec["run_id"]), script=Path(str(spec["script"])),
+        run_dir=Path(str(spec["run_dir"])), k6_args=tuple(spec.get("k6_args", ())),  # type: ignore[arg-type]
+        env={}, k6_binary="k6", image=str(spec["image"]),
+        parallelism=int(spec.get("parallelism", 1)))  # type: ignore[call-overload]
+    execution = DockerRunner(on_log=lambda line: print(line, file=sys.stderr, flush=True)).run(plan)
+    print(json.dumps({"exit_code": execution.exit_code, "interrupted": execution.interrupted,
+                      "killed": execution.killed,
+                      "results_files": [str(p) for p in execution.results_files],
+                      "summary_files": [str(p) for p in execution.summary_files]}), flush=True)
+
+
+if __name__ == "__main__":
+    main(json.loads(sys.argv[1]))

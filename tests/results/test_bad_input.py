@@ -1,0 +1,108 @@
+"""Unusable or damaged result files: clear InputErrors, or warnings where k6 was killed."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+
+from novaload.errors import InputError
+from novaload.results.ingest import ingest
+
+POINT = ('{"metric":"http_reqs","type":"Point","data":{"time":"2026-01-01T00:00:0%d.5Z",'
+         '"value":1,"tags":{"name":"a","status":"200"}}}')
+METRIC = ('{"type":"Metric","data":{"name":"http_reqs","type":"counter","contains":"default",'
+          '"thresholds":[],"submetrics":null},"metric":"http_reqs"}')
+
+
+def _lines(n: int = 5) -> list[str]:
+    return [METRIC] + [POINT % i for i in range(n)]
+
+
+def _write(path, lines, *, newline_at_end=True):
+    path.write_text("\n".join(lines) + ("\n" if newline_at_end else ""))
+    return path
+
+
+def test_truncated_last_line_warns_and_keeps_results(tmp_path):
+    lines = _lines() + ['{"metric":"http_reqs","type":"Po']
+    src = _write(tmp_path / "k.json", lines, newline_at_end=False)
+    res = ingest([src])
+    assert res.value("http_reqs", "count") == 5
+    assert any(f"k.json:{len(lines)}:" in w and "truncated" in w for w in res.warnings)
+
+
+def test_truncated_last_line_in_gzip_warns(tmp_path):
+    gz = tmp_path / "k.json.gz"
+    lines = _lines() + ['{"metric":"http_reqs","ty']
+    gz.write_bytes(gzip.compress("\n".join(lines).encode()))
+    res = ingest([gz])
+    assert res.value("http_reqs", "count") == 5
+    assert any("truncated" in w for w in res.warnings)
+
+
+@pytest.mark.parametrize("garbage", ["not json", '{"a": 1}', POINT % 1 + " trailing"],
+                         ids=["text", "other-json", "trailing-garbage"])
+def test_invalid_line_in_the_middle_names_file_and_line(tmp_path, garbage):
+    lines = _lines()
+    lines.insert(3, garbage)
+    src = _write(tmp_path / "k.json", lines)
+    with pytest.raises(InputError, match=r"k\.json:4: not valid k6 JSON"):
+        ingest([src])
+
+
+def test_lenient_skips_and_counts_invalid_lines(tmp_path):
+    lines = _lines()
+    lines[2:2] = ["oops", "{]"]
+    src = _write(tmp_path / "k.json", lines)
+    res = ingest([src], lenient=True)
+    assert res.skipped_lines == 2
+    assert res.value("http_reqs", "count") == 5
+    assert any("skipped 2 invalid" in w and "line 3" in w for w in res.warnings)
+
+
+@pytest.mark.parametrize("content", [b"", b"\n\n", b"\x89PNG\r\n\x1a\n\x00\x00binary",
+                                     json.dumps({"metrics": {}}).encode(),
+                                     b'[{"type": "Point"}]\n'],
+                         ids=["empty", "blank", "png", "other-json", "json-array"])
+def test_foreign_or_empty_files_are_refused(tmp_path, content):
+    src = tmp_path / "x.json"
+    src.write_bytes(content)
+    with pytest.raises(InputError, match="x.json"):
+        ingest([src])
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(InputError, match="not found"):
+        ingest([tmp_path / "nope.json"])
+
+
+def test_no_sources():
+    with pytest.raises(InputError):
+        ingest([])
+
+
+def test_unknown_metric_type_is_carried(tmp_path):
+    odd = ('{"type":"Metric","data":{"name":"odd","type":"histogram","contains":"default",'
+           '"thresholds":[],"submetrics":null},"metric":"odd"}')
+    pt = '{"metric":"odd","type":"Point","data":{"time":"2026-01-01T00:00:01Z","value":3,"tags":{}}}'
+    src = _write(tmp_path / "k.json", _lines() + [odd, pt, pt])
+    res = ingest([src])
+    assert res.metrics["odd"].type == "histogram"
+    assert res.metrics["odd"].values["count"] == 2
+
+
+def test_csv_output_is_read(tmp_path):
+    src = tmp_path / "k.csv"
+    src.write_text(
+        "metric_name,timestamp,metric_value,check,error,error_code,expected_response,group,"
+        "method,name,proto,scenario,service,status,subproto,tls_version,url,extra_tags,metadata\n"
+        "http_reqs,1767225600,1.000000,,,,true,,GET,a,HTTP/1.1,default,,200,,,u,,\n"
+        "http_req_duration,1767225600,2.500000,,,,true,,GET,a,HTTP/1.1,default,,200,,,u,,\n"
+        "http_reqs,1767225601,1.000000,,,,false,,GET,a,HTTP/1.1,default,,404,,,u,,\n"
+        "http_req_duration,1767225601,4.500000,,,,false,,GET,a,HTTP/1.1,default,,404,,,u,,\n")
+    res = ingest([src])
+    assert res.value("http_reqs", "count") == 2
+    assert res.value("http_req_duration", "max") == 4.5
+    assert res.value("http_req_duration{expected_response:true}", "max") == 2.5

@@ -82,8 +82,12 @@ class Runner(Protocol):
 
     name: str
 
-    def check(self) -> None:
-        """Raise a NovaloadError (one clear line) when this runner cannot work here."""
+    def check(self, image: str | None = None) -> None:
+        """Raise a NovaloadError (one clear line) when this runner cannot work here.
+
+        Called before anything starts (demo target, k6), so a missing Docker engine or
+        image is reported at once; ``image`` is the ``--image`` asked for, if any.
+        """
 
     def run(self, plan: ExecutionPlan, progress: ProgressCallback | None = None) -> K6Execution:
         """Run k6 to completion (or interruption) and report what happened."""
@@ -114,7 +118,8 @@ def instance_file(name: str, index: int, count: int) -> str:
     return f"{stem}-{index + 1}of{count}{dot}{ext}"
 
 
-RunnerFactory = Callable[[], Runner]
+# A factory takes the callback for human-readable k6 log lines (warnings, errors).
+RunnerFactory = Callable[..., Runner]
 RUNNERS: dict[str, RunnerFactory] = {}
 
 
@@ -122,7 +127,7 @@ def register_runner(name: str, factory: RunnerFactory) -> None:
     RUNNERS[name] = factory
 
 
-def get_runner(name: str) -> Runner:
+def get_runner(name: str, on_log: Callable[[str], None] | None = None) -> Runner:
     from novaload.errors import UsageError
 
     # Import for registration side effects only when asked: the docker SDK is slow to import.
@@ -132,7 +137,7 @@ def get_runner(name: str) -> Runner:
         import novaload.run.docker  # noqa: F401
     if name not in RUNNERS:
         raise UsageError(f"unknown runner {name!r} (known: local, docker)")
-    return RUNNERS[name]()
+    return RUNNERS[name](on_log)
 
 
 __all__ = [

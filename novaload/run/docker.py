@@ -195,10 +195,8 @@ class DockerRunner:
         self._client_factory = client_factory
 
     def check(self, image: str | None = None) -> None:
-        """Engine reachable; with ``image``, also that the image is usable (pulled if needed)."""
-        client = self._client_factory()
-        if image is not None:
-            resolve_image(client, image)
+        """Engine reachable and the image (``image`` or the default) usable, before anything starts."""
+        resolve_image(self._client_factory(), image)
 
     def run(self, plan: ExecutionPlan, progress: ProgressCallback | None = None) -> K6Execution:
         client = self._client_factory()

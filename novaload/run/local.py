@@ -96,7 +96,7 @@ class LocalRunner:
     def __init__(self, on_log: LogCallback | None = None) -> None:
         self.on_log = on_log or (lambda line: None)
 
-    def check(self) -> None:
+    def check(self, image: str | None = None) -> None:
         return None  # the pipeline has already found a usable k6 binary
 
     def command(self, plan: ExecutionPlan, port: int) -> list[str]:

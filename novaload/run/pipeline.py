@@ -99,8 +99,8 @@ def run_test(request: RunRequest, observer: RunObserver | None = None) -> RunOut
     prepared = prepare(request, run_id, run_dir)
     for warning in prepared.warnings:
         observer.warn(warning)
-    runner = get_runner(request.runner)
-    runner.check()
+    runner = get_runner(request.runner, on_log=observer.info)
+    runner.check(request.image)
     git = git_info()
     started = datetime.now(UTC)
     record = RunRecord(
@@ -209,7 +209,7 @@ def _write_reports(results: RunResults, record: RunRecord, execution: K6Executio
         environment=record.environment, profile=record.profile,
         k6_version=record.k6_version, git_commit=record.git_commit,
         started_at=execution.started_at, ended_at=execution.ended_at,
-        exit_code=exit_code, target_url=record.target,
+        exit_code=exit_code, target_url=record.target, redact=redact,
         analyses=_analyses(results, prepared, observer))
     files = [write_summary(results, run_dir / "summary.json")]
     try:

@@ -30,7 +30,9 @@ def default_reports_dir() -> Path:
 def create_run_dir(run_id: str, out_dir: Path | None) -> Path:
     path = out_dir if out_dir is not None else default_reports_dir() / run_id
     path.mkdir(parents=True, exist_ok=True)
-    return path
+    # Absolute: k6 runs with the run folder as its working directory, where a relative
+    # path to the script (or an output file) would no longer resolve.
+    return path.resolve()
 
 
 @dataclass(frozen=True, slots=True)

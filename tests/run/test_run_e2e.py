@@ -218,3 +218,13 @@ def test_debug_shows_the_traceback():
     proc = novaload("--debug", "run", "api", "--env", "nowhere")
     assert proc.returncode == 2
     assert "Traceback" in proc.stderr
+
+
+def test_relative_out_dir_from_another_directory(tmp_path: Path, demo_target: str):
+    """k6 runs inside the run folder, so every path handed to it must be absolute."""
+    script = tmp_path / "own.js"
+    script.write_text(OWN)
+    proc = novaload("run", "own.js", "--target", demo_target, "--out-dir", "rel/run",
+                    cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (tmp_path / "rel" / "run" / "report.html").is_file()

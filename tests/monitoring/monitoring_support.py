@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
+from support import require_tool as require  # noqa: F401  (re-exported to the conftest)
 
 from novaload.monitoring import MonitoringSettings, k6_output_args
 
@@ -50,15 +50,6 @@ export function paced() {
   sleep(0.1);
 }
 """
-
-
-def require(available: bool, reason: str) -> None:
-    """Skip locally, fail in CI (mirrors tests/conftest.py's ``require_tool``)."""
-    if available:
-        return
-    if os.environ.get("CI"):
-        pytest.fail(f"required in CI: {reason}", pytrace=False)
-    pytest.skip(reason)
 
 
 def free_port() -> int:

@@ -54,10 +54,10 @@ def substitute(query: str, **variables: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def influx_run(influxdb: Server, target_url: str, k6_bin_path: str,
+def influx_run(influxdb: Server, target_url: str, k6_bin: str,
                tmp_path_factory: pytest.TempPathFactory) -> K6Run:
     settings = MonitoringSettings(influxdb_url=influxdb.url)
-    run = run_k6(k6_bin_path, tmp_path_factory.mktemp("k6-influx"), target_url, settings,
+    run = run_k6(k6_bin, tmp_path_factory.mktemp("k6-influx"), target_url, settings,
                  f"influx-{uuid.uuid4().hex[:8]}", ("influxdb",))
     assert run.exit_code == 0, run.stdout[-2000:]
     return run

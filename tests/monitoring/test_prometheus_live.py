@@ -62,10 +62,10 @@ def substitute(expr: str, testid: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def prom_run(prometheus: Server, target_url: str, k6_bin_path: str,
+def prom_run(prometheus: Server, target_url: str, k6_bin: str,
              tmp_path_factory: pytest.TempPathFactory) -> K6Run:
     settings = MonitoringSettings(prometheus_url=prometheus.url, prometheus_push_interval="1s")
-    run = run_k6(k6_bin_path, tmp_path_factory.mktemp("k6-prom"), target_url, settings,
+    run = run_k6(k6_bin, tmp_path_factory.mktemp("k6-prom"), target_url, settings,
                  f"prom-{uuid.uuid4().hex[:8]}", ("prometheus",))
     assert run.exit_code == 0, run.stdout[-2000:]
     return run
@@ -139,10 +139,10 @@ def test_error_ratio_recording_rule_matches_the_counters(prometheus: Server, pro
     assert 0.05 < float(exact["value"][1]) < 0.6
 
 
-def test_native_histograms_reach_prometheus(prometheus: Server, target_url: str, k6_bin_path: str,
+def test_native_histograms_reach_prometheus(prometheus: Server, target_url: str, k6_bin: str,
                                             tmp_path: Path) -> None:
     settings = MonitoringSettings(prometheus_url=prometheus.url, prometheus_push_interval="1s")
-    run = run_k6(k6_bin_path, tmp_path, target_url, settings, f"native-{uuid.uuid4().hex[:8]}",
+    run = run_k6(k6_bin, tmp_path, target_url, settings, f"native-{uuid.uuid4().hex[:8]}",
                  ("prometheus",), native_histograms=True)
     assert run.exit_code == 0, run.stdout[-2000:]
     # k6 exits 0 even when Prometheus refuses native histograms: ask Prometheus.

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import http.server
-import os
 import shutil
 import struct
 import subprocess
@@ -19,22 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np  # already installed with pandas
+from support import require_tool  # noqa: F401  (re-exported for the browser tests)
 
 JENKINS_CSP = "sandbox; default-src 'none'; img-src 'self'; style-src 'self';"
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--hide-scrollbars")
-
-
-def require_tool(available: bool, reason: str) -> None:
-    """tests/conftest.py's rule (not importable from a test module): skip locally, fail in CI."""
-    if available:
-        return
-    import pytest
-
-    if os.environ.get("CI"):
-        pytest.fail(f"required in CI: {reason}", pytrace=False)
-    pytest.skip(reason)
 
 
 def chromium_path() -> str | None:

@@ -15,19 +15,10 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 
 import pytest
+from support import require_tool as require
 from aiohttp import web
 
 from novaload.target import TargetSettings, create_app
-
-
-def require(available: bool, reason: str) -> None:
-    # Same rule as tests/conftest.py's require_tool (not importable from here:
-    # both conftest modules are named "conftest"): skip locally, fail in CI.
-    if available:
-        return
-    if os.environ.get("CI"):
-        pytest.fail(f"required in CI: {reason}", pytrace=False)
-    pytest.skip(reason)
 
 
 class ThreadedTarget:

@@ -45,6 +45,16 @@ def run(
                                               "runner.")] = None,
     network: Annotated[str | None, typer.Option("--network", help="Docker network [default: "
                                                 "host].")] = None,
+    baseline: Annotated[str | None, typer.Option("--baseline", help="Compare with this run at "
+                                                 "the end: a run id, folder, results file, "
+                                                 "`last` or `last-passing`; exit 3 on "
+                                                 "regression.", envvar="NOVALOAD_BASELINE")] = None,
+    baseline_branch: Annotated[str | None, typer.Option("--baseline-branch", help="Pick the "
+                                                        "baseline among runs of this git "
+                                                        "branch.")] = None,
+    history_dir: Annotated[Path | None, typer.Option("--history-dir", help="Run-history store "
+                                                     "[default: reports/.history].",
+                                                     envvar="NOVALOAD_HISTORY_DIR")] = None,
 ) -> None:
     """Render a scenario (or take your script), run k6, write the reports, exit like k6."""
     if parallelism > 1 and runner == "local":
@@ -53,7 +63,8 @@ def run(
         target=target, environment=env, profile=profile, runner=runner,
         parallelism=parallelism, vus=vus, duration=duration, target_url=target_url,
         out_dir=out_dir, k6=k6, yes=yes, monitor=monitor, image=image, network=network,
-        config_dir=state.config_dir, scenarios_dir=state.scenarios_dir)
+        config_dir=state.config_dir, scenarios_dir=state.scenarios_dir, baseline=baseline,
+        baseline_branch=baseline_branch, history_dir=history_dir)
     observer = ConsoleObserver(console_err)
     try:
         outcome = run_test(request, observer)

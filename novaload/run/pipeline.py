@@ -160,11 +160,13 @@ def finish_run(request: RunRequest, prepared: PreparedRun, record: RunRecord,
         except InputError as exc:
             warnings.append(f"no report: {exc}")
             observer.warn(f"no report: {exc}")
-        exit_code = exit_code_for(execution.exit_code, results)
+        comparison = _compare_with_baseline(request, results, run_dir, observer)
+        exit_code = exit_code_for(execution.exit_code, results,
+                                  regressed=bool(comparison and comparison.regressed))
         verdict = verdict_for(exit_code, results, execution)
         if results is not None:
             files += _write_reports(results, record, execution, prepared, run_dir, exit_code,
-                                    verdict, warnings, observer)
+                                    verdict, warnings, observer, comparison)
             if request.monitor:
                 _publish_history(results, record, exit_code, verdict, observer)
     finally:
@@ -178,9 +180,40 @@ def finish_run(request: RunRequest, prepared: PreparedRun, record: RunRecord,
         record.warnings = warnings
         record.files = sorted(p.name for p in run_dir.iterdir() if p.is_file())
         files.append(record.write(run_dir))
-    return RunOutcome(run_id=record.run_id, run_dir=run_dir, exit_code=exit_code,
-                      verdict=verdict, k6_exit_code=execution.exit_code, results=results,
-                      execution=execution, files=files, warnings=warnings)
+    outcome = RunOutcome(run_id=record.run_id, run_dir=run_dir, exit_code=exit_code,
+                         verdict=verdict, k6_exit_code=execution.exit_code, results=results,
+                         execution=execution, files=files, warnings=warnings)
+    if request.record_history:
+        _record_history(outcome, request, observer)
+    return outcome
+
+
+def _compare_with_baseline(request: RunRequest, results: RunResults | None, run_dir: Path,
+                           observer: RunObserver):
+    """``--baseline``: compare with an earlier run; None when not asked or no baseline yet."""
+    if not request.baseline or results is None:
+        return None
+    from novaload.compare import gate_against_baseline, load_compare_config
+    from novaload.history import HistoryStore
+
+    comparison = gate_against_baseline(
+        results, run_dir, request.baseline, HistoryStore(request.history_dir),
+        load_compare_config(None, request.config_dir), baseline_branch=request.baseline_branch,
+        warn=observer.warn)
+    if comparison is not None:
+        observer.info(f"compared with baseline {request.baseline}: "
+                      + ("REGRESSION" if comparison.regressed else "no regression"))
+    return comparison
+
+
+def _record_history(outcome: RunOutcome, request: RunRequest, observer: RunObserver) -> None:
+    """Register the run in the local history store (a failure is only a warning)."""
+    from novaload.history import record_run
+
+    try:
+        record_run(outcome, request.history_dir)
+    except Exception as exc:  # noqa: BLE001 - history must never cost the run its exit code
+        observer.warn(f"run not recorded in history: {exc}")
 
 
 def _publish_history(results: RunResults, record: RunRecord, exit_code: int, verdict: str,
@@ -198,7 +231,8 @@ def _publish_history(results: RunResults, record: RunRecord, exit_code: int, ver
 
 def _write_reports(results: RunResults, record: RunRecord, execution: K6Execution,
                    prepared: PreparedRun, run_dir: Path, exit_code: int, verdict: str,
-                   warnings: list[str], observer: RunObserver) -> list[Path]:
+                   warnings: list[str], observer: RunObserver,
+                   comparison: object | None = None) -> list[Path]:
     from novaload.reports import ReportContext, append_step_summary, write_all
     from novaload.results.summary import write_summary
 
@@ -209,7 +243,7 @@ def _write_reports(results: RunResults, record: RunRecord, execution: K6Executio
         environment=record.environment, profile=record.profile,
         k6_version=record.k6_version, git_commit=record.git_commit,
         started_at=execution.started_at, ended_at=execution.ended_at,
-        exit_code=exit_code, target_url=record.target, redact=redact,
+        exit_code=exit_code, target_url=record.target, redact=redact, comparison=comparison,
         analyses=_analyses(results, prepared, observer))
     files = [write_summary(results, run_dir / "summary.json")]
     try:

@@ -38,6 +38,10 @@ class RunRequest:
     config_dir: Path | None = None
     scenarios_dir: Path | None = None
     extra_k6_args: tuple[str, ...] = ()
+    baseline: str | None = None  # compare with this run/selector at the end ("last-passing")
+    baseline_branch: str | None = None
+    history_dir: Path | None = None  # the run-history store [reports/.history]
+    record_history: bool = True
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 
     @property

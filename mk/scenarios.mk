@@ -1,0 +1,87 @@
+# novaload scenario targets (included by the Makefile, which defines NOVALOAD,
+# ENVIRONMENT, PROFILE, RUN_FLAGS and `install`, and exports CONCURRENT_USERS /
+# TEST_DURATION / API_TARGET, which novaload reads itself).
+#
+#   make test            core suite (api vm websocket database federation), smoke
+#                        profile unless PROFILE is set; runs every scenario, fails
+#                        at the end if any failed
+#   make test-vm | test-ws | test-db | test-federation | test-mixed
+#   make stress | soak | spike | benchmark | capacity   (their own load models)
+#   make test-all        core + mixed + benchmark, plus stress/spike/capacity with
+#                        INCLUDE_STRESS_TESTS=true and soak with INCLUDE_SOAK_TESTS=true
+#   make dev-test        every core scenario with PROFILE=dev
+#   make ci-test         the api scenario, CI-friendly output
+#   make cleanup         delete VMs left by novaload runs on ENVIRONMENT's target
+
+CORE_SCENARIOS := api vm websocket database federation
+STRESS_SCENARIOS := stress spike capacity
+SOAK_SCENARIOS := soak
+INCLUDE_STRESS_TESTS ?= false
+INCLUDE_SOAK_TESTS ?= false
+ALL_SCENARIOS = $(CORE_SCENARIOS) mixed benchmark \
+	$(if $(filter true 1 yes,$(INCLUDE_STRESS_TESTS)),$(STRESS_SCENARIOS)) \
+	$(if $(filter true 1 yes,$(INCLUDE_SOAK_TESTS)),$(SOAK_SCENARIOS))
+
+# $(call run_suite,SCENARIOS,PROFILE): run each scenario (empty PROFILE = each
+# scenario's own default), keep going after a failure, exit 1 naming the failures.
+define run_suite
+	@failed=""; for s in $(strip $(1)); do \
+	  echo "==> $(NOVALOAD) run $$s --env $(ENVIRONMENT) $(if $(2),--profile $(2))"; \
+	  $(NOVALOAD) run $$s --env $(ENVIRONMENT) $(if $(2),--profile $(2)) || failed="$$failed $$s"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "FAILED scenarios:$$failed"; exit 1; fi; \
+	echo "all scenarios passed: $(strip $(1))"
+endef
+
+.PHONY: test test-vm test-ws test-db test-federation test-mixed stress soak spike benchmark \
+	capacity test-all dev-test ci-test cleanup
+
+test: install
+	$(call run_suite,$(CORE_SCENARIOS),$(or $(PROFILE),smoke))
+
+test-vm: install
+	$(NOVALOAD) run vm $(RUN_FLAGS)
+
+test-ws: install
+	$(NOVALOAD) run websocket $(RUN_FLAGS)
+
+test-db: install
+	$(NOVALOAD) run database $(RUN_FLAGS)
+
+test-federation: install
+	$(NOVALOAD) run federation $(RUN_FLAGS)
+
+test-mixed: install
+	$(NOVALOAD) run mixed $(RUN_FLAGS)
+
+stress: install
+	$(NOVALOAD) run stress $(RUN_FLAGS)
+
+soak: install
+	$(NOVALOAD) run soak $(RUN_FLAGS)
+
+spike: install
+	$(NOVALOAD) run spike $(RUN_FLAGS)
+
+benchmark: install
+	$(NOVALOAD) run benchmark $(RUN_FLAGS)
+
+capacity: install
+	$(NOVALOAD) run capacity $(RUN_FLAGS)
+
+test-all: install
+	$(call run_suite,$(ALL_SCENARIOS),$(PROFILE))
+
+dev-test: install
+	$(call run_suite,$(CORE_SCENARIOS),dev)
+
+# No colours or live redraws in CI logs; the exit code is k6's (99 = thresholds).
+# CI: SCENARIO (default api), gated on thresholds (99) and on regression against the
+# last passing run of the same scenario and environment (3); BASELINE= disables the gate.
+SCENARIO ?= api
+BASELINE ?= last-passing
+ci-test: install
+	NO_COLOR=1 TERM=dumb $(NOVALOAD) run $(SCENARIO) --env $(ENVIRONMENT) --profile $(or $(PROFILE),smoke) $(if $(BASELINE),--baseline $(BASELINE))
+
+cleanup: install
+	$(NOVALOAD) cleanup --env $(ENVIRONMENT)

@@ -1,0 +1,173 @@
+"""A run reduced to what a comparison needs: per endpoint (``name`` tag) and
+overall, request and failure counts, exact p50/p95/p99, the (sorted, at most
+``max_samples``) raw latencies, and requests per full time window.
+
+A snapshot is small (a few hundred KB at most), so the history store keeps one
+per run: comparisons keep working after a run folder was moved or deleted, as
+in CI where only the history store survives between pipeline runs.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from novaload.compare.stats import k6_percentile
+from novaload.results.model import RunResults
+
+OVERALL = "(all requests)"  # cannot collide with a k6 `name` tag in practice: it is the key
+SNAPSHOT_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointData:
+    requests: int
+    failures: int
+    p50: float
+    p95: float
+    p99: float
+    latencies: np.ndarray  # sorted ms; a uniform random subsample when the run was large
+
+    @classmethod
+    def from_values(cls, values: np.ndarray, requests: int, failures: int, max_samples: int,
+                    rng: np.random.Generator) -> EndpointData:
+        ordered = np.sort(np.asarray(values, dtype=np.float64))
+        p50, p95, p99 = (k6_percentile(ordered, q) for q in (0.50, 0.95, 0.99))
+        kept = ordered
+        if len(ordered) > max_samples:  # a uniform subsample keeps the distribution's shape
+            kept = np.sort(rng.choice(ordered, size=max_samples, replace=False))
+        return cls(requests=requests, failures=failures, p50=p50, p95=p95, p99=p99, latencies=kept)
+
+    @property
+    def error_rate(self) -> float:
+        return self.failures / self.requests if self.requests else math.nan
+
+    def quantile(self, stat: str) -> float:
+        return {"p50": self.p50, "p95": self.p95, "p99": self.p99}[stat]
+
+
+@dataclass(frozen=True, slots=True)
+class RunSnapshot:
+    """One side of a comparison."""
+
+    label: str  # run id, or the results file name
+    duration_s: float
+    endpoints: Mapping[str, EndpointData]  # includes OVERALL
+    window_requests: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    window_s: float = 1.0
+    run_id: str | None = None
+    scenario: str | None = None
+    environment: str | None = None
+    git_branch: str | None = None
+    git_commit: str | None = None
+    started_at: str | None = None
+
+    @property
+    def overall(self) -> EndpointData | None:
+        return self.endpoints.get(OVERALL)
+
+    def rps(self, name: str) -> float:
+        ep = self.endpoints.get(name)
+        if ep is None or self.duration_s <= 0:
+            return math.nan
+        return ep.requests / self.duration_s
+
+    # --- serialisation (history store) -------------------------------------------------------
+
+    def to_blob(self) -> bytes:
+        doc = {"version": SNAPSHOT_VERSION, "label": self.label, "duration_s": self.duration_s,
+               "window_s": self.window_s, "window_requests": _pack(self.window_requests),
+               "run_id": self.run_id, "scenario": self.scenario, "environment": self.environment,
+               "git_branch": self.git_branch, "git_commit": self.git_commit,
+               "started_at": self.started_at,
+               "endpoints": {k: {"requests": e.requests, "failures": e.failures, "p50": _num(e.p50),
+                                 "p95": _num(e.p95), "p99": _num(e.p99),
+                                 "latencies": _pack(e.latencies)} for k, e in self.endpoints.items()}}
+        return zlib.compress(json.dumps(doc).encode("utf-8"), 6)
+
+    @classmethod
+    def from_blob(cls, blob: bytes) -> RunSnapshot:
+        doc = json.loads(zlib.decompress(blob))
+        endpoints = {k: EndpointData(requests=int(e["requests"]), failures=int(e["failures"]),
+                                     p50=_unnum(e["p50"]), p95=_unnum(e["p95"]), p99=_unnum(e["p99"]),
+                                     latencies=_unpack(e["latencies"]))
+                     for k, e in doc["endpoints"].items()}
+        return cls(label=doc["label"], duration_s=float(doc["duration_s"]), endpoints=endpoints,
+                   window_requests=_unpack(doc["window_requests"]), window_s=float(doc["window_s"]),
+                   run_id=doc.get("run_id"), scenario=doc.get("scenario"),
+                   environment=doc.get("environment"), git_branch=doc.get("git_branch"),
+                   git_commit=doc.get("git_commit"), started_at=doc.get("started_at"))
+
+
+def _pack(values: np.ndarray) -> str:
+    # float32 is ample for the statistics (7 digits of a millisecond figure); the exact
+    # quantiles are stored separately as float64.
+    return base64.b64encode(np.asarray(values, dtype="<f4").tobytes()).decode("ascii")
+
+
+def _unpack(text: str) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(text), dtype="<f4").astype(np.float64)
+
+
+def _num(v: float) -> float | None:
+    return None if math.isnan(v) else v
+
+
+def _unnum(v: float | None) -> float:
+    return math.nan if v is None else float(v)
+
+
+def snapshot_from_results(results: RunResults, samples: pd.DataFrame, *, label: str,
+                          record: Mapping[str, Any] | None = None, max_samples: int = 20_000,
+                          seed: int = 0) -> RunSnapshot:
+    """Build a snapshot from ingested results and the raw ``http_req_duration`` samples
+    (a DataFrame with columns ``name`` and ``value``, as ``load_latency_samples`` returns)."""
+    rng = np.random.default_rng(seed)
+    failures = _failures_by_name(results)
+    endpoints: dict[str, EndpointData] = {}
+    if not samples.empty:
+        samples = samples.assign(name=samples["name"].fillna("").astype(str))
+        for name, values in samples.groupby("name", sort=True)["value"]:
+            arr = values.to_numpy(dtype=np.float64)
+            endpoints[str(name)] = EndpointData.from_values(
+                arr, len(arr), failures.get(str(name), 0), max_samples, rng)
+    all_values = samples["value"].to_numpy(dtype=np.float64) if not samples.empty else np.zeros(0)
+    total_failures = sum(failures.values()) if failures else int(
+        results.value("http_req_failed", "passes", 0) or 0)
+    endpoints[OVERALL] = EndpointData.from_values(all_values, len(all_values), total_failures,
+                                                  max_samples, rng)
+    record = record or {}
+    return RunSnapshot(
+        label=label, duration_s=float(results.duration_s), endpoints=endpoints,
+        window_requests=_full_windows(results), window_s=float(results.window_s or 1.0),
+        run_id=record.get("run_id"), scenario=record.get("scenario"),
+        environment=record.get("environment"), git_branch=record.get("git_branch"),
+        git_commit=record.get("git_commit"),
+        started_at=record.get("started_at") or (results.started_at.isoformat()
+                                                if results.started_at else None))
+
+
+def _failures_by_name(results: RunResults) -> dict[str, int]:
+    df = results.endpoints
+    if df is None or df.empty or "name" not in df.columns or "failures" not in df.columns:
+        return {}
+    return {str(n): int(f) for n, f in zip(df["name"], df["failures"].fillna(0), strict=True)}
+
+
+def _full_windows(results: RunResults) -> np.ndarray:
+    """Requests per time window without the first and last (partial) windows."""
+    ts = results.timeseries
+    if ts is None or ts.empty or "requests" not in ts.columns or len(ts) < 3:
+        return np.zeros(0)
+    return ts["requests"].fillna(0).to_numpy(dtype=np.float64)[1:-1]
+
+
+__all__ = ["EndpointData", "OVERALL", "RunSnapshot", "snapshot_from_results"]

@@ -1,0 +1,195 @@
+"""The run history: one SQLite file (default ``reports/.history/novaload-history.sqlite``)
+with a row per run — identity, git, verdict, key figures, where its folder was —
+and the run's comparison snapshot, so a baseline stays usable after its folder
+moved or was deleted (in CI only the history store is cached between runs).
+
+Folder paths are stored relative to the history directory's parent (the
+reports folder by default), so moving the reports folder together with its
+``.history`` keeps every path valid.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import closing, contextmanager
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from novaload.errors import InputError
+from novaload.run.runfolder import default_reports_dir
+
+HISTORY_FILE = "novaload-history.sqlite"
+HISTORY_ENV = "NOVALOAD_HISTORY_DIR"
+SELECTORS = ("last", "last-passing")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    scenario TEXT, environment TEXT, profile TEXT,
+    git_commit TEXT, git_branch TEXT,
+    verdict TEXT, exit_code INTEGER,
+    started_at TEXT, ended_at TEXT,
+    run_path TEXT,
+    requests REAL, rps REAL, error_rate REAL, p50 REAL, p95 REAL, p99 REAL,
+    recorded_at TEXT DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    snapshot BLOB
+);
+CREATE INDEX IF NOT EXISTS runs_scope ON runs (scenario, environment, started_at);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    run_id: str
+    scenario: str | None = None
+    environment: str | None = None
+    profile: str | None = None
+    git_commit: str | None = None
+    git_branch: str | None = None
+    verdict: str | None = None
+    exit_code: int | None = None
+    started_at: str | None = None
+    ended_at: str | None = None
+    run_path: str | None = None  # as stored: relative to the history dir's parent when possible
+    requests: float | None = None
+    rps: float | None = None
+    error_rate: float | None = None
+    p50: float | None = None
+    p95: float | None = None
+    p99: float | None = None
+    recorded_at: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.exit_code == 0
+
+
+_COLUMNS = [f.name for f in fields(HistoryEntry)]
+
+
+def default_history_dir(environ: dict[str, str] | None = None) -> Path:
+    env = environ if environ is not None else os.environ
+    if env.get(HISTORY_ENV):
+        return Path(env[HISTORY_ENV])
+    return default_reports_dir() / ".history"
+
+
+class HistoryStore:
+    """Open (and create) the store in ``directory``; every method opens its own connection,
+    so a store object is safe to share and concurrent runs never hold the file long."""
+
+    def __init__(self, directory: Path | None = None) -> None:
+        self.directory = Path(directory) if directory is not None else default_history_dir()
+        self.path = self.directory / HISTORY_FILE
+
+    @property
+    def base_dir(self) -> Path:
+        """Where relative run paths start: the history directory's parent."""
+        return self.directory.resolve().parent
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        try:
+            with closing(sqlite3.connect(self.path, timeout=30)) as con:
+                con.executescript(_SCHEMA)
+                with con:  # one transaction
+                    yield con
+        except sqlite3.DatabaseError as exc:
+            raise InputError(f"{self.path}: history store unusable: {exc}") from exc
+
+    def relative_path(self, run_dir: Path) -> str:
+        path = run_dir.resolve()
+        try:
+            return path.relative_to(self.base_dir).as_posix()
+        except ValueError:
+            return str(path)
+
+    def add(self, entry: HistoryEntry, snapshot: bytes | None = None) -> None:
+        """Insert or replace the run's row (re-registering a run updates it)."""
+        cols = [c for c in _COLUMNS if c != "recorded_at"]
+        values = [getattr(entry, c) for c in cols]
+        with self._connect() as con:
+            con.execute(f"INSERT OR REPLACE INTO runs ({', '.join(cols)}, snapshot) "
+                        f"VALUES ({', '.join('?' for _ in cols)}, ?)", [*values, snapshot])
+
+    def get(self, run_id: str) -> HistoryEntry | None:
+        rows = self._query("WHERE run_id = ?", [run_id], limit=1)
+        return rows[0] if rows else None
+
+    def snapshot(self, run_id: str) -> bytes | None:
+        with self._connect() as con:
+            row = con.execute("SELECT snapshot FROM runs WHERE run_id = ?", [run_id]).fetchone()
+        return row[0] if row else None
+
+    def list(self, *, scenario: str | None = None, environment: str | None = None,
+             branch: str | None = None, verdict: str | None = None, passing: bool | None = None,
+             exclude: Sequence[str] = (), limit: int | None = 20) -> list[HistoryEntry]:
+        """Runs matching every given filter, newest first."""
+        where, args = [], []
+        for col, val in (("scenario", scenario), ("environment", environment),
+                         ("git_branch", branch), ("verdict", verdict)):
+            if val is not None:
+                where.append(f"{col} = ?")
+                args.append(val)
+        if passing is not None:
+            where.append("exit_code = 0" if passing else "(exit_code IS NULL OR exit_code != 0)")
+        if exclude:
+            where.append(f"run_id NOT IN ({', '.join('?' for _ in exclude)})")
+            args.extend(exclude)
+        clause = ("WHERE " + " AND ".join(where)) if where else ""
+        return self._query(clause, args, limit=limit)
+
+    def _query(self, clause: str, args: list[object], limit: int | None) -> list[HistoryEntry]:
+        sql = (f"SELECT {', '.join(_COLUMNS)} FROM runs {clause} "
+               f"ORDER BY started_at DESC, recorded_at DESC")
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        with self._connect() as con:
+            rows = con.execute(sql, args).fetchall()
+        return [HistoryEntry(**dict(zip(_COLUMNS, row, strict=True))) for row in rows]
+
+    def select(self, selector: str, *, scenario: str | None = None, environment: str | None = None,
+               branch: str | None = None, exclude: Sequence[str] = ()) -> HistoryEntry | None:
+        """``last``, ``last-passing`` (exit code 0), or an exact run id."""
+        if selector not in SELECTORS:
+            return self.get(selector)
+        found = self.list(scenario=scenario, environment=environment, branch=branch,
+                          passing=True if selector == "last-passing" else None,
+                          exclude=exclude, limit=1)
+        return found[0] if found else None
+
+    def locate(self, entry: HistoryEntry, reports_dirs: Sequence[Path] = ()) -> Path | None:
+        """The run's folder today: the recorded path, then ``<run id>`` in the reports folder
+        next to the store, then in each of ``reports_dirs`` (also one level of renamed
+        folders, matched by the run id in their run.json)."""
+        candidates: list[Path] = []
+        if entry.run_path:
+            recorded = Path(entry.run_path)
+            candidates.append(recorded if recorded.is_absolute() else self.base_dir / recorded)
+        search = [self.base_dir, *reports_dirs]
+        candidates += [d / entry.run_id for d in search]
+        for c in candidates:
+            if _is_run_dir(c, entry.run_id):
+                return c
+        for d in search:
+            for run_json in sorted(Path(d).glob("*/run.json")) if Path(d).is_dir() else []:
+                if _is_run_dir(run_json.parent, entry.run_id):
+                    return run_json.parent
+        return None
+
+
+def _is_run_dir(path: Path, run_id: str) -> bool:
+    import json
+
+    try:
+        doc = json.loads((path / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(doc, dict) and doc.get("run_id") == run_id
+
+
+__all__ = ["HISTORY_ENV", "HISTORY_FILE", "HistoryEntry", "HistoryStore", "SELECTORS",
+           "default_history_dir"]

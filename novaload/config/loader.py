@@ -121,6 +121,12 @@ def load_scenarios(folder: Path) -> dict[str, Scenario]:
     return out
 
 
+def _analysis_names() -> frozenset[str]:
+    from novaload.analysis import ANALYSES
+
+    return frozenset(ANALYSES)
+
+
 def load_project(config_dir: Path | None = None, scenarios_dir: Path | None = None) -> ProjectConfig:
     """Load and cross-check everything under ``config_dir``."""
     config_dir = config_dir or default_config_dir()
@@ -138,6 +144,10 @@ def load_project(config_dir: Path | None = None, scenarios_dir: Path | None = No
         if not (scenarios_dir / scenario.template).is_file():
             raise ConfigError("template not found in " + str(scenarios_dir), file=file,
                               key="template", value=scenario.template)
+        unknown = [a for a in scenario.analyses if a not in _analysis_names()]
+        if unknown:  # caught now, not after a long run
+            raise ConfigError("unknown analysis", file=file, key="analyses", value=unknown[0],
+                              hint=f"known: {', '.join(sorted(_analysis_names()))}")
         if scenario.default_profile not in project.profiles:
             raise ConfigError("unknown profile", file=file, key="default_profile",
                               value=scenario.default_profile)

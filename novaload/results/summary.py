@@ -144,10 +144,15 @@ def summary_document(results: RunResults) -> dict:
     }
 
 
-def write_summary(results: RunResults, path: Path | str) -> Path:
+def write_summary(results: RunResults, path: Path | str,
+                  extra: dict | None = None) -> Path:
+    """Write ``summary.json``; ``extra`` adds top-level sections (e.g. ``analyses``)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(summary_document(results), indent=2) + "\n", encoding="utf-8")
+    document = {**summary_document(results), **(extra or {})}
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(path)  # never leave a half-written summary.json behind
     return path
 
 

@@ -238,14 +238,17 @@ def _write_reports(results: RunResults, record: RunRecord, execution: K6Executio
 
     redact = Redactor(prepared.secrets)
     warnings.extend(redact(w) for w in results.warnings)
+    analyses = _analyses(results, prepared, observer)
     context = ReportContext(
         run_id=record.run_id, scenario=record.scenario, verdict=verdict,
         environment=record.environment, profile=record.profile,
         k6_version=record.k6_version, git_commit=record.git_commit,
         started_at=execution.started_at, ended_at=execution.ended_at,
         exit_code=exit_code, target_url=record.target, redact=redact, comparison=comparison,
-        analyses=_analyses(results, prepared, observer))
-    files = [write_summary(results, run_dir / "summary.json")]
+        analyses=[a.to_section() for a in analyses])
+    extra = {"analyses": {a.name: {"verdict": a.verdict, "flagged": a.flagged,
+                                   "figures": a.figures} for a in analyses}} if analyses else None
+    files = [write_summary(results, run_dir / "summary.json", extra)]
     try:
         files += write_all(results, context, run_dir)
     except Exception as exc:  # noqa: BLE001 - the other reports are already written

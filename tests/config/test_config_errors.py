@@ -104,3 +104,10 @@ def test_bad_makefile_variables(name: str, value: str, message: str):
 def test_target_must_be_http():
     with pytest.raises(UsageError, match="http"):
         select(_load(REPO / "configs"), "api", Overrides(target_url="127.0.0.1:8080"))
+
+
+def test_unknown_analysis_is_caught_when_loading(cfg: Path):
+    path = cfg / "scenarios" / "api.yaml"
+    path.write_text(path.read_text() + "analyses: [soak, astrology]\n")
+    with pytest.raises(ConfigError, match="api.yaml: analyses: unknown analysis.*astrology"):
+        _load(cfg)

@@ -16,6 +16,27 @@ from support import k6_path, require_tool
 REPO = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(scope="session", autouse=True)
+def isolated_reports(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Runs (and their history store) land in a temp folder, never in the checkout's
+    reports/: tests must not leave files behind, and parallel workers must not share one
+    history database."""
+    import os
+
+    root = tmp_path_factory.mktemp("reports")
+    saved = {k: os.environ.get(k) for k in ("NOVALOAD_REPORTS_DIR", "NOVALOAD_HISTORY_DIR")}
+    os.environ["NOVALOAD_REPORTS_DIR"] = str(root)
+    os.environ["NOVALOAD_HISTORY_DIR"] = str(root / ".history")
+    try:
+        yield root
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 @pytest.fixture(scope="session")
 def k6_bin() -> str:
     path = k6_path()

@@ -32,7 +32,7 @@ def test_render_to_file(tmp_path: Path):
     result = invoke("render", "api", "--env", "staging", "--profile", "smoke", "-o", str(out))
     assert result.exit_code == 0, result.output
     text = out.read_text()
-    assert "export const options" in text and '"p(95)\\u003c500"' in text
+    assert "export const options" in text and '"p(95)\\u003c1000"' in text
 
 
 def test_render_to_stdout():

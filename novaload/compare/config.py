@@ -21,9 +21,13 @@ CONFIG_FILE = "compare.yaml"
 
 @dataclass(frozen=True, slots=True)
 class CompareConfig:
-    p50_pct: float = 10.0  # latency quantiles: minimum relative increase, percent
-    p95_pct: float = 10.0
-    p99_pct: float = 20.0  # the tail is the noisiest quantile of a short run
+    # Latency quantiles: minimum relative increase, percent. The confidence interval only
+    # covers sampling noise; what differs between two runs of the same build (machine
+    # load, scheduling of the load generator itself) is absorbed by this floor. Two
+    # concurrent runs of one build on a busy 2-core CI machine differed by up to ~12 %.
+    p50_pct: float = 15.0
+    p95_pct: float = 15.0
+    p99_pct: float = 25.0  # the tail is the noisiest quantile of a short run
     error_rate_pp: float = 1.0  # error rate: minimum increase, percentage points
     throughput_pct: float = 10.0  # requests/s: minimum relative decrease, percent
     confidence: float = 0.95  # of the two-sided intervals

@@ -11,6 +11,7 @@ Python. Whatever fails after k6 has run, the files already written stay, and
 from __future__ import annotations
 
 import contextlib
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -95,8 +96,16 @@ def run_test(request: RunRequest, observer: RunObserver | None = None) -> RunOut
     k6 = find_k6(request.k6)
     name = Path(request.target).stem if request.is_script else request.target
     run_id = new_run_id(name)
+    existed = request.out_dir is not None and request.out_dir.exists()
     run_dir = create_run_dir(run_id, request.out_dir)
-    prepared = prepare(request, run_id, run_dir)
+    try:
+        prepared = prepare(request, run_id, run_dir)
+    except BaseException:
+        # Bad input means nothing ran: leave no run folder behind (but never remove
+        # a folder the user already had).
+        if not existed:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
     for warning in prepared.warnings:
         observer.warn(warning)
     runner = get_runner(request.runner, on_log=observer.info)

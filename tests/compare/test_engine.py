@@ -160,4 +160,4 @@ def test_config_errors_name_file_key_and_value(tmp_path: Path, text: str, needle
 
 def test_repository_compare_yaml_loads(repo_root: Path):
     cfg = load_compare_config(config_dir=repo_root / "configs")
-    assert cfg.p95_pct == 10 and cfg.error_rate_pp == 1.0 and cfg.throughput_pct == 10
+    assert cfg.p95_pct == 15 and cfg.p99_pct == 25 and cfg.error_rate_pp == 1.0 and cfg.throughput_pct == 10

@@ -33,8 +33,8 @@ import { check, sleep } from 'k6';
 const B = __ENV.TARGET;
 export const options = {
   scenarios: {
-    users: { executor: 'constant-vus', vus: 5, duration: '5s' },
-    arrivals: { executor: 'constant-arrival-rate', rate: 30, timeUnit: '1s', duration: '5s',
+    users: { executor: 'constant-vus', vus: 5, duration: '8s' },
+    arrivals: { executor: 'constant-arrival-rate', rate: 30, timeUnit: '1s', duration: '8s',
                 preAllocatedVUs: 1, maxVUs: 1, exec: 'paced' },
   },
 };
@@ -134,7 +134,7 @@ bind-address = "127.0.0.1:{rpc_port}"
 
 def run_k6(k6: str, script_dir: Path, target_url: str, settings: MonitoringSettings, testid: str,
            outputs: tuple[str, ...], native_histograms: bool = False) -> K6Run:
-    """One bounded (~5 s) k6 run sending to ``outputs``, with the args the runner would add."""
+    """One bounded (~8 s) k6 run sending to ``outputs``, with the args the runner would add."""
     script = script_dir / "monitoring-feed.js"
     script.write_text(K6_SCRIPT, encoding="utf-8")
     args, env = k6_output_args(settings, testid, native_histograms, outputs=outputs)

@@ -206,8 +206,11 @@ def test_secrets_stay_out_of_the_run_folder(tmp_path: Path, demo_target: str):
 ], ids=["production-needs-yes", "k6-missing", "unknown-env", "no-script", "bad-duration",
         "parallel-local", "missing-results"])
 def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str, tmp_path: Path):
-    proc = novaload(*args, cwd=REPO)
+    reports = tmp_path / "reports"
+    proc = novaload(*args, cwd=REPO, env={"NOVALOAD_REPORTS_DIR": str(reports)})
     assert proc.returncode == 2, proc.stdout + proc.stderr
+    # nothing ran, so no run folder is left behind
+    assert not reports.exists() or not any(reports.iterdir())
     lines = [x for x in proc.stderr.splitlines() if x.strip()]
     assert len(lines) == 1, proc.stderr
     assert message in lines[0]

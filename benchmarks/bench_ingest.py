@@ -1,39 +1,48 @@
-"""Benchmark of the results engine: the full ``novaload report`` library path over
-big k6 JSON files.
+"""Benchmark of ``novaload report`` over big k6 JSON files (figures, not assertions).
 
-The input comes from a REAL k6 run (``k6_bench_script.js`` against the demo target
-when ``novaload.target.process`` exists, else against ``loopback_server.py``); its
-Point lines are then replicated with shifted timestamps until the file reaches each
-requested size (0.3, 1.2, 3.6 GB by default). Inputs are cached in ``.bench/``.
+Input: one REAL k6 run (``k6_bench_script.js``, 20 VUs x 10 s) against the novaload
+demo target (``novaload.target.process.TargetProcess``); its Point lines are then
+replicated with shifted timestamps until the file reaches each size (0.3, 1.2 and
+3.6 GB by default). Inputs are cached in ``.bench/`` (rebuilt when they were not
+made from the demo target).
 
-Each measurement runs in a fresh child process (``python bench_ingest.py --child``)
-so that the peak RSS (``ru_maxrss`` of the child itself) and the wall time include
-everything the CLI would pay: interpreter start, imports, ingestion, summary.json and
-every report file ``novaload.reports.write_all`` produces (when it exists).
+Two measurements per input, each in a fresh process, warm page cache, best of N:
 
-    .venv/bin/python benchmarks/bench_ingest.py [--sizes 0.3,1.2,3.6] [--gzip]
+* ``cli``: the real command ``novaload report FILE --out-dir DIR`` — interpreter
+  start, CLI imports, ingestion, summary.json and every report file;
+* ``lib``: ``novaload.report_files.build_reports`` (what the command calls) in a
+  child ``python``; it also reports its in-process time (imports excluded).
+
+MB = 10^6 bytes of input. Peak RSS is the child's own ``ru_maxrss`` (``os.wait4``).
+The 1-minute load average is printed with every figure: on a shared 2-core machine
+a load above ~1 makes wall times unreliable, so compare CPU seconds too.
+
+    .venv/bin/python benchmarks/bench_ingest.py [--sizes 0.3,1.2,3.6] [--repeat 3] [--gzip]
 """
 
 from __future__ import annotations
 
 import argparse
 import gzip
+import io
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 CACHE = REPO / ".bench"
 PY = sys.executable
+NOVALOAD = str(Path(sys.executable).parent / "novaload")
 TARGET_MB_S = 800.0
 RSS_LIMIT_MIB = 512.0
+ORIGIN = "novaload demo target, k6_bench_script.js, 20 VUs x 10 s"
 
 
 # --------------------------------------------------------------------------- input
@@ -47,51 +56,30 @@ def _k6_binary() -> str:
     return found
 
 
-def _start_target() -> tuple[str, object]:
-    """Return (base url, stopper). Prefer the project's demo target."""
-    try:
-        from novaload.target.process import TargetProcess  # type: ignore[import-not-found]
-    except ImportError:
-        TargetProcess = None  # noqa: N806
-    if TargetProcess is not None:
-        target = TargetProcess.start()
-        return target.url.rstrip("/"), target.stop
-    proc = subprocess.Popen(
-        [PY, str(HERE / "loopback_server.py")], stdout=subprocess.PIPE, text=True
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline().split()
-    if len(line) != 2 or line[0] != "PORT":
-        proc.kill()
-        sys.exit("loopback server did not start")
-
-    def stop() -> None:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-    return f"http://127.0.0.1:{line[1]}", stop
-
-
 def base_run() -> Path:
-    """One real, bounded k6 run (20 VUs x 10 s), cached."""
-    out = CACHE / "base.json"
-    if out.exists():
+    """One real, bounded k6 run against the demo target, cached with its origin."""
+    out, origin = CACHE / "base.json", CACHE / "base.origin"
+    if out.exists() and origin.exists() and origin.read_text() == ORIGIN:
         return out
+    for stale in [*CACHE.glob("k6-*GB.json*"), *CACHE.glob("k6-tiny.json")]:  # other base
+        stale.unlink()
     CACHE.mkdir(exist_ok=True)
-    url, stop = _start_target()
+    from novaload.target.process import TargetProcess
+    from novaload.target.settings import TargetSettings
+
     tmp = CACHE / "base.json.part"
-    try:
-        cmd = [_k6_binary(), "run", "-q", "--no-color", "-e", f"BASE={url}",
+    # No injected latency: the point is many requests (a big, realistic file).
+    with TargetProcess.start(TargetSettings(latency_median_ms=0.0, latency_p99_ms=0.0)) as target:
+        cmd = [_k6_binary(), "run", "-q", "--no-color", "-e", f"BASE={target.url.rstrip('/')}",
                "--out", f"json={tmp}", "--summary-export", str(CACHE / "base-summary.json"),
                str(HERE / "k6_bench_script.js")]
-        print("running k6 (20 VUs x 10 s) against", url, flush=True)
+        print("running k6 (20 VUs x 10 s) against the demo target at", target.url, flush=True)
         res = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                             text=True, timeout=120)
-        if res.returncode not in (0, 99):
-            sys.exit(f"k6 failed ({res.returncode}): {res.stderr[-2000:]}")
-    finally:
-        stop()  # type: ignore[operator]
+                             text=True, timeout=180)
+    if res.returncode not in (0, 99):
+        sys.exit(f"k6 failed ({res.returncode}): {res.stderr[-2000:]}")
     tmp.rename(out)
+    origin.write_text(ORIGIN)
     return out
 
 
@@ -101,8 +89,6 @@ def _shifted_lines(base: Path, shift_s: int) -> list[bytes]:
     Only the whole-seconds part of the RFC 3339 stamp changes, so the nanosecond
     fraction (and therefore every value and tag) stays byte-identical.
     """
-    from datetime import datetime, timedelta
-
     cache: dict[bytes, bytes] = {}
     key = b'"time":"'
     out = []
@@ -122,26 +108,21 @@ def _shifted_lines(base: Path, shift_s: int) -> list[bytes]:
 
 def sized_input(size_gb: float) -> Path:
     """A k6 JSON file of about ``size_gb`` GB made of shifted copies of the base run."""
+    base = base_run()
     out = CACHE / f"k6-{size_gb:g}GB.json"
     if out.exists():
         return out
-    base = base_run()
     target = int(size_gb * 1e9)
-    with base.open("rb") as fh:
-        base_bytes = fh.read()
     span = _span_seconds(base)
     tmp = out.with_suffix(".part")
-    written = 0
-    replica = 0
     print(f"building {out.name} ...", flush=True)
     with tmp.open("wb") as dst:
-        dst.write(base_bytes)
-        written += len(base_bytes)
+        written = dst.write(base.read_bytes())
+        replica = 0
         while written < target:
             replica += 1
             for line in _shifted_lines(base, replica * span):
-                dst.write(line)
-                written += len(line)
+                written += dst.write(line)
                 if written >= target:
                     break
     tmp.rename(out)
@@ -156,11 +137,18 @@ def _span_seconds(base: Path) -> int:
                 t = json.loads(line)["data"]["time"][:19]
                 first = first or t
                 last = t
-    from datetime import datetime
-
     assert first and last
     delta = datetime.fromisoformat(last) - datetime.fromisoformat(first)
     return int(delta.total_seconds()) + 2
+
+
+def tiny_input(plain: Path, lines: int = 2000) -> Path:
+    """The first lines of an input: what a run costs before the first megabyte."""
+    out = CACHE / "k6-tiny.json"
+    if not out.exists():
+        with plain.open("rb") as src:
+            out.write_bytes(b"".join(src.readline() for _ in range(lines)))
+    return out
 
 
 def gz_input(plain: Path) -> Path:
@@ -173,117 +161,177 @@ def gz_input(plain: Path) -> Path:
     return out
 
 
-# --------------------------------------------------------------------------- child
+# --------------------------------------------------------------------------- runs
 
 
 def child(path: str, out_dir: str) -> None:
-    """Runs the report pipeline once; prints timings and its own peak RSS as JSON."""
+    """The library path of ``novaload report``; prints its timings as JSON."""
     t0 = time.perf_counter()
-    from novaload.results.ingest import ingest
-    from novaload.results.summary import write_summary
+    from novaload.report_files import build_reports
+    from novaload.reports import write_all  # noqa: F401  (import cost counted here)
+    from novaload.results.ingest import ingest  # noqa: F401
 
-    t_import = time.perf_counter()
-    results = ingest([Path(path)])
-    t_ingest = time.perf_counter()
-    write_summary(results, Path(out_dir) / "summary.json")
-    reports = "ingest+summary only (novaload.reports.write_all not found)"
-    try:
-        from novaload.reports import write_all  # type: ignore[attr-defined]
-    except ImportError:
-        write_all = None
-    if write_all is not None:
-        from novaload.reports.base import ReportContext
-
-        verdict = "failed" if results.thresholds_failed else "passed"
-        context = ReportContext(run_id="bench", scenario="bench", verdict=verdict)
-        write_all(results, context, Path(out_dir))
-        reports = "ingest+summary+novaload.reports.write_all"
-    t_end = time.perf_counter()
-    print(json.dumps({
-        "import_s": t_import - t0, "ingest_s": t_ingest - t_import,
-        "reports_s": t_end - t_ingest, "pipeline_s": t_end - t0,
-        "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-        "lines": results.lines, "points": results.points, "bytes": results.input_bytes,
-        "reports": reports,
-        "http_reqs": results.value("http_reqs", "count"),
-    }))
+    t1 = time.perf_counter()
+    built = build_reports([Path(path)], Path(out_dir))
+    t2 = time.perf_counter()
+    res = built.results
+    print(json.dumps({"import_s": t1 - t0, "run_s": t2 - t1, "lines": res.lines,
+                      "points": res.points, "bytes": res.input_bytes,
+                      "files": sorted(p.name for p in built.files),
+                      "http_reqs": res.value("http_reqs", "count")}))
 
 
-def measure(path: Path) -> dict:
-    with tempfile.TemporaryDirectory(prefix="nl-bench-") as out_dir:
+def _spawn(cmd: list[str]) -> dict:
+    """Run ``cmd``; wall time, CPU seconds and peak RSS of that child alone."""
+    env = {k: v for k, v in os.environ.items() if k != "GITHUB_STEP_SUMMARY"}
+    load = os.getloadavg()[0]
+    with tempfile.TemporaryFile() as out:
         t0 = time.perf_counter()
-        res = subprocess.run([PY, __file__, "--child", str(path), out_dir],
-                             capture_output=True, text=True)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
-    if res.returncode != 0:
-        sys.exit(f"child failed on {path}:\n{res.stderr[-3000:]}")
-    data = json.loads(res.stdout.strip().splitlines()[-1])
-    data["wall_s"] = wall
-    return data
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        text = out.read().decode("utf-8", "replace")
+    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime,
+            "rss_mib": usage.ru_maxrss / 1024, "load": load, "rc": proc.returncode,
+            "output": text}
 
 
-def naive_pandas(path: Path, slice_bytes: int = 50_000_000) -> tuple[float, int]:
-    """pandas.read_json(lines=True) over the first ~50 MB: the naive baseline."""
-    import io
+def measure_cli(path: Path) -> dict:
+    with tempfile.TemporaryDirectory(prefix="nl-bench-") as out_dir:
+        m = _spawn([NOVALOAD, "report", str(path), "--out-dir", out_dir])
+        m["files"] = sorted(os.listdir(out_dir))
+    if m["rc"] not in (0, 99):  # 99 = a threshold failed: still a complete report
+        sys.exit(f"novaload report failed ({m['rc']}) on {path}:\n{m['output'][-3000:]}")
+    return m
 
+
+def measure_lib(path: Path) -> dict:
+    with tempfile.TemporaryDirectory(prefix="nl-bench-") as out_dir:
+        m = _spawn([PY, __file__, "--child", str(path), out_dir])
+    if m["rc"] != 0:
+        sys.exit(f"child failed on {path}:\n{m['output'][-3000:]}")
+    m.update(json.loads(m.pop("output").strip().splitlines()[-1]))
+    return m
+
+
+def best_of(fn, path: Path, repeat: int) -> dict:
+    runs = [fn(path) for _ in range(repeat)]
+    best = min(runs, key=lambda m: m["wall_s"])
+    best["cpu_best_s"] = min(m["cpu_s"] for m in runs)
+    best["loads"] = [round(m["load"], 2) for m in runs]
+    return best
+
+
+def naive_child(path: str, slice_bytes: int = 50_000_000) -> None:
+    """``pandas.read_json(lines=True)`` over the first ~50 MB: the naive baseline
+    (``precise_float=True`` because the default parser has last-digit errors)."""
     import pandas as pd
 
-    with path.open("rb") as fh:
+    with open(path, "rb") as fh:
         chunk = fh.read(slice_bytes)
     chunk = chunk[: chunk.rfind(b"\n") + 1]
     t0 = time.perf_counter()
     pd.read_json(io.BytesIO(chunk), lines=True, precise_float=True)
-    return len(chunk) / (time.perf_counter() - t0) / 1e6, len(chunk)
+    dt = time.perf_counter() - t0
+    print(json.dumps({"mb_s": len(chunk) / dt / 1e6, "lines_s": chunk.count(b"\n") / dt,
+                      "bytes": len(chunk)}))
 
 
-def _report(label: str, nbytes: int, m: dict) -> float:
+def naive_pandas(path: Path) -> dict:
+    """The baseline in its own process (its ~1 GiB must not inflate later children)."""
+    m = _spawn([PY, __file__, "--naive", str(path)])
+    m.update(json.loads(m.pop("output").strip().splitlines()[-1]))
+    return m
+
+
+def warm(path: Path) -> None:
+    with path.open("rb") as fh:
+        while fh.read(16 << 20):
+            pass
+
+
+# --------------------------------------------------------------------------- output
+
+
+def _line(label: str, nbytes: int, lines: int, m: dict) -> str:
     mbs = nbytes / m["wall_s"] / 1e6
-    rss = m["maxrss_kib"] / 1024
-    print(f"{label:>18}: {nbytes / 1e9:6.2f} GB {m['lines'] / 1e6:6.2f} M lines | wall "
-          f"{m['wall_s']:6.2f} s = {mbs:7.1f} MB/s, {m['lines'] / m['wall_s'] / 1e6:5.2f} M "
-          f"lines/s | in-process pipeline {nbytes / m['pipeline_s'] / 1e6:7.1f} MB/s "
-          f"(import {m['import_s']:.2f} s, ingest {m['ingest_s']:.2f} s, reports "
-          f"{m['reports_s']:.2f} s) | peak RSS {rss:6.1f} MiB", flush=True)
-    return mbs
+    return (f"{label:<22} {nbytes / 1e9:5.2f} GB  wall {m['wall_s']:6.2f} s  {mbs:7.1f} MB/s  "
+            f"{lines / m['wall_s'] / 1e6:5.2f} M lines/s  cpu {m['cpu_best_s']:5.2f} s  "
+            f"peak RSS {m['rss_mib']:6.1f} MiB  load {m['loads']}")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="0.3,1.2,3.6", help="GB, comma separated")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per input; best is kept")
     ap.add_argument("--gzip", action="store_true", help="also measure .json.gz inputs")
-    ap.add_argument("--repeat", type=int, default=2, help="runs per input; best is kept")
     ap.add_argument("--child", nargs=2, metavar=("FILE", "OUT_DIR"), help=argparse.SUPPRESS)
+    ap.add_argument("--naive", metavar="FILE", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         child(*args.child)
         return
+    if args.naive:
+        naive_child(args.naive)
+        return
     sizes = [float(s) for s in args.sizes.split(",") if s.strip()]
     inputs = [sized_input(s) for s in sizes]
-    print(f"machine: {os.cpu_count()} cores; warm cache (one untimed read first)")
+    print(f"machine: {os.cpu_count()} cores; input: {ORIGIN}; warm cache; best of "
+          f"{args.repeat}; load = 1-minute load average before each run")
     rows = []
     for path in inputs:
-        with path.open("rb") as fh:  # warm the page cache
-            while fh.read(16 << 20):
-                pass
-        best = min((measure(path) for _ in range(args.repeat)), key=lambda m: m["wall_s"])
-        mbs = _report(path.name, path.stat().st_size, best)
-        rows.append((path, best, mbs))
-    print(f"pipeline: {rows[0][1]['reports']}")
-    naive, nb = naive_pandas(inputs[0])
-    print(f"{'naive pandas':>18}: read_json(lines=True, precise_float=True) over "
-          f"{nb / 1e6:.0f} MB = {naive:.1f} MB/s")
-    for path, m, mbs in rows:
-        ok = mbs >= TARGET_MB_S and m["maxrss_kib"] / 1024 <= RSS_LIMIT_MIB
-        print(f"{path.name:>18}: {mbs / naive:6.1f}x naive pandas; target >= {TARGET_MB_S:.0f} "
-              f"MB/s and <= {RSS_LIMIT_MIB:.0f} MiB: {'MET' if ok else 'NOT MET'}")
-    if len(rows) > 1:
-        per_gb = [m["wall_s"] / (p.stat().st_size / 1e9) for p, m, _ in rows]
-        print("seconds per GB (linearity): " + ", ".join(f"{x:.2f}" for x in per_gb))
+        warm(path)
+        size = path.stat().st_size
+        cli = best_of(measure_cli, path, args.repeat)
+        lib = best_of(measure_lib, path, args.repeat)
+        inproc = size / lib["run_s"] / 1e6
+        print(_line(f"{path.name} cli", size, lib["lines"], cli), flush=True)
+        print(_line(f"{path.name} lib", size, lib["lines"], lib)
+              + f"  [in-process ingest+reports {lib['run_s']:.2f} s = {inproc:.0f} MB/s; "
+              f"imports {lib['import_s']:.2f} s]", flush=True)
+        rows.append((path, size, lib["lines"], cli, lib, inproc))
+    print(f"report files: {', '.join(rows[0][3]['files'])}")
+    tiny = tiny_input(inputs[0])
+    startup = best_of(measure_cli, tiny, args.repeat)
+    print(f"fixed cost: novaload report on a {tiny.stat().st_size / 1e3:.0f} kB file: wall "
+          f"{startup['wall_s']:.2f} s, cpu {startup['cpu_best_s']:.2f} s, peak RSS "
+          f"{startup['rss_mib']:.0f} MiB, load {startup['loads']}")
+    base = naive_pandas(inputs[0])
+    naive, naive_lines, nb = base["mb_s"], base["lines_s"], base["bytes"]
+    print(f"naive pandas: read_json(lines=True, precise_float=True) over {nb / 1e6:.0f} MB: "
+          f"{naive:.1f} MB/s, {naive_lines / 1e6:.3f} M lines/s, peak RSS "
+          f"{base['rss_mib']:.0f} MiB (parsing only, no figures), load {base['load']:.2f}")
+    print()
+    print(f"{'input':<14} {'GB':>5} {'M lines':>8} | {'cli MB/s':>9} {'lib MB/s':>9} "
+          f"{'in-proc':>8} | {'M lines/s':>9} | {'peak RSS':>9} | {'x pandas':>8} | "
+          f"{'s/GB':>5} {'+s/GB':>5} | target")
+    for path, size, lines, cli, lib, inproc in rows:
+        cli_mbs = size / cli["wall_s"] / 1e6
+        lib_mbs = size / lib["wall_s"] / 1e6
+        rss = max(cli["rss_mib"], lib["rss_mib"])
+        ok = cli_mbs >= TARGET_MB_S and rss <= RSS_LIMIT_MIB
+        print(f"{path.name:<14} {size / 1e9:5.2f} {lines / 1e6:8.2f} | {cli_mbs:9.1f} "
+              f"{lib_mbs:9.1f} {inproc:8.0f} | {lines / cli['wall_s'] / 1e6:9.2f} | "
+              f"{rss:5.0f} MiB | {cli_mbs / naive:7.1f}x | {cli['wall_s'] / (size / 1e9):5.2f} "
+              f"{(cli['wall_s'] - startup['wall_s']) / (size / 1e9):5.2f} | "
+              f"{'MET' if ok else 'NOT MET'} (>= {TARGET_MB_S:.0f} MB/s cli, "
+              f"<= {RSS_LIMIT_MIB:.0f} MiB)")
+    print(f"{'naive pandas':<14} {nb / 1e9:5.2f} {'':>8} | {naive:9.1f} {'':>9} {'':>8} | "
+          f"{naive_lines / 1e6:9.3f} | {base['rss_mib']:5.0f} MiB |")
+    print("cli = `novaload report FILE --out-dir DIR` (whole process); lib = build_reports in a "
+          "fresh python; in-proc = lib minus interpreter start and imports; s/GB = cli wall per "
+          "GB; +s/GB = the same without the fixed cost (linearity); target: issue 3, defined "
+          "on the 1.2 GB file")
     if args.gzip:
-        for path in inputs:
+        print()
+        for path, size, lines, *_ in rows:
             gz = gz_input(path)
-            m = min((measure(gz) for _ in range(args.repeat)), key=lambda m: m["wall_s"])
-            _report(gz.name + " (gz)", m["bytes"], m)
+            warm(gz)
+            m = best_of(measure_cli, gz, args.repeat)
+            print(_line(f"{gz.name} cli (gz)", size, lines, m)
+                  + "  (MB of uncompressed text)", flush=True)
 
 
 if __name__ == "__main__":

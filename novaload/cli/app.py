@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -21,9 +22,17 @@ class State:
 
 
 state = State()
+
+def _width(stream) -> int | None:
+    """CI logs are not terminals: give tables room instead of rich's default 80 columns."""
+    if stream.isatty() or os.environ.get("COLUMNS"):
+        return None
+    return 160
+
+
 # Results go to stdout; progress, warnings and errors to stderr, so stdout can be piped.
-console = Console(highlight=False)
-console_err = Console(stderr=True, highlight=False)
+console = Console(highlight=False, width=_width(sys.stdout))
+console_err = Console(stderr=True, highlight=False, width=_width(sys.stderr))
 
 app = typer.Typer(
     name="novaload",

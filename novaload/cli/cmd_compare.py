@@ -106,8 +106,9 @@ def history(
         console.print_json(json.dumps([asdict(e) for e in entries]))
         return
     table = Table(title=f"history: {store.path}", title_justify="left", show_edge=False)
-    for col in ("run id", "scenario", "env", "profile", "branch", "commit", "verdict", "exit",
-                "requests", "req/s", "errors", "p95 ms", "folder"):
+    table.add_column("run id", no_wrap=True)  # the folder is in --json
+    for col in ("scenario", "env", "profile", "branch", "commit", "verdict", "exit",
+                "requests", "req/s", "errors", "p95 ms"):
         table.add_column(col)
     for e in entries:
         table.add_row(e.run_id, e.scenario or "-", e.environment or "-", e.profile or "-",
@@ -115,7 +116,7 @@ def history(
                       "-" if e.exit_code is None else str(e.exit_code), _n(e.requests, "{:.0f}"),
                       _n(e.rps, "{:.1f}"), _n(None if e.error_rate is None else e.error_rate * 100,
                                               "{:.2f} %"),
-                      _n(e.p95, "{:.1f}"), e.run_path or "-")
+                      _n(e.p95, "{:.1f}"))
     console.print(table)
     if not entries:
         console.print("no runs registered yet", highlight=False)

@@ -178,36 +178,56 @@ def checks(ctx: Context) -> pd.DataFrame:
 
 
 def timeseries(ctx: Context) -> pd.DataFrame:
+    """One row per window that has any time-series sample (vectorised over windows:
+    a long run has thousands of windows, a per-window pandas loop cost seconds)."""
     cols = ["t", "time", "requests", "failures", "rps", "p50", "p95", "p99", "vus", "vus_peak",
             "iterations", "data_sent", "data_received"]
     pts = ctx.pts[ctx.pts["win"].notna()]
     if pts.empty or ctx.first_us is None:
         return pd.DataFrame(columns=cols)
-    window_us = ctx.window_s * 1e6
-    out = []
-    for win, part in pts.groupby("win", sort=True):
-        start_us = ctx.origin_us + int(win) * window_us
-        by = dict(tuple(part.groupby("metric", sort=False)))
-        reqs = int(by["http_reqs"]["s"].sum()) if "http_reqs" in by else 0
-        dur = by.get(DURATION)
-        got = percentiles(ctx.values_of(dur.index), (50.0, 95.0, 99.0)) if dur is not None \
-            else {50.0: None, 95.0: None, 99.0: None}
-        vus = by.get("vus")
-        out.append({
-            "t": (start_us - ctx.first_us) / 1e6,
-            "time": datetime.fromtimestamp(start_us / 1e6, tz=timezone.utc),
-            "requests": reqs,
-            "failures": int(by["http_req_failed"]["nz"].sum()) if "http_req_failed" in by else 0,
-            "rps": reqs / ctx.window_s, "p50": got[50.0], "p95": got[95.0], "p99": got[99.0],
-            "vus": float(vus.sort_values("last_us").iloc[-1]["last_v"]) if vus is not None
-            else None,
-            "vus_peak": float(vus["mx"].max()) if vus is not None else None,
-            "iterations": int(by["iterations"]["s"].sum()) if "iterations" in by else 0,
-            "data_sent": float(by["data_sent"]["s"].sum()) if "data_sent" in by else 0.0,
-            "data_received": float(by["data_received"]["s"].sum())
-            if "data_received" in by else 0.0,
-        })
-    return pd.DataFrame(out, columns=cols)
+    wins = np.sort(pts["win"].astype("int64").unique())
+    frame = pd.DataFrame(index=pd.Index(wins, name="win"))
+
+    def per_win(metric: str, col: str, how: str = "sum") -> pd.Series:
+        rows = pts[pts["metric"] == metric]
+        return rows.groupby(rows["win"].astype("int64"))[col].agg(how).reindex(wins)
+
+    reqs = per_win("http_reqs", "s").fillna(0).astype("int64")
+    start_us = ctx.origin_us + wins * (ctx.window_s * 1e6)
+    frame["t"] = (start_us - ctx.first_us) / 1e6
+    frame["time"] = [datetime.fromtimestamp(u / 1e6, tz=timezone.utc) for u in start_us]
+    frame["requests"] = reqs.to_numpy()
+    frame["failures"] = per_win("http_req_failed", "nz").fillna(0).astype("int64").to_numpy()
+    frame["rps"] = reqs.to_numpy() / ctx.window_s
+    lat = _window_percentiles(ctx, pts[pts["metric"] == DURATION], wins, (50.0, 95.0, 99.0))
+    for p in (50.0, 95.0, 99.0):
+        frame[f"p{p:g}"] = lat[p]
+    vus = pts[pts["metric"] == "vus"]
+    if vus.empty:
+        frame["vus"] = None
+        frame["vus_peak"] = None
+    else:
+        last = vus.sort_values("last_us", kind="stable").groupby(vus["win"].astype("int64"))
+        frame["vus"] = last["last_v"].last().reindex(wins).to_numpy()
+        frame["vus_peak"] = per_win("vus", "mx", "max").to_numpy()
+    frame["iterations"] = per_win("iterations", "s").fillna(0).astype("int64").to_numpy()
+    frame["data_sent"] = per_win("data_sent", "s").fillna(0.0).to_numpy()
+    frame["data_received"] = per_win("data_received", "s").fillna(0.0).to_numpy()
+    return frame.reset_index(drop=True)[cols]
+
+
+def _window_percentiles(ctx: Context, rows: pd.DataFrame, wins: np.ndarray, pcts
+                        ) -> dict[float, list]:
+    """k6 percentiles of each window's values (None where a window has none)."""
+    out: dict[float, list] = {p: [None] * len(wins) for p in pcts}
+    if rows.empty:
+        return out
+    pos = {int(w): i for i, w in enumerate(wins)}
+    for win, part in rows.groupby(rows["win"].astype("int64"), sort=False):
+        got = percentiles(ctx.values_of(part.index), pcts)
+        for p in pcts:
+            out[p][pos[int(win)]] = got[p]
+    return out
 
 
 def histogram(ctx: Context, buckets: int) -> pd.DataFrame:

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from novaload.errors import ConfigError, InputError
@@ -64,8 +63,14 @@ def ingest(
     histogram_buckets: int = 40,
     memory_limit: str = "384MB",
     threads: int | None = None,
+    engine: str = "auto",
 ) -> RunResults:
-    """Read one run's k6 output (one file, or one per execution segment)."""
+    """Read one run's k6 output (one file, or one per execution segment).
+
+    ``engine`` picks the single pass (see ``scan.run_scan``): "auto" (the C scanner
+    for k6 JSON when built, DuckDB otherwise), "fast" or "duckdb". Both give the
+    same figures; "duckdb" is the reference the fast path is tested against.
+    """
     if not sources:
         raise InputError("no results file given")
     if window_s <= 0:
@@ -77,7 +82,7 @@ def ingest(
     firsts = [s.first_us for s in srcs if s.first_us is not None]
     origin = min(firsts) if firsts else 0
     scan = run_scan(srcs, origin_us=origin, window_s=window_s, memory_limit=memory_limit,
-                    threads=threads)
+                    threads=threads, engine=engine)
     warnings, skipped = _check_bad_lines(srcs, scan.groups, lenient)
     return _assemble(srcs, scan, summary, extra, thresholds_replace, warnings, skipped,
                      origin, window_s, top_urls, histogram_buckets)

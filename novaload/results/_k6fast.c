@@ -1,0 +1,593 @@
+/* Fast path of the results scan: k6 JSON output lines as k6 writes them.
+ *
+ * k6's JSON output writes every Point with one fixed layout
+ *   {"metric":"M","type":"Point","data":{"time":"T","value":V,"tags":{...}[,"metadata":{...}]}}
+ * A Scanner recognises exactly that layout with memchr/memcmp (no general JSON
+ * parser), groups samples by (metric, raw tags text, time window) and keeps, in
+ * file order, each sample's group id and value. Every other line (Metric lines,
+ * other layouts, invalid lines) is handed back to Python as a "slow line", where
+ * the json module decides. Values are parsed with strtod (correctly rounded, so
+ * exact for Go's shortest round-trip output) after checking JSON number syntax.
+ * The parse loop runs without the GIL, so two threads scan two halves of a file.
+ */
+#define _GNU_SOURCE
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <locale.h>
+
+/* strtod in the "C" locale whatever the process locale says (decimal point '.') */
+static locale_t c_locale;
+
+#define RECENT 8
+typedef struct { char *text; uint32_t len; uint64_t hash; } Str;
+typedef struct { uint32_t metric, tags; uint32_t gid_nowin; char ts, keep; } Key;
+
+/* An interning table: byte string -> dense id. */
+typedef struct { Str *items; uint32_t n, cap; uint32_t *slots; uint32_t nslots; } Intern;
+
+/* Map of 64-bit keys -> dense ids (value + 1 in v, 0 = empty). */
+typedef struct { uint64_t *k; uint32_t *v; uint32_t cap, n; } Map64;
+
+typedef struct {
+    PyObject_HEAD
+    int64_t origin_us, window_us;
+    char *ts_names; Py_ssize_t ts_len;          /* "name\nname": time-series metrics */
+    char *skip_names; Py_ssize_t skip_len;      /* metrics whose values are not kept */
+    Intern metrics, tags;
+    char *metric_ts;                            /* per metric id: time-series metric? */
+    char *metric_keep;                          /* per metric id: keep its values? */
+    Key *keys; uint32_t nkeys, capkeys;
+    Map64 keymap;                               /* (metric id, tags id) -> key id */
+    Map64 groupmap;                             /* (key id, window) -> gid */
+    /* the last few distinct tags texts seen (pointers into the current feed buffer):
+     * a request's ~12 lines cycle through a handful of tag sets */
+    const char *recent[RECENT]; size_t recent_len[RECENT]; uint32_t recent_id[RECENT];
+    unsigned recent_next;
+    /* per group */
+    uint32_t ng, capg;
+    uint32_t *g_key; int64_t *g_win; int64_t *g_n, *g_nz, *g_first, *g_last;
+    double *g_s, *g_mn, *g_mx, *g_lastv;
+    /* per point, file order */
+    uint32_t *p_gid; double *p_v; size_t np, capp;
+    /* slow lines of the last feed: offsets/lengths into its buffer */
+    Py_ssize_t *slow; size_t nslow, capslow;
+    int64_t lines;
+    int busy;  /* feed() runs without the GIL: one call at a time per scanner */
+} Scanner;
+
+static uint64_t hash_bytes(const char *p, size_t n) {
+    uint64_t h = 0x9E3779B97F4A7C15ULL ^ n;
+    while (n >= 8) { uint64_t w; memcpy(&w, p, 8); h = (h ^ w) * 0xff51afd7ed558ccdULL; h ^= h >> 29; p += 8; n -= 8; }
+    uint64_t w = 0; memcpy(&w, p, n); h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL; h ^= h >> 32;
+    return h;
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem) {
+    if (need <= *cap) return 0;
+    size_t c = *cap ? *cap : 1024; while (c < need) c *= 2;
+    void *q = realloc(*p, c * elem); if (!q) return -1; *p = q; *cap = c; return 0;
+}
+
+static int grow_groups(Scanner *s) {
+    if (s->ng < s->capg) return 0;
+    uint32_t c = s->capg ? s->capg * 2 : 1024;
+#define RG(f, t) { void *q = realloc(s->f, (size_t)c * sizeof(t)); if (!q) return -1; s->f = q; }
+    RG(g_key, uint32_t) RG(g_win, int64_t) RG(g_n, int64_t) RG(g_nz, int64_t) RG(g_first, int64_t)
+    RG(g_last, int64_t) RG(g_s, double) RG(g_mn, double) RG(g_mx, double) RG(g_lastv, double)
+#undef RG
+    s->capg = c; return 0;
+}
+
+static int64_t new_group(Scanner *s, uint32_t k, int64_t win) {
+    if (grow_groups(s)) return -1;
+    uint32_t g = s->ng++;
+    s->g_key[g] = k; s->g_win[g] = win; s->g_n[g] = 0; s->g_nz[g] = 0; s->g_s[g] = 0;
+    s->g_first[g] = INT64_MAX; s->g_last[g] = INT64_MIN; s->g_lastv[g] = 0;
+    return g;
+}
+
+static int in_names(const char *names, Py_ssize_t len, const char *m, size_t n) {
+    const char *p = names, *end = names + len;
+    while (p < end) {
+        const char *q = memchr(p, '\n', end - p); if (!q) q = end;
+        if ((size_t)(q - p) == n && memcmp(p, m, n) == 0) return 1;
+        p = q + 1;
+    }
+    return 0;
+}
+
+static int intern_rehash(Intern *t) {
+    uint32_t cap = t->nslots ? t->nslots * 2 : 256;
+    uint32_t *sl = calloc(cap, sizeof(uint32_t)); if (!sl) return -1;
+    for (uint32_t i = 0; i < t->n; i++) {
+        uint32_t j = (uint32_t)t->items[i].hash & (cap - 1);
+        while (sl[j]) j = (j + 1) & (cap - 1);
+        sl[j] = i + 1;
+    }
+    free(t->slots); t->slots = sl; t->nslots = cap; return 0;
+}
+
+/* id of the string, added if new (*added = 1); -1 = out of memory */
+static int64_t intern(Intern *t, const char *p, size_t n, int *added) {
+    if ((t->n + 1) * 2 > t->nslots && intern_rehash(t)) return -1;
+    uint64_t h = hash_bytes(p, n);
+    uint32_t j = (uint32_t)h & (t->nslots - 1);
+    *added = 0;
+    while (t->slots[j]) {
+        Str *it = &t->items[t->slots[j] - 1];
+        if (it->hash == h && it->len == n && memcmp(it->text, p, n) == 0) return t->slots[j] - 1;
+        j = (j + 1) & (t->nslots - 1);
+    }
+    if (t->n == t->cap) {
+        uint32_t c = t->cap ? t->cap * 2 : 256;
+        Str *q = realloc(t->items, c * sizeof(Str)); if (!q) return -1; t->items = q; t->cap = c;
+    }
+    Str *it = &t->items[t->n];
+    it->text = malloc(n ? n : 1); if (!it->text) return -1;
+    memcpy(it->text, p, n); it->len = (uint32_t)n; it->hash = h;
+    t->slots[j] = ++t->n; *added = 1;
+    return t->n - 1;
+}
+
+static void intern_free(Intern *t) {
+    for (uint32_t i = 0; i < t->n; i++) free(t->items[i].text);
+    free(t->items); free(t->slots);
+}
+
+static inline uint32_t mix64(uint64_t k) { k *= 0x9E3779B97F4A7C15ULL; return (uint32_t)(k >> 32); }
+
+static int map_rehash(Map64 *m) {
+    uint32_t cap = m->cap ? m->cap * 2 : 1024;
+    uint64_t *k = malloc(cap * sizeof(uint64_t)); uint32_t *v = calloc(cap, sizeof(uint32_t));
+    if (!k || !v) { free(k); free(v); return -1; }
+    for (uint32_t i = 0; i < m->cap; i++) if (m->v[i]) {
+        uint32_t j = mix64(m->k[i]) & (cap - 1);
+        while (v[j]) j = (j + 1) & (cap - 1);
+        k[j] = m->k[i]; v[j] = m->v[i];
+    }
+    free(m->k); free(m->v); m->k = k; m->v = v; m->cap = cap; return 0;
+}
+
+/* slot of key (found or empty); -1 = out of memory */
+static int64_t map_slot(Map64 *m, uint64_t key) {
+    if ((m->n + 1) * 2 > m->cap && map_rehash(m)) return -1;
+    uint32_t j = mix64(key) & (m->cap - 1);
+    while (m->v[j] && m->k[j] != key) j = (j + 1) & (m->cap - 1);
+    return j;
+}
+
+static int64_t key_index(Scanner *s, const char *m, size_t mlen, const char *t, size_t tlen,
+                         int64_t tid) {
+    int added;
+    int64_t mid = intern(&s->metrics, m, mlen, &added);
+    if (mid < 0) return -1;
+    if (added) {
+        char *q = realloc(s->metric_ts, s->metrics.n); if (!q) return -1; s->metric_ts = q;
+        q[mid] = (char)in_names(s->ts_names, s->ts_len, m, mlen);
+        q = realloc(s->metric_keep, s->metrics.n); if (!q) return -1; s->metric_keep = q;
+        q[mid] = (char)!in_names(s->skip_names, s->skip_len, m, mlen);
+    }
+    if (tid < 0) {
+        tid = intern(&s->tags, t, tlen, &added);
+        if (tid < 0) return -1;
+        unsigned r = s->recent_next++ % RECENT;
+        s->recent[r] = t; s->recent_len[r] = tlen; s->recent_id[r] = (uint32_t)tid;
+    }
+    uint64_t kk = ((uint64_t)mid << 32) | (uint64_t)tid;
+    int64_t j = map_slot(&s->keymap, kk);
+    if (j < 0) return -1;
+    if (s->keymap.v[j]) return s->keymap.v[j] - 1;
+    size_t cap = s->capkeys;
+    if (grow((void **)&s->keys, &cap, s->nkeys + 1, sizeof(Key))) return -1;
+    s->capkeys = (uint32_t)cap;
+    Key *k = &s->keys[s->nkeys];
+    k->metric = (uint32_t)mid; k->tags = (uint32_t)tid; k->gid_nowin = UINT32_MAX;
+    k->ts = s->metric_ts[mid]; k->keep = s->metric_keep[mid];
+    s->keymap.k[j] = kk; s->keymap.v[j] = ++s->nkeys; s->keymap.n++;
+    return s->nkeys - 1;
+}
+
+static int64_t group_index(Scanner *s, uint32_t k, int64_t us) {
+    Key *key = &s->keys[k];
+    if (!key->ts) {
+        if (key->gid_nowin == UINT32_MAX) {
+            int64_t g = new_group(s, k, INT64_MIN); if (g < 0) return -1;
+            key->gid_nowin = (uint32_t)g;
+        }
+        return key->gid_nowin;
+    }
+    int64_t d = us - s->origin_us, win = d / s->window_us;
+    if (d % s->window_us && d < 0) win -= 1;  /* floor division */
+    uint64_t kk = ((uint64_t)k << 32) ^ (uint64_t)(uint32_t)win;
+    int64_t j = map_slot(&s->groupmap, kk);
+    if (j < 0) return -1;
+    if (s->groupmap.v[j]) {
+        uint32_t g = s->groupmap.v[j] - 1;
+        if (s->g_win[g] == win) return g;
+        /* a window 2^32 apart collided on the low bits: rare, take the slow path */
+        for (uint32_t i = 0; i < s->ng; i++) if (s->g_key[i] == k && s->g_win[i] == win) return i;
+        return new_group(s, k, win);
+    }
+    int64_t g = new_group(s, k, win); if (g < 0) return -1;
+    s->groupmap.k[j] = kk; s->groupmap.v[j] = (uint32_t)g + 1; s->groupmap.n++;
+    return g;
+}
+
+/* days since 1970-01-01 (H. Hinnant's days_from_civil) */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static int dig(const char *p, int n, int *out) {
+    int v = 0;
+    for (int i = 0; i < n; i++) { if (p[i] < '0' || p[i] > '9') return -1; v = v * 10 + (p[i] - '0'); }
+    *out = v; return 0;
+}
+
+/* RFC 3339 "YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)" -> epoch µs (fraction truncated) */
+static int parse_time(const char *p, size_t n, int64_t *us) {
+    int Y, M, D, h, mi, sec;
+    if (n < 20 || p[4] != '-' || p[7] != '-' || (p[10] != 'T' && p[10] != 't' && p[10] != ' ')
+        || p[13] != ':' || p[16] != ':') return -1;
+    if (dig(p, 4, &Y) || dig(p + 5, 2, &M) || dig(p + 8, 2, &D) || dig(p + 11, 2, &h)
+        || dig(p + 14, 2, &mi) || dig(p + 17, 2, &sec)) return -1;
+    if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || mi > 59 || sec > 60) return -1;
+    size_t i = 19; int64_t frac = 0; int nd = 0;
+    if (i < n && p[i] == '.') {
+        i++;
+        while (i < n && p[i] >= '0' && p[i] <= '9') { if (nd < 6) { frac = frac * 10 + (p[i] - '0'); } nd++; i++; }
+        if (nd == 0) return -1;
+        for (int k = nd; k < 6; k++) frac *= 10;
+    }
+    int64_t off = 0;
+    if (i < n && (p[i] == 'Z' || p[i] == 'z') && i + 1 == n) off = 0;
+    else if (i + 6 == n && (p[i] == '+' || p[i] == '-') && p[i + 3] == ':') {
+        int oh, om; if (dig(p + i + 1, 2, &oh) || dig(p + i + 4, 2, &om)) return -1;
+        off = (int64_t)(oh * 60 + om) * 60; if (p[i] == '-') off = -off;
+    } else return -1;
+    int64_t secs = days_from_civil(Y, (unsigned)M, (unsigned)D) * 86400 + h * 3600 + mi * 60 + sec - off;
+    *us = secs * 1000000 + frac;
+    return 0;
+}
+
+/* End of a JSON object/array starting at p[0] ('{'), string-aware; NULL if not closed. */
+static const char *skip_object(const char *p, const char *end) {
+    int depth = 0;
+    while (p < end) {
+        char c = *p;
+        if (c == '"') {
+            p++;
+            while (p < end && *p != '"') { if (*p == '\\') p++; p++; }
+            if (p >= end) return NULL;
+        } else if (c == '{' || c == '[') depth++;
+        else if (c == '}' || c == ']') { if (--depth == 0) return p + 1; }
+        else if (c == '\n') return NULL;
+        p++;
+    }
+    return NULL;
+}
+
+static const double POW10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+/* Clinger's fast path: "-?digits[.digits]" with a mantissa < 2^53 and at most 22
+ * fraction digits is m / 10^k with both operands exact, so one IEEE division gives
+ * the correctly rounded value (the same double strtod returns). 1 = not applicable. */
+static int fast_number(const char *p, const char *end, double *out) {
+    int neg = 0; uint64_t m = 0; int digits = 0, frac = 0;
+    if (*p == '-') { neg = 1; p++; }
+    if (p < end && *p == '0' && p + 1 < end && p[1] >= '0' && p[1] <= '9') return 1;  /* leading zero */
+    while (p < end && *p >= '0' && *p <= '9') { m = m * 10 + (uint64_t)(*p - '0'); digits++; p++; }
+    if (p < end && *p == '.') {
+        p++;
+        if (p >= end || *p < '0' || *p > '9') return 1;
+        while (p < end && *p >= '0' && *p <= '9') { m = m * 10 + (uint64_t)(*p - '0'); digits++; frac++; p++; }
+    }
+    if (p != end || digits == 0 || digits > 19 || m > (1ULL << 53) || frac > 22) return 1;
+    double d = (double)m / POW10[frac];
+    *out = neg ? -d : d;
+    return 0;
+}
+
+static int isdig(char c) { return c >= '0' && c <= '9'; }
+
+/* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? spanning exactly [p, end) */
+static int json_number(const char *p, const char *end) {
+    if (p < end && *p == '-') p++;
+    if (p >= end) return 0;
+    if (*p == '0') p++;
+    else if (isdig(*p)) { while (p < end && isdig(*p)) p++; }
+    else return 0;
+    if (p < end && *p == '.') { p++; if (p >= end || !isdig(*p)) return 0; while (p < end && isdig(*p)) p++; }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++; if (p < end && (*p == '+' || *p == '-')) p++;
+        if (p >= end || !isdig(*p)) return 0;
+        while (p < end && isdig(*p)) p++;
+    }
+    return p == end;
+}
+
+static const char P_METRIC[] = "{\"metric\":\"";
+static const char P_TYPE[] = "\",\"type\":\"Point\",\"data\":{\"time\":\"";
+static const char P_VALUE[] = "\",\"value\":";
+static const char P_TAGS[] = ",\"tags\":";
+static const char P_META[] = ",\"metadata\":";
+#define LIT(s) (sizeof(s) - 1)
+
+/* 0 = handled, 1 = slow line, -1 = out of memory */
+static int fast_line(Scanner *s, const char *p, const char *end) {
+    if ((size_t)(end - p) < LIT(P_METRIC) || memcmp(p, P_METRIC, LIT(P_METRIC))) return 1;
+    const char *m = p + LIT(P_METRIC);
+    const char *q = memchr(m, '"', end - m);
+    if (!q || memchr(m, '\\', q - m)) return 1;
+    size_t mlen = q - m;
+    if ((size_t)(end - q) < LIT(P_TYPE) || memcmp(q, P_TYPE, LIT(P_TYPE))) return 1;
+    const char *t = q + LIT(P_TYPE);
+    const char *te = memchr(t, '"', end - t);
+    if (!te) return 1;
+    int64_t us;
+    if (parse_time(t, te - t, &us)) return 1;
+    if ((size_t)(end - te) < LIT(P_VALUE) || memcmp(te, P_VALUE, LIT(P_VALUE))) return 1;
+    const char *v = te + LIT(P_VALUE), *ve = v;
+    if (ve < end && *ve == '-') ve++;
+    if (ve >= end || *ve < '0' || *ve > '9') return 1;
+    while (ve < end && ((*ve >= '0' && *ve <= '9') || *ve == '.' || *ve == 'e' || *ve == 'E'
+                        || *ve == '+' || *ve == '-')) ve++;
+    if (ve >= end || *ve != ',') return 1;
+    double val;
+    if (fast_number(v, ve, &val)) {
+        if (!json_number(v, ve)) return 1;
+        char *numend;
+        val = strtod_l(v, &numend, c_locale);
+        if (numend != ve) return 1;
+    }
+    if ((size_t)(end - ve) < LIT(P_TAGS) || memcmp(ve, P_TAGS, LIT(P_TAGS))) return 1;
+    const char *tg = ve + LIT(P_TAGS), *tge;
+    int64_t tid = -1;
+    if (tg < end && *tg == '{') {
+        /* Most lines repeat a recent line's tags: equal bytes followed by the closing
+         * "}}" are the same complete object, already delimited and interned. */
+        size_t want = (size_t)(end - tg) - 2;
+        for (int i = 0; i < RECENT; i++)
+            if (s->recent[i] && s->recent_len[i] == want && memcmp(tg, s->recent[i], want) == 0) {
+                tid = s->recent_id[i]; break;
+            }
+        if (tid >= 0) tge = tg + want;
+        else { tge = skip_object(tg, end); if (!tge) return 1; }
+    }
+    else if ((size_t)(end - tg) >= 4 && memcmp(tg, "null", 4) == 0) tge = tg + 4;
+    else return 1;
+    const char *r = tge;
+    if ((size_t)(end - r) > LIT(P_META) && memcmp(r, P_META, LIT(P_META)) == 0) {
+        const char *mo = r + LIT(P_META);
+        if (mo >= end || *mo != '{') return 1;
+        r = skip_object(mo, end); if (!r) return 1;
+    }
+    if (end - r != 2 || r[0] != '}' || r[1] != '}') return 1;
+    int64_t k = key_index(s, m, mlen, tg, tge - tg, tid);
+    if (k < 0) return -1;
+    int64_t g = group_index(s, (uint32_t)k, us);
+    if (g < 0) return -1;
+    s->g_n[g]++; s->g_s[g] += val;
+    if (s->g_n[g] == 1) { s->g_mn[g] = val; s->g_mx[g] = val; }
+    else { if (val < s->g_mn[g]) s->g_mn[g] = val; if (val > s->g_mx[g]) s->g_mx[g] = val; }
+    if (val != 0) s->g_nz[g]++;
+    if (us < s->g_first[g]) s->g_first[g] = us;
+    if (us >= s->g_last[g]) { s->g_last[g] = us; s->g_lastv[g] = val; }
+    if (!s->keys[k].keep) return 0;  /* counters, rates: the group sums are enough */
+    if (s->np == s->capp) {
+        size_t c = s->capp ? s->capp * 2 : 65536;
+        uint32_t *a = realloc(s->p_gid, c * sizeof(uint32_t)); if (!a) return -1; s->p_gid = a;
+        double *b = realloc(s->p_v, c * sizeof(double)); if (!b) return -1; s->p_v = b;
+        s->capp = c;
+    }
+    s->p_gid[s->np] = (uint32_t)g; s->p_v[s->np] = val; s->np++;
+    return 0;
+}
+
+static PyObject *Scanner_feed(Scanner *s, PyObject *args) {
+    Py_buffer buf; int final = 0;
+    if (!PyArg_ParseTuple(args, "y*|p", &buf, &final)) return NULL;
+    if (s->busy) {
+        PyBuffer_Release(&buf);
+        PyErr_SetString(PyExc_RuntimeError, "Scanner.feed is already running in another thread");
+        return NULL;
+    }
+    s->busy = 1;
+    const char *base = buf.buf, *p = base, *end = base + buf.len;
+    s->nslow = 0;
+    int err = 0;
+    memset(s->recent, 0, sizeof(s->recent));  /* they pointed into the previous buffer */
+    Py_BEGIN_ALLOW_THREADS
+    while (p < end) {
+        const char *nl = memchr(p, '\n', end - p);
+        const char *le;
+        if (!nl) { if (!final) break; le = end; } else le = nl;
+        const char *ls = p;
+        p = nl ? nl + 1 : end;
+        /* blank lines are not lines (as in read_ndjson) */
+        const char *b = ls; while (b < le && (*b == ' ' || *b == '\t' || *b == '\r')) b++;
+        if (b == le) continue;
+        s->lines++;
+        int rc = fast_line(s, ls, le);
+        if (rc < 0) { err = 1; break; }
+        if (rc == 1) {
+            if (grow((void **)&s->slow, &s->capslow, s->nslow * 2 + 2, sizeof(Py_ssize_t))) { err = 1; break; }
+            s->slow[s->nslow * 2] = ls - base; s->slow[s->nslow * 2 + 1] = le - ls; s->nslow++;
+        }
+    }
+    Py_END_ALLOW_THREADS
+    s->busy = 0;
+    memset(s->recent, 0, sizeof(s->recent));
+    PyObject *res = NULL;
+    if (err) { PyErr_NoMemory(); goto done; }
+    PyObject *slow = PyList_New((Py_ssize_t)s->nslow);
+    if (!slow) goto done;
+    for (size_t i = 0; i < s->nslow; i++) {
+        PyObject *b = PyBytes_FromStringAndSize(base + s->slow[2 * i], s->slow[2 * i + 1]);
+        if (!b) { Py_DECREF(slow); goto done; }
+        PyList_SET_ITEM(slow, (Py_ssize_t)i, b);
+    }
+    res = Py_BuildValue("nN", (Py_ssize_t)(p - base), slow);
+done:
+    PyBuffer_Release(&buf);
+    return res;
+}
+
+/* keys(): list of (metric bytes, tags bytes) by key index */
+static PyObject *Scanner_keys(Scanner *s, PyObject *unused) {
+    PyObject *out = PyList_New(s->nkeys); if (!out) return NULL;
+    for (uint32_t i = 0; i < s->nkeys; i++) {
+        Str *m = &s->metrics.items[s->keys[i].metric], *g = &s->tags.items[s->keys[i].tags];
+        PyObject *t = Py_BuildValue("y#y#", m->text, (Py_ssize_t)m->len, g->text, (Py_ssize_t)g->len);
+        if (!t) { Py_DECREF(out); return NULL; }
+        PyList_SET_ITEM(out, i, t);
+    }
+    return out;
+}
+
+#define BYTES(ptr, n, t) PyBytes_FromStringAndSize((const char *)(ptr), (Py_ssize_t)(n) * (Py_ssize_t)sizeof(t))
+
+/* groups(): dict of raw little-endian arrays, one entry per group */
+static PyObject *Scanner_groups(Scanner *s, PyObject *unused) {
+    return Py_BuildValue("{sNsNsNsNsNsNsNsNsNsNsL}",
+        "key", BYTES(s->g_key, s->ng, uint32_t), "win", BYTES(s->g_win, s->ng, int64_t),
+        "n", BYTES(s->g_n, s->ng, int64_t), "nz", BYTES(s->g_nz, s->ng, int64_t),
+        "first_us", BYTES(s->g_first, s->ng, int64_t), "last_us", BYTES(s->g_last, s->ng, int64_t),
+        "s", BYTES(s->g_s, s->ng, double), "mn", BYTES(s->g_mn, s->ng, double),
+        "mx", BYTES(s->g_mx, s->ng, double), "last_v", BYTES(s->g_lastv, s->ng, double),
+        "lines", (long long)s->lines);
+}
+
+/* scatter(scanners, remaps, ngroups, keep) -> (values bytearray, offsets bytes)
+ * Counting sort of every kept point by global group id; stable, so each group's
+ * values stay in file order (scanners are given in file order). */
+static PyTypeObject ScannerType;
+
+static PyObject *scatter(PyObject *self, PyObject *args) {
+    PyObject *scanners, *remaps; Py_ssize_t ng; Py_buffer keep;
+    if (!PyArg_ParseTuple(args, "OOny*", &scanners, &remaps, &ng, &keep)) return NULL;
+    if (!PyList_Check(scanners) || !PyList_Check(remaps) || PyList_GET_SIZE(scanners) != PyList_GET_SIZE(remaps)
+        || keep.len != ng) {
+        PyBuffer_Release(&keep); PyErr_SetString(PyExc_ValueError, "bad scatter arguments"); return NULL;
+    }
+    Py_ssize_t ns = PyList_GET_SIZE(scanners);
+    const uint8_t *kp = keep.buf;
+    int64_t *off = calloc((size_t)ng + 1, sizeof(int64_t));
+    Py_buffer *rb = calloc((size_t)ns + 1, sizeof(Py_buffer));
+    PyObject *vals = NULL, *offs = NULL;
+    if (!off || !rb) { PyErr_NoMemory(); goto fail; }
+    for (Py_ssize_t i = 0; i < ns; i++) {
+        if (PyObject_GetBuffer(PyList_GET_ITEM(remaps, i), &rb[i], PyBUF_SIMPLE)) { goto fail; }
+        Scanner *s = (Scanner *)PyList_GET_ITEM(scanners, i);
+        if (!PyObject_TypeCheck((PyObject *)s, &ScannerType) || rb[i].len != (Py_ssize_t)(s->ng * sizeof(int64_t))) {
+            PyErr_SetString(PyExc_ValueError, "bad remap"); goto fail;
+        }
+        const int64_t *map = rb[i].buf;
+        for (size_t j = 0; j < s->np; j++) { int64_t g = map[s->p_gid[j]]; if (kp[g]) off[g + 1]++; }
+    }
+    for (Py_ssize_t g = 0; g < ng; g++) off[g + 1] += off[g];
+    vals = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(off[ng] * sizeof(double)));
+    if (!vals) goto fail;
+    double *out = (double *)PyByteArray_AS_STRING(vals);
+    int64_t *pos = malloc((size_t)ng * sizeof(int64_t));
+    if (!pos) { PyErr_NoMemory(); goto fail; }
+    memcpy(pos, off, (size_t)ng * sizeof(int64_t));
+    for (Py_ssize_t i = 0; i < ns; i++) {
+        Scanner *s = (Scanner *)PyList_GET_ITEM(scanners, i);
+        const int64_t *map = rb[i].buf;
+        for (size_t j = 0; j < s->np; j++) { int64_t g = map[s->p_gid[j]]; if (kp[g]) out[pos[g]++] = s->p_v[j]; }
+    }
+    free(pos);
+    offs = BYTES(off, ng + 1, int64_t);
+    if (!offs) goto fail;
+    for (Py_ssize_t i = 0; i < ns; i++) PyBuffer_Release(&rb[i]);
+    free(rb); free(off); PyBuffer_Release(&keep);
+    return Py_BuildValue("NN", vals, offs);
+fail:
+    if (rb) for (Py_ssize_t i = 0; i < ns; i++) if (rb[i].obj) PyBuffer_Release(&rb[i]);
+    free(rb); free(off); Py_XDECREF(vals); PyBuffer_Release(&keep);
+    return NULL;
+}
+
+/* release(): free the per-point arrays once they were scattered */
+static PyObject *Scanner_release(Scanner *s, PyObject *unused) {
+    free(s->p_gid); free(s->p_v); s->p_gid = NULL; s->p_v = NULL; s->np = s->capp = 0;
+    Py_RETURN_NONE;
+}
+
+static int Scanner_init(Scanner *s, PyObject *args, PyObject *kw) {
+    long long origin, window; Py_buffer names, skip;
+    if (!PyArg_ParseTuple(args, "LLy*y*", &origin, &window, &names, &skip)) return -1;
+    int rc = -1;
+    if (window <= 0) { PyErr_SetString(PyExc_ValueError, "window must be > 0"); goto done; }
+    s->origin_us = origin; s->window_us = window;
+    s->ts_names = malloc(names.len + 1); s->skip_names = malloc(skip.len + 1);
+    if (!s->ts_names || !s->skip_names) { PyErr_NoMemory(); goto done; }
+    memcpy(s->ts_names, names.buf, names.len); s->ts_len = names.len;
+    memcpy(s->skip_names, skip.buf, skip.len); s->skip_len = skip.len;
+    rc = 0;
+done:
+    PyBuffer_Release(&names); PyBuffer_Release(&skip);
+    return rc;
+}
+
+static void Scanner_dealloc(Scanner *s) {
+    intern_free(&s->metrics); intern_free(&s->tags); free(s->metric_ts); free(s->metric_keep);
+    free(s->skip_names);
+    free(s->keys); free(s->keymap.k); free(s->keymap.v); free(s->groupmap.k); free(s->groupmap.v);
+    free(s->ts_names);
+    free(s->g_key); free(s->g_win); free(s->g_n); free(s->g_nz); free(s->g_first); free(s->g_last);
+    free(s->g_s); free(s->g_mn); free(s->g_mx); free(s->g_lastv);
+    free(s->p_gid); free(s->p_v); free(s->slow);
+    Py_TYPE(s)->tp_free((PyObject *)s);
+}
+
+static PyObject *Scanner_npoints(Scanner *s, PyObject *unused) { return PyLong_FromSize_t(s->np); }
+
+static PyMethodDef Scanner_methods[] = {
+    {"feed", (PyCFunction)Scanner_feed, METH_VARARGS, "feed(buffer, final=False) -> (consumed, slow lines)"},
+    {"keys", (PyCFunction)Scanner_keys, METH_NOARGS, "[(metric, tags)] by key index"},
+    {"groups", (PyCFunction)Scanner_groups, METH_NOARGS, "per-group arrays as bytes"},
+    {"npoints", (PyCFunction)Scanner_npoints, METH_NOARGS, "points kept"},
+    {"release", (PyCFunction)Scanner_release, METH_NOARGS, "free the per-point arrays"},
+    {NULL}
+};
+
+static PyTypeObject ScannerType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "novaload.results._k6fast.Scanner",
+    .tp_basicsize = sizeof(Scanner),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Scanner_init,
+    .tp_dealloc = (destructor)Scanner_dealloc,
+    .tp_methods = Scanner_methods,
+    .tp_doc = "Scanner(origin_us, window_us, timeseries_names, skip_value_names) - names \\n-separated",
+};
+
+static PyMethodDef module_methods[] = {
+    {"scatter", scatter, METH_VARARGS, "scatter(scanners, remaps, ngroups, keep) -> (values, offsets)"},
+    {NULL}
+};
+
+static struct PyModuleDef moduledef = {PyModuleDef_HEAD_INIT, "_k6fast", NULL, -1, module_methods};
+
+PyMODINIT_FUNC PyInit__k6fast(void) {
+    if (PyType_Ready(&ScannerType) < 0) return NULL;
+    if (!c_locale) c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+    if (!c_locale) return PyErr_NoMemory();
+    PyObject *m = PyModule_Create(&moduledef);
+    if (!m) return NULL;
+    Py_INCREF(&ScannerType);
+    if (PyModule_AddObject(m, "Scanner", (PyObject *)&ScannerType) < 0) { Py_DECREF(&ScannerType); Py_DECREF(m); return NULL; }
+    return m;
+}

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from novaload.results.model import RunResults
+if TYPE_CHECKING:  # pandas-backed; imported when reports are actually built
+    from novaload.results.model import RunResults
 
 
 @dataclass(frozen=True, slots=True)

@@ -83,3 +83,17 @@ def test_main_exits_with_the_commands_code(monkeypatch):
     finally:
         app.registered_commands[:] = [c for c in app.registered_commands
                                       if c.name != "exit-probe"]
+
+
+def test_cli_start_up_does_not_import_the_heavy_engines():
+    """`novaload --help` / `list` / `render` must not pay for pandas, DuckDB or docker:
+    command modules import them inside the commands that need them."""
+    import subprocess
+    import sys
+
+    code = ("import sys, novaload.cli; "
+            "print(','.join(m for m in ('pandas', 'duckdb', 'docker', 'numpy') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == ""

@@ -5,19 +5,21 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from novaload.cli.app import app, console, state
-from novaload.compare import compare_runs, load_compare_config
-from novaload.compare.comparison import METRIC_LABELS, Comparison, Status
 from novaload.errors import ExitCode
-from novaload.history import HISTORY_ENV, HistoryStore, register_run_dir
 
+if TYPE_CHECKING:
+    from novaload.compare.comparison import Comparison
+
+# The comparison engine (pandas, numpy) is imported inside the commands: every other
+# command would pay for it at start-up otherwise.
 HistoryDir = Annotated[Path | None, typer.Option(
-    "--history-dir", envvar=HISTORY_ENV, help="History store folder [default: "
+    "--history-dir", envvar="NOVALOAD_HISTORY_DIR", help="History store folder [default: "
     "reports/.history].")]
 
 
@@ -45,6 +47,9 @@ def compare(
     confidence interval excludes zero. Exits 3 on a regression, 0 otherwise,
     2 on bad input.
     """
+    from novaload.compare import compare_runs, load_compare_config
+    from novaload.history import HistoryStore
+
     config = load_compare_config(config_file, state.config_dir)
     result = compare_runs(baseline, current, history=HistoryStore(history_dir), config=config,
                           baseline_branch=baseline_branch, reports_dirs=reports_dir or [])
@@ -58,6 +63,8 @@ def compare(
 
 
 def print_comparison(result: Comparison) -> None:
+    from novaload.compare.comparison import METRIC_LABELS, Status
+
     conf = f"{result.confidence_per_test * 100:.2f} % CI"
     table = Table(title=f"{result.baseline.run_id or result.baseline.label} → "
                         f"{result.current.run_id or result.current.label}",
@@ -95,6 +102,8 @@ def history(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List the runs registered in the history store, newest first."""
+    from novaload.history import HistoryStore, register_run_dir
+
     store = HistoryStore(history_dir)
     for run_dir in add or []:
         register_run_dir(run_dir, store.directory)

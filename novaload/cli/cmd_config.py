@@ -10,10 +10,7 @@ import typer
 from rich.table import Table
 
 from novaload.cli.app import app, console, console_err, state
-from novaload.config import Overrides, load_project, select
 from novaload.errors import ExitCode
-from novaload.run.runfolder import new_run_id
-from novaload.scenario.render import render as render_script
 
 
 @app.command(no_args_is_help=True)
@@ -32,6 +29,10 @@ def render(
 ) -> None:
     """Render a scenario into a complete k6 script without running it."""
     import os
+
+    from novaload.config import Overrides, load_project, select
+    from novaload.run.runfolder import new_run_id
+    from novaload.scenario.render import render as render_script
 
     project = load_project(state.config_dir, state.scenarios_dir)
     overrides = Overrides(environment=env, profile=profile, vus=vus, duration=duration,
@@ -59,6 +60,8 @@ def render(
 def list_(
 ) -> None:
     """Show scenarios, environments and profiles, one line each."""
+    from novaload.config import load_project
+
     project = load_project(state.config_dir, state.scenarios_dir)
     console.print("[bold]scenarios[/]")
     for s in project.scenarios.values():

@@ -11,8 +11,6 @@ from novaload.cli.app import app, console, console_err, state
 from novaload.cli.progress import ConsoleObserver
 from novaload.cli.summary import print_outcome
 from novaload.errors import UsageError
-from novaload.run.pipeline import run_test
-from novaload.run.prepare import RunRequest
 
 
 @app.command(no_args_is_help=True)
@@ -57,6 +55,9 @@ def run(
                                                      envvar="NOVALOAD_HISTORY_DIR")] = None,
 ) -> None:
     """Render a scenario (or take your script), run k6, write the reports, exit like k6."""
+    from novaload.run.pipeline import run_test
+    from novaload.run.prepare import RunRequest
+
     if parallelism > 1 and runner == "local":
         raise UsageError("--parallelism > 1 needs --runner docker (one k6 per container)")
     request = RunRequest(

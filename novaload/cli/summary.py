@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
 
-from novaload.results.model import RunResults
 from novaload.run.outcome import K6_MEANINGS
-from novaload.run.pipeline import RunOutcome
+
+if TYPE_CHECKING:
+    from novaload.results.model import RunResults
+    from novaload.run.pipeline import RunOutcome
 
 
 def _ms(v: float | None) -> str:

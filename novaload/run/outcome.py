@@ -8,9 +8,13 @@ must never pass a run whose report says "failed".
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from novaload.errors import ExitCode
-from novaload.results.model import RunResults
-from novaload.run.base import K6Execution
+
+if TYPE_CHECKING:  # the results model needs pandas; the CLI imports this module at start-up
+    from novaload.results.model import RunResults
+    from novaload.run.base import K6Execution
 
 K6_MEANINGS = {
     0: "passed",

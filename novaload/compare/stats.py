@@ -14,26 +14,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 
-_Z = {0.80: 1.2815515655446004, 0.90: 1.6448536269514722, 0.95: 1.959963984540054,
-      0.98: 2.3263478740408408, 0.99: 2.5758293035489004}
-
-
 def z_for(confidence: float) -> float:
-    """Two-sided normal quantile for ``confidence`` (inverse erf by bisection, no scipy)."""
-    if confidence in _Z:
-        return _Z[confidence]
-    target = confidence
-    lo, hi = 0.0, 10.0
-    for _ in range(100):
-        mid = (lo + hi) / 2
-        if math.erf(mid / math.sqrt(2)) < target:
-            lo = mid
-        else:
-            hi = mid
-    return (lo + hi) / 2
+    """Two-sided normal quantile for ``confidence`` (0.95 → 1.95996...)."""
+    return NormalDist().inv_cdf(0.5 + confidence / 2)
 
 
 @dataclass(frozen=True, slots=True)

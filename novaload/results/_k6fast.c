@@ -17,11 +17,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <locale.h>
+#include <math.h>
 
 /* strtod in the "C" locale whatever the process locale says (decimal point '.') */
 static locale_t c_locale;
 
 #define RECENT 8
+/* Ids (strings, keys, groups) are uint32 and tables double their capacity: stopping
+ * well below 2^31 keeps every "n * 2" and "id + 1" in range. Real runs have thousands. */
+#define MAX_IDS (1u << 30)
+/* fast_line results */
+enum { LINE_OK = 0, LINE_SLOW = 1, LINE_NOMEM = -1, LINE_TOO_MANY = -2 };
 typedef struct { char *text; uint32_t len; uint64_t hash; } Str;
 typedef struct { uint32_t metric, tags; uint32_t gid_nowin; char ts, keep; } Key;
 
@@ -73,6 +79,7 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem) {
 
 static int grow_groups(Scanner *s) {
     if (s->ng < s->capg) return 0;
+    if (s->capg >= MAX_IDS) return LINE_TOO_MANY;
     uint32_t c = s->capg ? s->capg * 2 : 1024;
 #define RG(f, t) { void *q = realloc(s->f, (size_t)c * sizeof(t)); if (!q) return -1; s->f = q; }
     RG(g_key, uint32_t) RG(g_win, int64_t) RG(g_n, int64_t) RG(g_nz, int64_t) RG(g_first, int64_t)
@@ -82,7 +89,7 @@ static int grow_groups(Scanner *s) {
 }
 
 static int64_t new_group(Scanner *s, uint32_t k, int64_t win) {
-    if (grow_groups(s)) return -1;
+    int rc = grow_groups(s); if (rc) return rc;
     uint32_t g = s->ng++;
     s->g_key[g] = k; s->g_win[g] = win; s->g_n[g] = 0; s->g_nz[g] = 0; s->g_s[g] = 0;
     s->g_first[g] = INT64_MAX; s->g_last[g] = INT64_MIN; s->g_lastv[g] = 0;
@@ -110,9 +117,10 @@ static int intern_rehash(Intern *t) {
     free(t->slots); t->slots = sl; t->nslots = cap; return 0;
 }
 
-/* id of the string, added if new (*added = 1); -1 = out of memory */
+/* id of the string, added if new (*added = 1); LINE_NOMEM / LINE_TOO_MANY */
 static int64_t intern(Intern *t, const char *p, size_t n, int *added) {
-    if ((t->n + 1) * 2 > t->nslots && intern_rehash(t)) return -1;
+    if (t->n >= MAX_IDS) return LINE_TOO_MANY;
+    if ((t->n + 1) * 2 > t->nslots && intern_rehash(t)) return LINE_NOMEM;
     uint64_t h = hash_bytes(p, n);
     uint32_t j = (uint32_t)h & (t->nslots - 1);
     *added = 0;
@@ -162,26 +170,30 @@ static int64_t map_slot(Map64 *m, uint64_t key) {
 static int64_t key_index(Scanner *s, const char *m, size_t mlen, const char *t, size_t tlen,
                          int64_t tid) {
     int added;
+    /* room for a new metric's flags first: a failure after interning would leave an id
+     * without flags, read out of bounds by the next line with that metric */
+    size_t want = (size_t)s->metrics.n + 1;
+    char *q = realloc(s->metric_ts, want); if (!q) return LINE_NOMEM; s->metric_ts = q;
+    q = realloc(s->metric_keep, want); if (!q) return LINE_NOMEM; s->metric_keep = q;
     int64_t mid = intern(&s->metrics, m, mlen, &added);
-    if (mid < 0) return -1;
+    if (mid < 0) return mid;
     if (added) {
-        char *q = realloc(s->metric_ts, s->metrics.n); if (!q) return -1; s->metric_ts = q;
-        q[mid] = (char)in_names(s->ts_names, s->ts_len, m, mlen);
-        q = realloc(s->metric_keep, s->metrics.n); if (!q) return -1; s->metric_keep = q;
-        q[mid] = (char)!in_names(s->skip_names, s->skip_len, m, mlen);
+        s->metric_ts[mid] = (char)in_names(s->ts_names, s->ts_len, m, mlen);
+        s->metric_keep[mid] = (char)!in_names(s->skip_names, s->skip_len, m, mlen);
     }
     if (tid < 0) {
         tid = intern(&s->tags, t, tlen, &added);
-        if (tid < 0) return -1;
+        if (tid < 0) return tid;
         unsigned r = s->recent_next++ % RECENT;
         s->recent[r] = t; s->recent_len[r] = tlen; s->recent_id[r] = (uint32_t)tid;
     }
     uint64_t kk = ((uint64_t)mid << 32) | (uint64_t)tid;
     int64_t j = map_slot(&s->keymap, kk);
-    if (j < 0) return -1;
+    if (j < 0) return LINE_NOMEM;
     if (s->keymap.v[j]) return s->keymap.v[j] - 1;
+    if (s->nkeys >= MAX_IDS) return LINE_TOO_MANY;
     size_t cap = s->capkeys;
-    if (grow((void **)&s->keys, &cap, s->nkeys + 1, sizeof(Key))) return -1;
+    if (grow((void **)&s->keys, &cap, s->nkeys + 1, sizeof(Key))) return LINE_NOMEM;
     s->capkeys = (uint32_t)cap;
     Key *k = &s->keys[s->nkeys];
     k->metric = (uint32_t)mid; k->tags = (uint32_t)tid; k->gid_nowin = UINT32_MAX;
@@ -194,24 +206,24 @@ static int64_t group_index(Scanner *s, uint32_t k, int64_t us) {
     Key *key = &s->keys[k];
     if (!key->ts) {
         if (key->gid_nowin == UINT32_MAX) {
-            int64_t g = new_group(s, k, INT64_MIN); if (g < 0) return -1;
+            int64_t g = new_group(s, k, INT64_MIN); if (g < 0) return g;
             key->gid_nowin = (uint32_t)g;
         }
         return key->gid_nowin;
     }
     int64_t d = us - s->origin_us, win = d / s->window_us;
     if (d % s->window_us && d < 0) win -= 1;  /* floor division */
-    uint64_t kk = ((uint64_t)k << 32) ^ (uint64_t)(uint32_t)win;
-    int64_t j = map_slot(&s->groupmap, kk);
-    if (j < 0) return -1;
-    if (s->groupmap.v[j]) {
+    /* The map key is only a hash of (key, window): windows 2^32 apart (a hostile file
+     * spanning centuries) must not share a group, nor make every lookup a linear scan,
+     * so a probe stops only at an empty slot or the group with exactly this pair. */
+    uint64_t kk = ((uint64_t)k << 32) ^ (uint64_t)win ^ ((uint64_t)win >> 32) * 0x9E3779B97F4A7C15ULL;
+    if ((s->groupmap.n + 1) * 2 > s->groupmap.cap && map_rehash(&s->groupmap)) return LINE_NOMEM;
+    uint32_t mask = s->groupmap.cap - 1, j = mix64(kk) & mask;
+    for (; s->groupmap.v[j]; j = (j + 1) & mask) {
         uint32_t g = s->groupmap.v[j] - 1;
-        if (s->g_win[g] == win) return g;
-        /* a window 2^32 apart collided on the low bits: rare, take the slow path */
-        for (uint32_t i = 0; i < s->ng; i++) if (s->g_key[i] == k && s->g_win[i] == win) return i;
-        return new_group(s, k, win);
+        if (s->groupmap.k[j] == kk && s->g_key[g] == k && s->g_win[g] == win) return g;
     }
-    int64_t g = new_group(s, k, win); if (g < 0) return -1;
+    int64_t g = new_group(s, k, win); if (g < 0) return g;
     s->groupmap.k[j] = kk; s->groupmap.v[j] = (uint32_t)g + 1; s->groupmap.n++;
     return g;
 }
@@ -232,14 +244,23 @@ static int dig(const char *p, int n, int *out) {
     *out = v; return 0;
 }
 
-/* RFC 3339 "YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)" -> epoch µs (fraction truncated) */
+static int days_in_month(int y, int m) {
+    static const char days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    return m == 2 && (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)) ? 29 : days[m - 1];
+}
+
+/* RFC 3339 "YYYY-MM-DD(T| )HH:MM:SS[.frac](Z|+HH:MM|-HH:MM)" -> epoch µs (fraction
+ * truncated). Only what DuckDB's TIMESTAMPTZ cast (the reference scan) reads as the same
+ * instant: a real calendar date, no leap second, upper-case T and Z, year 0001-9999.
+ * Anything else is a slow line and judged in Python. */
 static int parse_time(const char *p, size_t n, int64_t *us) {
     int Y, M, D, h, mi, sec;
-    if (n < 20 || p[4] != '-' || p[7] != '-' || (p[10] != 'T' && p[10] != 't' && p[10] != ' ')
+    if (n < 20 || p[4] != '-' || p[7] != '-' || (p[10] != 'T' && p[10] != ' ')
         || p[13] != ':' || p[16] != ':') return -1;
     if (dig(p, 4, &Y) || dig(p + 5, 2, &M) || dig(p + 8, 2, &D) || dig(p + 11, 2, &h)
         || dig(p + 14, 2, &mi) || dig(p + 17, 2, &sec)) return -1;
-    if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || mi > 59 || sec > 60) return -1;
+    if (Y < 1 || M < 1 || M > 12 || D < 1 || D > days_in_month(Y, M) || h > 23 || mi > 59
+        || sec > 59) return -1;
     size_t i = 19; int64_t frac = 0; int nd = 0;
     if (i < n && p[i] == '.') {
         i++;
@@ -248,7 +269,7 @@ static int parse_time(const char *p, size_t n, int64_t *us) {
         for (int k = nd; k < 6; k++) frac *= 10;
     }
     int64_t off = 0;
-    if (i < n && (p[i] == 'Z' || p[i] == 'z') && i + 1 == n) off = 0;
+    if (i < n && p[i] == 'Z' && i + 1 == n) off = 0;
     else if (i + 6 == n && (p[i] == '+' || p[i] == '-') && p[i + 3] == ':') {
         int oh, om; if (dig(p + i + 1, 2, &oh) || dig(p + i + 4, 2, &om)) return -1;
         off = (int64_t)(oh * 60 + om) * 60; if (p[i] == '-') off = -off;
@@ -322,8 +343,10 @@ static const char P_TAGS[] = ",\"tags\":";
 static const char P_META[] = ",\"metadata\":";
 #define LIT(s) (sizeof(s) - 1)
 
-/* 0 = handled, 1 = slow line, -1 = out of memory */
+/* LINE_OK, LINE_SLOW, LINE_NOMEM or LINE_TOO_MANY */
 static int fast_line(Scanner *s, const char *p, const char *end) {
+    /* interned texts keep a uint32 length */
+    if ((size_t)(end - p) > UINT32_MAX) return 1;
     if ((size_t)(end - p) < LIT(P_METRIC) || memcmp(p, P_METRIC, LIT(P_METRIC))) return 1;
     const char *m = p + LIT(P_METRIC);
     const char *q = memchr(m, '"', end - m);
@@ -344,15 +367,21 @@ static int fast_line(Scanner *s, const char *p, const char *end) {
     if (ve >= end || *ve != ',') return 1;
     double val;
     if (fast_number(v, ve, &val)) {
-        if (!json_number(v, ve)) return 1;
+        /* strtod needs a NUL-terminated string and the buffer (a memory map of the file)
+         * has none: parse a bounded copy. Longer numbers are rare: Python parses them. */
+        char num[64];
+        size_t nlen = (size_t)(ve - v);
+        if (nlen >= sizeof(num) || !json_number(v, ve)) return 1;
+        memcpy(num, v, nlen); num[nlen] = 0;
         char *numend;
-        val = strtod_l(v, &numend, c_locale);
-        if (numend != ve) return 1;
+        val = strtod_l(num, &numend, c_locale);
+        /* 1e999 overflows to inf: not a value k6 writes; the slow path decides */
+        if (numend != num + nlen || !isfinite(val)) return 1;
     }
     if ((size_t)(end - ve) < LIT(P_TAGS) || memcmp(ve, P_TAGS, LIT(P_TAGS))) return 1;
     const char *tg = ve + LIT(P_TAGS), *tge;
     int64_t tid = -1;
-    if (tg < end && *tg == '{') {
+    if (end - tg >= 2 && *tg == '{') {
         /* Most lines repeat a recent line's tags: equal bytes followed by the closing
          * "}}" are the same complete object, already delimited and interned. */
         size_t want = (size_t)(end - tg) - 2;
@@ -373,9 +402,9 @@ static int fast_line(Scanner *s, const char *p, const char *end) {
     }
     if (end - r != 2 || r[0] != '}' || r[1] != '}') return 1;
     int64_t k = key_index(s, m, mlen, tg, tge - tg, tid);
-    if (k < 0) return -1;
+    if (k < 0) return (int)k;
     int64_t g = group_index(s, (uint32_t)k, us);
-    if (g < 0) return -1;
+    if (g < 0) return (int)g;
     s->g_n[g]++; s->g_s[g] += val;
     if (s->g_n[g] == 1) { s->g_mn[g] = val; s->g_mx[g] = val; }
     else { if (val < s->g_mn[g]) s->g_mn[g] = val; if (val > s->g_mx[g]) s->g_mx[g] = val; }
@@ -385,22 +414,34 @@ static int fast_line(Scanner *s, const char *p, const char *end) {
     if (!s->keys[k].keep) return 0;  /* counters, rates: the group sums are enough */
     if (s->np == s->capp) {
         size_t c = s->capp ? s->capp * 2 : 65536;
-        uint32_t *a = realloc(s->p_gid, c * sizeof(uint32_t)); if (!a) return -1; s->p_gid = a;
-        double *b = realloc(s->p_v, c * sizeof(double)); if (!b) return -1; s->p_v = b;
+        uint32_t *a = realloc(s->p_gid, c * sizeof(uint32_t)); if (!a) return LINE_NOMEM; s->p_gid = a;
+        double *b = realloc(s->p_v, c * sizeof(double)); if (!b) return LINE_NOMEM; s->p_v = b;
         s->capp = c;
     }
     s->p_gid[s->np] = (uint32_t)g; s->p_v[s->np] = val; s->np++;
     return 0;
 }
 
+/* Every method runs with the GIL, but feed() drops it while it grows the arrays the
+ * other methods read (and release() frees): while a feed runs in another thread, every
+ * other call on that scanner is refused. An uninitialised scanner (window 0) would
+ * divide by zero. */
+static int check_idle(Scanner *s) {
+    if (s->busy) {
+        PyErr_SetString(PyExc_RuntimeError, "Scanner.feed is running in another thread");
+        return -1;
+    }
+    if (s->window_us <= 0) {
+        PyErr_SetString(PyExc_RuntimeError, "Scanner.__init__ was not called");
+        return -1;
+    }
+    return 0;
+}
+
 static PyObject *Scanner_feed(Scanner *s, PyObject *args) {
     Py_buffer buf; int final = 0;
     if (!PyArg_ParseTuple(args, "y*|p", &buf, &final)) return NULL;
-    if (s->busy) {
-        PyBuffer_Release(&buf);
-        PyErr_SetString(PyExc_RuntimeError, "Scanner.feed is already running in another thread");
-        return NULL;
-    }
+    if (check_idle(s)) { PyBuffer_Release(&buf); return NULL; }
     s->busy = 1;
     const char *base = buf.buf, *p = base, *end = base + buf.len;
     s->nslow = 0;
@@ -414,11 +455,13 @@ static PyObject *Scanner_feed(Scanner *s, PyObject *args) {
         const char *ls = p;
         p = nl ? nl + 1 : end;
         /* blank lines are not lines (as in read_ndjson) */
-        const char *b = ls; while (b < le && (*b == ' ' || *b == '\t' || *b == '\r')) b++;
+        /* (as bytes.strip(): DuckDB skips lines of \v or \f too) */
+        const char *b = ls;
+        while (b < le && (*b == ' ' || *b == '\t' || *b == '\r' || *b == '\v' || *b == '\f')) b++;
         if (b == le) continue;
         s->lines++;
         int rc = fast_line(s, ls, le);
-        if (rc < 0) { err = 1; break; }
+        if (rc < 0) { err = rc; break; }
         if (rc == 1) {
             if (grow((void **)&s->slow, &s->capslow, s->nslow * 2 + 2, sizeof(Py_ssize_t))) { err = 1; break; }
             s->slow[s->nslow * 2] = ls - base; s->slow[s->nslow * 2 + 1] = le - ls; s->nslow++;
@@ -428,7 +471,12 @@ static PyObject *Scanner_feed(Scanner *s, PyObject *args) {
     s->busy = 0;
     memset(s->recent, 0, sizeof(s->recent));
     PyObject *res = NULL;
-    if (err) { PyErr_NoMemory(); goto done; }
+    if (err == LINE_NOMEM) { PyErr_NoMemory(); goto done; }
+    if (err == LINE_TOO_MANY) {
+        PyErr_SetString(PyExc_OverflowError, "more than 2^30 distinct metrics, tag sets or series");
+        goto done;
+    }
+    if (err) { PyErr_NoMemory(); goto done; }  /* the slow-line list could not grow */
     PyObject *slow = PyList_New((Py_ssize_t)s->nslow);
     if (!slow) goto done;
     for (size_t i = 0; i < s->nslow; i++) {
@@ -444,6 +492,7 @@ done:
 
 /* keys(): list of (metric bytes, tags bytes) by key index */
 static PyObject *Scanner_keys(Scanner *s, PyObject *unused) {
+    if (check_idle(s)) return NULL;
     PyObject *out = PyList_New(s->nkeys); if (!out) return NULL;
     for (uint32_t i = 0; i < s->nkeys; i++) {
         Str *m = &s->metrics.items[s->keys[i].metric], *g = &s->tags.items[s->keys[i].tags];
@@ -458,6 +507,7 @@ static PyObject *Scanner_keys(Scanner *s, PyObject *unused) {
 
 /* groups(): dict of raw little-endian arrays, one entry per group */
 static PyObject *Scanner_groups(Scanner *s, PyObject *unused) {
+    if (check_idle(s)) return NULL;
     return Py_BuildValue("{sNsNsNsNsNsNsNsNsNsNsL}",
         "key", BYTES(s->g_key, s->ng, uint32_t), "win", BYTES(s->g_win, s->ng, int64_t),
         "n", BYTES(s->g_n, s->ng, int64_t), "nz", BYTES(s->g_nz, s->ng, int64_t),
@@ -473,36 +523,43 @@ static PyObject *Scanner_groups(Scanner *s, PyObject *unused) {
 static PyTypeObject ScannerType;
 
 static PyObject *scatter(PyObject *self, PyObject *args) {
-    PyObject *scanners, *remaps; Py_ssize_t ng; Py_buffer keep;
-    if (!PyArg_ParseTuple(args, "OOny*", &scanners, &remaps, &ng, &keep)) return NULL;
-    if (!PyList_Check(scanners) || !PyList_Check(remaps) || PyList_GET_SIZE(scanners) != PyList_GET_SIZE(remaps)
-        || keep.len != ng) {
+    PyObject *scanners_arg, *remaps_arg; Py_ssize_t ng; Py_buffer keep;
+    if (!PyArg_ParseTuple(args, "OOny*", &scanners_arg, &remaps_arg, &ng, &keep)) return NULL;
+    if (!PyList_Check(scanners_arg) || !PyList_Check(remaps_arg)
+        || PyList_GET_SIZE(scanners_arg) != PyList_GET_SIZE(remaps_arg) || keep.len != ng) {
         PyBuffer_Release(&keep); PyErr_SetString(PyExc_ValueError, "bad scatter arguments"); return NULL;
     }
-    Py_ssize_t ns = PyList_GET_SIZE(scanners);
+    /* tuples of strong references: the lists could change (and drop their items) while
+     * an allocation below runs a garbage collection */
+    PyObject *scanners = PyList_AsTuple(scanners_arg), *remaps = PyList_AsTuple(remaps_arg);
+    Py_ssize_t ns = scanners ? PyTuple_GET_SIZE(scanners) : 0;
     const uint8_t *kp = keep.buf;
     int64_t *off = calloc((size_t)ng + 1, sizeof(int64_t));
     Py_buffer *rb = calloc((size_t)ns + 1, sizeof(Py_buffer));
     PyObject *vals = NULL, *offs = NULL;
+    if (!scanners || !remaps) goto fail;
     if (!off || !rb) { PyErr_NoMemory(); goto fail; }
     for (Py_ssize_t i = 0; i < ns; i++) {
-        if (PyObject_GetBuffer(PyList_GET_ITEM(remaps, i), &rb[i], PyBUF_SIMPLE)) { goto fail; }
-        Scanner *s = (Scanner *)PyList_GET_ITEM(scanners, i);
+        if (PyObject_GetBuffer(PyTuple_GET_ITEM(remaps, i), &rb[i], PyBUF_SIMPLE)) { rb[i].obj = NULL; goto fail; }
+        Scanner *s = (Scanner *)PyTuple_GET_ITEM(scanners, i);
         if (!PyObject_TypeCheck((PyObject *)s, &ScannerType) || rb[i].len != (Py_ssize_t)(s->ng * sizeof(int64_t))) {
             PyErr_SetString(PyExc_ValueError, "bad remap"); goto fail;
         }
+        if (check_idle(s)) goto fail;
         const int64_t *map = rb[i].buf;
+        for (uint32_t g = 0; g < s->ng; g++)  /* every global id must index keep and off */
+            if (map[g] < 0 || map[g] >= ng) { PyErr_SetString(PyExc_ValueError, "remap out of range"); goto fail; }
         for (size_t j = 0; j < s->np; j++) { int64_t g = map[s->p_gid[j]]; if (kp[g]) off[g + 1]++; }
     }
     for (Py_ssize_t g = 0; g < ng; g++) off[g + 1] += off[g];
     vals = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(off[ng] * sizeof(double)));
     if (!vals) goto fail;
     double *out = (double *)PyByteArray_AS_STRING(vals);
-    int64_t *pos = malloc((size_t)ng * sizeof(int64_t));
+    int64_t *pos = malloc(((size_t)ng + 1) * sizeof(int64_t));  /* +1: malloc(0) may be NULL */
     if (!pos) { PyErr_NoMemory(); goto fail; }
     memcpy(pos, off, (size_t)ng * sizeof(int64_t));
     for (Py_ssize_t i = 0; i < ns; i++) {
-        Scanner *s = (Scanner *)PyList_GET_ITEM(scanners, i);
+        Scanner *s = (Scanner *)PyTuple_GET_ITEM(scanners, i);
         const int64_t *map = rb[i].buf;
         for (size_t j = 0; j < s->np; j++) { int64_t g = map[s->p_gid[j]]; if (kp[g]) out[pos[g]++] = s->p_v[j]; }
     }
@@ -510,16 +567,18 @@ static PyObject *scatter(PyObject *self, PyObject *args) {
     offs = BYTES(off, ng + 1, int64_t);
     if (!offs) goto fail;
     for (Py_ssize_t i = 0; i < ns; i++) PyBuffer_Release(&rb[i]);
-    free(rb); free(off); PyBuffer_Release(&keep);
+    free(rb); free(off); PyBuffer_Release(&keep); Py_DECREF(scanners); Py_DECREF(remaps);
     return Py_BuildValue("NN", vals, offs);
 fail:
     if (rb) for (Py_ssize_t i = 0; i < ns; i++) if (rb[i].obj) PyBuffer_Release(&rb[i]);
     free(rb); free(off); Py_XDECREF(vals); PyBuffer_Release(&keep);
+    Py_XDECREF(scanners); Py_XDECREF(remaps);
     return NULL;
 }
 
 /* release(): free the per-point arrays once they were scattered */
 static PyObject *Scanner_release(Scanner *s, PyObject *unused) {
+    if (check_idle(s)) return NULL;
     free(s->p_gid); free(s->p_v); s->p_gid = NULL; s->p_v = NULL; s->np = s->capp = 0;
     Py_RETURN_NONE;
 }
@@ -528,12 +587,20 @@ static int Scanner_init(Scanner *s, PyObject *args, PyObject *kw) {
     long long origin, window; Py_buffer names, skip;
     if (!PyArg_ParseTuple(args, "LLy*y*", &origin, &window, &names, &skip)) return -1;
     int rc = -1;
+    /* Once: a second __init__ would change windows under existing groups (or swap the
+     * names while a feed reads them in another thread). */
+    if (s->ts_names || s->busy) { PyErr_SetString(PyExc_RuntimeError, "Scanner is already initialised"); goto done; }
     if (window <= 0) { PyErr_SetString(PyExc_ValueError, "window must be > 0"); goto done; }
-    s->origin_us = origin; s->window_us = window;
+    /* sample times are years 0001-9999 (|µs| < 2^58): "time - origin" cannot overflow */
+    if (origin < -(1LL << 60) || origin > (1LL << 60)) { PyErr_SetString(PyExc_ValueError, "origin out of range"); goto done; }
     s->ts_names = malloc(names.len + 1); s->skip_names = malloc(skip.len + 1);
-    if (!s->ts_names || !s->skip_names) { PyErr_NoMemory(); goto done; }
+    if (!s->ts_names || !s->skip_names) {
+        free(s->ts_names); free(s->skip_names); s->ts_names = s->skip_names = NULL;
+        PyErr_NoMemory(); goto done;
+    }
     memcpy(s->ts_names, names.buf, names.len); s->ts_len = names.len;
     memcpy(s->skip_names, skip.buf, skip.len); s->skip_len = skip.len;
+    s->origin_us = origin; s->window_us = window;  /* last: marks the scanner usable */
     rc = 0;
 done:
     PyBuffer_Release(&names); PyBuffer_Release(&skip);
@@ -551,7 +618,10 @@ static void Scanner_dealloc(Scanner *s) {
     Py_TYPE(s)->tp_free((PyObject *)s);
 }
 
-static PyObject *Scanner_npoints(Scanner *s, PyObject *unused) { return PyLong_FromSize_t(s->np); }
+static PyObject *Scanner_npoints(Scanner *s, PyObject *unused) {
+    if (check_idle(s)) return NULL;
+    return PyLong_FromSize_t(s->np);
+}
 
 static PyMethodDef Scanner_methods[] = {
     {"feed", (PyCFunction)Scanner_feed, METH_VARARGS, "feed(buffer, final=False) -> (consumed, slow lines)"},

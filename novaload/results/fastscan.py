@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import mmap
 import os
 import queue
@@ -279,8 +280,9 @@ def _slow_lines(runs, extra_for) -> tuple[list[tuple], dict[int, int]]:
 def _slow_line(idx: int, raw: bytes, extra_for):
     """A Metric line → its group row; a valid Point → re-fed (True); invalid → None."""
     try:
-        obj = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        # strict UTF-8 first: json.loads(bytes) would let encoded surrogates through
+        obj = json.loads(raw.decode("utf-8"))
+    except ValueError:  # UnicodeDecodeError is a ValueError
         return None
     if not isinstance(obj, dict) or not isinstance(obj.get("metric"), str) \
             or not isinstance(obj.get("data"), dict):
@@ -298,11 +300,18 @@ def _slow_line(idx: int, raw: bytes, extra_for):
             or not isinstance(time, str) or parse_time_us(time) is None \
             or not (tags is None or isinstance(tags, dict)):
         return None
-    # Re-written in k6's own layout so the C scanner aggregates it like any other.
-    line = (b'{"metric":' + json.dumps(obj["metric"]).encode() + b',"type":"Point","data":'
-            b'{"time":' + json.dumps(time).encode() + b',"value":' + repr(float(value)).encode()
-            + b',"tags":' + json.dumps(tags, separators=(",", ":"), ensure_ascii=False).encode()
-            + b'}}')
+    try:
+        value = float(value)  # an int beyond a double (10**400) overflows
+        # Re-written in k6's own layout so the C scanner aggregates it like any other
+        # (a lone surrogate escape, "\ud800", cannot be encoded: not valid text).
+        line = (b'{"metric":' + json.dumps(obj["metric"], ensure_ascii=False).encode()
+                + b',"type":"Point","data":{"time":' + json.dumps(time).encode()
+                + b',"value":' + repr(value).encode() + b',"tags":'
+                + json.dumps(tags, separators=(",", ":"), ensure_ascii=False).encode() + b'}}')
+    except (OverflowError, UnicodeEncodeError):
+        return None
+    if not math.isfinite(value):  # NaN, Infinity, 1e999: not k6 values (nor DuckDB's)
+        return None
     _, left = extra_for(idx).feed(line, True)
     return True if not left else None
 
@@ -342,7 +351,8 @@ def _decode_keys(keys: list[tuple[bytes, bytes]]):
     bad = np.zeros(len(keys), dtype=bool)
     for i, (m, t) in enumerate(keys):
         try:
-            metric[i] = json.loads(b'"' + m + b'"')  # control characters are not JSON
+            # strict UTF-8 (no encoded surrogates); control characters are not JSON
+            metric[i] = json.loads('"' + m.decode("utf-8") + '"')
             tags[i] = text = t.decode("utf-8")
             parsed = json.loads(text)
             bad[i] = not (parsed is None or isinstance(parsed, dict))

@@ -20,7 +20,7 @@ from novaload.errors import ConfigError, InputError
 from novaload.results import breakdowns
 from novaload.results.model import MetricSummary, RunResults, ThresholdResult
 from novaload.results.scan import ScanResult, run_scan
-from novaload.results.sources import (Source, find_bad_lines, sniff, tail_is_truncated,
+from novaload.results.sources import (EmptyResultsError, Source, find_bad_lines, sniff, tail_is_truncated,
                                       uncompressed_size)
 from novaload.results.stats import percentile_key, trend_values
 from novaload.results.summary import DEFAULT_TREND_STATS, K6Summary, load_k6_summary
@@ -55,7 +55,7 @@ def ingest(
     sources: Sequence[Path],
     *,
     k6_summary: Path | None = None,
-    extra_thresholds: Mapping[str, Sequence[str | Mapping]] | None = None,
+    extra_thresholds: Mapping[str, Sequence[str | Mapping]] | Sequence[ThresholdSpec] | None = None,
     thresholds_replace: bool = False,
     window_s: float = 1.0,
     lenient: bool = False,
@@ -75,17 +75,42 @@ def ingest(
         raise InputError("no results file given")
     if window_s <= 0:
         raise ConfigError("window must be > 0 seconds", key="window_s", value=window_s)
-    srcs = [sniff(Path(p)) for p in sources]
+    srcs, empty = _sniff_all(sources)
     summary = load_k6_summary(k6_summary) if k6_summary is not None else None
-    extra = (specs_from_mapping(extra_thresholds, source="file", origin=_EXTRA)
-             if extra_thresholds else [])
+    extra = _extra_specs(extra_thresholds)
     firsts = [s.first_us for s in srcs if s.first_us is not None]
     origin = min(firsts) if firsts else 0
     scan = run_scan(srcs, origin_us=origin, window_s=window_s, memory_limit=memory_limit,
                     threads=threads, engine=engine)
     warnings, skipped = _check_bad_lines(srcs, scan.groups, lenient)
+    warnings[:0] = [f"{e}: skipped (the other results files have the run's samples)"
+                    for e in empty]
     return _assemble(srcs, scan, summary, extra, thresholds_replace, warnings, skipped,
                      origin, window_s, top_urls, histogram_buckets)
+
+
+def _extra_specs(extra) -> list[ThresholdSpec]:
+    """Extra thresholds as parsed specs (``load_thresholds_file``, which keeps the file
+    name for messages) or as a ``{metric: [expr, ...]}`` mapping."""
+    if not extra:
+        return []
+    if isinstance(extra, Mapping):
+        return specs_from_mapping(extra, source="file", origin=_EXTRA)
+    return list(extra)
+
+
+def _sniff_all(sources: Sequence[Path]) -> tuple[list, list[EmptyResultsError]]:
+    """Sniff every source. In a split run an instance may have had no VUs and written
+    nothing: an empty segment is skipped (with a warning) as long as another has data."""
+    srcs, empty = [], []
+    for p in sources:
+        try:
+            srcs.append(sniff(Path(p)))
+        except EmptyResultsError as exc:
+            empty.append(exc)
+    if not srcs:
+        raise empty[0]
+    return srcs, empty
 
 
 # --------------------------------------------------------------------------- bad lines
@@ -335,8 +360,12 @@ def _values(ctx, mtype: str, rows: pd.DataFrame, pcts) -> dict[str, float]:
         return {"value": float(last["last_v"]), "min": float(rows["mn"].min()),
                 "max": float(rows["mx"].max())}
     if mtype == "trend":
-        vals = ctx.values_of(rows.index)
-        return trend_values(vals, n, float(rows["s"].sum()) if n else 0.0,
+        # Add the values up in a canonical group order (numpy's pairwise sum): the
+        # total then does not depend on how the scan split the file over threads, so
+        # plain and gzip input (scanned differently) give bit-identical averages.
+        ordered = rows.sort_values(["src", "metric", "tg", "win"], kind="stable")
+        vals = ctx.values_of(ordered.index)
+        return trend_values(vals, n, float(vals.sum()) if n else 0.0,
                             float(rows["mn"].min()) if n else 0.0,
                             float(rows["mx"].max()) if n else 0.0, pcts)
     out = {"count": float(n)}
@@ -397,7 +426,7 @@ def load_latency_samples(sources: Sequence[Path], *, metric: str = "http_req_dur
     """Raw ``http_req_duration`` values with their ``name`` tag: columns name, value."""
     import duckdb
 
-    srcs = [sniff(Path(p)) for p in sources]
+    srcs, empty = _sniff_all(sources)
     parts = []
     con = duckdb.connect(":memory:")
     try:

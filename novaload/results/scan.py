@@ -103,7 +103,7 @@ def _aggregate_sql(sources: Sequence[tuple[int, Source]], origin_us: int, window
     parts = [(_csv_select if s.format == "csv" else _json_select)(i, s) for i, s in sources]
     rows = "\nUNION ALL\n".join(parts)
     bad = ("type IS NULL OR metric IS NULL OR type NOT IN ('Point', 'Metric') "
-           "OR (type = 'Point' AND (v IS NULL OR us IS NULL))")
+           "OR (type = 'Point' AND (v IS NULL OR us IS NULL OR NOT isfinite(v)))")
     return f"""
 CREATE TEMP TABLE agg AS
 WITH r AS ({rows})

@@ -14,6 +14,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import math
 import os
 import struct
 from collections.abc import Iterator
@@ -41,6 +42,11 @@ class Source:
         return "gzip" if self.gzip else "none"
 
 
+
+class EmptyResultsError(InputError):
+    """A results file with no content (e.g. a k6 instance whose segment got no VUs)."""
+
+
 def open_bytes(path: Path, is_gzip: bool) -> io.BufferedIOBase:
     return gzip.open(path, "rb") if is_gzip else path.open("rb")  # type: ignore[return-value]
 
@@ -62,7 +68,7 @@ def sniff(path: Path) -> Source:
     except (OSError, EOFError) as exc:
         raise InputError(f"{path}: cannot read gzip data: {exc}") from None
     if not head.strip():
-        raise InputError(f"{path}: results file is empty (did k6 write any output?)")
+        raise EmptyResultsError(f"{path}: results file is empty (did k6 write any output?)")
     first = head.split(b"\n", 1)[0].strip()
     if first.startswith(CSV_HEADER.encode()):
         cols = tuple(first.decode("utf-8", "replace").split(","))
@@ -98,9 +104,18 @@ def validate_line(raw: bytes) -> str | None:
     if obj["type"] == "Point":
         if not isinstance(data.get("value"), (int, float)) or not isinstance(data.get("time"), str):
             return "Point without numeric 'value' or 'time'"
+        if not _finite(data["value"]):
+            return f"value {data['value']!r:.40} is not a finite number"
         if parse_time_us(data["time"]) is None:
             return f"bad time {data['time']!r}"
     return None
+
+
+def _finite(value: float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond a double
+        return False
 
 
 def parse_time_us(text: str) -> int | None:

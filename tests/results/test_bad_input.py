@@ -106,3 +106,22 @@ def test_csv_output_is_read(tmp_path):
     assert res.value("http_reqs", "count") == 2
     assert res.value("http_req_duration", "max") == 4.5
     assert res.value("http_req_duration{expected_response:true}", "max") == 2.5
+
+
+def test_an_empty_segment_beside_others_is_skipped_with_a_warning(k6_runs, tmp_path):
+    """A split run's instance with no VUs writes nothing; the merge must still work."""
+    run = k6_runs("mixed.js")
+    empty = tmp_path / "k6-results-2of2.json"
+    empty.write_text("")
+    merged = ingest([run.json, empty])
+    alone = ingest([run.json])
+    assert merged.value("http_reqs", "count") == alone.value("http_reqs", "count")
+    assert any("k6-results-2of2.json" in w and "empty" in w for w in merged.warnings)
+
+
+def test_only_empty_segments_is_an_error(tmp_path):
+    files = [tmp_path / "a.json", tmp_path / "b.json"]
+    for f in files:
+        f.write_text("")
+    with pytest.raises(InputError, match="a.json: results file is empty"):
+        ingest(files)

@@ -188,3 +188,134 @@ def test_json_and_csv_segments_merge_across_engines(tmp_path):
     assert both.timeseries["requests"].sum() == alone.timeseries["requests"].sum() + 1
     assert both.endpoints.set_index("name").loc["index", "requests"] == \
         alone.endpoints.set_index("name").loc["index", "requests"] + 1
+
+
+# ----------------------------------------------------------------- regressions (fuzzing)
+
+_K6 = '{"metric":"t","type":"Point","data":{"time":"%s","value":%s,"tags":{}}}'
+
+
+def _scanner():
+    from novaload.results import _k6fast
+    return _k6fast.Scanner(0, 1_000_000, b"", b"")
+
+
+def test_truncation_at_every_offset_stays_in_the_buffer():
+    """A line cut anywhere, fed from a buffer that ends at an inaccessible page."""
+    import random
+
+    from . import k6fast_fuzz as fuzz
+    guard, mod, rng = fuzz.GuardedBuffer(), fuzz.load_module(None), random.Random(0)
+    line = (_K6 % ("2026-01-01T00:00:01.5+01:00", "1.25e-3")).encode()
+    line = line[:-2] + b',"metadata":{"vu":"1"}}}'
+    for cut in range(len(line) + 1):
+        fuzz.exercise(mod, line[:cut], rng, guard)
+
+
+@pytest.mark.parametrize("call", ["feed", "keys", "groups", "release", "npoints"])
+def test_uninitialised_scanner_is_refused_not_divided_by_zero(call):
+    from novaload.results import _k6fast
+    sc = _k6fast.Scanner.__new__(_k6fast.Scanner)
+    args = ((_K6 % ("2026-01-01T00:00:01Z", "1")).encode(), True) if call == "feed" else ()
+    with pytest.raises(RuntimeError, match="__init__"):
+        getattr(sc, call)(*args)
+
+
+def test_scanner_cannot_be_initialised_twice():
+    with pytest.raises(RuntimeError, match="already initialised"):
+        _scanner().__init__(0, 5, b"", b"")
+
+
+def test_scatter_rejects_remaps_out_of_range():
+    from novaload.results import _k6fast
+    sc = _scanner()
+    sc.feed((_K6 % ("2026-01-01T00:00:01Z", "1") + "\n").encode(), True)
+    bad = (7).to_bytes(8, "little", signed=True)
+    with pytest.raises(ValueError, match="remap out of range"):
+        _k6fast.scatter([sc], [bad], 1, b"\x01")
+
+
+def test_windows_two_to_the_32_apart_are_distinct_groups():
+    """Windows 2^32 s apart collided on the low 32 bits of the group map's key."""
+    from novaload.results import _k6fast
+    sc = _k6fast.Scanner(0, 1, b"t", b"")  # 1 µs windows: 2^32 µs ≈ 71 minutes apart
+    lines = [_K6 % ("1970-01-01T00:00:00Z", "1"), _K6 % ("1970-01-01T01:11:34.967296Z", "2")]
+    sc.feed(("\n".join(lines) + "\n").encode(), True)
+    assert len(sc.groups()["key"]) // 4 == 2
+
+
+@pytest.mark.parametrize("time", ["2026-02-29T00:00:01Z", "2026-04-31T00:00:01Z",
+                                  "2026-01-01T00:00:60Z", "2026-01-01t00:00:01Z",
+                                  "2026-01-01T00:00:01z", "2024-02-29T00:00:01Z",
+                                  "2026-01-01 00:00:01Z"],
+                         ids=["feb29", "apr31", "leap-second", "lower-t", "lower-z",
+                              "leap-day", "space"])
+def test_times_are_judged_like_duckdb(tmp_path, time):
+    """The C parser took Feb 31, second 60 and lower-case t/z, which DuckDB rejects."""
+    lines = _run_lines(10)
+    lines.insert(5, _point("t", time, 3, {}))
+    _same([_write(tmp_path / "k.json", lines)], lenient=True)
+
+
+@pytest.mark.parametrize("value", ["1e999", "-1E400", "1" + "0" * 400, "NaN", "Infinity"],
+                         ids=["1e999", "-1E400", "huge-int", "nan", "infinity"])
+def test_non_finite_values_are_invalid_lines_in_both_engines(tmp_path, value):
+    """strtod gave inf (fast) while DuckDB's sum became NaN; a huge int in another key
+    order crashed the slow path with OverflowError."""
+    for layout in ("k6", "sorted"):
+        line = _point("t", "2026-01-01T00:00:01Z", value, {})
+        if layout == "sorted":
+            line = line.replace('{"metric":"t","type":"Point","data":', '{"type":"Point","data":') \
+                [:-1] + ',"metric":"t"}'
+        lines = _run_lines(10)
+        lines.insert(5, line)
+        src = _write(tmp_path / f"{layout}.json", lines)
+        for engine in ("fast", "duckdb"):
+            with pytest.raises(InputError, match=rf"{layout}\.json:6: not valid k6 JSON"):
+                ingest([src], engine=engine)
+
+
+@pytest.mark.parametrize("tags", ['{"a":"\\ud800"}', '{"\\udc00":"x"}'], ids=["value", "key"])
+def test_lone_surrogate_escapes_are_invalid_not_a_crash(tmp_path, tags):
+    """The slow path re-encoded such tags and died with UnicodeEncodeError."""
+    line = '{"type":"Point","metric":"t","data":{"time":"2026-01-01T00:00:01Z","value":1,' \
+           f'"tags":{tags}}}}}'
+    lines = _run_lines(10)
+    lines.insert(5, line)
+    _both_reject_alike(_write(tmp_path / "k.json", lines))
+
+
+def _both_reject_alike(src):
+    """Both engines refuse the file with the same message (which line is named is the
+    shared line finder's business: sources.validate_line)."""
+    msgs = []
+    for engine in ("fast", "duckdb"):
+        with pytest.raises(InputError, match=r"k\.json:\d+: not valid k6 JSON") as exc:
+            ingest([src], engine=engine)
+        msgs.append(str(exc.value))
+    assert msgs[0] == msgs[1]
+
+
+def test_encoded_surrogates_in_a_metric_name_are_invalid(tmp_path):
+    """json.loads(bytes) decodes with surrogatepass: the fast path took this name."""
+    lines = [ln.encode() for ln in _run_lines(10)]
+    lines.insert(5, (_K6 % ("2026-01-01T00:00:01Z", "1")).encode().replace(b'"t"', b'"t\xed\xa0\x80"'))
+    src = tmp_path / "k.json"
+    src.write_bytes(b"\n".join(lines) + b"\n")
+    _both_reject_alike(src)
+
+
+def test_non_ascii_metric_in_another_layout_is_kept(tmp_path):
+    """The slow path re-wrote the name as \\u00e9, which the C scanner refused."""
+    lines = _run_lines(10)
+    lines.insert(5, json.dumps({"type": "Point", "metric": "lat\u00e9ncy", "data": {
+        "time": "2026-01-01T00:00:01Z", "value": 2.5, "tags": {}}}, ensure_ascii=False))
+    res = _same([_write(tmp_path / "k.json", lines)])
+    assert res.value("lat\u00e9ncy", "count") == 1
+
+
+def test_vertical_tab_lines_are_blank(tmp_path):
+    lines = _run_lines(10)
+    lines.insert(5, "\x0b\x0c")
+    res = _same([_write(tmp_path / "k.json", lines)])
+    assert res.skipped_lines == 0

@@ -153,3 +153,20 @@ def test_extra_thresholds_from_file_and_replace(k6_runs):
     only = ingest([run.json], k6_summary=run.export, extra_thresholds=extra,
                   thresholds_replace=True)
     assert {t.source for t in only.thresholds} == {"file"}
+
+
+def test_split_scan_gives_the_same_figures_as_one_stream(k6_runs, tmp_path, monkeypatch):
+    """Large plain files are scanned by two threads, gzip by one: the figures (avg
+    included) must not depend on where the file was split."""
+    from novaload.results import fastscan
+
+    if not fastscan.available():
+        pytest.skip("the C fast path is not built: nothing is split")
+    run = k6_runs("mixed.js")
+    gz = tmp_path / "out.json.gz"
+    with run.json.open("rb") as src, gzip.open(gz, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    monkeypatch.setattr(fastscan, "MIN_SPLIT", 0)  # split even this small file
+    split = summary_document(ingest([run.json], k6_summary=run.export))["metrics"]
+    stream = summary_document(ingest([gz], k6_summary=run.export))["metrics"]
+    assert split == stream

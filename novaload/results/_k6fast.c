@@ -45,6 +45,7 @@ typedef struct {
     Intern metrics, tags;
     char *metric_ts;                            /* per metric id: time-series metric? */
     char *metric_keep;                          /* per metric id: keep its values? */
+    size_t metric_cap;                          /* allocated length of the two above */
     Key *keys; uint32_t nkeys, capkeys;
     Map64 keymap;                               /* (metric id, tags id) -> key id */
     Map64 groupmap;                             /* (key id, window) -> gid */
@@ -52,6 +53,10 @@ typedef struct {
      * a request's ~12 lines cycle through a handful of tag sets */
     const char *recent[RECENT]; size_t recent_len[RECENT]; uint32_t recent_id[RECENT];
     unsigned recent_next;
+    /* the last validated "YYYY-MM-DDTHH:MM:SS" and its epoch seconds: k6 stamps
+     * thousands of consecutive lines within one second, so the calendar checks run
+     * once per second of the run instead of once per line */
+    char sec_prefix[19]; int64_t sec_value; int sec_valid;
     /* per group */
     uint32_t ng, capg;
     uint32_t *g_key; int64_t *g_win; int64_t *g_n, *g_nz, *g_first, *g_last;
@@ -172,9 +177,12 @@ static int64_t key_index(Scanner *s, const char *m, size_t mlen, const char *t, 
     int added;
     /* room for a new metric's flags first: a failure after interning would leave an id
      * without flags, read out of bounds by the next line with that metric */
-    size_t want = (size_t)s->metrics.n + 1;
-    char *q = realloc(s->metric_ts, want); if (!q) return LINE_NOMEM; s->metric_ts = q;
-    q = realloc(s->metric_keep, want); if (!q) return LINE_NOMEM; s->metric_keep = q;
+    if ((size_t)s->metrics.n + 1 > s->metric_cap) {  /* grown geometrically: this runs per line */
+        size_t want = s->metric_cap ? s->metric_cap * 2 : 64;
+        char *q = realloc(s->metric_ts, want); if (!q) return LINE_NOMEM; s->metric_ts = q;
+        q = realloc(s->metric_keep, want); if (!q) return LINE_NOMEM; s->metric_keep = q;
+        s->metric_cap = want;
+    }
     int64_t mid = intern(&s->metrics, m, mlen, &added);
     if (mid < 0) return mid;
     if (added) {
@@ -253,14 +261,22 @@ static int days_in_month(int y, int m) {
  * truncated). Only what DuckDB's TIMESTAMPTZ cast (the reference scan) reads as the same
  * instant: a real calendar date, no leap second, upper-case T and Z, year 0001-9999.
  * Anything else is a slow line and judged in Python. */
-static int parse_time(const char *p, size_t n, int64_t *us) {
-    int Y, M, D, h, mi, sec;
-    if (n < 20 || p[4] != '-' || p[7] != '-' || (p[10] != 'T' && p[10] != ' ')
-        || p[13] != ':' || p[16] != ':') return -1;
-    if (dig(p, 4, &Y) || dig(p + 5, 2, &M) || dig(p + 8, 2, &D) || dig(p + 11, 2, &h)
-        || dig(p + 14, 2, &mi) || dig(p + 17, 2, &sec)) return -1;
-    if (Y < 1 || M < 1 || M > 12 || D < 1 || D > days_in_month(Y, M) || h > 23 || mi > 59
-        || sec > 59) return -1;
+static int parse_time(Scanner *s, const char *p, size_t n, int64_t *us) {
+    int64_t secs;
+    if (n < 20) return -1;
+    if (s->sec_valid && memcmp(p, s->sec_prefix, 19) == 0) {
+        secs = s->sec_value;  /* the same second as a line already validated */
+    } else {
+        int Y, M, D, h, mi, sec;
+        if (p[4] != '-' || p[7] != '-' || (p[10] != 'T' && p[10] != ' ')
+            || p[13] != ':' || p[16] != ':') return -1;
+        if (dig(p, 4, &Y) || dig(p + 5, 2, &M) || dig(p + 8, 2, &D) || dig(p + 11, 2, &h)
+            || dig(p + 14, 2, &mi) || dig(p + 17, 2, &sec)) return -1;
+        if (Y < 1 || M < 1 || M > 12 || D < 1 || D > days_in_month(Y, M) || h > 23 || mi > 59
+            || sec > 59) return -1;
+        secs = days_from_civil(Y, (unsigned)M, (unsigned)D) * 86400 + h * 3600 + mi * 60 + sec;
+        memcpy(s->sec_prefix, p, 19); s->sec_value = secs; s->sec_valid = 1;
+    }
     size_t i = 19; int64_t frac = 0; int nd = 0;
     if (i < n && p[i] == '.') {
         i++;
@@ -274,8 +290,7 @@ static int parse_time(const char *p, size_t n, int64_t *us) {
         int oh, om; if (dig(p + i + 1, 2, &oh) || dig(p + i + 4, 2, &om)) return -1;
         off = (int64_t)(oh * 60 + om) * 60; if (p[i] == '-') off = -off;
     } else return -1;
-    int64_t secs = days_from_civil(Y, (unsigned)M, (unsigned)D) * 86400 + h * 3600 + mi * 60 + sec - off;
-    *us = secs * 1000000 + frac;
+    *us = (secs - off) * 1000000 + frac;
     return 0;
 }
 
@@ -357,7 +372,7 @@ static int fast_line(Scanner *s, const char *p, const char *end) {
     const char *te = memchr(t, '"', end - t);
     if (!te) return 1;
     int64_t us;
-    if (parse_time(t, te - t, &us)) return 1;
+    if (parse_time(s, t, te - t, &us)) return 1;
     if ((size_t)(end - te) < LIT(P_VALUE) || memcmp(te, P_VALUE, LIT(P_VALUE))) return 1;
     const char *v = te + LIT(P_VALUE), *ve = v;
     if (ve < end && *ve == '-') ve++;

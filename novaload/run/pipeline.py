@@ -173,28 +173,56 @@ def finish_run(request: RunRequest, prepared: PreparedRun, record: RunRecord,
         exit_code = exit_code_for(execution.exit_code, results,
                                   regressed=bool(comparison and comparison.regressed))
         verdict = verdict_for(exit_code, results, execution)
+        outcome = RunOutcome(run_id=record.run_id, run_dir=run_dir, exit_code=exit_code,
+                             verdict=verdict, k6_exit_code=execution.exit_code, results=results,
+                             execution=execution, files=files, warnings=warnings)
+        _complete_record(record, execution, exit_code, verdict, results)
+        trend = None
+        if request.record_history:
+            # Registered before the reports are written, so the report's trend chart
+            # includes this run.
+            record.write(run_dir)
+            _record_history(outcome, request, observer)
+            if comparison is None:  # a comparison brings its own trend section
+                trend = _trend_section(record, request, observer)
         if results is not None:
             files += _write_reports(results, record, execution, prepared, run_dir, exit_code,
-                                    verdict, warnings, observer, comparison)
+                                    verdict, warnings, observer, comparison, trend)
             if request.monitor:
                 _publish_history(results, record, exit_code, verdict, observer)
     finally:
         # Written even when a bug escapes above: the run happened and must be on record.
-        record.ended_at = execution.ended_at.isoformat()
-        record.exit_code = exit_code
-        record.k6_exit_code = execution.exit_code
-        record.verdict = verdict
-        record.interrupted = execution.interrupted
-        record.duration_s = results.duration_s if results else None
+        _complete_record(record, execution, exit_code, verdict, results)
         record.warnings = warnings
         record.files = sorted(p.name for p in run_dir.iterdir() if p.is_file())
         files.append(record.write(run_dir))
-    outcome = RunOutcome(run_id=record.run_id, run_dir=run_dir, exit_code=exit_code,
-                         verdict=verdict, k6_exit_code=execution.exit_code, results=results,
-                         execution=execution, files=files, warnings=warnings)
-    if request.record_history:
-        _record_history(outcome, request, observer)
     return outcome
+
+
+def _complete_record(record: RunRecord, execution: K6Execution, exit_code: int, verdict: str,
+                     results: RunResults | None) -> None:
+    record.ended_at = execution.ended_at.isoformat()
+    record.exit_code = exit_code
+    record.k6_exit_code = execution.exit_code
+    record.verdict = verdict
+    record.interrupted = execution.interrupted
+    record.duration_s = results.duration_s if results else None
+
+
+def _trend_section(record: RunRecord, request: RunRequest, observer: RunObserver):
+    """The last runs of this scenario and environment (this one included) as a chart."""
+    from novaload.compare import load_compare_config
+    from novaload.compare.trend import trend_section
+    from novaload.history import HistoryStore
+
+    try:
+        limit = load_compare_config(None, request.config_dir).trend_runs
+        entries = HistoryStore(request.history_dir).list(
+            scenario=record.scenario, environment=record.environment, limit=limit)
+    except Exception as exc:  # noqa: BLE001 - a chart must not cost the run its report
+        observer.warn(f"no trend chart: {exc}")
+        return None
+    return trend_section(list(reversed(entries))) if len(entries) >= 2 else None
 
 
 def _compare_with_baseline(request: RunRequest, results: RunResults | None, run_dir: Path,
@@ -241,7 +269,7 @@ def _publish_history(results: RunResults, record: RunRecord, exit_code: int, ver
 def _write_reports(results: RunResults, record: RunRecord, execution: K6Execution,
                    prepared: PreparedRun, run_dir: Path, exit_code: int, verdict: str,
                    warnings: list[str], observer: RunObserver,
-                   comparison: object | None = None) -> list[Path]:
+                   comparison: object | None = None, trend: object | None = None) -> list[Path]:
     from novaload.reports import ReportContext, append_step_summary, write_all
     from novaload.results.summary import write_summary
 
@@ -254,7 +282,7 @@ def _write_reports(results: RunResults, record: RunRecord, execution: K6Executio
         k6_version=record.k6_version, git_commit=record.git_commit,
         started_at=execution.started_at, ended_at=execution.ended_at,
         exit_code=exit_code, target_url=record.target, redact=redact, comparison=comparison,
-        analyses=[a.to_section() for a in analyses])
+        analyses=[a.to_section() for a in analyses] + ([trend] if trend is not None else []))
     extra = {"analyses": {a.name: {"verdict": a.verdict, "flagged": a.flagged,
                                    "figures": a.figures} for a in analyses}} if analyses else None
     files = [write_summary(results, run_dir / "summary.json", extra)]

@@ -231,3 +231,22 @@ def test_relative_out_dir_from_another_directory(tmp_path: Path, demo_target: st
                     cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert (tmp_path / "rel" / "run" / "report.html").is_file()
+
+
+def test_every_run_registers_in_history_and_reports_its_trend(tmp_path: Path, demo_target: str):
+    """No --baseline needed: from the second run of a scenario on, report.html shows
+    the trend of the last runs of the same scenario and environment."""
+    script = tmp_path / "own.js"
+    script.write_text(OWN)
+    history = tmp_path / "history"
+    outs = [tmp_path / f"run{i}" for i in range(2)]
+    for out in outs:
+        proc = novaload("run", str(script), "--target", demo_target, "--out-dir", str(out),
+                        "--history-dir", str(history))
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    listed = novaload("history", "--history-dir", str(history), "--json")
+    runs = json.loads(listed.stdout)
+    assert [r["run_id"] for r in runs] == [json.loads((o / "run.json").read_text())["run_id"]
+                                           for o in reversed(outs)]
+    assert ">Trend<" not in (outs[0] / "report.html").read_text()  # one run is no trend
+    assert ">Trend<" in (outs[1] / "report.html").read_text()

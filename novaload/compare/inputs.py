@@ -53,10 +53,13 @@ def run_sources(run_dir: Path) -> tuple[list[Path], Path | None]:
 
 def snapshot_of(results: RunResults, sources: Sequence[Path], *, label: str,
                 record: dict[str, Any] | None, config: CompareConfig) -> RunSnapshot:
-    """Snapshot of ingested results; reads the raw latencies from ``sources``."""
+    """Snapshot of ingested results, with the raw latencies the ingest kept (or, for
+    results that did not come from an ingest, read again from ``sources``)."""
     from novaload.results.ingest import load_latency_samples
 
-    samples = load_latency_samples(list(sources))
+    samples = results.latency_samples()
+    if samples is None:
+        samples = load_latency_samples(list(sources))
     return snapshot_from_results(results, samples, label=label, record=record,
                                  max_samples=config.max_samples, seed=config.seed)
 

@@ -92,6 +92,21 @@ def endpoints(ctx: Context) -> pd.DataFrame:
     return pd.DataFrame(out, columns=cols)
 
 
+def latency_samples(ctx: Context) -> pd.DataFrame:
+    """Every ``http_req_duration`` value with its ``name`` tag (columns name, value),
+    from the values the scan already holds: baselines need the raw samples, and
+    reading the results file again for them would double the cost of a big run."""
+    rows = _metric(ctx, DURATION)
+    if rows.empty:
+        return pd.DataFrame({"name": pd.Series(dtype=object), "value": pd.Series(dtype=float)})
+    names, values = [], []
+    for name, part in rows.groupby(_key(rows, "name"), sort=True):
+        vals = ctx.values_of(part.index)
+        names.append(np.full(len(vals), name, dtype=object))
+        values.append(vals)
+    return pd.DataFrame({"name": np.concatenate(names), "value": np.concatenate(values)})
+
+
 def statuses(ctx: Context) -> pd.DataFrame:
     s = _by(ctx, "http_reqs", ["method", "status"], "s")
     frame = s.rename("requests").reset_index() if len(s) else pd.DataFrame(
@@ -248,4 +263,4 @@ def fill(res: RunResults, ctx: Context, *, top_urls: int, histogram_buckets: int
     res.histogram = histogram(ctx, histogram_buckets)
 
 
-__all__ = ["Context", "TAG_COLUMNS", "fill", "select"]
+__all__ = ["Context", "TAG_COLUMNS", "fill", "latency_samples", "select"]

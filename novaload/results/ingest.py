@@ -184,6 +184,7 @@ def _assemble(srcs, scan: ScanResult, summary: K6Summary | None, extra: list[Thr
     if summary is not None:
         _compare_verdicts(res, summary, specs, warnings)
     breakdowns.fill(res, ctx, top_urls=top_urls, histogram_buckets=histogram_buckets)
+    res.latency_source = lambda: breakdowns.latency_samples(ctx)
     return res
 
 

@@ -9,6 +9,7 @@ Naming follows k6: a *metric* has a *type* (counter, gauge, rate, trend) and
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -109,6 +110,13 @@ class RunResults:
     window_s: float = 1.0
     # le_ms (bucket upper bound), requests   (http_req_duration histogram)
     histogram: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # Builds the raw http_req_duration samples (name, value) on demand from what the
+    # ingest already read; None when the results did not come from an ingest.
+    latency_source: Callable[[], pd.DataFrame] | None = field(default=None, repr=False)
+
+    def latency_samples(self) -> pd.DataFrame | None:
+        """Raw ``http_req_duration`` values with their ``name`` tag, or None."""
+        return None if self.latency_source is None else self.latency_source()
 
     @property
     def thresholds_failed(self) -> bool:

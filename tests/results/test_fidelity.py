@@ -170,3 +170,20 @@ def test_split_scan_gives_the_same_figures_as_one_stream(k6_runs, tmp_path, monk
     split = summary_document(ingest([run.json], k6_summary=run.export))["metrics"]
     stream = summary_document(ingest([gz], k6_summary=run.export))["metrics"]
     assert split == stream
+
+
+def test_latency_samples_from_the_ingest_equal_a_fresh_read(k6_runs):
+    """Baselines use the samples the ingest kept instead of reading the file again:
+    they must be exactly the http_req_duration values, each with its name tag."""
+    from novaload.results.ingest import load_latency_samples
+
+    run = k6_runs("mixed.js")
+    kept = ingest([run.json]).latency_samples()
+    read = load_latency_samples([run.json])
+    read = read.assign(name=read["name"].fillna(""))
+    order = ["name", "value"]
+    kept = kept.sort_values(order, ignore_index=True)
+    read = read.sort_values(order, ignore_index=True)
+    assert len(kept) == len(read) > 0
+    assert list(kept["name"]) == list(read["name"])
+    assert kept["value"].tolist() == read["value"].tolist()

@@ -26,26 +26,21 @@ from novaload.errors import ConfigError
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent.parent
 
 
-def default_config_dir() -> Path:
-    """``NOVALOAD_CONFIG_DIR``, else ``./configs``, else the checkout's ``configs/``."""
-    env = os.environ.get("NOVALOAD_CONFIG_DIR")
+def _default_dir(env_var: str, name: str) -> Path:
+    """``$env_var``, else ``./name`` (the project you are in), else the checkout's ``name``."""
+    env = os.environ.get(env_var)
     if env:
         return Path(env)
-    local = Path.cwd() / "configs"
-    if local.is_dir():
-        return local
-    return PACKAGE_ROOT / "configs"
+    local = Path.cwd() / name
+    return local if local.is_dir() else PACKAGE_ROOT / name
+
+
+def default_config_dir() -> Path:
+    return _default_dir("NOVALOAD_CONFIG_DIR", "configs")
 
 
 def default_scenarios_dir() -> Path:
-    """``NOVALOAD_SCENARIOS_DIR``, else ``./k6-scenarios``, else the checkout's."""
-    env = os.environ.get("NOVALOAD_SCENARIOS_DIR")
-    if env:
-        return Path(env)
-    local = Path.cwd() / "k6-scenarios"
-    if local.is_dir():
-        return local
-    return PACKAGE_ROOT / "k6-scenarios"
+    return _default_dir("NOVALOAD_SCENARIOS_DIR", "k6-scenarios")
 
 
 def read_yaml(path: Path) -> Any:

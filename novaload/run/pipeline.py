@@ -26,7 +26,7 @@ from novaload.run.k6binary import find_k6
 from novaload.run.outcome import exit_code_for, verdict_for
 from novaload.run.prepare import PreparedRun, RunRequest, prepare
 from novaload.run.redact import Redactor
-from novaload.run.runfolder import RunRecord, create_run_dir, git_info, new_run_id, safe_url
+from novaload.run.runfolder import RunRecord, create_run_dir, git_info, safe_url
 
 
 class RunObserver(Protocol):
@@ -95,9 +95,8 @@ def run_test(request: RunRequest, observer: RunObserver | None = None) -> RunOut
     observer = observer or SilentObserver()
     k6 = find_k6(request.k6)
     name = Path(request.target).stem if request.is_script else request.target
-    run_id = new_run_id(name)
     existed = request.out_dir is not None and request.out_dir.exists()
-    run_dir = create_run_dir(run_id, request.out_dir)
+    run_id, run_dir = create_run_dir(name, request.out_dir)
     try:
         prepared = prepare(request, run_id, run_dir)
     except BaseException:
@@ -300,7 +299,9 @@ def _write_reports(results: RunResults, record: RunRecord, execution: K6Executio
 def _ingest(execution: K6Execution, prepared: PreparedRun) -> RunResults:
     from novaload.results.ingest import ingest
 
-    sources = [p for p in execution.results_files if p.exists() and p.stat().st_size > 0]
+    # An empty file (a split run's instance with no VUs) is the ingest's to judge: it is
+    # skipped with a warning while another instance has samples.
+    sources = [p for p in execution.results_files if p.exists()]
     if not sources:
         raise InputError("k6 wrote no results (see k6.log)")
     summary = next((p for p in execution.summary_files if p.name.startswith("k6-summary")

@@ -17,22 +17,37 @@ RUN_JSON = "run.json"
 
 
 def new_run_id(scenario: str, now: datetime | None = None) -> str:
-    """``api-20261121-104233-3fa2``: sortable by time, unique, safe as a path and a tag."""
+    """``api-20261121-104233-3fa2c1``: sortable by time, safe as a path and a tag; the
+    random part makes ids of runs started in the same second differ."""
     now = now or datetime.now(UTC)
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", scenario).strip("-")[:40] or "run"
-    return f"{slug}-{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+    return f"{slug}-{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
 
 
 def default_reports_dir() -> Path:
     return Path(os.environ.get("NOVALOAD_REPORTS_DIR", "reports"))
 
 
-def create_run_dir(run_id: str, out_dir: Path | None) -> Path:
-    path = out_dir if out_dir is not None else default_reports_dir() / run_id
-    path.mkdir(parents=True, exist_ok=True)
-    # Absolute: k6 runs with the run folder as its working directory, where a relative
-    # path to the script (or an output file) would no longer resolve.
-    return path.resolve()
+def create_run_dir(scenario: str, out_dir: Path | None) -> tuple[str, Path]:
+    """A new run id and its folder: ``out_dir`` if given, else ``reports/<run-id>``.
+
+    The default folder is claimed exclusively (a new id is drawn on the rare clash), so
+    two runs started in the same second, e.g. parallel CI jobs, never share a folder.
+    The path is absolute: k6 runs with the run folder as its working directory, where a
+    relative path to the script (or an output file) would no longer resolve.
+    """
+    while True:
+        run_id = new_run_id(scenario)
+        if out_dir is not None:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            return run_id, out_dir.resolve()
+        path = default_reports_dir() / run_id
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        return run_id, path.resolve()
 
 
 @dataclass(frozen=True, slots=True)

@@ -72,10 +72,23 @@ def test_combine_sums_instances_and_weights_error_rate():
     assert s.error_rate == pytest.approx(10 / 400)
 
 
-def test_run_ids_are_unique_and_path_safe():
-    ids = {new_run_id("a b/c") for _ in range(50)}
-    assert len(ids) == 50
-    assert all("/" not in i and " " not in i for i in ids)
+def test_run_ids_are_path_safe():
+    run_id = new_run_id("a b/c")
+    assert "/" not in run_id and " " not in run_id and run_id.startswith("a-b-c-")
+
+
+def test_run_folders_never_clash(monkeypatch, tmp_path):
+    """Runs started in the same second get different folders even when the random part
+    of their ids collides: the folder is claimed exclusively and a new id drawn."""
+    from novaload.run import runfolder
+
+    monkeypatch.setenv("NOVALOAD_REPORTS_DIR", str(tmp_path))
+    ids = iter(["api-x-1", "api-x-1", "api-x-2"])
+    monkeypatch.setattr(runfolder, "new_run_id", lambda scenario: next(ids))
+    first = runfolder.create_run_dir("api", None)
+    second = runfolder.create_run_dir("api", None)
+    assert first == ("api-x-1", (tmp_path / "api-x-1").resolve())
+    assert second == ("api-x-2", (tmp_path / "api-x-2").resolve())
 
 
 def test_safe_url_drops_credentials():

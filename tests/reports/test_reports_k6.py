@@ -9,13 +9,12 @@ import csv
 import html
 import http.server
 import subprocess
-import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser import chromium_path, dump_dom, require_tool, serve
+from browser import chromium_path, dump_dom, require_tool, serve, serve_handler
 
 from novaload.reports import default_verdict, write_all
 from novaload.reports.base import ReportContext
@@ -65,15 +64,8 @@ def _target() -> Iterator[str]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serve_handler(Handler) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from novaload.compare.config import CompareConfig
-from novaload.compare.snapshot import OVERALL, RunSnapshot
+from novaload.compare.snapshot import RunSnapshot
 from novaload.compare.stats import Interval
 from novaload.reports.base import ExtraSection, write_atomic
 from novaload.reports.markdown import md_table, md_text

@@ -8,7 +8,6 @@ no race between picking a free port and binding it.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess

@@ -3,8 +3,6 @@ thresholds; `vm` leaves no VM behind, also when interrupted."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 
 from novaload.config.models import ProjectConfig

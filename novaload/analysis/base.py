@@ -8,7 +8,7 @@ from __future__ import annotations
 import html
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -179,7 +179,9 @@ class StepStats:
     requests: int
     failures: int
     rps: float
-    latency_ms: float  # request-weighted mean of the windows' percentile (the SLO's column)
+    # The SLO's percentile over every request of the step (exact, k6's interpolation);
+    # without raw values, the request-weighted mean of the windows' percentile.
+    latency_ms: float
 
     @property
     def error_rate(self) -> float:
@@ -187,20 +189,40 @@ class StepStats:
 
 
 def step_stats(ts: pd.DataFrame, steps: Sequence[tuple[float, float, float]], window_s: float,
-               column: str) -> list[StepStats]:
-    """Aggregate windows per step, skipping each step's first window (transition)."""
+               column: str, values_between: Callable[[float, float], Any] | None = None,
+               percentile: float = 95.0) -> list[StepStats]:
+    """Aggregate windows per step, skipping each step's first window (transition).
+
+    ``values_between(t0, t1)`` (``RunResults.latency_between``) gives the step's raw
+    latencies, so its percentile is exact rather than an average of window percentiles.
+    """
     out = []
     for i, (start, end, level) in enumerate(steps, 1):
         margin = window_s if end - start > 2 * window_s else 0.0
         part = in_interval(ts, start, end, window_s, margin)
         requests = int(part["requests"].sum()) if not part.empty else 0
         failures = int(part["failures"].sum()) if not part.empty else 0
-        latency = _weighted_mean(part, column)
+        latency = _step_percentile(part, window_s, values_between, percentile, column)
         span = len(part) * window_s
         out.append(StepStats(index=i, start_s=start, end_s=end, level=level, windows=len(part),
                              requests=requests, failures=failures,
                              rps=requests / span if span else 0.0, latency_ms=latency))
     return out
+
+
+def _step_percentile(part: pd.DataFrame, window_s: float, values_between, percentile: float,
+                     column: str) -> float:
+    values = None
+    if values_between is not None and not part.empty:
+        t = part["t"].astype(float)
+        values = values_between(float(t.min()), float(t.max()) + window_s)
+    if values is None:
+        return _weighted_mean(part, column)
+    if len(values) == 0:
+        return math.nan
+    from novaload.results.stats import percentiles
+
+    return float(percentiles(values, [percentile])[percentile])
 
 
 def _weighted_mean(part: pd.DataFrame, column: str) -> float:

@@ -24,7 +24,8 @@ def _steps(results: RunResults, ctx: AnalysisContext, slo: Slo) -> list[StepStat
     # The run's last window is partial (k6 stops mid-window, in-flight iterations are
     # cut): counted in, it would make the last step look like it fell short.
     ts = ts.iloc[:-1] if len(ts) > 1 else ts
-    return step_stats(ts, plateaus(ctx.executor, min_s=0.0), results.window_s, slo.column)
+    return step_stats(ts, plateaus(ctx.executor, min_s=0.0), results.window_s, slo.column,
+                      results.latency_between, slo.percentile)
 
 
 def _unit(ctx: AnalysisContext) -> str:

@@ -107,6 +107,18 @@ def latency_samples(ctx: Context) -> pd.DataFrame:
     return pd.DataFrame({"name": np.concatenate(names), "value": np.concatenate(values)})
 
 
+def latency_between(ctx: Context, t0: float, t1: float) -> np.ndarray:
+    """``http_req_duration`` values of the windows whose start (seconds since the first
+    sample, like the time series' ``t``) lies in [t0, t1)."""
+    rows = _metric(ctx, DURATION)
+    rows = rows[rows["win"].notna()]
+    if rows.empty or ctx.first_us is None:
+        return np.empty(0)
+    t = (ctx.origin_us + rows["win"].to_numpy(dtype=np.float64) * (ctx.window_s * 1e6)
+         - ctx.first_us) / 1e6
+    return ctx.values_of(rows.index[(t >= t0 - 1e-9) & (t < t1 - 1e-9)])
+
+
 def statuses(ctx: Context) -> pd.DataFrame:
     s = _by(ctx, "http_reqs", ["method", "status"], "s")
     frame = s.rename("requests").reset_index() if len(s) else pd.DataFrame(
@@ -263,4 +275,4 @@ def fill(res: RunResults, ctx: Context, *, top_urls: int, histogram_buckets: int
     res.histogram = histogram(ctx, histogram_buckets)
 
 
-__all__ = ["Context", "TAG_COLUMNS", "fill", "latency_samples", "select"]
+__all__ = ["Context", "TAG_COLUMNS", "fill", "latency_between", "latency_samples", "select"]

@@ -185,6 +185,7 @@ def _assemble(srcs, scan: ScanResult, summary: K6Summary | None, extra: list[Thr
         _compare_verdicts(res, summary, specs, warnings)
     breakdowns.fill(res, ctx, top_urls=top_urls, histogram_buckets=histogram_buckets)
     res.latency_source = lambda: breakdowns.latency_samples(ctx)
+    res.latency_window_source = lambda t0, t1: breakdowns.latency_between(ctx, t0, t1)
     return res
 
 

@@ -16,6 +16,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 
@@ -113,10 +114,19 @@ class RunResults:
     # Builds the raw http_req_duration samples (name, value) on demand from what the
     # ingest already read; None when the results did not come from an ingest.
     latency_source: Callable[[], pd.DataFrame] | None = field(default=None, repr=False)
+    # http_req_duration values of the windows starting in [t0, t1) seconds (the
+    # timeseries' ``t``), for exact percentiles over a stretch of the run.
+    latency_window_source: Callable[[float, float], np.ndarray] | None = field(
+        default=None, repr=False)
 
     def latency_samples(self) -> pd.DataFrame | None:
         """Raw ``http_req_duration`` values with their ``name`` tag, or None."""
         return None if self.latency_source is None else self.latency_source()
+
+    def latency_between(self, t0: float, t1: float) -> np.ndarray | None:
+        """Raw ``http_req_duration`` values of the windows starting in [t0, t1), or None."""
+        src = self.latency_window_source
+        return None if src is None else src(t0, t1)
 
     @property
     def thresholds_failed(self) -> bool:

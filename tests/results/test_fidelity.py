@@ -187,3 +187,18 @@ def test_latency_samples_from_the_ingest_equal_a_fresh_read(k6_runs):
     assert len(kept) == len(read) > 0
     assert list(kept["name"]) == list(read["name"])
     assert kept["value"].tolist() == read["value"].tolist()
+
+
+def test_latency_between_covers_the_run_exactly(k6_runs):
+    """Over the whole run, the windows' raw latencies give k6's own p(95) and count;
+    split at any window boundary, the two halves add up to the whole."""
+    from novaload.results.stats import percentiles
+
+    run = k6_runs("mixed.js")
+    res = ingest([run.json], k6_summary=run.export)
+    every = res.latency_between(0.0, float("inf"))
+    assert len(every) == res.value("http_reqs", "count")  # one duration per request
+    assert percentiles(every, [95.0])[95.0] == res.value("http_req_duration", "p(95)")
+    cut = float(res.timeseries["t"].iloc[len(res.timeseries) // 2])
+    halves = [res.latency_between(0.0, cut), res.latency_between(cut, float("inf"))]
+    assert sum(len(h) for h in halves) == len(every) and all(len(h) for h in halves)

@@ -7,16 +7,15 @@ was already there.
 from __future__ import annotations
 
 import html
-import os
 
 import pandas as pd
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from novaload.fileio import write_atomic  # noqa: F401  (part of this module's API)
 from novaload.results.model import RunResults
 
 VERDICT_PASSED = "passed"
@@ -123,28 +122,6 @@ class Reporter(Protocol):
     filename: str
 
     def write(self, results: RunResults, context: ReportContext, out_dir: Path) -> Path: ...
-
-
-def write_atomic(path: Path, data: str | bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file and a rename.
-
-    A crash or a full disk mid-write leaves the previous file (if any) intact,
-    and readers (a CI artefact upload, a browser) never see half a report.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(raw)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; reports are meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 __all__ = [

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from novaload.errors import InputError
+from novaload.fileio import write_atomic
 from novaload.results.model import RunResults
 
 DEFAULT_TREND_STATS = ("avg", "min", "med", "max", "p(90)", "p(95)")
@@ -147,13 +148,8 @@ def summary_document(results: RunResults) -> dict:
 def write_summary(results: RunResults, path: Path | str,
                   extra: dict | None = None) -> Path:
     """Write ``summary.json``; ``extra`` adds top-level sections (e.g. ``analyses``)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     document = {**summary_document(results), **(extra or {})}
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(path)  # never leave a half-written summary.json behind
-    return path
+    return write_atomic(Path(path), json.dumps(document, indent=2) + "\n")
 
 
 __all__ = ["K6Summary", "load_k6_summary", "summary_document", "write_summary"]

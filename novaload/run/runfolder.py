@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from novaload.fileio import write_atomic
+
 RUN_JSON = "run.json"
 
 
@@ -122,11 +124,8 @@ class RunRecord:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def write(self, run_dir: Path) -> Path:
-        path = run_dir / RUN_JSON
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2, default=str) + "\n", encoding="utf-8")
-        tmp.replace(path)
-        return path
+        return write_atomic(run_dir / RUN_JSON,
+                            json.dumps(asdict(self), indent=2, default=str) + "\n")
 
 
 def read_run_record(run_dir: Path) -> dict[str, Any]:

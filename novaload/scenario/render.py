@@ -23,6 +23,7 @@ import jinja2
 from novaload.config.models import Environment, Profile, Scenario
 from novaload.config.loader import default_scenarios_dir
 from novaload.errors import ConfigError
+from novaload.fileio import write_atomic
 from novaload.scenario.options import build_options
 
 # Used when a script rendered for the `local` environment is run by hand.
@@ -61,11 +62,7 @@ class RenderedScript:
     config: dict[str, Any]
 
     def write(self, path: Path) -> Path:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(self.text, encoding="utf-8")
-        tmp.replace(path)
-        return path
+        return write_atomic(path, self.text)
 
 
 def script_config(scenario: Scenario, environment: Environment, profile: Profile,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 from collections.abc import Callable
@@ -12,6 +11,7 @@ from pathlib import Path
 from aiohttp import web
 
 from novaload.errors import ConfigError
+from novaload.fileio import write_atomic
 from novaload.target.app import create_app
 from novaload.target.settings import TargetSettings
 
@@ -50,7 +50,7 @@ async def _serve(settings: TargetSettings, ready_file: Path | None, log: Callabl
             loop.add_signal_handler(sig, stop.set)
         try:
             if ready_file is not None:
-                _write_atomically(Path(ready_file), url)
+                write_atomic(Path(ready_file), url + "\n")  # pollers never see half a URL
             log(f"novaload demo target listening on {url}")
             await stop.wait()
         finally:
@@ -71,8 +71,3 @@ async def _listen(runner: web.AppRunner, settings: TargetSettings) -> str:
     return base_url(settings.host, port)
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    # A reader polling for the file must never see it half written.
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text + "\n", encoding="utf-8")
-    os.replace(tmp, path)

@@ -3,8 +3,8 @@
 Per endpoint and overall: p50/p95/p99 latency (bootstrap CI of the relative
 change, plus a Mann–Whitney p-value for information), error rate (Newcombe
 interval of the difference, in percentage points) and requests per second
-(overall: bootstrap CI over full time windows; per endpoint: shown, not judged
-— the per-endpoint windows are not kept).
+(bootstrap CI of the mean over full time windows; per endpoint over the bins of
+those windows that the snapshot keeps).
 """
 
 from __future__ import annotations
@@ -48,14 +48,23 @@ def _tests(name: str, base: RunSnapshot, cur: RunSnapshot, config: CompareConfig
         return 0
     n = 3 if min(len(old.latencies), len(new.latencies)) >= config.min_samples else 0
     n += 1 if min(old.requests, new.requests) >= config.min_samples else 0
-    if name == OVERALL and _windows_ok(base, cur, config):
-        n += 1
+    n += 1 if _rates_ok(name, base, cur, config) else 0
     return n
 
 
 def _windows_ok(base: RunSnapshot, cur: RunSnapshot, config: CompareConfig) -> bool:
     return (min(len(base.window_requests), len(cur.window_requests)) >= config.min_windows
             and base.window_s == cur.window_s)
+
+
+def _rates_ok(name: str, base: RunSnapshot, cur: RunSnapshot, config: CompareConfig) -> bool:
+    """Whether requests/s of this endpoint (or overall) gets a statistical test."""
+    if name == OVERALL:
+        return _windows_ok(base, cur, config)
+    old, new = base.endpoints[name], cur.endpoints[name]
+    return (min(len(old.window_rates), len(new.window_rates)) >= config.min_windows
+            and min(old.requests, new.requests) >= config.min_samples
+            and old.window_rates.mean() > 0)
 
 
 def _rng(config: CompareConfig, name: str, metric: str) -> np.random.Generator:
@@ -117,11 +126,15 @@ def _throughput(name: str, base: RunSnapshot, cur: RunSnapshot, config: CompareC
                 confidence: float) -> MetricChange:
     o, n = base.rps(name), cur.rps(name)
     min_effect = config.throughput_pct / 100
-    if name != OVERALL:
+    old, new = base.endpoints[name], cur.endpoints[name]
+    if name != OVERALL and not (len(old.window_rates) and len(new.window_rates)):
+        # a snapshot from before per-endpoint rates were kept (history format 1)
         return MetricChange("rps", o, n, _rel(o, n), None, Status.NOT_JUDGED, min_effect)
-    if not _windows_ok(base, cur, config):
+    if not _rates_ok(name, base, cur, config):
         return MetricChange("rps", o, n, _rel(o, n), None, Status.INSUFFICIENT, min_effect)
-    ci = mean_change(base.window_requests, cur.window_requests, confidence=confidence, resamples=config.resamples,
+    a, b = ((base.window_requests, cur.window_requests) if name == OVERALL
+            else (old.window_rates, new.window_rates))
+    ci = mean_change(a, b, confidence=confidence, resamples=config.resamples,
                      rng=_rng(config, name, "rps"))
     ci = Interval(_rel(o, n), ci.low, ci.high)
     return MetricChange("rps", o, n, ci.estimate, ci,

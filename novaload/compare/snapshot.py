@@ -1,6 +1,7 @@
 """A run reduced to what a comparison needs: per endpoint (``name`` tag) and
 overall, request and failure counts, exact p50/p95/p99, the (sorted, at most
-``max_samples``) raw latencies, and requests per full time window.
+``max_samples``) raw latencies, and requests per full time window: overall, and
+per endpoint as requests/s over at most ``MAX_RATE_BINS`` bins of those windows.
 
 A snapshot is small (a few hundred KB at most), so the history store keeps one
 per run: comparisons keep working after a run folder was moved or deleted, as
@@ -24,7 +25,11 @@ from novaload.compare.stats import k6_percentile
 from novaload.results.model import RunResults
 
 OVERALL = "(all requests)"  # cannot collide with a k6 `name` tag in practice: it is the key
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 2  # 2: per-endpoint window_rates (absent in 1: throughput not judged)
+# Per-endpoint request rates are kept per bin of consecutive full windows, at most this
+# many bins per endpoint: a snapshot of a run with hundreds of endpoints stays small, and
+# the bootstrap over bins still sees the rate's variation along the run.
+MAX_RATE_BINS = 240
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,16 +40,21 @@ class EndpointData:
     p95: float
     p99: float
     latencies: np.ndarray  # sorted ms; a uniform random subsample when the run was large
+    # requests/s per bin of full windows (see MAX_RATE_BINS); empty when unknown
+    window_rates: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @classmethod
     def from_values(cls, values: np.ndarray, requests: int, failures: int, max_samples: int,
-                    rng: np.random.Generator) -> EndpointData:
+                    rng: np.random.Generator,
+                    window_rates: np.ndarray | None = None) -> EndpointData:
         ordered = np.sort(np.asarray(values, dtype=np.float64))
         p50, p95, p99 = (k6_percentile(ordered, q) for q in (0.50, 0.95, 0.99))
         kept = ordered
         if len(ordered) > max_samples:  # a uniform subsample keeps the distribution's shape
             kept = np.sort(rng.choice(ordered, size=max_samples, replace=False))
-        return cls(requests=requests, failures=failures, p50=p50, p95=p95, p99=p99, latencies=kept)
+        rates = np.zeros(0) if window_rates is None else np.asarray(window_rates, dtype=np.float64)
+        return cls(requests=requests, failures=failures, p50=p50, p95=p95, p99=p99, latencies=kept,
+                   window_rates=rates)
 
     @property
     def error_rate(self) -> float:
@@ -90,7 +100,9 @@ class RunSnapshot:
                "started_at": self.started_at,
                "endpoints": {k: {"requests": e.requests, "failures": e.failures, "p50": _num(e.p50),
                                  "p95": _num(e.p95), "p99": _num(e.p99),
-                                 "latencies": _pack(e.latencies)} for k, e in self.endpoints.items()}}
+                                 "latencies": _pack(e.latencies),
+                                 "window_rates": _pack(e.window_rates)}
+                             for k, e in self.endpoints.items()}}
         return zlib.compress(json.dumps(doc).encode("utf-8"), 6)
 
     @classmethod
@@ -98,7 +110,8 @@ class RunSnapshot:
         doc = json.loads(zlib.decompress(blob))
         endpoints = {k: EndpointData(requests=int(e["requests"]), failures=int(e["failures"]),
                                      p50=_unnum(e["p50"]), p95=_unnum(e["p95"]), p99=_unnum(e["p99"]),
-                                     latencies=_unpack(e["latencies"]))
+                                     latencies=_unpack(e["latencies"]),
+                                     window_rates=_unpack(e.get("window_rates", "")))
                      for k, e in doc["endpoints"].items()}
         return cls(label=doc["label"], duration_s=float(doc["duration_s"]), endpoints=endpoints,
                    window_requests=_unpack(doc["window_requests"]), window_s=float(doc["window_s"]),
@@ -132,13 +145,15 @@ def snapshot_from_results(results: RunResults, samples: pd.DataFrame, *, label: 
     (a DataFrame with columns ``name`` and ``value``, as ``load_latency_samples`` returns)."""
     rng = np.random.default_rng(seed)
     failures = _failures_by_name(results)
+    rates = _endpoint_rates(results)
     endpoints: dict[str, EndpointData] = {}
     if not samples.empty:
         samples = samples.assign(name=samples["name"].fillna("").astype(str))
         for name, values in samples.groupby("name", sort=True)["value"]:
             arr = values.to_numpy(dtype=np.float64)
             endpoints[str(name)] = EndpointData.from_values(
-                arr, len(arr), failures.get(str(name), 0), max_samples, rng)
+                arr, len(arr), failures.get(str(name), 0), max_samples, rng,
+                window_rates=rates.get(str(name)))
     all_values = samples["value"].to_numpy(dtype=np.float64) if not samples.empty else np.zeros(0)
     total_failures = sum(failures.values()) if failures else int(
         results.value("http_req_failed", "passes", 0) or 0)
@@ -160,6 +175,40 @@ def _failures_by_name(results: RunResults) -> dict[str, int]:
     if df is None or df.empty or "name" not in df.columns or "failures" not in df.columns:
         return {}
     return {str(n): int(f) for n, f in zip(df["name"], df["failures"].fillna(0), strict=True)}
+
+
+def _endpoint_rates(results: RunResults) -> dict[str, np.ndarray]:
+    """Per endpoint, requests/s in bins of consecutive full windows (the windows of
+    :func:`_full_windows`, an endpoint's idle window counting as 0)."""
+    ts, per = results.timeseries, results.endpoint_timeseries
+    if (ts is None or per is None or ts.empty or per.empty or len(ts) < 3
+            or "t" not in ts.columns):
+        return {}
+    full_us = _micros(ts["t"])[1:-1]  # sorted: the time series is in window order
+    size = max(1, math.ceil(len(full_us) / MAX_RATE_BINS))
+    bins = len(full_us) // size
+    if bins == 0:
+        return {}
+    t_us = _micros(per["t"])
+    pos = np.searchsorted(full_us, t_us)
+    hit = (pos < len(full_us)) & (full_us[np.minimum(pos, len(full_us) - 1)] == t_us)
+    pos = np.where(hit, pos, -1)
+    keep = hit & (pos < bins * size)  # the last, incomplete bin is dropped
+    frame = pd.DataFrame({"name": per["name"].astype(str).to_numpy()[keep],
+                          "bin": pos[keep] // size,
+                          "requests": per["requests"].to_numpy(dtype=np.float64)[keep]})
+    bin_s = size * float(results.window_s or 1.0)
+    out: dict[str, np.ndarray] = {}
+    for name, part in frame.groupby("name", sort=False):
+        counts = np.bincount(part["bin"].to_numpy(), weights=part["requests"].to_numpy(),
+                             minlength=bins)
+        out[str(name)] = counts / bin_s
+    return out
+
+
+def _micros(t: pd.Series) -> np.ndarray:
+    # window starts in whole microseconds: the same window computed twice compares equal
+    return np.round(t.to_numpy(dtype=np.float64) * 1e6).astype(np.int64)
 
 
 def _full_windows(results: RunResults) -> np.ndarray:

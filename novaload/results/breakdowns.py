@@ -243,6 +243,22 @@ def timeseries(ctx: Context) -> pd.DataFrame:
     return frame.reset_index(drop=True)[cols]
 
 
+def endpoint_timeseries(ctx: Context) -> pd.DataFrame:
+    """Requests per (window, ``name``), sparse: a window where an endpoint had no request
+    has no row. ``t`` is computed as in :func:`timeseries`, so the two align exactly."""
+    cols = ["t", "name", "requests"]
+    rows = _metric(ctx, DURATION)
+    rows = rows[rows["win"].notna()]
+    if rows.empty or ctx.first_us is None:
+        return pd.DataFrame(columns=cols)
+    frame = pd.DataFrame({"win": rows["win"].astype("int64"), "name": _key(rows, "name"),
+                          "requests": rows["n"].astype("int64")})
+    out = frame.groupby(["win", "name"], sort=True)["requests"].sum().reset_index()
+    start_us = ctx.origin_us + out["win"].to_numpy() * (ctx.window_s * 1e6)
+    out["t"] = (start_us - ctx.first_us) / 1e6
+    return out[cols]
+
+
 def _window_percentiles(ctx: Context, rows: pd.DataFrame, wins: np.ndarray, pcts
                         ) -> dict[float, list]:
     """k6 percentiles of each window's values (None where a window has none)."""
@@ -272,6 +288,7 @@ def fill(res: RunResults, ctx: Context, *, top_urls: int, histogram_buckets: int
     res.groups = groups(ctx)
     res.checks = checks(ctx)
     res.timeseries = timeseries(ctx)
+    res.endpoint_timeseries = endpoint_timeseries(ctx)
     res.histogram = histogram(ctx, histogram_buckets)
 
 

@@ -109,6 +109,9 @@ class RunResults:
     # rps, p50, p95, p99 (ms), vus, iterations, data_sent, data_received
     timeseries: pd.DataFrame = field(default_factory=pd.DataFrame)
     window_s: float = 1.0
+    # t (as in timeseries), name, requests: requests of each endpoint per window (only
+    # the windows where it had any), for per-endpoint throughput in comparisons
+    endpoint_timeseries: pd.DataFrame = field(default_factory=pd.DataFrame)
     # le_ms (bucket upper bound), requests   (http_req_duration histogram)
     histogram: pd.DataFrame = field(default_factory=pd.DataFrame)
     # Builds the raw http_req_duration samples (name, value) on demand from what the

@@ -123,6 +123,58 @@ def test_a_run_compared_with_itself_exits_0(reports: Path):
     assert {e["name"] for e in doc["endpoints"]} == {"(all requests)", "status", "vms"}
 
 
+def _fine_snapshot(run_dir: Path, engine: str = "auto"):
+    """Snapshot with quarter-second windows: a 3 s run then has 10 full windows, enough
+    for requests/s to be judged (with 1 s windows it is "insufficient data")."""
+    from novaload.compare import CompareConfig
+    from novaload.compare.inputs import snapshot_of
+    from novaload.results.ingest import ingest
+
+    src = [run_dir / "k6-results.json"]
+    return snapshot_of(ingest(src, window_s=0.25, engine=engine), src, label=run_dir.name,
+                       record=None, config=CompareConfig())
+
+
+@pytest.mark.parametrize("engine", ["fast", "duckdb"])
+def test_per_endpoint_rates_count_the_requests_of_the_full_windows(reports: Path, engine: str):
+    """Checked against the raw k6 JSON: an endpoint's rate x bin length, summed over the
+    bins, is the number of its http_req_duration samples stamped inside the full windows
+    (the first and last windows of the run, partial, are left out)."""
+    import pandas as pd
+
+    from novaload.results.ingest import ingest
+
+    run = reports / "a"
+    snap = _fine_snapshot(run, engine)
+    ts = ingest([run / "k6-results.json"], window_s=0.25, engine=engine).timeseries
+    start = ts["time"].iloc[1]
+    end = ts["time"].iloc[-2] + pd.Timedelta(seconds=0.25)
+    points = [json.loads(line) for line in (run / "k6-results.json").open()]
+    raw = pd.DataFrame([{"name": d["data"]["tags"].get("name", ""), "time": d["data"]["time"]}
+                        for d in points
+                        if d.get("type") == "Point" and d.get("metric") == "http_req_duration"])
+    # k6 stamps nanoseconds; novaload's windows work in whole microseconds (truncated)
+    raw["time"] = pd.to_datetime(raw["time"], utc=True, format="ISO8601").dt.floor("us")
+    inside = raw[(raw["time"] >= start) & (raw["time"] < end)]
+    expected = inside.groupby("name").size().to_dict()
+    assert set(expected) == {"status", "vms"} and min(expected.values()) > 50
+    for name, count in expected.items():
+        rates = snap.endpoints[name].window_rates
+        assert len(rates) == len(ts) - 2  # fewer than MAX_RATE_BINS windows: one bin each
+        assert round(float(rates.sum()) * 0.25) == count, name
+
+
+def test_two_independent_runs_judge_per_endpoint_requests_per_second_without_regression(
+        reports: Path):
+    from novaload.compare import Status, compare_snapshots
+
+    c = compare_snapshots(_fine_snapshot(reports / "a"), _fine_snapshot(reports / "b"))
+    for name in ("(all requests)", "status", "vms"):
+        rps = c.endpoint(name).metric("rps")
+        assert rps.status is Status.UNCHANGED and rps.ci is not None, (name, rps)
+    assert not c.regressed, c.regressions
+
+
 def slowed_copy(src: Path, dst: Path, factor: float) -> Path:
     """The same run with every http_req_duration value multiplied by ``factor``."""
     shutil.copytree(src, dst)

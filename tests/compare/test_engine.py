@@ -16,10 +16,13 @@ from novaload.errors import ConfigError
 
 
 def snapshot(label: str, endpoints: dict[str, tuple[np.ndarray, int]], *, duration: float = 60.0,
-             windows: np.ndarray | None = None) -> RunSnapshot:
-    """endpoints: name -> (latencies, failures)."""
+             windows: np.ndarray | None = None,
+             rates: dict[str, np.ndarray] | None = None) -> RunSnapshot:
+    """endpoints: name -> (latencies, failures); rates: name -> requests/s per bin."""
     rng = np.random.default_rng(0)
-    eps = {n: EndpointData.from_values(v, len(v), f, 20_000, rng) for n, (v, f) in endpoints.items()}
+    eps = {n: EndpointData.from_values(v, len(v), f, 20_000, rng,
+                                       window_rates=(rates or {}).get(n))
+           for n, (v, f) in endpoints.items()}
     all_v = np.concatenate([v for v, _ in endpoints.values()])
     eps[OVERALL] = EndpointData.from_values(all_v, len(all_v), sum(f for _, f in endpoints.values()),
                                             20_000, rng)
@@ -90,7 +93,40 @@ def test_a_throughput_drop_regresses_overall():
                           snapshot("b", {"x": (v, 0)}, windows=rng.normal(70, 3, 50),
                                    duration=60 / 0.7))
     assert c.endpoint(OVERALL).metric("rps").status is Status.REGRESSED
+    # no per-endpoint rates in these snapshots (as in history rows of format 1)
     assert c.endpoint("x").metric("rps").status is Status.NOT_JUDGED
+
+
+def test_a_throughput_drop_of_one_endpoint_regresses_that_endpoint():
+    rng = np.random.default_rng(5)
+    base_rates = {"x": rng.poisson(40, 58) / 1.0, "y": rng.poisson(40, 58) / 1.0}
+    cur_rates = {"x": rng.poisson(40, 58) / 1.0, "y": rng.poisson(24, 58) / 1.0}  # y: -40 %
+    eps = {"x": (lat(1), 0), "y": (lat(2), 0)}
+    fewer = {"x": (lat(1), 0), "y": (lat(2, 1200), 0)}  # the requests match the rates
+    c = compare_snapshots(snapshot("a", eps, rates=base_rates), snapshot("b", fewer, rates=cur_rates))
+    y, x = c.endpoint("y").metric("rps"), c.endpoint("x").metric("rps")
+    assert y.status is Status.REGRESSED and y.ci.high < -0.10
+    assert x.status is Status.UNCHANGED and x.ci.low < 0 < x.ci.high
+    assert ("y", "rps") in {(n, m.metric) for n, m in c.regressions}
+
+
+@pytest.mark.parametrize("seed", range(5), ids=lambda s: f"pair{s}")
+def test_per_endpoint_rates_of_one_process_do_not_regress(seed: int):
+    """Bursty (overdispersed) per-window counts, as a weighted random endpoint mix gives."""
+    rng = np.random.default_rng(seed)
+    def rates() -> dict[str, np.ndarray]:
+        return {n: rng.negative_binomial(5, 5 / (5 + mu), 58).astype(float)
+                for n, mu in (("x", 30), ("y", 3), ("z", 12))}
+    eps = {"x": (lat(1), 0), "y": (lat(2, 300), 0), "z": (lat(3, 700), 0)}
+    c = compare_snapshots(snapshot("a", eps, rates=rates()), snapshot("b", eps, rates=rates()))
+    assert not c.regressed, c.regressions
+
+
+def test_an_endpoint_idle_in_every_full_window_is_insufficient_not_divided_by_zero():
+    eps = {"setup-only": (lat(1, 50), 0)}
+    zeros = {"setup-only": np.zeros(58)}
+    c = compare_snapshots(snapshot("a", eps, rates=zeros), snapshot("b", eps, rates=zeros))
+    assert c.endpoint("setup-only").metric("rps").status is Status.INSUFFICIENT
 
 
 def test_new_and_missing_endpoints_are_listed_not_regressions():
@@ -102,12 +138,25 @@ def test_new_and_missing_endpoints_are_listed_not_regressions():
 
 
 def test_snapshot_survives_the_blob_round_trip():
-    s = snapshot("a", {"x": (lat(1), 4)})
+    s = snapshot("a", {"x": (lat(1), 4)}, rates={"x": np.arange(1.0, 59.0)})
     back = RunSnapshot.from_blob(s.to_blob())
+    assert back.endpoints["x"].window_rates.tolist() == list(np.arange(1.0, 59.0))
     assert back.endpoints["x"].p95 == s.endpoints["x"].p95
     assert back.endpoints["x"].failures == 4
     assert np.allclose(back.endpoints["x"].latencies, s.endpoints["x"].latencies, rtol=1e-6)
     assert compare_snapshots(s, back).regressed is False
+
+
+def test_a_history_row_of_format_1_still_loads_and_leaves_endpoint_rates_unjudged():
+    import zlib
+    doc = json.loads(zlib.decompress(snapshot("a", {"x": (lat(1), 0)}).to_blob()))
+    doc["version"] = 1
+    for e in doc["endpoints"].values():
+        del e["window_rates"]
+    old = RunSnapshot.from_blob(zlib.compress(json.dumps(doc).encode()))
+    new = snapshot("b", {"x": (lat(1), 0)}, rates={"x": np.full(58, 30.0)})
+    c = compare_snapshots(old, new)
+    assert c.endpoint("x").metric("rps").status is Status.NOT_JUDGED and not c.regressed
 
 
 def test_outputs_escape_endpoint_names_and_write_files(tmp_path: Path):
@@ -161,3 +210,30 @@ def test_config_errors_name_file_key_and_value(tmp_path: Path, text: str, needle
 def test_repository_compare_yaml_loads(repo_root: Path):
     cfg = load_compare_config(config_dir=repo_root / "configs")
     assert cfg.p95_pct == 15 and cfg.p99_pct == 25 and cfg.error_rate_pp == 1.0 and cfg.throughput_pct == 10
+
+
+def test_per_endpoint_rates_of_a_long_run_are_binned_with_idle_windows_as_zero():
+    """1000 windows of 0.5 s -> bins of 5 windows (at most MAX_RATE_BINS bins); an endpoint
+    idle in a window counts 0 there, and the last incomplete bin is dropped."""
+    import pandas as pd
+
+    from novaload.compare.snapshot import MAX_RATE_BINS, _endpoint_rates
+    from novaload.results.model import RunResults
+
+    t = np.arange(1000) * 0.5
+    ts = pd.DataFrame({"t": t, "requests": np.full(1000, 3)})
+    busy = pd.DataFrame({"t": t, "name": "busy", "requests": 2})
+    rare = pd.DataFrame({"t": t[::10], "name": "rare", "requests": 1})  # every 10th window
+    res = RunResults(metrics={}, thresholds=[], duration_s=500.0, duration_source="sample-span",
+                     started_at=None, ended_at=None, sources=[], lines=0, points=0, input_bytes=0,
+                     timeseries=ts, window_s=0.5,
+                     endpoint_timeseries=pd.concat([busy, rare], ignore_index=True))
+    rates = _endpoint_rates(res)
+    size = int(np.ceil(998 / MAX_RATE_BINS))  # 998 full windows
+    bins = 998 // size
+    assert size == 5 and len(rates["busy"]) == len(rates["rare"]) == bins
+    assert np.allclose(rates["busy"], 2 / 0.5)  # 5 windows x 2 requests / 2.5 s
+    # full windows are 1..998; rare hits windows 10, 20, ...: one per bin of 5 every other bin
+    expected = np.array([sum(1 for w in range(1 + b * 5, 6 + b * 5) if w % 10 == 0)
+                         for b in range(bins)]) / 2.5
+    assert rates["rare"].tolist() == pytest.approx(expected.tolist())

@@ -54,6 +54,7 @@ def ensure_docker_engine() -> subprocess.Popen[bytes] | None:
     if dockerd is None or os.geteuid() != 0:
         raise EngineUnavailable(f"no Docker engine ({reason}) and cannot start dockerd "
                                 f"({'not installed' if dockerd is None else 'not root'})")
+    _clear_stale_pid_file(Path("/var/run/docker.pid"), "dockerd")
     log = tempfile.NamedTemporaryFile(prefix="novaload-dockerd-", suffix=".log", delete=False)
     proc = subprocess.Popen([dockerd], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     deadline = time.monotonic() + _ENGINE_START_TIMEOUT_S
@@ -65,6 +66,20 @@ def ensure_docker_engine() -> subprocess.Popen[bytes] | None:
         time.sleep(0.2)
     _stop(proc)
     raise EngineUnavailable(f"dockerd did not answer within {_ENGINE_START_TIMEOUT_S:g} s (log: {log.name})")
+
+
+def _clear_stale_pid_file(pid_file: Path, command: str) -> None:
+    """Remove a pid file whose process is gone (a session that ended leaves one).
+
+    dockerd refuses to start while the file exists, even though nothing runs.
+    """
+    try:
+        pid = int(pid_file.read_text().strip())
+        comm = Path(f"/proc/{pid}/comm").read_text().strip()
+    except (OSError, ValueError):
+        comm = ""
+    if pid_file.exists() and comm != command:
+        pid_file.unlink(missing_ok=True)
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:

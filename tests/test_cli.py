@@ -92,7 +92,7 @@ def test_cli_start_up_does_not_import_the_heavy_engines():
     import sys
 
     code = ("import sys, novaload.cli; "
-            "print(','.join(m for m in ('pandas', 'duckdb', 'docker', 'numpy') "
+            "print(','.join(m for m in ('pandas', 'duckdb', 'docker', 'numpy', 'pydantic', 'jinja2') "
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)

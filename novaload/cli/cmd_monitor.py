@@ -9,7 +9,6 @@ import typer
 from rich.table import Table
 
 from novaload.cli.app import app, console, console_err
-from novaload.config.loader import PACKAGE_ROOT
 
 monitor_app = typer.Typer(help="The Prometheus/Grafana/InfluxDB/Loki stack.",
                           no_args_is_help=True)
@@ -22,6 +21,7 @@ ComposeFile = Annotated[Path | None, typer.Option("--compose-file", help="[defau
 
 
 def _stack(compose_file: Path | None):
+    from novaload.config.loader import PACKAGE_ROOT  # pydantic: only for commands that need it
     from novaload.monitoring.stack import ComposeStack
 
     path = compose_file or Path("docker-compose.monitoring.yml")

@@ -10,7 +10,7 @@ from pathlib import Path
 from novaload.compare.comparison import Comparison
 from novaload.compare.config import CompareConfig
 from novaload.compare.engine import compare_snapshots
-from novaload.compare.inputs import Scope, read_record, resolve, snapshot_of
+from novaload.compare.inputs import Scope, resolve, snapshot_of_finished_run
 from novaload.compare.snapshot import RunSnapshot
 from novaload.errors import NovaloadError
 from novaload.history.record import entry_for
@@ -55,16 +55,16 @@ def trend_entries(history: HistoryStore | None, current: RunSnapshot,
 def gate_against_baseline(results: RunResults, run_dir: Path, selector: str,
                           history: HistoryStore | None = None, config: CompareConfig | None = None,
                           *, baseline_branch: str | None = None, reports_dirs: Sequence[Path] = (),
-                          warn: Callable[[str], None] | None = None) -> Comparison | None:
+                          warn: Callable[[str], None] | None = None,
+                          current: RunSnapshot | None = None) -> Comparison | None:
     """Compare a just-finished run with its baseline and write comparison.json/.md into
     ``run_dir``. Returns None (after ``warn``) when there is no usable baseline yet —
-    a first run must not fail for lack of history."""
+    a first run must not fail for lack of history. ``current``: the run's snapshot when
+    the caller already built it (with the same ``config``)."""
     config = config or CompareConfig()
     history = history or HistoryStore()
-    record = read_record(run_dir)
     try:
-        current = snapshot_of(results, results.sources, label=record.get("run_id") or run_dir.name,
-                              record=record, config=config)
+        current = current or snapshot_of_finished_run(results, run_dir, config)
         scope = Scope(scenario=current.scenario, environment=current.environment,
                       branch=baseline_branch, exclude=(current.run_id,) if current.run_id else ())
         baseline = resolve(selector, history=history, config=config, scope=scope,

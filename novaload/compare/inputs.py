@@ -64,6 +64,14 @@ def snapshot_of(results: RunResults, sources: Sequence[Path], *, label: str,
                                  max_samples=config.max_samples, seed=config.seed)
 
 
+def snapshot_of_finished_run(results: RunResults, run_dir: Path,
+                             config: CompareConfig) -> RunSnapshot:
+    """Snapshot of a run just ingested from ``run_dir``, named by its ``run.json``."""
+    record = read_record(run_dir)
+    return snapshot_of(results, results.sources, label=record.get("run_id") or run_dir.name,
+                       record=record, config=config)
+
+
 def snapshot_of_run_dir(run_dir: Path, config: CompareConfig) -> RunSnapshot:
     sources, summary = run_sources(run_dir)
     if not sources:
@@ -136,4 +144,5 @@ def snapshot_of_entry(entry: HistoryEntry, history: HistoryStore, config: Compar
 
 
 __all__ = ["Scope", "looks_like_path", "read_record", "resolve", "run_sources", "snapshot_of",
+           "snapshot_of_finished_run",
            "snapshot_of_entry", "snapshot_of_file", "snapshot_of_run_dir"]

@@ -192,7 +192,6 @@ def _endpoint_rates(results: RunResults) -> dict[str, np.ndarray]:
     t_us = _micros(per["t"])
     pos = np.searchsorted(full_us, t_us)
     hit = (pos < len(full_us)) & (full_us[np.minimum(pos, len(full_us) - 1)] == t_us)
-    pos = np.where(hit, pos, -1)
     keep = hit & (pos < bins * size)  # the last, incomplete bin is dropped
     frame = pd.DataFrame({"name": per["name"].astype(str).to_numpy()[keep],
                           "bin": pos[keep] // size,

@@ -56,16 +56,14 @@ def record_run(outcome: OutcomeLike, history_dir: Path | None = None, *,
     whose samples cannot be read is still listed, only without figures.
     """
     from novaload.compare.config import CompareConfig
-    from novaload.compare.inputs import read_record, snapshot_of
+    from novaload.compare.inputs import read_record, snapshot_of_finished_run
 
     config = config or CompareConfig()
     store = HistoryStore(history_dir)
     record = read_record(outcome.run_dir)
     if snapshot is None and outcome.results is not None:
         try:
-            snapshot = snapshot_of(outcome.results, outcome.results.sources,
-                                   label=record.get("run_id") or outcome.run_dir.name,
-                                   record=record, config=config)
+            snapshot = snapshot_of_finished_run(outcome.results, outcome.run_dir, config)
         except Exception:  # noqa: BLE001 - history must never cost the run its exit code
             snapshot = None
     entry = entry_for(record, snapshot, run_path=store.relative_path(outcome.run_dir),

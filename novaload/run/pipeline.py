@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Protocol
 
 from novaload import __version__
-from novaload.errors import InputError
+from novaload.errors import InputError, NovaloadError
 from novaload.results.model import RunResults
 from novaload.run.base import ExecutionPlan, K6Execution, LiveStats, get_runner
 from novaload.run.k6binary import find_k6
@@ -168,7 +168,7 @@ def finish_run(request: RunRequest, prepared: PreparedRun, record: RunRecord,
         except InputError as exc:
             warnings.append(f"no report: {exc}")
             observer.warn(f"no report: {exc}")
-        comparison = _compare_with_baseline(request, results, run_dir, observer)
+        comparison, snapshot = _compare_with_baseline(request, results, run_dir, observer)
         exit_code = exit_code_for(execution.exit_code, results,
                                   regressed=bool(comparison and comparison.regressed))
         verdict = verdict_for(exit_code, results, execution)
@@ -181,7 +181,7 @@ def finish_run(request: RunRequest, prepared: PreparedRun, record: RunRecord,
             # Registered before the reports are written, so the report's trend chart
             # includes this run.
             record.write(run_dir)
-            _record_history(outcome, request, observer)
+            _record_history(outcome, request, observer, snapshot)
             if comparison is None:  # a comparison brings its own trend section
                 trend = _trend_section(record, request, observer)
         if results is not None:
@@ -226,28 +226,47 @@ def _trend_section(record: RunRecord, request: RunRequest, observer: RunObserver
 
 def _compare_with_baseline(request: RunRequest, results: RunResults | None, run_dir: Path,
                            observer: RunObserver):
-    """``--baseline``: compare with an earlier run; None when not asked or no baseline yet."""
+    """``--baseline``: compare with an earlier run. Returns the comparison (None when not
+    asked or no baseline yet) and this run's snapshot, which the history then reuses."""
     if not request.baseline or results is None:
-        return None
+        return None, None
     from novaload.compare import gate_against_baseline, load_compare_config
+    from novaload.compare.inputs import snapshot_of_finished_run
     from novaload.history import HistoryStore
 
+    config = load_compare_config(None, request.config_dir)
+    try:
+        current = snapshot_of_finished_run(results, run_dir, config)
+    except NovaloadError as exc:
+        observer.warn(f"no baseline comparison: {exc}")
+        return None, None
     comparison = gate_against_baseline(
-        results, run_dir, request.baseline, HistoryStore(request.history_dir),
-        load_compare_config(None, request.config_dir), baseline_branch=request.baseline_branch,
-        warn=observer.warn)
+        results, run_dir, request.baseline, HistoryStore(request.history_dir), config,
+        baseline_branch=request.baseline_branch, warn=observer.warn, current=current)
     if comparison is not None:
         observer.info(f"compared with baseline {request.baseline}: "
                       + ("REGRESSION" if comparison.regressed else "no regression"))
-    return comparison
+    return comparison, current
 
 
-def _record_history(outcome: RunOutcome, request: RunRequest, observer: RunObserver) -> None:
-    """Register the run in the local history store (a failure is only a warning)."""
+def _record_history(outcome: RunOutcome, request: RunRequest, observer: RunObserver,
+                    snapshot) -> None:
+    """Register the run in the local history store (a failure is only a warning).
+
+    ``snapshot``: the one the baseline gate built, so a run is not reduced twice.
+    Otherwise it is built here with the project's compare settings (``max_samples``
+    decides how many latencies the store keeps); an invalid ``compare.yaml`` is the
+    gate's error to report, the history then uses the defaults.
+    """
+    from novaload.compare import load_compare_config
     from novaload.history import record_run
 
     try:
-        record_run(outcome, request.history_dir)
+        config = None if snapshot is not None else load_compare_config(None, request.config_dir)
+    except NovaloadError:
+        config = None  # record_run's defaults
+    try:
+        record_run(outcome, request.history_dir, config=config, snapshot=snapshot)
     except Exception as exc:  # noqa: BLE001 - history must never cost the run its exit code
         observer.warn(f"run not recorded in history: {exc}")
 

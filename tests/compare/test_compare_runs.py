@@ -300,3 +300,48 @@ def test_gate_and_record_run_as_the_pipeline_calls_them(reports: Path, tmp_path:
     assert gate_against_baseline(results, run_dir, "last", HistoryStore(tmp_path / "empty"),
                                  warn=warnings.append) is None
     assert any("no run history" in w for w in warnings)
+
+
+def test_a_baseline_run_reduces_its_results_once_for_gate_and_history(
+        reports: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The pipeline's --baseline step and its history step share one snapshot, and the
+    history keeps as many latencies as the project's compare.yaml says (max_samples)."""
+    from novaload.compare import RunSnapshot
+    from novaload.compare import snapshot as snapshot_module
+    from novaload.history import HistoryStore
+    from novaload.results.ingest import ingest
+    from novaload.run import pipeline
+    from novaload.run.prepare import RunRequest
+
+    run_dir = tmp_path / "c"
+    shutil.copytree(reports / "b", run_dir)
+    record = json.loads((run_dir / "run.json").read_text())
+    record.update(run_id="smoke-once", started_at="2099-01-01T00:00:00+00:00")
+    (run_dir / "run.json").write_text(json.dumps(record))
+    history = tmp_path / "reports" / ".history"
+    shutil.copytree(reports / ".history", history)
+    config_dir = tmp_path / "configs"
+    config_dir.mkdir()
+    (config_dir / "compare.yaml").write_text("compare:\n  max_samples: 50\n")
+    built: list[str] = []
+    original = snapshot_module.snapshot_from_results
+    monkeypatch.setattr("novaload.compare.inputs.snapshot_from_results",
+                        lambda *a, **k: built.append(k["label"]) or original(*a, **k))
+    results = ingest([run_dir / "k6-results.json"])
+    observer = pipeline.SilentObserver()
+
+    for baseline in ("last-passing", None):
+        built.clear()
+        request = RunRequest(target="smoke", baseline=baseline, history_dir=history,
+                             config_dir=config_dir)
+        comparison, snap = pipeline._compare_with_baseline(request, results, run_dir, observer)
+        assert (comparison is not None) == (baseline is not None)
+        outcome = pipeline.RunOutcome(run_id="smoke-once", run_dir=run_dir, exit_code=0,
+                                      verdict="passed", k6_exit_code=0, results=results,
+                                      execution=None)
+        pipeline._record_history(outcome, request, observer, snap)
+        assert built == ["smoke-once"], baseline  # one reduction per run, not two
+        blob = HistoryStore(history).snapshot("smoke-once")
+        assert blob is not None, baseline
+        stored = RunSnapshot.from_blob(blob)
+        assert len(stored.endpoints["vms"].latencies) == 50, baseline

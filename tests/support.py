@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -21,6 +22,18 @@ def require_tool(available: bool, reason: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(f"required in CI: {reason}", pytrace=False)
     pytest.skip(reason)
+
+
+def stop_process(proc: subprocess.Popen, timeout: float = 10.0) -> None:
+    """Terminate a server a fixture started; kill it if it does not exit within ``timeout``."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def k6_path() -> str | None:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support import require_tool
+from support import require_tool, stop_process
 
 _ENGINE_START_TIMEOUT_S = 60.0
 
@@ -64,7 +64,7 @@ def ensure_docker_engine() -> subprocess.Popen[bytes] | None:
         if _ping() is None:
             return proc
         time.sleep(0.2)
-    _stop(proc)
+    stop_process(proc, timeout=20)
     raise EngineUnavailable(f"dockerd did not answer within {_ENGINE_START_TIMEOUT_S:g} s (log: {log.name})")
 
 
@@ -82,15 +82,6 @@ def _clear_stale_pid_file(pid_file: Path, command: str) -> None:
         pid_file.unlink(missing_ok=True)
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 @pytest.fixture(scope="session")
 def docker_engine() -> Iterator[None]:
     """A reachable engine for the session; a dockerd we started is stopped at the end."""
@@ -103,7 +94,7 @@ def docker_engine() -> Iterator[None]:
         yield
     finally:
         if started is not None:
-            _stop(started)
+            stop_process(started, timeout=20)
 
 
 @pytest.fixture(scope="session")

@@ -20,9 +20,9 @@ from monitoring_support import (
     Server,
     free_port,
     require,
-    stop,
     wait_http,
 )
+from support import stop_process
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +63,7 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory, target_url: str) -> Ite
         wait_http(f"http://127.0.0.1:{port}/-/ready", proc, log)
         yield Server(f"http://127.0.0.1:{port}", port, tmp)
     finally:
-        stop(proc)
+        stop_process(proc)
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +82,6 @@ def influxdb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         wait_http(f"http://127.0.0.1:{port}/ping", proc, log)
         yield Server(f"http://127.0.0.1:{port}", port, tmp)
     finally:
-        stop(proc)
+        stop_process(proc)
 
 

@@ -1,5 +1,5 @@
-"""Helpers shared by the monitoring tests: free ports, HTTP, starting and stopping
-servers, and one bounded k6 run feeding the monitoring outputs."""
+"""Helpers shared by the monitoring tests: free ports, HTTP, waiting for
+servers (stopped with support.stop_process), and one bounded k6 run feeding the monitoring outputs."""
 
 
 from __future__ import annotations
@@ -79,16 +79,6 @@ def wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float
             pass
         time.sleep(0.1)
     raise RuntimeError(f"{url} not ready after {timeout} s: {log.read_text()[-2000:]}")
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @dataclass(frozen=True)

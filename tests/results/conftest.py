@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from support import stop_process
 
 HERE = Path(__file__).resolve().parent
 SCRIPTS = HERE / "scripts"
@@ -39,8 +40,7 @@ def loopback_url() -> Iterator[str]:
         assert words and words[0] == "PORT", "loopback server did not start"
         yield f"http://127.0.0.1:{words[1]}"
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop_process(proc)
 
 
 def run_k6(k6_bin: str, script: str, out_dir: Path, base: str, *extra: str,

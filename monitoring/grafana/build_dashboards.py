@@ -87,6 +87,15 @@ def _influx(query: str, alias: str = "") -> Json:
     return {"query": query, "rawQuery": True, "resultFormat": "time_series", "alias": alias}
 
 
+def _testid_variable(datasource: Json, query: str | Json, definition: str) -> Json:
+    """The one-run picker of the live dashboards (newest testid first, no "All")."""
+    return {
+        "name": "testid", "label": "Test run (testid)", "type": "query", "datasource": datasource,
+        "query": query, "definition": definition,
+        "refresh": 2, "sort": 2, "multi": False, "includeAll": False, "current": {}, "options": [],
+    }
+
+
 def _dashboard(uid: str, title: str, description: str, templating: list[Json], panels: list[Json],
                *, refresh: str = "5s", time_from: str = "now-15m") -> Json:
     return {
@@ -168,12 +177,8 @@ def _prometheus_overview() -> Json:
             {"expr": '{testid="$testid"}', "queryType": "range"},
         ], w=12, options={"showTime": True, "wrapLogMessage": True, "sortOrder": "Descending"}),
     ]
-    testid = {
-        "name": "testid", "label": "Test run (testid)", "type": "query", "datasource": PROM,
-        "query": {"query": "label_values(k6_http_reqs_total, testid)", "refId": "testid"},
-        "definition": "label_values(k6_http_reqs_total, testid)",
-        "refresh": 2, "sort": 2, "multi": False, "includeAll": False, "current": {}, "options": [],
-    }
+    q = "label_values(k6_http_reqs_total, testid)"
+    testid = _testid_variable(PROM, {"query": q, "refId": "testid"}, q)
     return _dashboard(UID_PROM, "k6 run overview (Prometheus)",
                       "Live k6 run pushed by remote write, one run (testid) at a time.", [testid], panels)
 
@@ -240,12 +245,8 @@ def _influx_overview() -> Json:
             _influx(agg('sum("value")', "dropped_iterations"), "dropped"),
         ]),
     ]
-    testid = {
-        "name": "testid", "label": "Test run (testid)", "type": "query", "datasource": INFLUX,
-        "query": 'SHOW TAG VALUES FROM "http_reqs" WITH KEY = "testid"',
-        "definition": 'SHOW TAG VALUES FROM "http_reqs" WITH KEY = "testid"',
-        "refresh": 2, "sort": 2, "multi": False, "includeAll": False, "current": {}, "options": [],
-    }
+    q = 'SHOW TAG VALUES FROM "http_reqs" WITH KEY = "testid"'
+    testid = _testid_variable(INFLUX, q, q)
     return _dashboard(UID_INFLUX, "k6 run overview (InfluxDB)",
                       "k6 --out influxdb, one run (testid) at a time; latencies in ms.", [testid], panels)
 

@@ -39,11 +39,9 @@ def history_points(
 ) -> list[Point]:
     """The points :func:`publish_run_history` writes (pure: no I/O)."""
     when = _when(time or results.ended_at or datetime.now(UTC))
-    run = Point(RUN_MEASUREMENT).time(when, WritePrecision.MS)
-    for key, value in (("run_id", run_id), ("scenario", scenario), ("environment", environment),
-                       ("verdict", verdict), ("git_commit", git_commit)):
-        if value:  # InfluxDB has no empty tag values
-            run.tag(key, value)
+    run = _tags(Point(RUN_MEASUREMENT).time(when, WritePrecision.MS),
+                {"run_id": run_id, "scenario": scenario, "environment": environment,
+                 "verdict": verdict, "git_commit": git_commit})
     requests = _number(results.value("http_reqs", "count"))
     duration = float(results.duration_s)
     rps = _number(results.value("http_reqs", "rate"))
@@ -63,10 +61,9 @@ def history_points(
         name = str(row.get("name") or "")
         if not name:
             continue
-        endpoint = Point(ENDPOINT_MEASUREMENT).time(when, WritePrecision.MS).tag("run_id", run_id)
-        for key, value in (("scenario", scenario), ("environment", environment), ("endpoint", name)):
-            if value:
-                endpoint.tag(key, value)
+        endpoint = _tags(Point(ENDPOINT_MEASUREMENT).time(when, WritePrecision.MS),
+                         {"run_id": run_id, "scenario": scenario, "environment": environment,
+                          "endpoint": name})
         reqs = _number(row.get("requests"))
         _fields(endpoint, {
             "requests": None if reqs is None else int(reqs),
@@ -127,6 +124,13 @@ def _rate(results: RunResults, metric: str) -> float | None:
         return float(passes) / float(passes + fails)
     # --summary-export names a Rate's rate "value"; handleSummary names it "rate".
     return _number(values.get("rate", values.get("value")))
+
+
+def _tags(point: Point, tags: dict[str, str | None]) -> Point:
+    for key, value in tags.items():
+        if value:  # InfluxDB has no empty tag values
+            point.tag(key, value)
+    return point
 
 
 def _fields(point: Point, fields: dict[str, float | int | None]) -> None:

@@ -8,7 +8,6 @@ folder is gone the snapshot kept in the store is used instead.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from novaload.compare.snapshot import RunSnapshot, snapshot_from_results
 from novaload.errors import InputError
 from novaload.history.store import SELECTORS, HistoryEntry, HistoryStore
 from novaload.results.model import RunResults
+from novaload.run.runfolder import read_run_record
 
 RESULT_PATTERNS = ("k6-results*.json", "k6-results*.json.gz")
 SUMMARY_NAMES = ("k6-summary.json", "k6-summary-export.json")
@@ -33,14 +33,6 @@ class Scope:
     environment: str | None = None
     branch: str | None = None
     exclude: tuple[str, ...] = ()
-
-
-def read_record(run_dir: Path) -> dict[str, Any]:
-    try:
-        doc = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return doc if isinstance(doc, dict) else {}
 
 
 def run_sources(run_dir: Path) -> tuple[list[Path], Path | None]:
@@ -67,7 +59,7 @@ def snapshot_of(results: RunResults, sources: Sequence[Path], *, label: str,
 def snapshot_of_finished_run(results: RunResults, run_dir: Path,
                              config: CompareConfig) -> RunSnapshot:
     """Snapshot of a run just ingested from ``run_dir``, named by its ``run.json``."""
-    record = read_record(run_dir)
+    record = read_run_record(run_dir)
     return snapshot_of(results, results.sources, label=record.get("run_id") or run_dir.name,
                        record=record, config=config)
 
@@ -76,12 +68,12 @@ def snapshot_of_run_dir(run_dir: Path, config: CompareConfig) -> RunSnapshot:
     sources, summary = run_sources(run_dir)
     if not sources:
         raise InputError(f"{run_dir}: no k6 results (k6-results.json) in this run folder")
-    return _ingested(sources, summary, label=run_dir.name, record=read_record(run_dir),
+    return _ingested(sources, summary, label=run_dir.name, record=read_run_record(run_dir),
                      config=config)
 
 
 def snapshot_of_file(path: Path, config: CompareConfig) -> RunSnapshot:
-    record = read_record(path.parent)  # a results file inside a run folder keeps its identity
+    record = read_run_record(path.parent)  # a results file inside a run folder keeps its identity
     if record and path.name.startswith("k6-results"):
         return _ingested([path], None, label=record.get("run_id") or path.name, record=record,
                          config=config)
@@ -143,6 +135,6 @@ def snapshot_of_entry(entry: HistoryEntry, history: HistoryStore, config: Compar
                      hint="pass its new location with --reports-dir")
 
 
-__all__ = ["Scope", "looks_like_path", "read_record", "resolve", "run_sources", "snapshot_of",
+__all__ = ["Scope", "looks_like_path", "resolve", "run_sources", "snapshot_of",
            "snapshot_of_finished_run",
            "snapshot_of_entry", "snapshot_of_file", "snapshot_of_run_dir"]

@@ -56,11 +56,12 @@ def record_run(outcome: OutcomeLike, history_dir: Path | None = None, *,
     whose samples cannot be read is still listed, only without figures.
     """
     from novaload.compare.config import CompareConfig
-    from novaload.compare.inputs import read_record, snapshot_of_finished_run
+    from novaload.compare.inputs import snapshot_of_finished_run
+    from novaload.run.runfolder import read_run_record
 
     config = config or CompareConfig()
     store = HistoryStore(history_dir)
-    record = read_record(outcome.run_dir)
+    record = read_run_record(outcome.run_dir)
     if snapshot is None and outcome.results is not None:
         try:
             snapshot = snapshot_of_finished_run(outcome.results, outcome.run_dir, config)
@@ -76,10 +77,11 @@ def register_run_dir(run_dir: Path, history_dir: Path | None = None, *,
                      config: CompareConfig | None = None) -> HistoryEntry:
     """Register an existing run folder (verdict and exit code from its run.json)."""
     from novaload.compare.config import CompareConfig
-    from novaload.compare.inputs import read_record, snapshot_of_run_dir
+    from novaload.compare.inputs import snapshot_of_run_dir
+    from novaload.run.runfolder import read_run_record
     from novaload.errors import InputError
 
-    record = read_record(run_dir)
+    record = read_run_record(run_dir)
     if not record.get("run_id"):
         raise InputError(f"{run_dir}: not a novaload run folder (no run.json with a run_id)")
     config = config or CompareConfig()

@@ -18,7 +18,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from novaload.errors import InputError
-from novaload.run.runfolder import default_reports_dir
+from novaload.run.runfolder import default_reports_dir, read_run_record
 
 HISTORY_FILE = "novaload-history.sqlite"
 HISTORY_ENV = "NOVALOAD_HISTORY_DIR"
@@ -182,13 +182,7 @@ class HistoryStore:
 
 
 def _is_run_dir(path: Path, run_id: str) -> bool:
-    import json
-
-    try:
-        doc = json.loads((path / "run.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(doc, dict) and doc.get("run_id") == run_id
+    return read_run_record(path).get("run_id") == run_id
 
 
 __all__ = ["HISTORY_ENV", "HISTORY_FILE", "HistoryEntry", "HistoryStore", "SELECTORS",

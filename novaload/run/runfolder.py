@@ -129,7 +129,13 @@ class RunRecord:
 
 
 def read_run_record(run_dir: Path) -> dict[str, Any]:
-    return json.loads((run_dir / RUN_JSON).read_text(encoding="utf-8"))
+    """A run folder's ``run.json`` as a dict; {} when it is missing or not a JSON object
+    (a folder that is not a run, or one whose run died before writing it)."""
+    try:
+        doc = json.loads((run_dir / RUN_JSON).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return doc if isinstance(doc, dict) else {}
 
 
 __all__ = ["GitInfo", "RUN_JSON", "RunRecord", "create_run_dir", "default_reports_dir",

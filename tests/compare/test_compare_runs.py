@@ -269,19 +269,26 @@ def test_unknown_run_and_missing_history_exit_2(reports: Path, tmp_path: Path):
     assert proc.returncode == 2 and "no run history" in proc.stderr
 
 
+def later_run(reports: Path, tmp_path: Path, run_id: str) -> tuple[Path, Path]:
+    """A copy of run b, renamed ``run_id`` and started after every recorded run, and a
+    copy of the history store that has runs a and b: (run folder, history dir)."""
+    run_dir = tmp_path / "c"
+    shutil.copytree(reports / "b", run_dir)
+    record = json.loads((run_dir / "run.json").read_text())
+    record.update(run_id=run_id, started_at="2099-01-01T00:00:00+00:00")
+    (run_dir / "run.json").write_text(json.dumps(record))
+    history = tmp_path / "reports" / ".history"
+    shutil.copytree(reports / ".history", history)
+    return run_dir, history
+
+
 def test_gate_and_record_run_as_the_pipeline_calls_them(reports: Path, tmp_path: Path):
     from novaload.compare import gate_against_baseline
     from novaload.history import HistoryStore, record_run
     from novaload.results.ingest import ingest
     from novaload.run.pipeline import RunOutcome
 
-    run_dir = tmp_path / "c"
-    shutil.copytree(reports / "b", run_dir)
-    record = json.loads((run_dir / "run.json").read_text())
-    record.update(run_id="smoke-later", started_at="2099-01-01T00:00:00+00:00")
-    (run_dir / "run.json").write_text(json.dumps(record))
-    history = tmp_path / "reports" / ".history"
-    shutil.copytree(reports / ".history", history)
+    run_dir, history = later_run(reports, tmp_path, "smoke-later")
     results = ingest([run_dir / "k6-results.json"])
     warnings: list[str] = []
     comparison = gate_against_baseline(results, run_dir, "last-passing", HistoryStore(history),
@@ -313,13 +320,7 @@ def test_a_baseline_run_reduces_its_results_once_for_gate_and_history(
     from novaload.run import pipeline
     from novaload.run.prepare import RunRequest
 
-    run_dir = tmp_path / "c"
-    shutil.copytree(reports / "b", run_dir)
-    record = json.loads((run_dir / "run.json").read_text())
-    record.update(run_id="smoke-once", started_at="2099-01-01T00:00:00+00:00")
-    (run_dir / "run.json").write_text(json.dumps(record))
-    history = tmp_path / "reports" / ".history"
-    shutil.copytree(reports / ".history", history)
+    run_dir, history = later_run(reports, tmp_path, "smoke-once")
     config_dir = tmp_path / "configs"
     config_dir.mkdir()
     (config_dir / "compare.yaml").write_text("compare:\n  max_samples: 50\n")

@@ -70,12 +70,21 @@ def base_run() -> Path:
     tmp = CACHE / "base.json.part"
     # No injected latency: the point is many requests (a big, realistic file).
     with TargetProcess.start(TargetSettings(latency_median_ms=0.0, latency_p99_ms=0.0)) as target:
-        cmd = [_k6_binary(), "run", "-q", "--no-color", "-e", f"BASE={target.url.rstrip('/')}",
-               "--out", f"json={tmp}", "--summary-export", str(CACHE / "base-summary.json"),
-               str(HERE / "k6_bench_script.js")]
+        cmd = [
+            _k6_binary(),
+            "run",
+            "-q",
+            "--no-color",
+            "-e",
+            f"BASE={target.url.rstrip('/')}",
+            "--out",
+            f"json={tmp}",
+            "--summary-export",
+            str(CACHE / "base-summary.json"),
+            str(HERE / "k6_bench_script.js"),
+        ]
         print("running k6 (20 VUs x 10 s) against the demo target at", target.url, flush=True)
-        res = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                             text=True, timeout=180)
+        res = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=180)
     if res.returncode not in (0, 99):
         sys.exit(f"k6 failed ({res.returncode}): {res.stderr[-2000:]}")
     tmp.rename(out)
@@ -175,10 +184,19 @@ def child(path: str, out_dir: str) -> None:
     built = build_reports([Path(path)], Path(out_dir))
     t2 = time.perf_counter()
     res = built.results
-    print(json.dumps({"import_s": t1 - t0, "run_s": t2 - t1, "lines": res.lines,
-                      "points": res.points, "bytes": res.input_bytes,
-                      "files": sorted(p.name for p in built.files),
-                      "http_reqs": res.value("http_reqs", "count")}))
+    print(
+        json.dumps(
+            {
+                "import_s": t1 - t0,
+                "run_s": t2 - t1,
+                "lines": res.lines,
+                "points": res.points,
+                "bytes": res.input_bytes,
+                "files": sorted(p.name for p in built.files),
+                "http_reqs": res.value("http_reqs", "count"),
+            }
+        )
+    )
 
 
 def _spawn(cmd: list[str]) -> dict:
@@ -193,9 +211,14 @@ def _spawn(cmd: list[str]) -> dict:
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         text = out.read().decode("utf-8", "replace")
-    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime,
-            "rss_mib": usage.ru_maxrss / 1024, "load": load, "rc": proc.returncode,
-            "output": text}
+    return {
+        "wall_s": wall,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "rss_mib": usage.ru_maxrss / 1024,
+        "load": load,
+        "rc": proc.returncode,
+        "output": text,
+    }
 
 
 def measure_cli(path: Path) -> dict:
@@ -235,8 +258,9 @@ def naive_child(path: str, slice_bytes: int = 50_000_000) -> None:
     t0 = time.perf_counter()
     pd.read_json(io.BytesIO(chunk), lines=True, precise_float=True)
     dt = time.perf_counter() - t0
-    print(json.dumps({"mb_s": len(chunk) / dt / 1e6, "lines_s": chunk.count(b"\n") / dt,
-                      "bytes": len(chunk)}))
+    print(
+        json.dumps({"mb_s": len(chunk) / dt / 1e6, "lines_s": chunk.count(b"\n") / dt, "bytes": len(chunk)})
+    )
 
 
 def naive_pandas(path: Path) -> dict:
@@ -257,9 +281,11 @@ def warm(path: Path) -> None:
 
 def _line(label: str, nbytes: int, lines: int, m: dict) -> str:
     mbs = nbytes / m["wall_s"] / 1e6
-    return (f"{label:<22} {nbytes / 1e9:5.2f} GB  wall {m['wall_s']:6.2f} s  {mbs:7.1f} MB/s  "
-            f"{lines / m['wall_s'] / 1e6:5.2f} M lines/s  cpu {m['cpu_best_s']:5.2f} s  "
-            f"peak RSS {m['rss_mib']:6.1f} MiB  load {m['loads']}")
+    return (
+        f"{label:<22} {nbytes / 1e9:5.2f} GB  wall {m['wall_s']:6.2f} s  {mbs:7.1f} MB/s  "
+        f"{lines / m['wall_s'] / 1e6:5.2f} M lines/s  cpu {m['cpu_best_s']:5.2f} s  "
+        f"peak RSS {m['rss_mib']:6.1f} MiB  load {m['loads']}"
+    )
 
 
 def main() -> None:
@@ -278,8 +304,10 @@ def main() -> None:
         return
     sizes = [float(s) for s in args.sizes.split(",") if s.strip()]
     inputs = [sized_input(s) for s in sizes]
-    print(f"machine: {os.cpu_count()} cores; input: {ORIGIN}; warm cache; best of "
-          f"{args.repeat}; load = 1-minute load average before each run")
+    print(
+        f"machine: {os.cpu_count()} cores; input: {ORIGIN}; warm cache; best of "
+        f"{args.repeat}; load = 1-minute load average before each run"
+    )
     rows = []
     for path in inputs:
         warm(path)
@@ -288,50 +316,64 @@ def main() -> None:
         lib = best_of(measure_lib, path, args.repeat)
         inproc = size / lib["run_s"] / 1e6
         print(_line(f"{path.name} cli", size, lib["lines"], cli), flush=True)
-        print(_line(f"{path.name} lib", size, lib["lines"], lib)
-              + f"  [in-process ingest+reports {lib['run_s']:.2f} s = {inproc:.0f} MB/s; "
-              f"imports {lib['import_s']:.2f} s]", flush=True)
+        print(
+            _line(f"{path.name} lib", size, lib["lines"], lib)
+            + f"  [in-process ingest+reports {lib['run_s']:.2f} s = {inproc:.0f} MB/s; "
+            f"imports {lib['import_s']:.2f} s]",
+            flush=True,
+        )
         rows.append((path, size, lib["lines"], cli, lib, inproc))
     print(f"report files: {', '.join(rows[0][3]['files'])}")
     tiny = tiny_input(inputs[0])
     startup = best_of(measure_cli, tiny, args.repeat)
-    print(f"fixed cost: novaload report on a {tiny.stat().st_size / 1e3:.0f} kB file: wall "
-          f"{startup['wall_s']:.2f} s, cpu {startup['cpu_best_s']:.2f} s, peak RSS "
-          f"{startup['rss_mib']:.0f} MiB, load {startup['loads']}")
+    print(
+        f"fixed cost: novaload report on a {tiny.stat().st_size / 1e3:.0f} kB file: wall "
+        f"{startup['wall_s']:.2f} s, cpu {startup['cpu_best_s']:.2f} s, peak RSS "
+        f"{startup['rss_mib']:.0f} MiB, load {startup['loads']}"
+    )
     base = naive_pandas(inputs[0])
     naive, naive_lines, nb = base["mb_s"], base["lines_s"], base["bytes"]
-    print(f"naive pandas: read_json(lines=True, precise_float=True) over {nb / 1e6:.0f} MB: "
-          f"{naive:.1f} MB/s, {naive_lines / 1e6:.3f} M lines/s, peak RSS "
-          f"{base['rss_mib']:.0f} MiB (parsing only, no figures), load {base['load']:.2f}")
+    print(
+        f"naive pandas: read_json(lines=True, precise_float=True) over {nb / 1e6:.0f} MB: "
+        f"{naive:.1f} MB/s, {naive_lines / 1e6:.3f} M lines/s, peak RSS "
+        f"{base['rss_mib']:.0f} MiB (parsing only, no figures), load {base['load']:.2f}"
+    )
     print()
-    print(f"{'input':<14} {'GB':>5} {'M lines':>8} | {'cli MB/s':>9} {'lib MB/s':>9} "
-          f"{'in-proc':>8} | {'M lines/s':>9} | {'peak RSS':>9} | {'x pandas':>8} | "
-          f"{'s/GB':>5} {'+s/GB':>5} | target")
+    print(
+        f"{'input':<14} {'GB':>5} {'M lines':>8} | {'cli MB/s':>9} {'lib MB/s':>9} "
+        f"{'in-proc':>8} | {'M lines/s':>9} | {'peak RSS':>9} | {'x pandas':>8} | "
+        f"{'s/GB':>5} {'+s/GB':>5} | target"
+    )
     for path, size, lines, cli, lib, inproc in rows:
         cli_mbs = size / cli["wall_s"] / 1e6
         lib_mbs = size / lib["wall_s"] / 1e6
         rss = max(cli["rss_mib"], lib["rss_mib"])
         ok = cli_mbs >= TARGET_MB_S and rss <= RSS_LIMIT_MIB
-        print(f"{path.name:<14} {size / 1e9:5.2f} {lines / 1e6:8.2f} | {cli_mbs:9.1f} "
-              f"{lib_mbs:9.1f} {inproc:8.0f} | {lines / cli['wall_s'] / 1e6:9.2f} | "
-              f"{rss:5.0f} MiB | {cli_mbs / naive:7.1f}x | {cli['wall_s'] / (size / 1e9):5.2f} "
-              f"{(cli['wall_s'] - startup['wall_s']) / (size / 1e9):5.2f} | "
-              f"{'MET' if ok else 'NOT MET'} (>= {TARGET_MB_S:.0f} MB/s cli, "
-              f"<= {RSS_LIMIT_MIB:.0f} MiB)")
-    print(f"{'naive pandas':<14} {nb / 1e9:5.2f} {'':>8} | {naive:9.1f} {'':>9} {'':>8} | "
-          f"{naive_lines / 1e6:9.3f} | {base['rss_mib']:5.0f} MiB |")
-    print("cli = `novaload report FILE --out-dir DIR` (whole process); lib = build_reports in a "
-          "fresh python; in-proc = lib minus interpreter start and imports; s/GB = cli wall per "
-          "GB; +s/GB = the same without the fixed cost (linearity); target: issue 3, defined "
-          "on the 1.2 GB file")
+        print(
+            f"{path.name:<14} {size / 1e9:5.2f} {lines / 1e6:8.2f} | {cli_mbs:9.1f} "
+            f"{lib_mbs:9.1f} {inproc:8.0f} | {lines / cli['wall_s'] / 1e6:9.2f} | "
+            f"{rss:5.0f} MiB | {cli_mbs / naive:7.1f}x | {cli['wall_s'] / (size / 1e9):5.2f} "
+            f"{(cli['wall_s'] - startup['wall_s']) / (size / 1e9):5.2f} | "
+            f"{'MET' if ok else 'NOT MET'} (>= {TARGET_MB_S:.0f} MB/s cli, "
+            f"<= {RSS_LIMIT_MIB:.0f} MiB)"
+        )
+    print(
+        f"{'naive pandas':<14} {nb / 1e9:5.2f} {'':>8} | {naive:9.1f} {'':>9} {'':>8} | "
+        f"{naive_lines / 1e6:9.3f} | {base['rss_mib']:5.0f} MiB |"
+    )
+    print(
+        "cli = `novaload report FILE --out-dir DIR` (whole process); lib = build_reports in a "
+        "fresh python; in-proc = lib minus interpreter start and imports; s/GB = cli wall per "
+        "GB; +s/GB = the same without the fixed cost (linearity); target: issue 3, defined "
+        "on the 1.2 GB file"
+    )
     if args.gzip:
         print()
         for path, size, lines, *_ in rows:
             gz = gz_input(path)
             warm(gz)
             m = best_of(measure_cli, gz, args.repeat)
-            print(_line(f"{gz.name} cli (gz)", size, lines, m)
-                  + "  (MB of uncompressed text)", flush=True)
+            print(_line(f"{gz.name} cli (gz)", size, lines, m) + "  (MB of uncompressed text)", flush=True)
 
 
 if __name__ == "__main__":

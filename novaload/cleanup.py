@@ -10,15 +10,17 @@ from novaload.config import Overrides, load_project, select
 from novaload.errors import NovaloadError
 
 
-def cleanup(env: str | None = None, run_id: str | None = None, force: bool = False,
-            ) -> Iterator[str]:
+def cleanup(
+    env: str | None = None,
+    run_id: str | None = None,
+    force: bool = False,
+) -> Iterator[str]:
     """Yield one human line per action taken."""
     from novaload.scenario.cleanup import cleanup_vms
     from novaload.scenario.render import DEMO_DEFAULT_URL
 
     project = load_project()
-    environment = select(project, None, Overrides(environment=env).merged_with_env(
-        os.environ)).environment
+    environment = select(project, None, Overrides(environment=env).merged_with_env(os.environ)).environment
     if environment.uses_demo_target:
         from novaload.target.process import is_target_running
 

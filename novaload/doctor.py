@@ -39,8 +39,11 @@ def _config(config_dir: Path | None, scenarios_dir: Path | None) -> Check:
         p = load_project(config_dir, scenarios_dir)
     except NovaloadError as exc:
         return Check("configuration", "fail", str(exc))
-    return Check("configuration", "ok", f"{len(p.scenarios)} scenarios, {len(p.environments)} "
-                 f"environments, {len(p.profiles)} profiles")
+    return Check(
+        "configuration",
+        "ok",
+        f"{len(p.scenarios)} scenarios, {len(p.environments)} environments, {len(p.profiles)} profiles",
+    )
 
 
 def _docker() -> Check:
@@ -51,8 +54,11 @@ def _docker() -> Check:
         version = client.version().get("Version", "?")
         client.close()
     except Exception as exc:  # noqa: BLE001 - any failure means "not usable"
-        return Check("docker engine", "warn", f"not reachable ({type(exc).__name__}); "
-                     "needed only for --runner docker and the monitoring stack")
+        return Check(
+            "docker engine",
+            "warn",
+            f"not reachable ({type(exc).__name__}); needed only for --runner docker and the monitoring stack",
+        )
     return Check("docker engine", "ok", f"engine {version}")
 
 

@@ -17,10 +17,17 @@ class BuiltReports:
     files: list[Path]
 
 
-def build_reports(sources: Sequence[Path], out_dir: Path, *, k6_summary: Path | None = None,
-                  thresholds_file: Path | None = None, replace_thresholds: bool = False,
-                  window_s: float = 1.0, lenient: bool = False,
-                  scenario: str | None = None) -> BuiltReports:
+def build_reports(
+    sources: Sequence[Path],
+    out_dir: Path,
+    *,
+    k6_summary: Path | None = None,
+    thresholds_file: Path | None = None,
+    replace_thresholds: bool = False,
+    window_s: float = 1.0,
+    lenient: bool = False,
+    scenario: str | None = None,
+) -> BuiltReports:
     """Ingest ``sources`` and write every report into ``out_dir``."""
     from novaload.reports import ReportContext, append_step_summary, default_verdict, write_all
     from novaload.results.ingest import ingest
@@ -28,14 +35,23 @@ def build_reports(sources: Sequence[Path], out_dir: Path, *, k6_summary: Path | 
     from novaload.results.thresholds import load_thresholds_file
 
     extra = load_thresholds_file(thresholds_file) if thresholds_file else None
-    results = ingest(list(sources), k6_summary=k6_summary, extra_thresholds=extra,
-                     thresholds_replace=replace_thresholds, window_s=window_s, lenient=lenient)
+    results = ingest(
+        list(sources),
+        k6_summary=k6_summary,
+        extra_thresholds=extra,
+        thresholds_replace=replace_thresholds,
+        window_s=window_s,
+        lenient=lenient,
+    )
     out_dir.mkdir(parents=True, exist_ok=True)
     context = ReportContext(
-        run_id=out_dir.resolve().name, scenario=scenario or Path(sources[0]).name.split(".")[0],
-        verdict=default_verdict(results), started_at=results.started_at,
+        run_id=out_dir.resolve().name,
+        scenario=scenario or Path(sources[0]).name.split(".")[0],
+        verdict=default_verdict(results),
+        started_at=results.started_at,
         ended_at=results.ended_at,
-        exit_code=99 if results.thresholds_failed else 0)
+        exit_code=99 if results.thresholds_failed else 0,
+    )
     files = [write_summary(results, out_dir / "summary.json")]
     files += write_all(results, context, out_dir)
     append_step_summary((out_dir / "report.md").read_text(encoding="utf-8"))

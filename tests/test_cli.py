@@ -15,15 +15,24 @@ runner = CliRunner()
 
 
 def invoke(*args: str):
-    return runner.invoke(app, ["--config-dir", str(REPO / "configs"), "--scenarios-dir",
-                               str(REPO / "k6-scenarios"), *args])
+    return runner.invoke(
+        app, ["--config-dir", str(REPO / "configs"), "--scenarios-dir", str(REPO / "k6-scenarios"), *args]
+    )
 
 
 def test_list_shows_every_kind():
     result = invoke("list")
     assert result.exit_code == 0, result.output
-    for word in ("scenarios", "api", "environments", "staging", "requires --yes", "profiles",
-                 "smoke", "soak"):
+    for word in (
+        "scenarios",
+        "api",
+        "environments",
+        "staging",
+        "requires --yes",
+        "profiles",
+        "smoke",
+        "soak",
+    ):
         assert word in result.output
 
 
@@ -48,12 +57,16 @@ def test_version():
     assert result.exit_code == 0 and __version__ in result.output
 
 
-@pytest.mark.parametrize(("argv", "code"), [
-    (["render", "nope"], 2),
-    (["run"], 2),
-    (["frobnicate"], 2),
-    (["run", "api", "--runner", "kubernetes"], 2),
-], ids=["unknown-scenario", "missing-argument", "unknown-command", "unknown-runner"])
+@pytest.mark.parametrize(
+    ("argv", "code"),
+    [
+        (["render", "nope"], 2),
+        (["run"], 2),
+        (["frobnicate"], 2),
+        (["run", "api", "--runner", "kubernetes"], 2),
+    ],
+    ids=["unknown-scenario", "missing-argument", "unknown-command", "unknown-runner"],
+)
 def test_main_maps_errors_to_exit_codes(argv: list[str], code: int, capsys):
     with pytest.raises(SystemExit) as info:
         main(["--config-dir", str(REPO / "configs"), *argv])
@@ -81,8 +94,7 @@ def test_main_exits_with_the_commands_code(monkeypatch):
             main(["exit-probe"])
         assert info.value.code == 99
     finally:
-        app.registered_commands[:] = [c for c in app.registered_commands
-                                      if c.name != "exit-probe"]
+        app.registered_commands[:] = [c for c in app.registered_commands if c.name != "exit-probe"]
 
 
 def test_cli_start_up_does_not_import_the_heavy_engines():
@@ -91,9 +103,10 @@ def test_cli_start_up_does_not_import_the_heavy_engines():
     import subprocess
     import sys
 
-    code = ("import sys, novaload.cli; "
-            "print(','.join(m for m in ('pandas', 'duckdb', 'docker', 'numpy', 'pydantic', 'jinja2') "
-            "if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+    code = (
+        "import sys, novaload.cli; "
+        "print(','.join(m for m in ('pandas', 'duckdb', 'docker', 'numpy', 'pydantic', 'jinja2') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""

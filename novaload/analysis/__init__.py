@@ -37,8 +37,9 @@ def run_analyses(names: Sequence[str], results: RunResults, run: Any) -> list[An
     """
     unknown = [n for n in names if n not in ANALYSES]
     if unknown:
-        raise ConfigError("unknown analysis", key="analyses", value=unknown[0],
-                          hint=f"known: {', '.join(sorted(ANALYSES))}")
+        raise ConfigError(
+            "unknown analysis", key="analyses", value=unknown[0], hint=f"known: {', '.join(sorted(ANALYSES))}"
+        )
     out = []
     for name in names:
         if isinstance(run, AnalysisContext):

@@ -84,8 +84,9 @@ def _expr(spec: ThresholdSpec) -> str:
     return str(spec.get("threshold", "")) if isinstance(spec, Mapping) else str(spec)
 
 
-def slo_from_thresholds(thresholds: Mapping[str, Sequence[ThresholdSpec]],
-                        overrides: Mapping[str, Any] | None = None) -> Slo:
+def slo_from_thresholds(
+    thresholds: Mapping[str, Sequence[ThresholdSpec]], overrides: Mapping[str, Any] | None = None
+) -> Slo:
     """The strictest simple ``p(N)<X`` on http_req_duration and ``rate<X`` on http_req_failed.
 
     ``overrides`` (scenario params) may set ``slo_latency_ms``, ``slo_percentile``
@@ -95,8 +96,7 @@ def slo_from_thresholds(thresholds: Mapping[str, Sequence[ThresholdSpec]],
     for spec in thresholds.get("http_req_duration", ()):
         text = _expr(spec)
         m, med = _PCT_EXPR.match(text), _MED_EXPR.match(text)
-        cand = (float(m.group(1)), float(m.group(2))) if m else \
-            ((50.0, float(med.group(1))) if med else None)
+        cand = (float(m.group(1)), float(m.group(2))) if m else ((50.0, float(med.group(1))) if med else None)
         # Prefer p95 (what the windows carry best), else the tightest one given.
         if cand and (latency is None or abs(cand[0] - 95) < abs(latency[0] - 95)):
             latency = cand
@@ -106,10 +106,11 @@ def slo_from_thresholds(thresholds: Mapping[str, Sequence[ThresholdSpec]],
         if m:
             error = float(m.group(1)) if error is None else min(error, float(m.group(1)))
     o = overrides or {}
-    return Slo(latency_ms=float(o["slo_latency_ms"]) if "slo_latency_ms" in o else
-               (latency[1] if latency else None),
-               percentile=float(o.get("slo_percentile", latency[0] if latency else 95.0)),
-               error_rate=float(o["slo_error_rate"]) if "slo_error_rate" in o else error)
+    return Slo(
+        latency_ms=float(o["slo_latency_ms"]) if "slo_latency_ms" in o else (latency[1] if latency else None),
+        percentile=float(o.get("slo_percentile", latency[0] if latency else 95.0)),
+        error_rate=float(o["slo_error_rate"]) if "slo_error_rate" in o else error,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,9 +130,12 @@ class AnalysisContext:
         params = scenario.params.get(analysis, {})
         if not isinstance(params, Mapping):
             raise ConfigError("must be a mapping", key=f"params.{analysis}", value=params)
-        return cls(scenario=scenario.name,
-                   executor=executor_for(profile) if profile is not None else None,
-                   thresholds=scenario.all_thresholds, params=params)
+        return cls(
+            scenario=scenario.name,
+            executor=executor_for(profile) if profile is not None else None,
+            thresholds=scenario.all_thresholds,
+            params=params,
+        )
 
     @property
     def slo(self) -> Slo:
@@ -157,8 +161,9 @@ def windows(results_ts: pd.DataFrame) -> pd.DataFrame:
     return ts
 
 
-def in_interval(ts: pd.DataFrame, start: float, end: float, window_s: float,
-                margin_s: float = 0.0) -> pd.DataFrame:
+def in_interval(
+    ts: pd.DataFrame, start: float, end: float, window_s: float, margin_s: float = 0.0
+) -> pd.DataFrame:
     """Windows lying entirely inside ``[start + margin, end]``."""
     if ts.empty:
         return ts
@@ -188,9 +193,14 @@ class StepStats:
         return self.failures / self.requests if self.requests else 0.0
 
 
-def step_stats(ts: pd.DataFrame, steps: Sequence[tuple[float, float, float]], window_s: float,
-               column: str, values_between: Callable[[float, float], Any] | None = None,
-               percentile: float = 95.0) -> list[StepStats]:
+def step_stats(
+    ts: pd.DataFrame,
+    steps: Sequence[tuple[float, float, float]],
+    window_s: float,
+    column: str,
+    values_between: Callable[[float, float], Any] | None = None,
+    percentile: float = 95.0,
+) -> list[StepStats]:
     """Aggregate windows per step, skipping each step's first window (transition).
 
     ``values_between(t0, t1)`` (``RunResults.latency_between``) gives the step's raw
@@ -204,14 +214,25 @@ def step_stats(ts: pd.DataFrame, steps: Sequence[tuple[float, float, float]], wi
         failures = int(part["failures"].sum()) if not part.empty else 0
         latency = _step_percentile(part, window_s, values_between, percentile, column)
         span = len(part) * window_s
-        out.append(StepStats(index=i, start_s=start, end_s=end, level=level, windows=len(part),
-                             requests=requests, failures=failures,
-                             rps=requests / span if span else 0.0, latency_ms=latency))
+        out.append(
+            StepStats(
+                index=i,
+                start_s=start,
+                end_s=end,
+                level=level,
+                windows=len(part),
+                requests=requests,
+                failures=failures,
+                rps=requests / span if span else 0.0,
+                latency_ms=latency,
+            )
+        )
     return out
 
 
-def _step_percentile(part: pd.DataFrame, window_s: float, values_between, percentile: float,
-                     column: str) -> float:
+def _step_percentile(
+    part: pd.DataFrame, window_s: float, values_between, percentile: float, column: str
+) -> float:
     values = None
     if values_between is not None and not part.empty:
         t = part["t"].astype(float)
@@ -243,20 +264,17 @@ def md_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     def cell(v: Any) -> str:
         return str(v).replace("|", "\\|").replace("\n", " ")
 
-    lines = ["| " + " | ".join(cell(h) for h in header) + " |",
-             "|" + "|".join("---" for _ in header) + "|"]
+    lines = ["| " + " | ".join(cell(h) for h in header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines)
 
 
-def html_table(header: Sequence[str], rows: Sequence[Sequence[Any]],
-               flagged_rows: Sequence[int] = ()) -> str:
+def html_table(header: Sequence[str], rows: Sequence[Sequence[Any]], flagged_rows: Sequence[int] = ()) -> str:
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
     body = []
     for i, row in enumerate(rows):
         cls = ' class="flagged"' if i in flagged_rows else ""
-        body.append(f"<tr{cls}>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row)
-                    + "</tr>")
+        body.append(f"<tr{cls}>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
@@ -265,8 +283,7 @@ def html_para(text: str) -> str:
 
 
 def fmt(value: float, digits: int = 1) -> str:
-    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) \
-        else f"{value:.{digits}f}"
+    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
 
 
 def clean(value: float | None, digits: int = 4) -> float | None:

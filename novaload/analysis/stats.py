@@ -44,8 +44,9 @@ def incomplete_beta(a: float, b: float, x: float) -> float:
         return 0.0
     if x >= 1.0:
         return 1.0
-    front = math.exp(math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
-                     + a * math.log(x) + b * math.log1p(-x))
+    front = math.exp(
+        math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    )
     if x < (a + 1.0) / (a + b + 2.0):
         return front * _beta_cf(a, b, x) / a
     return 1.0 - front * _beta_cf(b, a, 1.0 - x) / b
@@ -104,8 +105,14 @@ def ols(x: Sequence[float], y: Sequence[float], confidence: float = 0.95) -> Lin
     rss = sum((yi - intercept - slope * xi) ** 2 for xi, yi in zip(x, y))
     se = math.sqrt(rss / (n - 2) / sxx)
     q = t_quantile(0.5 + confidence / 2.0, n - 2)
-    return LinearFit(n=n, intercept=intercept, slope=slope, slope_se=se,
-                     slope_ci=(slope - q * se, slope + q * se), confidence=confidence)
+    return LinearFit(
+        n=n,
+        intercept=intercept,
+        slope=slope,
+        slope_se=se,
+        slope_ci=(slope - q * se, slope + q * se),
+        confidence=confidence,
+    )
 
 
 __all__ = ["LinearFit", "incomplete_beta", "ols", "t_cdf", "t_quantile"]

@@ -10,8 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from novaload.analysis.base import (
-    Analysis, AnalysisContext, Slo, StepStats, clean, fmt, html_para, html_table, md_table,
-    step_stats, windows,
+    Analysis,
+    AnalysisContext,
+    Slo,
+    StepStats,
+    clean,
+    fmt,
+    html_para,
+    html_table,
+    md_table,
+    step_stats,
+    windows,
 )
 from novaload.results.model import RunResults
 from novaload.scenario.shapes import is_open_model, plateaus, time_unit_s
@@ -24,8 +33,14 @@ def _steps(results: RunResults, ctx: AnalysisContext, slo: Slo) -> list[StepStat
     # The run's last window is partial (k6 stops mid-window, in-flight iterations are
     # cut): counted in, it would make the last step look like it fell short.
     ts = ts.iloc[:-1] if len(ts) > 1 else ts
-    return step_stats(ts, plateaus(ctx.executor, min_s=0.0), results.window_s, slo.column,
-                      results.latency_between, slo.percentile)
+    return step_stats(
+        ts,
+        plateaus(ctx.executor, min_s=0.0),
+        results.window_s,
+        slo.column,
+        results.latency_between,
+        slo.percentile,
+    )
 
 
 def _unit(ctx: AnalysisContext) -> str:
@@ -34,8 +49,15 @@ def _unit(ctx: AnalysisContext) -> str:
 
 def _no_steps(name: str, title: str) -> Analysis:
     verdict = "no constant-load steps in the plan (or no data in them): nothing to judge"
-    return Analysis(name=name, title=title, verdict=verdict, flagged=False, figures={"steps": []},
-                    markdown=verdict, html=html_para(verdict))
+    return Analysis(
+        name=name,
+        title=title,
+        verdict=verdict,
+        flagged=False,
+        figures={"steps": []},
+        markdown=verdict,
+        html=html_para(verdict),
+    )
 
 
 # --------------------------------------------------------------------------- stress
@@ -52,33 +74,60 @@ def stress(results: RunResults, ctx: AnalysisContext) -> Analysis:
     broken = [(s, slo.broken_by(s.latency_ms, s.error_rate)) for s in steps]
     first = next(((s, why) for s, why in broken if why), None)
     if first is None:
-        verdict = (f"no step broke the SLOs ({slo.describe()}); the highest step, "
-                   f"{steps[-1].level:g} {unit}, held")
+        verdict = (
+            f"no step broke the SLOs ({slo.describe()}); the highest step, {steps[-1].level:g} {unit}, held"
+        )
     else:
         s, why = first
-        verdict = (f"thresholds first broke at step {s.index} ({s.level:g} {unit}, "
-                   f"t={s.start_s:g}–{s.end_s:g} s): {'; '.join(why)}")
-    header = ["step", f"load ({unit})", "from s", "to s", "req/s", slo.column + " ms", "errors %",
-              "SLOs"]
-    rows = [[s.index, f"{s.level:g}", f"{s.start_s:g}", f"{s.end_s:g}", fmt(s.rps),
-             fmt(s.latency_ms), fmt(100 * s.error_rate, 2), "broken" if why else "met"]
-            for s, why in broken]
-    figures = {"slo": slo.describe(),
-               "breaking_step": first[0].index if first else None,
-               "breaking_load": first[0].level if first else None,
-               "steps": [_step_fig(s, bool(why)) for s, why in broken]}
-    return Analysis(name="stress", title=title, verdict=verdict, flagged=first is not None,
-                    figures=figures,
-                    markdown=f"**{verdict}**\n\n" + md_table(header, rows),
-                    html=html_para(verdict) + html_table(
-                        header, rows, [i for i, (_, why) in enumerate(broken) if why]))
+        verdict = (
+            f"thresholds first broke at step {s.index} ({s.level:g} {unit}, "
+            f"t={s.start_s:g}–{s.end_s:g} s): {'; '.join(why)}"
+        )
+    header = ["step", f"load ({unit})", "from s", "to s", "req/s", slo.column + " ms", "errors %", "SLOs"]
+    rows = [
+        [
+            s.index,
+            f"{s.level:g}",
+            f"{s.start_s:g}",
+            f"{s.end_s:g}",
+            fmt(s.rps),
+            fmt(s.latency_ms),
+            fmt(100 * s.error_rate, 2),
+            "broken" if why else "met",
+        ]
+        for s, why in broken
+    ]
+    figures = {
+        "slo": slo.describe(),
+        "breaking_step": first[0].index if first else None,
+        "breaking_load": first[0].level if first else None,
+        "steps": [_step_fig(s, bool(why)) for s, why in broken],
+    }
+    return Analysis(
+        name="stress",
+        title=title,
+        verdict=verdict,
+        flagged=first is not None,
+        figures=figures,
+        markdown=f"**{verdict}**\n\n" + md_table(header, rows),
+        html=html_para(verdict) + html_table(header, rows, [i for i, (_, why) in enumerate(broken) if why]),
+    )
 
 
 def _step_fig(s: StepStats, broken: bool, **extra: object) -> dict[str, object]:
-    return {"step": s.index, "level": s.level, "start_s": s.start_s, "end_s": s.end_s,
-            "requests": s.requests, "failures": s.failures, "rps": clean(s.rps, 3),
-            "latency_ms": clean(s.latency_ms, 3), "error_rate": clean(s.error_rate, 6),
-            "slo_broken": broken, **extra}
+    return {
+        "step": s.index,
+        "level": s.level,
+        "start_s": s.start_s,
+        "end_s": s.end_s,
+        "requests": s.requests,
+        "failures": s.failures,
+        "rps": clean(s.rps, 3),
+        "latency_ms": clean(s.latency_ms, 3),
+        "error_rate": clean(s.error_rate, 6),
+        "slo_broken": broken,
+        **extra,
+    }
 
 
 # --------------------------------------------------------------------------- capacity
@@ -137,29 +186,55 @@ def capacity(results: RunResults, ctx: AnalysisContext) -> Analysis:
     if knee is None:
         verdict = f"no step was sustainable under the SLOs ({slo.describe()})"
     elif first_fail is None:
-        verdict = (f"capacity not reached: every step up to {knee.stats.rps:.1f} req/s met the SLOs "
-                   f"({slo.describe()}); raise the peak")
+        verdict = (
+            f"capacity not reached: every step up to {knee.stats.rps:.1f} req/s met the SLOs "
+            f"({slo.describe()}); raise the peak"
+        )
     else:
-        verdict = (f"highest sustainable rate ≈ {knee.target_rps:g} req/s (step {knee.stats.index}); "
-                   f"step {first_fail.stats.index} at {first_fail.target_rps:g} req/s broke: "
-                   f"{'; '.join(first_fail.broken)}")
-    header = ["step", "target req/s", "achieved req/s", "achieved %", slo.column + " ms",
-              "errors %", "verdict"]
-    rows = [[st.stats.index, fmt(st.target_rps), fmt(st.stats.rps), fmt(100 * st.ratio),
-             fmt(st.stats.latency_ms), fmt(100 * st.stats.error_rate, 2),
-             "; ".join(st.broken) or "sustained"] for st in judged]
-    figures = {"slo": slo.describe(), "min_throughput_ratio": min_ratio,
-               "knee_rps": clean(knee.target_rps, 3) if knee else None,
-               "knee_achieved_rps": clean(knee.stats.rps, 3) if knee else None,
-               "knee_step": knee.stats.index if knee else None,
-               "capacity_reached": first_fail is not None,
-               "steps": [_step_fig(st.stats, bool(st.broken), target_rps=clean(st.target_rps, 3))
-                         for st in judged]}
-    return Analysis(name="capacity", title=title, verdict=verdict,
-                    flagged=knee is None, figures=figures,
-                    markdown=f"**{verdict}**\n\n" + md_table(header, rows),
-                    html=html_para(verdict) + html_table(
-                        header, rows, [i for i, st in enumerate(judged) if st.broken]))
+        verdict = (
+            f"highest sustainable rate ≈ {knee.target_rps:g} req/s (step {knee.stats.index}); "
+            f"step {first_fail.stats.index} at {first_fail.target_rps:g} req/s broke: "
+            f"{'; '.join(first_fail.broken)}"
+        )
+    header = [
+        "step",
+        "target req/s",
+        "achieved req/s",
+        "achieved %",
+        slo.column + " ms",
+        "errors %",
+        "verdict",
+    ]
+    rows = [
+        [
+            st.stats.index,
+            fmt(st.target_rps),
+            fmt(st.stats.rps),
+            fmt(100 * st.ratio),
+            fmt(st.stats.latency_ms),
+            fmt(100 * st.stats.error_rate, 2),
+            "; ".join(st.broken) or "sustained",
+        ]
+        for st in judged
+    ]
+    figures = {
+        "slo": slo.describe(),
+        "min_throughput_ratio": min_ratio,
+        "knee_rps": clean(knee.target_rps, 3) if knee else None,
+        "knee_achieved_rps": clean(knee.stats.rps, 3) if knee else None,
+        "knee_step": knee.stats.index if knee else None,
+        "capacity_reached": first_fail is not None,
+        "steps": [_step_fig(st.stats, bool(st.broken), target_rps=clean(st.target_rps, 3)) for st in judged],
+    }
+    return Analysis(
+        name="capacity",
+        title=title,
+        verdict=verdict,
+        flagged=knee is None,
+        figures=figures,
+        markdown=f"**{verdict}**\n\n" + md_table(header, rows),
+        html=html_para(verdict) + html_table(header, rows, [i for i, st in enumerate(judged) if st.broken]),
+    )
 
 
 __all__ = ["capacity", "stress"]

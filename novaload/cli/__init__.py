@@ -34,8 +34,7 @@ def main(argv: list[str] | None = None) -> None:
     except NovaloadError as exc:
         if state.debug:
             console_err.print_exception()
-        console_err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True,
-                          soft_wrap=True)
+        console_err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
         sys.exit(int(exc.exit_code))
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
@@ -50,8 +49,10 @@ def main(argv: list[str] | None = None) -> None:
             exc.show()
             sys.exit(exc.exit_code)
         console_err.print_exception()
-        console_err.print("[bold red]internal error[/] — this is a bug in novaload; "
-                          "please report it with the traceback above")
+        console_err.print(
+            "[bold red]internal error[/] — this is a bug in novaload; "
+            "please report it with the traceback above"
+        )
         sys.exit(ExitCode.INTERNAL)
     sys.exit(code if isinstance(code, int) else 0)
 

@@ -23,6 +23,7 @@ class State:
 
 state = State()
 
+
 def _width(stream) -> int | None:
     """CI logs are not terminals: give tables room instead of rich's default 80 columns."""
     if stream.isatty() or os.environ.get("COLUMNS"):
@@ -52,16 +53,26 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _global(
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.",
-                                        envvar="NOVALOAD_DEBUG")] = False,
-    config_dir: Annotated[Path | None, typer.Option(
-        "--config-dir", help="Configuration folder [default: ./configs].",
-        envvar="NOVALOAD_CONFIG_DIR")] = None,
-    scenarios_dir: Annotated[Path | None, typer.Option(
-        "--scenarios-dir", help="Template folder [default: ./k6-scenarios].",
-        envvar="NOVALOAD_SCENARIOS_DIR")] = None,
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Show the version and exit.")] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show tracebacks for errors.", envvar="NOVALOAD_DEBUG")
+    ] = False,
+    config_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--config-dir", help="Configuration folder [default: ./configs].", envvar="NOVALOAD_CONFIG_DIR"
+        ),
+    ] = None,
+    scenarios_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--scenarios-dir",
+            help="Template folder [default: ./k6-scenarios].",
+            envvar="NOVALOAD_SCENARIOS_DIR",
+        ),
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
 ) -> None:
     state.debug = debug
     state.config_dir = config_dir

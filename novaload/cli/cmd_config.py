@@ -16,16 +16,19 @@ from novaload.errors import ExitCode
 @app.command(no_args_is_help=True)
 def render(
     scenario: Annotated[str, typer.Argument(help="Scenario name (see `novaload list`).")],
-    env: Annotated[str | None, typer.Option("--env", "-e", help="Environment [default: "
-                                            "$ENVIRONMENT or local].")] = None,
+    env: Annotated[
+        str | None, typer.Option("--env", "-e", help="Environment [default: $ENVIRONMENT or local].")
+    ] = None,
     profile: Annotated[str | None, typer.Option("--profile", "-p")] = None,
     vus: Annotated[int | None, typer.Option("--vus", min=1)] = None,
     duration: Annotated[str | None, typer.Option("--duration")] = None,
     target_url: Annotated[str | None, typer.Option("--target")] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the script here "
-                                                "[default: stdout].")] = None,
-    show_shape: Annotated[bool, typer.Option("--show-shape", help="Draw the planned load "
-                                             "over time.")] = False,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the script here [default: stdout].")
+    ] = None,
+    show_shape: Annotated[
+        bool, typer.Option("--show-shape", help="Draw the planned load over time.")
+    ] = False,
 ) -> None:
     """Render a scenario into a complete k6 script without running it."""
     import os
@@ -35,30 +38,36 @@ def render(
     from novaload.scenario.render import render as render_script
 
     project = load_project(state.config_dir, state.scenarios_dir)
-    overrides = Overrides(environment=env, profile=profile, vus=vus, duration=duration,
-                          target_url=target_url).merged_with_env(os.environ)
+    overrides = Overrides(
+        environment=env, profile=profile, vus=vus, duration=duration, target_url=target_url
+    ).merged_with_env(os.environ)
     selection = select(project, scenario, overrides)
     assert selection.scenario is not None
-    rendered = render_script(selection.scenario, selection.environment, selection.profile,
-                             run_id=new_run_id(scenario), scenarios_dir=state.scenarios_dir)
+    rendered = render_script(
+        selection.scenario,
+        selection.environment,
+        selection.profile,
+        run_id=new_run_id(scenario),
+        scenarios_dir=state.scenarios_dir,
+    )
     if output is None:
         sys.stdout.write(rendered.text)
     else:
         rendered.write(output)
-        console_err.print(f"wrote {output} ({selection.scenario.name} · "
-                          f"{selection.environment.name} · {selection.profile.name})")
+        console_err.print(
+            f"wrote {output} ({selection.scenario.name} · "
+            f"{selection.environment.name} · {selection.profile.name})"
+        )
     if show_shape:
         from novaload.scenario.shapes import draw_shape, plan_series
 
         for name, executor in rendered.options["scenarios"].items():
             console_err.print(f"[bold]{name}[/] · {executor['executor']}")
-            console_err.print(draw_shape(plan_series(executor, 1.0), width=72, height=14),
-                              highlight=False)
+            console_err.print(draw_shape(plan_series(executor, 1.0), width=72, height=14), highlight=False)
 
 
 @app.command("list")
-def list_(
-) -> None:
+def list_() -> None:
     """Show scenarios, environments and profiles, one line each."""
     from novaload.config import load_project
 

@@ -10,14 +10,14 @@ from rich.table import Table
 
 from novaload.cli.app import app, console, console_err
 
-monitor_app = typer.Typer(help="The Prometheus/Grafana/InfluxDB/Loki stack.",
-                          no_args_is_help=True)
+monitor_app = typer.Typer(help="The Prometheus/Grafana/InfluxDB/Loki stack.", no_args_is_help=True)
 app.add_typer(monitor_app, name="monitor")
 image_app = typer.Typer(help="The k6 container image.", no_args_is_help=True)
 app.add_typer(image_app, name="image")
 
-ComposeFile = Annotated[Path | None, typer.Option("--compose-file", help="[default: "
-                                                  "docker-compose.monitoring.yml]")]
+ComposeFile = Annotated[
+    Path | None, typer.Option("--compose-file", help="[default: docker-compose.monitoring.yml]")
+]
 
 
 def _stack(compose_file: Path | None):
@@ -41,8 +41,10 @@ def _print_status(statuses) -> bool:
 
 
 @monitor_app.command()
-def up(compose_file: ComposeFile = None,
-       wait: Annotated[float, typer.Option(help="Seconds to wait for health.")] = 120.0) -> None:
+def up(
+    compose_file: ComposeFile = None,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for health.")] = 120.0,
+) -> None:
     """Start the stack, wait until healthy, print the URLs."""
     stack = _stack(compose_file)
     ok = _print_status(stack.up(wait_timeout=wait))
@@ -52,9 +54,10 @@ def up(compose_file: ComposeFile = None,
 
 
 @monitor_app.command()
-def down(compose_file: ComposeFile = None,
-         volumes: Annotated[bool, typer.Option("--volumes", help="Also delete the data.")] = False
-         ) -> None:
+def down(
+    compose_file: ComposeFile = None,
+    volumes: Annotated[bool, typer.Option("--volumes", help="Also delete the data.")] = False,
+) -> None:
     """Stop the stack."""
     _stack(compose_file).down(volumes=volumes)
     console_err.print("monitoring stack stopped")
@@ -68,8 +71,9 @@ def status(compose_file: ComposeFile = None) -> None:
 
 @image_app.command("build")
 def image_build(
-    k6: Annotated[str | None, typer.Option("--k6", help="k6 binary to put in the image "
-                                           "[default: novaload's].")] = None,
+    k6: Annotated[
+        str | None, typer.Option("--k6", help="k6 binary to put in the image [default: novaload's].")
+    ] = None,
     tag: Annotated[str | None, typer.Option("--tag", help="Image tag.")] = None,
 ) -> None:
     """Build a FROM-scratch image with the k6 binary novaload uses (no registry needed)."""
@@ -83,11 +87,17 @@ def image_build(
 
 @app.command()
 def cleanup(
-    env: Annotated[str | None, typer.Option("--env", "-e", help="Environment whose target to "
-                                            "clean [default: $ENVIRONMENT or local].")] = None,
+    env: Annotated[
+        str | None,
+        typer.Option(
+            "--env", "-e", help="Environment whose target to clean [default: $ENVIRONMENT or local]."
+        ),
+    ] = None,
     run_id: Annotated[str | None, typer.Option("--run-id", help="Only this run's leftovers.")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Also remove every novaload k6 "
-                                        "container left on this Docker engine.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Also remove every novaload k6 container left on this Docker engine."),
+    ] = False,
 ) -> None:
     """Remove leftovers: VMs created by novaload runs (by tag), and with --force containers."""
     from novaload.cleanup import cleanup as do_cleanup

@@ -15,30 +15,42 @@ from novaload.report_files import build_reports
 
 @app.command(no_args_is_help=True)
 def report(
-    results: Annotated[list[Path], typer.Argument(help="k6 JSON (.json/.json.gz) or CSV "
-                                                       "results; several = one split run.")],
-    out_dir: Annotated[Path, typer.Option("--out-dir", "-o", help="Where to write the "
-                                          "reports.")],
-    k6_summary: Annotated[Path | None, typer.Option("--k6-summary", help="k6's "
-                                                    "--summary-export file or handleSummary "
-                                                    "data (gives the exact test duration).")] = None,
-    thresholds: Annotated[Path | None, typer.Option("--thresholds", help="Re-judge against "
-                                                    "these thresholds (YAML/JSON).")] = None,
-    replace_thresholds: Annotated[bool, typer.Option("--replace-thresholds", help="Judge only "
-                                                     "the --thresholds file, not the script's "
-                                                     "own.")] = False,
-    window: Annotated[float, typer.Option("--window", min=0.1, help="Time-series window in "
-                                          "seconds.")] = 1.0,
-    lenient: Annotated[bool, typer.Option("--lenient", help="Skip and count invalid lines "
-                                          "instead of failing.")] = False,
+    results: Annotated[
+        list[Path], typer.Argument(help="k6 JSON (.json/.json.gz) or CSV results; several = one split run.")
+    ],
+    out_dir: Annotated[Path, typer.Option("--out-dir", "-o", help="Where to write the reports.")],
+    k6_summary: Annotated[
+        Path | None,
+        typer.Option(
+            "--k6-summary",
+            help="k6's --summary-export file or handleSummary data (gives the exact test duration).",
+        ),
+    ] = None,
+    thresholds: Annotated[
+        Path | None, typer.Option("--thresholds", help="Re-judge against these thresholds (YAML/JSON).")
+    ] = None,
+    replace_thresholds: Annotated[
+        bool,
+        typer.Option("--replace-thresholds", help="Judge only the --thresholds file, not the script's own."),
+    ] = False,
+    window: Annotated[float, typer.Option("--window", min=0.1, help="Time-series window in seconds.")] = 1.0,
+    lenient: Annotated[
+        bool, typer.Option("--lenient", help="Skip and count invalid lines instead of failing.")
+    ] = False,
 ) -> None:
     """Ingest k6 results and write summary.json, report.html/.md, CSVs and junit.xml.
 
     Exits 99 when a threshold fails (as k6 would), 0 otherwise.
     """
-    built = build_reports(results, out_dir, k6_summary=k6_summary, thresholds_file=thresholds,
-                          replace_thresholds=replace_thresholds, window_s=window,
-                          lenient=lenient)
+    built = build_reports(
+        results,
+        out_dir,
+        k6_summary=k6_summary,
+        thresholds_file=thresholds,
+        replace_thresholds=replace_thresholds,
+        window_s=window,
+        lenient=lenient,
+    )
     print_results(console, built.results)
     console.print(f"report: {out_dir / 'report.html'}", highlight=False)
     raise typer.Exit(ExitCode.THRESHOLDS_FAILED if built.results.thresholds_failed else 0)

@@ -15,44 +15,75 @@ from novaload.errors import UsageError
 
 @app.command(no_args_is_help=True)
 def run(
-    target: Annotated[str, typer.Argument(help="A scenario name (see `novaload list`) or a path "
-                                                "to your own k6 script.", metavar="SCENARIO|PATH.js")],
-    env: Annotated[str | None, typer.Option("--env", "-e", help="Environment [default: "
-                                            "$ENVIRONMENT or local].")] = None,
-    profile: Annotated[str | None, typer.Option("--profile", "-p", help="Load profile [default: "
-                                                "$PROFILE or the scenario's].")] = None,
+    target: Annotated[
+        str,
+        typer.Argument(
+            help="A scenario name (see `novaload list`) or a path to your own k6 script.",
+            metavar="SCENARIO|PATH.js",
+        ),
+    ],
+    env: Annotated[
+        str | None, typer.Option("--env", "-e", help="Environment [default: $ENVIRONMENT or local].")
+    ] = None,
+    profile: Annotated[
+        str | None,
+        typer.Option("--profile", "-p", help="Load profile [default: $PROFILE or the scenario's]."),
+    ] = None,
     runner: Annotated[str, typer.Option("--runner", help="local or docker.")] = "local",
-    parallelism: Annotated[int, typer.Option("--parallelism", min=1, max=64,
-                                             help="k6 instances (execution segments; docker "
-                                                  "runner).")] = 1,
-    vus: Annotated[int | None, typer.Option("--vus", min=1, help="Peak VUs [$CONCURRENT_USERS]; "
-                                            "scales staged profiles.")] = None,
-    duration: Annotated[str | None, typer.Option("--duration", help="Total duration, e.g. 30s, "
-                                                 "5m [$TEST_DURATION].")] = None,
-    target_url: Annotated[str | None, typer.Option("--target", help="Base URL of the system "
-                                                   "under test [$API_TARGET].")] = None,
-    out_dir: Annotated[Path | None, typer.Option("--out-dir", "-o", help="Run folder [default: "
-                                                 "reports/<run-id>].")] = None,
+    parallelism: Annotated[
+        int,
+        typer.Option(
+            "--parallelism", min=1, max=64, help="k6 instances (execution segments; docker runner)."
+        ),
+    ] = 1,
+    vus: Annotated[
+        int | None, typer.Option("--vus", min=1, help="Peak VUs [$CONCURRENT_USERS]; scales staged profiles.")
+    ] = None,
+    duration: Annotated[
+        str | None, typer.Option("--duration", help="Total duration, e.g. 30s, 5m [$TEST_DURATION].")
+    ] = None,
+    target_url: Annotated[
+        str | None, typer.Option("--target", help="Base URL of the system under test [$API_TARGET].")
+    ] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out-dir", "-o", help="Run folder [default: reports/<run-id>].")
+    ] = None,
     k6: Annotated[str | None, typer.Option("--k6", help="k6 binary to use [$K6_BINARY].")] = None,
-    yes: Annotated[bool, typer.Option("--yes", help="Confirm a run against an environment "
-                                      "that requires it (production).")] = False,
-    monitor: Annotated[bool, typer.Option("--monitor", help="Stream metrics to the monitoring "
-                                          "stack (Prometheus, InfluxDB) and print the Grafana "
-                                          "link.")] = False,
-    image: Annotated[str | None, typer.Option("--image", help="k6 image for the docker "
-                                              "runner.")] = None,
-    network: Annotated[str | None, typer.Option("--network", help="Docker network [default: "
-                                                "host].")] = None,
-    baseline: Annotated[str | None, typer.Option("--baseline", help="Compare with this run at "
-                                                 "the end: a run id, folder, results file, "
-                                                 "`last` or `last-passing`; exit 3 on "
-                                                 "regression.", envvar="NOVALOAD_BASELINE")] = None,
-    baseline_branch: Annotated[str | None, typer.Option("--baseline-branch", help="Pick the "
-                                                        "baseline among runs of this git "
-                                                        "branch.")] = None,
-    history_dir: Annotated[Path | None, typer.Option("--history-dir", help="Run-history store "
-                                                     "[default: reports/.history].",
-                                                     envvar="NOVALOAD_HISTORY_DIR")] = None,
+    yes: Annotated[
+        bool,
+        typer.Option("--yes", help="Confirm a run against an environment that requires it (production)."),
+    ] = False,
+    monitor: Annotated[
+        bool,
+        typer.Option(
+            "--monitor",
+            help="Stream metrics to the monitoring stack (Prometheus, InfluxDB) and print the Grafana link.",
+        ),
+    ] = False,
+    image: Annotated[str | None, typer.Option("--image", help="k6 image for the docker runner.")] = None,
+    network: Annotated[str | None, typer.Option("--network", help="Docker network [default: host].")] = None,
+    baseline: Annotated[
+        str | None,
+        typer.Option(
+            "--baseline",
+            help="Compare with this run at "
+            "the end: a run id, folder, results file, "
+            "`last` or `last-passing`; exit 3 on "
+            "regression.",
+            envvar="NOVALOAD_BASELINE",
+        ),
+    ] = None,
+    baseline_branch: Annotated[
+        str | None, typer.Option("--baseline-branch", help="Pick the baseline among runs of this git branch.")
+    ] = None,
+    history_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--history-dir",
+            help="Run-history store [default: reports/.history].",
+            envvar="NOVALOAD_HISTORY_DIR",
+        ),
+    ] = None,
 ) -> None:
     """Render a scenario (or take your script), run k6, write the reports, exit like k6."""
     from novaload.run.pipeline import run_test
@@ -61,11 +92,26 @@ def run(
     if parallelism > 1 and runner == "local":
         raise UsageError("--parallelism > 1 needs --runner docker (one k6 per container)")
     request = RunRequest(
-        target=target, environment=env, profile=profile, runner=runner,
-        parallelism=parallelism, vus=vus, duration=duration, target_url=target_url,
-        out_dir=out_dir, k6=k6, yes=yes, monitor=monitor, image=image, network=network,
-        config_dir=state.config_dir, scenarios_dir=state.scenarios_dir, baseline=baseline,
-        baseline_branch=baseline_branch, history_dir=history_dir)
+        target=target,
+        environment=env,
+        profile=profile,
+        runner=runner,
+        parallelism=parallelism,
+        vus=vus,
+        duration=duration,
+        target_url=target_url,
+        out_dir=out_dir,
+        k6=k6,
+        yes=yes,
+        monitor=monitor,
+        image=image,
+        network=network,
+        config_dir=state.config_dir,
+        scenarios_dir=state.scenarios_dir,
+        baseline=baseline,
+        baseline_branch=baseline_branch,
+        history_dir=history_dir,
+    )
     observer = ConsoleObserver(console_err)
     try:
         outcome = run_test(request, observer)

@@ -19,22 +19,30 @@ def serve(
     port: Annotated[int, typer.Option(help="Port; 0 picks a free one.")] = 8080,
     latency_median_ms: Annotated[float, typer.Option(help="Median added latency.")] = 8.0,
     latency_p99_ms: Annotated[float, typer.Option(help="p99 added latency (lognormal).")] = 60.0,
-    error_rate: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of requests "
-                                              "answered 5xx.")] = 0.0,
-    drift_ms_per_min: Annotated[float, typer.Option(help="Latency added per minute of "
-                                                    "uptime (soak testing).")] = 0.0,
-    capacity_rps: Annotated[float | None, typer.Option(help="Requests/s beyond which latency "
-                                                       "climbs and 503s appear.")] = None,
+    error_rate: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of requests answered 5xx.")
+    ] = 0.0,
+    drift_ms_per_min: Annotated[
+        float, typer.Option(help="Latency added per minute of uptime (soak testing).")
+    ] = 0.0,
+    capacity_rps: Annotated[
+        float | None, typer.Option(help="Requests/s beyond which latency climbs and 503s appear.")
+    ] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
-    ready_file: Annotated[Path | None, typer.Option(help="Write the URL here once "
-                                                    "listening.")] = None,
+    ready_file: Annotated[Path | None, typer.Option(help="Write the URL here once listening.")] = None,
 ) -> None:
     """Serve the demo target (REST, WebSockets, /metrics) until Ctrl-C."""
     from novaload.target.server import serve as serve_target
     from novaload.target.settings import TargetSettings
 
-    settings = TargetSettings(host=host, port=port, latency_median_ms=latency_median_ms,
-                              latency_p99_ms=latency_p99_ms, error_rate=error_rate,
-                              latency_drift_ms_per_min=drift_ms_per_min,
-                              capacity_rps=capacity_rps, seed=seed)
+    settings = TargetSettings(
+        host=host,
+        port=port,
+        latency_median_ms=latency_median_ms,
+        latency_p99_ms=latency_p99_ms,
+        error_rate=error_rate,
+        latency_drift_ms_per_min=drift_ms_per_min,
+        capacity_rps=capacity_rps,
+        seed=seed,
+    )
     serve_target(settings, ready_file=ready_file)

@@ -29,8 +29,9 @@ def _fmt(stats: LiveStats, planned: float | None) -> list[tuple[str, str]]:
 class ConsoleObserver:
     """Implements the pipeline's RunObserver for a human or a CI log."""
 
-    def __init__(self, console: Console, planned_s: float | None = None,
-                 plain_interval_s: float = 5.0) -> None:
+    def __init__(
+        self, console: Console, planned_s: float | None = None, plain_interval_s: float = 5.0
+    ) -> None:
         self.console = console
         self.planned_s = planned_s
         self.plain_interval_s = plain_interval_s
@@ -52,9 +53,10 @@ class ConsoleObserver:
             self._live_update(stats)
         elif time.monotonic() - self._last_plain >= self.plain_interval_s:
             self._last_plain = time.monotonic()
-            self.console.print("progress: " + " ".join(f"{k}={v.replace(' ', '')}"
-                                                       for k, v in _fmt(stats, self.planned_s)),
-                               highlight=False)
+            self.console.print(
+                "progress: " + " ".join(f"{k}={v.replace(' ', '')}" for k, v in _fmt(stats, self.planned_s)),
+                highlight=False,
+            )
 
     # ---------------------------------------------------------------------------------
     def _live_update(self, stats: LiveStats) -> None:
@@ -66,15 +68,15 @@ class ConsoleObserver:
         table.add_row(*[f"[bold]{v}[/]" for _, v in row])
         if self.planned_s:
             outer = Table.grid()
-            outer.add_row(ProgressBar(total=self.planned_s,
-                                      completed=min(stats.elapsed_s, self.planned_s), width=60))
+            outer.add_row(
+                ProgressBar(total=self.planned_s, completed=min(stats.elapsed_s, self.planned_s), width=60)
+            )
             outer.add_row(table)
             renderable = outer
         else:
             renderable = table
         if self._live is None:
-            self._live = Live(renderable, console=self.console, refresh_per_second=4,
-                              transient=False)
+            self._live = Live(renderable, console=self.console, refresh_per_second=4, transient=False)
             self._live.start()
         else:
             self._live.update(renderable)

@@ -27,8 +27,7 @@ def print_results(console: Console, results: RunResults) -> None:
         style = {"passed": "green", "failed": "bold red", "no data": "yellow"}
         for t in results.thresholds:
             observed = "-" if t.observed is None else f"{t.observed:.4g}"
-            table.add_row(t.metric, t.expression, observed,
-                          f"[{style[t.status]}]{t.status}[/]")
+            table.add_row(t.metric, t.expression, observed, f"[{style[t.status]}]{t.status}[/]")
         console.print(table)
     reqs = results.value("http_reqs", "count")
     if reqs is not None:
@@ -37,7 +36,9 @@ def print_results(console: Console, results: RunResults) -> None:
             f"failed {100 * (results.value('http_req_failed', 'value', 0) or 0):.2f} % · "
             f"p95 {_ms(results.value('http_req_duration', 'p(95)'))} · "
             f"p99 {_ms(results.value('http_req_duration', 'p(99)'))} · "
-            f"duration {results.duration_s:.1f} s", highlight=False)
+            f"duration {results.duration_s:.1f} s",
+            highlight=False,
+        )
     for w in results.warnings:
         console.print(f"[yellow]warning:[/] {w}", highlight=False)
 
@@ -47,8 +48,10 @@ def print_outcome(console: Console, outcome: RunOutcome) -> None:
         print_results(console, outcome.results)
     colour = "green" if outcome.exit_code == 0 else "red"
     meaning = K6_MEANINGS.get(outcome.exit_code, outcome.verdict)
-    console.print(f"[bold {colour}]{outcome.verdict}[/] · exit {outcome.exit_code} ({meaning})"
-                  f" · run {outcome.run_id}", highlight=False)
+    console.print(
+        f"[bold {colour}]{outcome.verdict}[/] · exit {outcome.exit_code} ({meaning}) · run {outcome.run_id}",
+        highlight=False,
+    )
     html = outcome.run_dir / "report.html"
     where = html if html.exists() else outcome.run_dir
     console.print(f"report: {_rel(where)}", highlight=False, soft_wrap=True)

@@ -1,7 +1,7 @@
 """Baseline comparison: is this run slower than its baseline, beyond noise?
 
-    inputs (folder / file / run id / selector) → snapshot → engine (statistics) → Comparison
-      → comparison.json, comparison.md, report sections (diff table, trend chart)
+inputs (folder / file / run id / selector) → snapshot → engine (statistics) → Comparison
+  → comparison.json, comparison.md, report sections (diff table, trend chart)
 """
 
 from novaload.compare.api import compare_runs, gate_against_baseline, trend_entries
@@ -10,7 +10,19 @@ from novaload.compare.config import CompareConfig, load_compare_config
 from novaload.compare.engine import compare_snapshots
 from novaload.compare.snapshot import OVERALL, EndpointData, RunSnapshot, snapshot_from_results
 
-__all__ = ["OVERALL", "CompareConfig", "Comparison", "EndpointComparison", "EndpointData",
-           "MetricChange", "RunSnapshot", "Status", "compare_runs", "compare_snapshots",
-           "gate_against_baseline", "load_compare_config", "snapshot_from_results",
-           "trend_entries"]
+__all__ = [
+    "OVERALL",
+    "CompareConfig",
+    "Comparison",
+    "EndpointComparison",
+    "EndpointData",
+    "MetricChange",
+    "RunSnapshot",
+    "Status",
+    "compare_runs",
+    "compare_snapshots",
+    "gate_against_baseline",
+    "load_compare_config",
+    "snapshot_from_results",
+    "trend_entries",
+]

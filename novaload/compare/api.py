@@ -18,9 +18,15 @@ from novaload.history.store import HistoryEntry, HistoryStore
 from novaload.results.model import RunResults
 
 
-def compare_runs(baseline: str, current: str, *, history: HistoryStore | None = None,
-                 config: CompareConfig | None = None, baseline_branch: str | None = None,
-                 reports_dirs: Sequence[Path] = ()) -> Comparison:
+def compare_runs(
+    baseline: str,
+    current: str,
+    *,
+    history: HistoryStore | None = None,
+    config: CompareConfig | None = None,
+    baseline_branch: str | None = None,
+    reports_dirs: Sequence[Path] = (),
+) -> Comparison:
     """Compare two runs named as the CLI names them.
 
     CURRENT is resolved first; when it is a known run, BASELINE selectors only
@@ -28,35 +34,60 @@ def compare_runs(baseline: str, current: str, *, history: HistoryStore | None = 
     """
     config = config or CompareConfig()
     cur = resolve(current, history=history, config=config, reports_dirs=reports_dirs)
-    scope = Scope(scenario=cur.scenario, environment=cur.environment, branch=baseline_branch,
-                  exclude=(cur.run_id,) if cur.run_id else ())
+    scope = Scope(
+        scenario=cur.scenario,
+        environment=cur.environment,
+        branch=baseline_branch,
+        exclude=(cur.run_id,) if cur.run_id else (),
+    )
     base = resolve(baseline, history=history, config=config, scope=scope, reports_dirs=reports_dirs)
     return compare_snapshots(base, cur, config, trend=trend_entries(history, cur, config))
 
 
-def trend_entries(history: HistoryStore | None, current: RunSnapshot,
-                  config: CompareConfig) -> list[HistoryEntry]:
+def trend_entries(
+    history: HistoryStore | None, current: RunSnapshot, config: CompareConfig
+) -> list[HistoryEntry]:
     """The last runs of CURRENT's scenario and environment up to CURRENT, oldest first."""
     if history is None or current.scenario is None or not history.path.is_file():
         return []
-    past = history.list(scenario=current.scenario, environment=current.environment,
-                        exclude=(current.run_id,) if current.run_id else (), limit=None)
+    past = history.list(
+        scenario=current.scenario,
+        environment=current.environment,
+        exclude=(current.run_id,) if current.run_id else (),
+        limit=None,
+    )
     if current.started_at:
         past = [e for e in past if (e.started_at or "") <= current.started_at]
     past = past[: config.trend_runs - 1]
     here = history.get(current.run_id) if current.run_id else None
     if here is None:
-        here = entry_for({"run_id": current.run_id or current.label, "scenario": current.scenario,
-                          "environment": current.environment, "started_at": current.started_at},
-                         current, run_path=None, verdict="this run", exit_code=None)
+        here = entry_for(
+            {
+                "run_id": current.run_id or current.label,
+                "scenario": current.scenario,
+                "environment": current.environment,
+                "started_at": current.started_at,
+            },
+            current,
+            run_path=None,
+            verdict="this run",
+            exit_code=None,
+        )
     return [*reversed(past), here]
 
 
-def gate_against_baseline(results: RunResults, run_dir: Path, selector: str,
-                          history: HistoryStore | None = None, config: CompareConfig | None = None,
-                          *, baseline_branch: str | None = None, reports_dirs: Sequence[Path] = (),
-                          warn: Callable[[str], None] | None = None,
-                          current: RunSnapshot | None = None) -> Comparison | None:
+def gate_against_baseline(
+    results: RunResults,
+    run_dir: Path,
+    selector: str,
+    history: HistoryStore | None = None,
+    config: CompareConfig | None = None,
+    *,
+    baseline_branch: str | None = None,
+    reports_dirs: Sequence[Path] = (),
+    warn: Callable[[str], None] | None = None,
+    current: RunSnapshot | None = None,
+) -> Comparison | None:
     """Compare a just-finished run with its baseline and write comparison.json/.md into
     ``run_dir``. Returns None (after ``warn``) when there is no usable baseline yet —
     a first run must not fail for lack of history. ``current``: the run's snapshot when
@@ -65,16 +96,18 @@ def gate_against_baseline(results: RunResults, run_dir: Path, selector: str,
     history = history or HistoryStore()
     try:
         current = current or snapshot_of_finished_run(results, run_dir, config)
-        scope = Scope(scenario=current.scenario, environment=current.environment,
-                      branch=baseline_branch, exclude=(current.run_id,) if current.run_id else ())
-        baseline = resolve(selector, history=history, config=config, scope=scope,
-                           reports_dirs=reports_dirs)
+        scope = Scope(
+            scenario=current.scenario,
+            environment=current.environment,
+            branch=baseline_branch,
+            exclude=(current.run_id,) if current.run_id else (),
+        )
+        baseline = resolve(selector, history=history, config=config, scope=scope, reports_dirs=reports_dirs)
     except NovaloadError as exc:
         if warn:
             warn(f"no baseline comparison: {exc}")
         return None
-    comparison = compare_snapshots(baseline, current, config,
-                                   trend=trend_entries(history, current, config))
+    comparison = compare_snapshots(baseline, current, config, trend=trend_entries(history, current, config))
     comparison.write(run_dir)
     return comparison
 

@@ -33,8 +33,7 @@ class Status(StrEnum):
     NOT_JUDGED = "not judged"
 
 
-METRIC_LABELS = {"p50": "p50", "p95": "p95", "p99": "p99", "error_rate": "error rate",
-                 "rps": "requests/s"}
+METRIC_LABELS = {"p50": "p50", "p95": "p95", "p99": "p99", "error_rate": "error rate", "rps": "requests/s"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,12 +60,18 @@ class MetricChange:
         return f"{_fmt_change(self.ci.low, self.relative)} … {_fmt_change(self.ci.high, self.relative)}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"metric": self.metric, "old": _j(self.old), "new": _j(self.new),
-                "change": _j(self.change), "change_unit": "ratio" if self.relative else "points",
-                "ci_low": _j(self.ci.low) if self.ci else None,
-                "ci_high": _j(self.ci.high) if self.ci else None,
-                "min_effect": self.min_effect, "status": str(self.status),
-                "p_value": _j(self.p_value) if self.p_value is not None else None}
+        return {
+            "metric": self.metric,
+            "old": _j(self.old),
+            "new": _j(self.new),
+            "change": _j(self.change),
+            "change_unit": "ratio" if self.relative else "points",
+            "ci_low": _j(self.ci.low) if self.ci else None,
+            "ci_high": _j(self.ci.high) if self.ci else None,
+            "min_effect": self.min_effect,
+            "status": str(self.status),
+            "p_value": _j(self.p_value) if self.p_value is not None else None,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,8 +114,7 @@ class SideInfo:
 
 
 def side_info(s: RunSnapshot) -> SideInfo:
-    return SideInfo(s.label, s.run_id, s.scenario, s.environment, s.git_branch, s.git_commit,
-                    s.started_at)
+    return SideInfo(s.label, s.run_id, s.scenario, s.environment, s.git_branch, s.git_commit, s.started_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,8 +133,7 @@ class Comparison:
 
     @property
     def regressions(self) -> list[tuple[str, MetricChange]]:
-        return [(e.name, m) for e in self.endpoints for m in e.metrics
-                if m.status is Status.REGRESSED]
+        return [(e.name, m) for e in self.endpoints for m in e.metrics if m.status is Status.REGRESSED]
 
     @property
     def verdict(self) -> str:
@@ -143,70 +146,116 @@ class Comparison:
 
     def to_dict(self) -> dict[str, Any]:
         from dataclasses import asdict
-        return {"verdict": self.verdict, "regressed": self.regressed,
-                "baseline": asdict(self.baseline), "current": asdict(self.current),
-                "config": asdict(self.config), "tests": self.tests,
-                "confidence_per_test": self.confidence_per_test,
-                "regressions": [{"endpoint": n, **m.to_dict()} for n, m in self.regressions],
-                "endpoints": [{"name": e.name, "status": e.status, "presence": e.presence,
-                               "old_requests": e.old_requests, "new_requests": e.new_requests,
-                               "metrics": [m.to_dict() for m in e.metrics]}
-                              for e in self.endpoints]}
+
+        return {
+            "verdict": self.verdict,
+            "regressed": self.regressed,
+            "baseline": asdict(self.baseline),
+            "current": asdict(self.current),
+            "config": asdict(self.config),
+            "tests": self.tests,
+            "confidence_per_test": self.confidence_per_test,
+            "regressions": [{"endpoint": n, **m.to_dict()} for n, m in self.regressions],
+            "endpoints": [
+                {
+                    "name": e.name,
+                    "status": e.status,
+                    "presence": e.presence,
+                    "old_requests": e.old_requests,
+                    "new_requests": e.new_requests,
+                    "metrics": [m.to_dict() for m in e.metrics],
+                }
+                for e in self.endpoints
+            ],
+        }
 
     def summary_line(self) -> str:
         base = self.baseline.run_id or self.baseline.label
         if not self.regressed:
             return f"No regression against baseline {base}."
-        items = ", ".join(f"{n} {METRIC_LABELS[m.metric]} {m.change_text()}"
-                          for n, m in self.regressions[:5])
+        items = ", ".join(f"{n} {METRIC_LABELS[m.metric]} {m.change_text()}" for n, m in self.regressions[:5])
         more = len(self.regressions) - 5
-        return f"Regression against baseline {base}: {items}" + (f" and {more} more" if more > 0 else "") + "."
+        return (
+            f"Regression against baseline {base}: {items}" + (f" and {more} more" if more > 0 else "") + "."
+        )
 
     def to_markdown(self) -> str:
         conf = f"{self.config.confidence * 100:g} %"
         icon = "❌" if self.regressed else "✅"
-        lines = [f"{icon} {md_text(self.summary_line())}", "",
-                 f"Baseline `{md_text(self.baseline.run_id or self.baseline.label)}` → current "
-                 f"`{md_text(self.current.run_id or self.current.label)}`. Cells: baseline → current "
-                 f"(change). A change counts only when it exceeds the minimum effect and its "
-                 f"confidence interval excludes zero ({conf} over all {self.tests} tests).", ""]
-        rows = [[e.name, *(_md_cell(e.metric(k)) for k in ("p50", "p95", "p99", "error_rate", "rps")),
-                 _status_word(e.status)] for e in self.endpoints[:MD_MAX_ENDPOINTS + 1]]
+        lines = [
+            f"{icon} {md_text(self.summary_line())}",
+            "",
+            f"Baseline `{md_text(self.baseline.run_id or self.baseline.label)}` → current "
+            f"`{md_text(self.current.run_id or self.current.label)}`. Cells: baseline → current "
+            f"(change). A change counts only when it exceeds the minimum effect and its "
+            f"confidence interval excludes zero ({conf} over all {self.tests} tests).",
+            "",
+        ]
+        rows = [
+            [
+                e.name,
+                *(_md_cell(e.metric(k)) for k in ("p50", "p95", "p99", "error_rate", "rps")),
+                _status_word(e.status),
+            ]
+            for e in self.endpoints[: MD_MAX_ENDPOINTS + 1]
+        ]
         lines.append(md_table(("Endpoint", "p50", "p95", "p99", "Errors", "req/s", "Verdict"), rows))
         if len(self.endpoints) > MD_MAX_ENDPOINTS + 1:
             lines += ["", f"{len(self.endpoints) - MD_MAX_ENDPOINTS - 1} more endpoints in comparison.json."]
         if self.regressions:
             lines += ["", "Regressions (with confidence intervals):", ""]
-            lines += [f"- {md_text(n)} {METRIC_LABELS[m.metric]}: {md_text(_fmt_value(m.metric, m.old))} → "
-                      f"{md_text(_fmt_value(m.metric, m.new))} ({md_text(m.change_text())}, CI "
-                      f"{md_text(m.ci_text())})" for n, m in self.regressions[:20]]
+            lines += [
+                f"- {md_text(n)} {METRIC_LABELS[m.metric]}: {md_text(_fmt_value(m.metric, m.old))} → "
+                f"{md_text(_fmt_value(m.metric, m.new))} ({md_text(m.change_text())}, CI "
+                f"{md_text(m.ci_text())})"
+                for n, m in self.regressions[:20]
+            ]
         return "\n".join(lines) + "\n"
 
     def to_html(self) -> str:
         from novaload.reports.html import Cell, num, table
 
-        head = [Cell("Endpoint"), Cell("Metric"), num("Baseline"), num("Current"), num("Change"),
-                Cell(f"{self.confidence_per_test * 100:.2f} % CI"), Cell("Verdict")]
+        head = [
+            Cell("Endpoint"),
+            Cell("Metric"),
+            num("Baseline"),
+            num("Current"),
+            num("Change"),
+            Cell(f"{self.confidence_per_test * 100:.2f} % CI"),
+            Cell("Verdict"),
+        ]
         rows = []
         for e in self.endpoints:
             if not e.metrics:
                 rows.append([e.name, "—", num("—"), num("—"), num("—"), "—", e.status])
             for m in e.metrics:
-                rows.append([e.name, METRIC_LABELS[m.metric], num(_fmt_value(m.metric, m.old)),
-                             num(_fmt_value(m.metric, m.new)), num(m.change_text()), m.ci_text(),
-                             Cell(str(m.status), "bad" if m.status is Status.REGRESSED else "")])
+                rows.append(
+                    [
+                        e.name,
+                        METRIC_LABELS[m.metric],
+                        num(_fmt_value(m.metric, m.old)),
+                        num(_fmt_value(m.metric, m.new)),
+                        num(m.change_text()),
+                        m.ci_text(),
+                        Cell(str(m.status), "bad" if m.status is Status.REGRESSED else ""),
+                    ]
+                )
         summary = html.escape(self.summary_line())
-        sides = (f"<p>Baseline <code>{html.escape(self.baseline.run_id or self.baseline.label)}</code>"
-                 f" ({html.escape(self.baseline.started_at or '')}) → current "
-                 f"<code>{html.escape(self.current.run_id or self.current.label)}</code>.</p>")
-        return (f"<p><strong>{summary}</strong></p>\n{sides}\n"
-                + table(head, rows, total=len(rows), shown=len(rows)))
+        sides = (
+            f"<p>Baseline <code>{html.escape(self.baseline.run_id or self.baseline.label)}</code>"
+            f" ({html.escape(self.baseline.started_at or '')}) → current "
+            f"<code>{html.escape(self.current.run_id or self.current.label)}</code>.</p>"
+        )
+        return f"<p><strong>{summary}</strong></p>\n{sides}\n" + table(
+            head, rows, total=len(rows), shown=len(rows)
+        )
 
     def report_sections(self) -> Sequence[ExtraSection]:
         from novaload.compare.trend import trend_section
 
-        sections = [ExtraSection(title="Baseline comparison", html=self.to_html(),
-                                 markdown=self.to_markdown())]
+        sections = [
+            ExtraSection(title="Baseline comparison", html=self.to_html(), markdown=self.to_markdown())
+        ]
         if len(self.trend) >= 2:
             sections.append(trend_section(self.trend))
         return sections
@@ -215,9 +264,12 @@ class Comparison:
         import json
 
         out_dir.mkdir(parents=True, exist_ok=True)
-        return [write_atomic(out_dir / COMPARISON_JSON,
-                             json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n"),
-                write_atomic(out_dir / COMPARISON_MD, self.to_markdown())]
+        return [
+            write_atomic(
+                out_dir / COMPARISON_JSON, json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n"
+            ),
+            write_atomic(out_dir / COMPARISON_MD, self.to_markdown()),
+        ]
 
 
 def _status_word(status: str) -> str:
@@ -251,5 +303,14 @@ def _j(v: float | None) -> float | None:
     return None if v is None or math.isnan(v) or math.isinf(v) else float(v)
 
 
-__all__ = ["COMPARISON_JSON", "COMPARISON_MD", "Comparison", "EndpointComparison", "MetricChange",
-           "METRIC_LABELS", "SideInfo", "Status", "side_info"]
+__all__ = [
+    "COMPARISON_JSON",
+    "COMPARISON_MD",
+    "Comparison",
+    "EndpointComparison",
+    "MetricChange",
+    "METRIC_LABELS",
+    "SideInfo",
+    "Status",
+    "side_info",
+]

@@ -82,8 +82,13 @@ def _from_mapping(doc: dict[str, Any], path: Path) -> CompareConfig:
     changes: dict[str, Any] = {}
     for key, value in doc.items():
         if key not in types:
-            raise ConfigError("unknown setting", file=path, key=f"compare.{key}", value=value,
-                              hint=f"known: {', '.join(sorted(types))}")
+            raise ConfigError(
+                "unknown setting",
+                file=path,
+                key=f"compare.{key}",
+                value=value,
+                hint=f"known: {', '.join(sorted(types))}",
+            )
         want = int if types[key] in (int, "int") else float
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError("must be a number", file=path, key=f"compare.{key}", value=value)

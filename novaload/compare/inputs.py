@@ -37,14 +37,21 @@ class Scope:
 
 def run_sources(run_dir: Path) -> tuple[list[Path], Path | None]:
     """The k6 results files of a run folder (all instances of a split run) and its summary."""
-    sources = sorted({p for pat in RESULT_PATTERNS for p in run_dir.glob(pat)
-                      if p.is_file() and p.stat().st_size > 0})
+    sources = sorted(
+        {p for pat in RESULT_PATTERNS for p in run_dir.glob(pat) if p.is_file() and p.stat().st_size > 0}
+    )
     summary = next((run_dir / n for n in SUMMARY_NAMES if (run_dir / n).is_file()), None)
     return sources, summary
 
 
-def snapshot_of(results: RunResults, sources: Sequence[Path], *, label: str,
-                record: dict[str, Any] | None, config: CompareConfig) -> RunSnapshot:
+def snapshot_of(
+    results: RunResults,
+    sources: Sequence[Path],
+    *,
+    label: str,
+    record: dict[str, Any] | None,
+    config: CompareConfig,
+) -> RunSnapshot:
     """Snapshot of ingested results, with the raw latencies the ingest kept (or, for
     results that did not come from an ingest, read again from ``sources``)."""
     from novaload.results.ingest import load_latency_samples
@@ -52,36 +59,41 @@ def snapshot_of(results: RunResults, sources: Sequence[Path], *, label: str,
     samples = results.latency_samples()
     if samples is None:
         samples = load_latency_samples(list(sources))
-    return snapshot_from_results(results, samples, label=label, record=record,
-                                 max_samples=config.max_samples, seed=config.seed)
+    return snapshot_from_results(
+        results, samples, label=label, record=record, max_samples=config.max_samples, seed=config.seed
+    )
 
 
-def snapshot_of_finished_run(results: RunResults, run_dir: Path,
-                             config: CompareConfig) -> RunSnapshot:
+def snapshot_of_finished_run(results: RunResults, run_dir: Path, config: CompareConfig) -> RunSnapshot:
     """Snapshot of a run just ingested from ``run_dir``, named by its ``run.json``."""
     record = read_run_record(run_dir)
-    return snapshot_of(results, results.sources, label=record.get("run_id") or run_dir.name,
-                       record=record, config=config)
+    return snapshot_of(
+        results, results.sources, label=record.get("run_id") or run_dir.name, record=record, config=config
+    )
 
 
 def snapshot_of_run_dir(run_dir: Path, config: CompareConfig) -> RunSnapshot:
     sources, summary = run_sources(run_dir)
     if not sources:
         raise InputError(f"{run_dir}: no k6 results (k6-results.json) in this run folder")
-    return _ingested(sources, summary, label=run_dir.name, record=read_run_record(run_dir),
-                     config=config)
+    return _ingested(sources, summary, label=run_dir.name, record=read_run_record(run_dir), config=config)
 
 
 def snapshot_of_file(path: Path, config: CompareConfig) -> RunSnapshot:
     record = read_run_record(path.parent)  # a results file inside a run folder keeps its identity
     if record and path.name.startswith("k6-results"):
-        return _ingested([path], None, label=record.get("run_id") or path.name, record=record,
-                         config=config)
+        return _ingested([path], None, label=record.get("run_id") or path.name, record=record, config=config)
     return _ingested([path], None, label=path.name, record=None, config=config)
 
 
-def _ingested(sources: list[Path], summary: Path | None, *, label: str,
-              record: dict[str, Any] | None, config: CompareConfig) -> RunSnapshot:
+def _ingested(
+    sources: list[Path],
+    summary: Path | None,
+    *,
+    label: str,
+    record: dict[str, Any] | None,
+    config: CompareConfig,
+) -> RunSnapshot:
     from novaload.results.ingest import ingest
 
     results = ingest(sources, k6_summary=summary)
@@ -92,8 +104,14 @@ def looks_like_path(spec: str) -> bool:
     return os.sep in spec or spec.endswith((".json", ".gz", ".csv")) or spec.startswith(".")
 
 
-def resolve(spec: str, *, history: HistoryStore | None, config: CompareConfig,
-            scope: Scope = Scope(), reports_dirs: Sequence[Path] = ()) -> RunSnapshot:
+def resolve(
+    spec: str,
+    *,
+    history: HistoryStore | None,
+    config: CompareConfig,
+    scope: Scope = Scope(),
+    reports_dirs: Sequence[Path] = (),
+) -> RunSnapshot:
     """One side of a comparison from whatever the user typed."""
     path = Path(spec)
     if path.is_dir():
@@ -108,21 +126,35 @@ def resolve(spec: str, *, history: HistoryStore | None, config: CompareConfig,
 
 def _entry(spec: str, history: HistoryStore, scope: Scope) -> HistoryEntry:
     if not history.path.is_file():
-        raise InputError(f"{spec}: no run history at {history.path}",
-                         hint="runs register there; use --history-dir to point elsewhere")
-    entry = history.select(spec, scenario=scope.scenario, environment=scope.environment,
-                           branch=scope.branch, exclude=scope.exclude)
+        raise InputError(
+            f"{spec}: no run history at {history.path}",
+            hint="runs register there; use --history-dir to point elsewhere",
+        )
+    entry = history.select(
+        spec,
+        scenario=scope.scenario,
+        environment=scope.environment,
+        branch=scope.branch,
+        exclude=scope.exclude,
+    )
     if entry is None:
         what = "no run with this id" if spec not in SELECTORS else "no matching run"
-        filters = ", ".join(f"{k} {v}" for k, v in (("scenario", scope.scenario),
-                                                    ("environment", scope.environment),
-                                                    ("branch", scope.branch)) if v)
+        filters = ", ".join(
+            f"{k} {v}"
+            for k, v in (
+                ("scenario", scope.scenario),
+                ("environment", scope.environment),
+                ("branch", scope.branch),
+            )
+            if v
+        )
         raise InputError(f"{spec}: {what} in {history.path}" + (f" ({filters})" if filters else ""))
     return entry
 
 
-def snapshot_of_entry(entry: HistoryEntry, history: HistoryStore, config: CompareConfig,
-                      reports_dirs: Sequence[Path] = ()) -> RunSnapshot:
+def snapshot_of_entry(
+    entry: HistoryEntry, history: HistoryStore, config: CompareConfig, reports_dirs: Sequence[Path] = ()
+) -> RunSnapshot:
     """The run's folder when it can be found (exact), else the snapshot kept in the store."""
     run_dir = history.locate(entry, reports_dirs)
     if run_dir is not None and run_sources(run_dir)[0]:
@@ -130,11 +162,21 @@ def snapshot_of_entry(entry: HistoryEntry, history: HistoryStore, config: Compar
     blob = history.snapshot(entry.run_id)
     if blob:
         return RunSnapshot.from_blob(blob)
-    raise InputError(f"run {entry.run_id}: its folder is gone (recorded at {entry.run_path}) "
-                     f"and the history keeps no snapshot of it",
-                     hint="pass its new location with --reports-dir")
+    raise InputError(
+        f"run {entry.run_id}: its folder is gone (recorded at {entry.run_path}) "
+        f"and the history keeps no snapshot of it",
+        hint="pass its new location with --reports-dir",
+    )
 
 
-__all__ = ["Scope", "looks_like_path", "resolve", "run_sources", "snapshot_of",
-           "snapshot_of_finished_run",
-           "snapshot_of_entry", "snapshot_of_file", "snapshot_of_run_dir"]
+__all__ = [
+    "Scope",
+    "looks_like_path",
+    "resolve",
+    "run_sources",
+    "snapshot_of",
+    "snapshot_of_finished_run",
+    "snapshot_of_entry",
+    "snapshot_of_file",
+    "snapshot_of_run_dir",
+]

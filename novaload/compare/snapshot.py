@@ -44,17 +44,30 @@ class EndpointData:
     window_rates: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @classmethod
-    def from_values(cls, values: np.ndarray, requests: int, failures: int, max_samples: int,
-                    rng: np.random.Generator,
-                    window_rates: np.ndarray | None = None) -> EndpointData:
+    def from_values(
+        cls,
+        values: np.ndarray,
+        requests: int,
+        failures: int,
+        max_samples: int,
+        rng: np.random.Generator,
+        window_rates: np.ndarray | None = None,
+    ) -> EndpointData:
         ordered = np.sort(np.asarray(values, dtype=np.float64))
         p50, p95, p99 = (k6_percentile(ordered, q) for q in (0.50, 0.95, 0.99))
         kept = ordered
         if len(ordered) > max_samples:  # a uniform subsample keeps the distribution's shape
             kept = np.sort(rng.choice(ordered, size=max_samples, replace=False))
         rates = np.zeros(0) if window_rates is None else np.asarray(window_rates, dtype=np.float64)
-        return cls(requests=requests, failures=failures, p50=p50, p95=p95, p99=p99, latencies=kept,
-                   window_rates=rates)
+        return cls(
+            requests=requests,
+            failures=failures,
+            p50=p50,
+            p95=p95,
+            p99=p99,
+            latencies=kept,
+            window_rates=rates,
+        )
 
     @property
     def error_rate(self) -> float:
@@ -93,31 +106,61 @@ class RunSnapshot:
     # --- serialisation (history store) -------------------------------------------------------
 
     def to_blob(self) -> bytes:
-        doc = {"version": SNAPSHOT_VERSION, "label": self.label, "duration_s": self.duration_s,
-               "window_s": self.window_s, "window_requests": _pack(self.window_requests),
-               "run_id": self.run_id, "scenario": self.scenario, "environment": self.environment,
-               "git_branch": self.git_branch, "git_commit": self.git_commit,
-               "started_at": self.started_at,
-               "endpoints": {k: {"requests": e.requests, "failures": e.failures, "p50": _num(e.p50),
-                                 "p95": _num(e.p95), "p99": _num(e.p99),
-                                 "latencies": _pack(e.latencies),
-                                 "window_rates": _pack(e.window_rates)}
-                             for k, e in self.endpoints.items()}}
+        doc = {
+            "version": SNAPSHOT_VERSION,
+            "label": self.label,
+            "duration_s": self.duration_s,
+            "window_s": self.window_s,
+            "window_requests": _pack(self.window_requests),
+            "run_id": self.run_id,
+            "scenario": self.scenario,
+            "environment": self.environment,
+            "git_branch": self.git_branch,
+            "git_commit": self.git_commit,
+            "started_at": self.started_at,
+            "endpoints": {
+                k: {
+                    "requests": e.requests,
+                    "failures": e.failures,
+                    "p50": _num(e.p50),
+                    "p95": _num(e.p95),
+                    "p99": _num(e.p99),
+                    "latencies": _pack(e.latencies),
+                    "window_rates": _pack(e.window_rates),
+                }
+                for k, e in self.endpoints.items()
+            },
+        }
         return zlib.compress(json.dumps(doc).encode("utf-8"), 6)
 
     @classmethod
     def from_blob(cls, blob: bytes) -> RunSnapshot:
         doc = json.loads(zlib.decompress(blob))
-        endpoints = {k: EndpointData(requests=int(e["requests"]), failures=int(e["failures"]),
-                                     p50=_unnum(e["p50"]), p95=_unnum(e["p95"]), p99=_unnum(e["p99"]),
-                                     latencies=_unpack(e["latencies"]),
-                                     window_rates=_unpack(e.get("window_rates", "")))
-                     for k, e in doc["endpoints"].items()}
-        return cls(label=doc["label"], duration_s=float(doc["duration_s"]), endpoints=endpoints,
-                   window_requests=_unpack(doc["window_requests"]), window_s=float(doc["window_s"]),
-                   run_id=doc.get("run_id"), scenario=doc.get("scenario"),
-                   environment=doc.get("environment"), git_branch=doc.get("git_branch"),
-                   git_commit=doc.get("git_commit"), started_at=doc.get("started_at"))
+        endpoints = {
+            k: EndpointData(
+                requests=int(e["requests"]),
+                failures=int(e["failures"]),
+                p50=_unnum(e["p50"]),
+                p95=_unnum(e["p95"]),
+                p99=_unnum(e["p99"]),
+                latencies=_unpack(e["latencies"]),
+                window_rates=_unpack(e.get("window_rates", "")),
+            )
+            for k, e in doc["endpoints"].items()
+        }
+        return cls(
+            label=doc["label"],
+            duration_s=float(doc["duration_s"]),
+            endpoints=endpoints,
+            window_requests=_unpack(doc["window_requests"]),
+            window_s=float(doc["window_s"]),
+            run_id=doc.get("run_id"),
+            scenario=doc.get("scenario"),
+            environment=doc.get("environment"),
+            git_branch=doc.get("git_branch"),
+            git_commit=doc.get("git_commit"),
+            started_at=doc.get("started_at"),
+        )
 
 
 def _pack(values: np.ndarray) -> str:
@@ -138,9 +181,15 @@ def _unnum(v: float | None) -> float:
     return math.nan if v is None else float(v)
 
 
-def snapshot_from_results(results: RunResults, samples: pd.DataFrame, *, label: str,
-                          record: Mapping[str, Any] | None = None, max_samples: int = 20_000,
-                          seed: int = 0) -> RunSnapshot:
+def snapshot_from_results(
+    results: RunResults,
+    samples: pd.DataFrame,
+    *,
+    label: str,
+    record: Mapping[str, Any] | None = None,
+    max_samples: int = 20_000,
+    seed: int = 0,
+) -> RunSnapshot:
     """Build a snapshot from ingested results and the raw ``http_req_duration`` samples
     (a DataFrame with columns ``name`` and ``value``, as ``load_latency_samples`` returns)."""
     rng = np.random.default_rng(seed)
@@ -152,22 +201,30 @@ def snapshot_from_results(results: RunResults, samples: pd.DataFrame, *, label: 
         for name, values in samples.groupby("name", sort=True)["value"]:
             arr = values.to_numpy(dtype=np.float64)
             endpoints[str(name)] = EndpointData.from_values(
-                arr, len(arr), failures.get(str(name), 0), max_samples, rng,
-                window_rates=rates.get(str(name)))
+                arr, len(arr), failures.get(str(name), 0), max_samples, rng, window_rates=rates.get(str(name))
+            )
     all_values = samples["value"].to_numpy(dtype=np.float64) if not samples.empty else np.zeros(0)
-    total_failures = sum(failures.values()) if failures else int(
-        results.value("http_req_failed", "passes", 0) or 0)
-    endpoints[OVERALL] = EndpointData.from_values(all_values, len(all_values), total_failures,
-                                                  max_samples, rng)
+    total_failures = (
+        sum(failures.values()) if failures else int(results.value("http_req_failed", "passes", 0) or 0)
+    )
+    endpoints[OVERALL] = EndpointData.from_values(
+        all_values, len(all_values), total_failures, max_samples, rng
+    )
     record = record or {}
     return RunSnapshot(
-        label=label, duration_s=float(results.duration_s), endpoints=endpoints,
-        window_requests=_full_windows(results), window_s=float(results.window_s or 1.0),
-        run_id=record.get("run_id"), scenario=record.get("scenario"),
-        environment=record.get("environment"), git_branch=record.get("git_branch"),
+        label=label,
+        duration_s=float(results.duration_s),
+        endpoints=endpoints,
+        window_requests=_full_windows(results),
+        window_s=float(results.window_s or 1.0),
+        run_id=record.get("run_id"),
+        scenario=record.get("scenario"),
+        environment=record.get("environment"),
+        git_branch=record.get("git_branch"),
         git_commit=record.get("git_commit"),
-        started_at=record.get("started_at") or (results.started_at.isoformat()
-                                                if results.started_at else None))
+        started_at=record.get("started_at")
+        or (results.started_at.isoformat() if results.started_at else None),
+    )
 
 
 def _failures_by_name(results: RunResults) -> dict[str, int]:
@@ -181,8 +238,7 @@ def _endpoint_rates(results: RunResults) -> dict[str, np.ndarray]:
     """Per endpoint, requests/s in bins of consecutive full windows (the windows of
     :func:`_full_windows`, an endpoint's idle window counting as 0)."""
     ts, per = results.timeseries, results.endpoint_timeseries
-    if (ts is None or per is None or ts.empty or per.empty or len(ts) < 3
-            or "t" not in ts.columns):
+    if ts is None or per is None or ts.empty or per.empty or len(ts) < 3 or "t" not in ts.columns:
         return {}
     full_us = _micros(ts["t"])[1:-1]  # sorted: the time series is in window order
     size = max(1, math.ceil(len(full_us) / MAX_RATE_BINS))
@@ -193,14 +249,17 @@ def _endpoint_rates(results: RunResults) -> dict[str, np.ndarray]:
     pos = np.searchsorted(full_us, t_us)
     hit = (pos < len(full_us)) & (full_us[np.minimum(pos, len(full_us) - 1)] == t_us)
     keep = hit & (pos < bins * size)  # the last, incomplete bin is dropped
-    frame = pd.DataFrame({"name": per["name"].astype(str).to_numpy()[keep],
-                          "bin": pos[keep] // size,
-                          "requests": per["requests"].to_numpy(dtype=np.float64)[keep]})
+    frame = pd.DataFrame(
+        {
+            "name": per["name"].astype(str).to_numpy()[keep],
+            "bin": pos[keep] // size,
+            "requests": per["requests"].to_numpy(dtype=np.float64)[keep],
+        }
+    )
     bin_s = size * float(results.window_s or 1.0)
     out: dict[str, np.ndarray] = {}
     for name, part in frame.groupby("name", sort=False):
-        counts = np.bincount(part["bin"].to_numpy(), weights=part["requests"].to_numpy(),
-                             minlength=bins)
+        counts = np.bincount(part["bin"].to_numpy(), weights=part["requests"].to_numpy(), minlength=bins)
         out[str(name)] = counts / bin_s
     return out
 

@@ -18,6 +18,7 @@ from statistics import NormalDist
 
 import numpy as np
 
+
 def z_for(confidence: float) -> float:
     """Two-sided normal quantile for ``confidence`` (0.95 → 1.95996...)."""
     return NormalDist().inv_cdf(0.5 + confidence / 2)
@@ -44,8 +45,9 @@ def k6_percentile(sorted_values: np.ndarray, q: float) -> float:
     return float(np.quantile(sorted_values, q, method="linear"))
 
 
-def bootstrap_quantiles(sorted_values: np.ndarray, q: float, resamples: int,
-                        rng: np.random.Generator) -> np.ndarray:
+def bootstrap_quantiles(
+    sorted_values: np.ndarray, q: float, resamples: int, rng: np.random.Generator
+) -> np.ndarray:
     """``resamples`` draws of the bootstrap distribution of the q-quantile (see module doc)."""
     n = len(sorted_values)
     if n == 1:
@@ -62,8 +64,15 @@ def bootstrap_quantiles(sorted_values: np.ndarray, q: float, resamples: int,
     return lower + (upper - lower) * frac
 
 
-def quantile_change(old_sorted: np.ndarray, new_sorted: np.ndarray, q: float, *,
-                    confidence: float, resamples: int, rng: np.random.Generator) -> Interval:
+def quantile_change(
+    old_sorted: np.ndarray,
+    new_sorted: np.ndarray,
+    q: float,
+    *,
+    confidence: float,
+    resamples: int,
+    rng: np.random.Generator,
+) -> Interval:
     """Relative change ``new/old - 1`` of the q-quantile, with a percentile-bootstrap CI."""
     old_q = k6_percentile(old_sorted, q)
     new_q = k6_percentile(new_sorted, q)
@@ -72,8 +81,9 @@ def quantile_change(old_sorted: np.ndarray, new_sorted: np.ndarray, q: float, *,
     return _relative_interval(old_q, new_q, b_old, b_new, confidence)
 
 
-def _relative_interval(old: float, new: float, b_old: np.ndarray, b_new: np.ndarray,
-                       confidence: float) -> Interval:
+def _relative_interval(
+    old: float, new: float, b_old: np.ndarray, b_new: np.ndarray, confidence: float
+) -> Interval:
     floor = 1e-9  # a 0 ms quantile (an instant local endpoint) must not divide by zero
     estimate = new / max(old, floor) - 1.0
     ratios = b_new / np.maximum(b_old, floor) - 1.0
@@ -82,8 +92,9 @@ def _relative_interval(old: float, new: float, b_old: np.ndarray, b_new: np.ndar
     return Interval(float(estimate), float(low), float(high))
 
 
-def mean_change(old: np.ndarray, new: np.ndarray, *, confidence: float, resamples: int,
-                rng: np.random.Generator) -> Interval:
+def mean_change(
+    old: np.ndarray, new: np.ndarray, *, confidence: float, resamples: int, rng: np.random.Generator
+) -> Interval:
     """Relative change of the mean (e.g. requests per window), bootstrap CI."""
     b_old = old[rng.integers(0, len(old), size=(resamples, len(old)))].mean(axis=1)
     b_new = new[rng.integers(0, len(new), size=(resamples, len(new)))].mean(axis=1)
@@ -98,8 +109,7 @@ def _wilson(successes: int, n: int, z: float) -> tuple[float, float, float]:
     return p, max(0.0, centre - half), min(1.0, centre + half)
 
 
-def proportion_change(old_fail: int, old_n: int, new_fail: int, new_n: int, *,
-                      confidence: float) -> Interval:
+def proportion_change(old_fail: int, old_n: int, new_fail: int, new_n: int, *, confidence: float) -> Interval:
     """Difference ``p_new - p_old`` of two error rates (Newcombe's hybrid Wilson interval).
 
     Wilson-based, so a run with zero errors still gets a sensible interval.
@@ -108,8 +118,9 @@ def proportion_change(old_fail: int, old_n: int, new_fail: int, new_n: int, *,
     p1, l1, u1 = _wilson(new_fail, new_n, z)
     p2, l2, u2 = _wilson(old_fail, old_n, z)
     d = p1 - p2
-    return Interval(d, d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2),
-                    d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2))
+    return Interval(
+        d, d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2), d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+    )
 
 
 def mann_whitney_p(old: np.ndarray, new: np.ndarray) -> float:
@@ -127,7 +138,7 @@ def mann_whitney_p(old: np.ndarray, new: np.ndarray) -> float:
     ranks[order] = np.repeat(avg_rank, counts)
     u1 = ranks[:n1].sum() - n1 * (n1 + 1) / 2.0
     n = n1 + n2
-    tie = float((counts ** 3 - counts).sum())
+    tie = float((counts**3 - counts).sum())
     var = n1 * n2 / 12.0 * ((n + 1) - tie / (n * (n - 1))) if n > 1 else 0.0
     if var <= 0:
         return 1.0
@@ -135,5 +146,13 @@ def mann_whitney_p(old: np.ndarray, new: np.ndarray) -> float:
     return float(math.erfc(max(z, 0.0) / math.sqrt(2)))
 
 
-__all__ = ["Interval", "bootstrap_quantiles", "k6_percentile", "mann_whitney_p", "mean_change",
-           "proportion_change", "quantile_change", "z_for"]
+__all__ = [
+    "Interval",
+    "bootstrap_quantiles",
+    "k6_percentile",
+    "mann_whitney_p",
+    "mean_change",
+    "proportion_change",
+    "quantile_change",
+    "z_for",
+]

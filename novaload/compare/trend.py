@@ -40,25 +40,33 @@ def trend_chart(entries: Sequence[Any], *, frame: svg.Frame = svg.Frame(height=2
         return frame.top + frame.plot_h - v / top * frame.plot_h
 
     t = escape(title)
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{frame.width}" height="{frame.height}" '
-           f'viewBox="0 0 {frame.width} {frame.height}" role="img" aria-label="{t}" '
-           f'font-family="{escape(svg.FONT)}" font-size="12" fill="{svg.INK}">',
-           f"<title>{t}</title>",
-           f'<rect x="0" y="0" width="{frame.width}" height="{frame.height}" fill="#ffffff"/>',
-           f'<text x="{frame.left}" y="20" font-size="14" font-weight="600">{t}</text>']
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{frame.width}" height="{frame.height}" '
+        f'viewBox="0 0 {frame.width} {frame.height}" role="img" aria-label="{t}" '
+        f'font-family="{escape(svg.FONT)}" font-size="12" fill="{svg.INK}">',
+        f"<title>{t}</title>",
+        f'<rect x="0" y="0" width="{frame.width}" height="{frame.height}" fill="#ffffff"/>',
+        f'<text x="{frame.left}" y="20" font-size="14" font-weight="600">{t}</text>',
+    ]
     for v in ticks:
         y = py(v)
-        out.append(f'<line x1="{frame.left}" y1="{y:.1f}" x2="{frame.width - frame.right}" '
-                   f'y2="{y:.1f}" stroke="{svg.GRID}"/>')
-        out.append(f'<text x="{frame.left - 6}" y="{y + 4:.1f}" text-anchor="end" '
-                   f'fill="{svg.AXIS}">{escape(f"{v:,.6g} ms")}</text>')
+        out.append(
+            f'<line x1="{frame.left}" y1="{y:.1f}" x2="{frame.width - frame.right}" '
+            f'y2="{y:.1f}" stroke="{svg.GRID}"/>'
+        )
+        out.append(
+            f'<text x="{frame.left - 6}" y="{y + 4:.1f}" text-anchor="end" '
+            f'fill="{svg.AXIS}">{escape(f"{v:,.6g} ms")}</text>'
+        )
     every = max(1, math.ceil(n / 10))
     base_y = frame.top + frame.plot_h
     for i, e in enumerate(entries):
         if i % every == 0 or i == n - 1:
             label = escape(_short(str(e.run_id)))
-            out.append(f'<text x="{px(i):.1f}" y="{base_y + 16}" text-anchor="middle" '
-                       f'fill="{svg.AXIS}" font-size="10">{label}</text>')
+            out.append(
+                f'<text x="{px(i):.1f}" y="{base_y + 16}" text-anchor="middle" '
+                f'fill="{svg.AXIS}" font-size="10">{label}</text>'
+            )
     for key, color in COLORS:
         pts = [(px(i), py(getattr(e, key))) for i, e in enumerate(entries) if _ok(getattr(e, key))]
         if len(pts) > 1:
@@ -66,14 +74,18 @@ def trend_chart(entries: Sequence[Any], *, frame: svg.Frame = svg.Frame(height=2
             out.append(f'<polyline points="{coords}" fill="none" stroke="{color}" stroke-width="2"/>')
         for (x, y), e in zip(pts, [e for e in entries if _ok(getattr(e, key))], strict=True):
             tip = escape(f"{e.run_id}: {key} {getattr(e, key):,.1f} ms ({e.verdict})")
-            out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{color}"><title>{tip}</title></circle>')
+            out.append(
+                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{color}"><title>{tip}</title></circle>'
+            )
     x = frame.width - frame.right
     for key, color in reversed(COLORS):
         x -= 60
         out.append(f'<rect x="{x}" y="11" width="12" height="12" rx="2" fill="{color}"/>')
         out.append(f'<text x="{x + 17}" y="21" fill="{svg.AXIS}">{key}</text>')
-    out.append(f'<text x="{frame.left + frame.plot_w / 2:.1f}" y="{frame.height - 6}" '
-               f'text-anchor="middle" fill="{svg.AXIS}">runs, oldest to newest</text></svg>')
+    out.append(
+        f'<text x="{frame.left + frame.plot_w / 2:.1f}" y="{frame.height - 6}" '
+        f'text-anchor="middle" fill="{svg.AXIS}">runs, oldest to newest</text></svg>'
+    )
     return "\n".join(out)
 
 
@@ -88,10 +100,13 @@ def _short(run_id: str) -> str:
 
 def trend_section(entries: Sequence[Any]) -> ExtraSection:
     """The chart for the HTML report and a short p95 list for Markdown."""
-    rows = [[e.run_id, "—" if not _ok(e.p95) else f"{e.p95:,.1f} ms", e.verdict or "—"]
-            for e in list(entries)[-5:]]
-    return ExtraSection(title="Trend", html=trend_chart(entries),
-                        markdown=md_table(("Run", "p95", "Verdict"), rows))
+    rows = [
+        [e.run_id, "—" if not _ok(e.p95) else f"{e.p95:,.1f} ms", e.verdict or "—"]
+        for e in list(entries)[-5:]
+    ]
+    return ExtraSection(
+        title="Trend", html=trend_chart(entries), markdown=md_table(("Run", "p95", "Verdict"), rows)
+    )
 
 
 __all__ = ["trend_chart", "trend_section"]

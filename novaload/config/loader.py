@@ -66,8 +66,7 @@ def validate(model: type[BaseModel], data: Any, *, file: Path, key: str) -> Any:
         return model.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
-        path = ".".join([key, *(str(p) for p in err["loc"])]) if key else ".".join(
-            str(p) for p in err["loc"])
+        path = ".".join([key, *(str(p) for p in err["loc"])]) if key else ".".join(str(p) for p in err["loc"])
         msg = err["msg"].removeprefix("Value error, ")
         value = err.get("input")
         shown = value if not isinstance(value, dict) and err["type"] != "missing" else None
@@ -78,8 +77,7 @@ def _mapping(data: Any, *, file: Path, key: str) -> dict[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ConfigError("must be a mapping", file=file, key=key or "(top level)",
-                          value=type(data).__name__)
+        raise ConfigError("must be a mapping", file=file, key=key or "(top level)", value=type(data).__name__)
     return data
 
 
@@ -127,8 +125,11 @@ def load_project(config_dir: Path | None = None, scenarios_dir: Path | None = No
     config_dir = config_dir or default_config_dir()
     scenarios_dir = scenarios_dir or default_scenarios_dir()
     if not config_dir.is_dir():
-        raise ConfigError("config folder not found", file=config_dir,
-                          hint="run from the project root or set NOVALOAD_CONFIG_DIR")
+        raise ConfigError(
+            "config folder not found",
+            file=config_dir,
+            hint="run from the project root or set NOVALOAD_CONFIG_DIR",
+        )
     project = ProjectConfig(
         environments=load_environments(config_dir / "environments"),
         profiles=load_profiles(config_dir / "profiles.yaml"),
@@ -137,15 +138,25 @@ def load_project(config_dir: Path | None = None, scenarios_dir: Path | None = No
     for scenario in project.scenarios.values():
         file = config_dir / "scenarios" / f"{scenario.name}.yaml"
         if not (scenarios_dir / scenario.template).is_file():
-            raise ConfigError("template not found in " + str(scenarios_dir), file=file,
-                              key="template", value=scenario.template)
+            raise ConfigError(
+                "template not found in " + str(scenarios_dir),
+                file=file,
+                key="template",
+                value=scenario.template,
+            )
         unknown = [a for a in scenario.analyses if a not in _analysis_names()]
         if unknown:  # caught now, not after a long run
-            raise ConfigError("unknown analysis", file=file, key="analyses", value=unknown[0],
-                              hint=f"known: {', '.join(sorted(_analysis_names()))}")
+            raise ConfigError(
+                "unknown analysis",
+                file=file,
+                key="analyses",
+                value=unknown[0],
+                hint=f"known: {', '.join(sorted(_analysis_names()))}",
+            )
         if scenario.default_profile not in project.profiles:
-            raise ConfigError("unknown profile", file=file, key="default_profile",
-                              value=scenario.default_profile)
+            raise ConfigError(
+                "unknown profile", file=file, key="default_profile", value=scenario.default_profile
+            )
     return project
 
 

@@ -115,8 +115,9 @@ class Shape(_Frozen):
     pre_allocated_vus: Annotated[int, Field(ge=1)] | None = None
     max_vus: Annotated[int, Field(ge=1)] | None = None
 
-    @field_validator("duration", "step_duration", "ramp_up", "ramp_down", "hold", "period",
-                     "resolution", "time_unit")
+    @field_validator(
+        "duration", "step_duration", "ramp_up", "ramp_down", "hold", "period", "resolution", "time_unit"
+    )
     @classmethod
     def _dur(cls, v: str | None) -> str | None:
         return None if v is None else _check_duration(v)
@@ -153,8 +154,11 @@ class Profile(_Frozen):
 
     @model_validator(mode="after")
     def _one_model(self) -> Profile:
-        kinds = [k for k, present in (("stages", self.stages), ("rate", self.rate),
-                                      ("shape", self.shape)) if present]
+        kinds = [
+            k
+            for k, present in (("stages", self.stages), ("rate", self.rate), ("shape", self.shape))
+            if present
+        ]
         if len(kinds) > 1:
             raise ValueError(f"give only one of stages, rate, shape (got {', '.join(kinds)})")
         if not kinds and self.vus is None:
@@ -196,8 +200,7 @@ class Scenario(_Frozen):
     # Scenario-specific data for the template (JSON-encoded into the script).
     params: dict[str, Any] = Field(default_factory=dict)
     tags: dict[str, str] = Field(default_factory=dict)
-    summary_trend_stats: tuple[str, ...] = ("avg", "min", "med", "max", "p(90)", "p(95)",
-                                            "p(99)")
+    summary_trend_stats: tuple[str, ...] = ("avg", "min", "med", "max", "p(90)", "p(95)", "p(99)")
     # Named analyses the report runs for this scenario (stress, soak, spike, capacity).
     analyses: tuple[str, ...] = ()
     # The scenario's own load model (benchmark, capacity, stress, soak, spike), used
@@ -208,10 +211,8 @@ class Scenario(_Frozen):
     @classmethod
     def _name_load(cls, data: Any) -> Any:
         # `load:` is written without a name in YAML; name it after the scenario.
-        if isinstance(data, dict) and isinstance(data.get("load"), dict) \
-                and "name" not in data["load"]:
-            data = {**data, "load": {"name": f"{data.get('name', 'scenario')}-load",
-                                     **data["load"]}}
+        if isinstance(data, dict) and isinstance(data.get("load"), dict) and "name" not in data["load"]:
+            data = {**data, "load": {"name": f"{data.get('name', 'scenario')}-load", **data["load"]}}
         return data
 
     @model_validator(mode="after")

@@ -45,8 +45,9 @@ class Overrides:
         vus = self.vus
         if vus is None and vus_text is not None:
             if not vus_text.isdigit() or int(vus_text) < 1:
-                raise ConfigError("must be a whole number >= 1", key="CONCURRENT_USERS",
-                                  file="environment", value=vus_text)
+                raise ConfigError(
+                    "must be a whole number >= 1", key="CONCURRENT_USERS", file="environment", value=vus_text
+                )
             vus = int(vus_text)
         duration = self.duration or env("TEST_DURATION")
         if duration is not None:
@@ -54,8 +55,9 @@ class Overrides:
                 parse_duration(duration)
             except ValueError as exc:
                 source = "--duration" if self.duration else "TEST_DURATION"
-                raise ConfigError(str(exc), file="command line" if self.duration else
-                                  "environment", key=source) from None
+                raise ConfigError(
+                    str(exc), file="command line" if self.duration else "environment", key=source
+                ) from None
         return Overrides(
             environment=self.environment or env("ENVIRONMENT"),
             profile=self.profile or env("PROFILE"),
@@ -88,15 +90,19 @@ def apply_load_overrides(profile: Profile, vus: int | None, duration: str | None
         k_load = (vus / peak) if vus else 1.0
         k_time = (parse_duration(duration) / total) if duration else 1.0
         changes["stages"] = tuple(
-            Stage(duration=format_duration(max(1.0, round(parse_duration(s.duration) * k_time))),
-                  target=max(0, round(s.target * k_load)) if s.target else 0)
+            Stage(
+                duration=format_duration(max(1.0, round(parse_duration(s.duration) * k_time))),
+                target=max(0, round(s.target * k_load)) if s.target else 0,
+            )
             for s in profile.stages
         )
     elif profile.shape:
         shape = profile.shape
         k_load = (vus / shape.peak) if vus else 1.0
-        scaled: dict[str, object] = {"peak": max(1, round(shape.peak * k_load)),
-                                     "start": round(shape.start * k_load)}
+        scaled: dict[str, object] = {
+            "peak": max(1, round(shape.peak * k_load)),
+            "start": round(shape.start * k_load),
+        }
         if shape.baseline is not None:
             scaled["baseline"] = round(shape.baseline * k_load)
         if duration:
@@ -129,8 +135,13 @@ class Selection:
     scenario: Scenario | None  # None for a user's own script
 
 
-def select(project: ProjectConfig, scenario_name: str | None, overrides: Overrides,
-           *, default_environment: str = "local") -> Selection:
+def select(
+    project: ProjectConfig,
+    scenario_name: str | None,
+    overrides: Overrides,
+    *,
+    default_environment: str = "local",
+) -> Selection:
     """Resolve names to objects; raise a ConfigError naming any unknown one."""
     scenario = None
     if scenario_name is not None:
@@ -156,7 +167,7 @@ def with_target(environment: Environment, url: str) -> Environment:
     if not url.startswith(("http://", "https://")):
         raise UsageError(f"--target/API_TARGET must be an http(s):// URL (got {url!r})")
     url = url.rstrip("/")
-    ws = "ws" + url[len("http"):]
+    ws = "ws" + url[len("http") :]
     data = {**environment.model_dump(), "base_url": url, "ws_url": ws}
     return Environment.model_validate(data)
 

@@ -2,7 +2,23 @@
 
 from novaload.history.record import OutcomeLike, entry_for, record_run, register_run_dir
 from novaload.history.store import (
-    HISTORY_ENV, HISTORY_FILE, SELECTORS, HistoryEntry, HistoryStore, default_history_dir)
+    HISTORY_ENV,
+    HISTORY_FILE,
+    SELECTORS,
+    HistoryEntry,
+    HistoryStore,
+    default_history_dir,
+)
 
-__all__ = ["HISTORY_ENV", "HISTORY_FILE", "HistoryEntry", "HistoryStore", "OutcomeLike",
-           "SELECTORS", "default_history_dir", "entry_for", "record_run", "register_run_dir"]
+__all__ = [
+    "HISTORY_ENV",
+    "HISTORY_FILE",
+    "HistoryEntry",
+    "HistoryStore",
+    "OutcomeLike",
+    "SELECTORS",
+    "default_history_dir",
+    "entry_for",
+    "record_run",
+    "register_run_dir",
+]

@@ -23,33 +23,55 @@ class OutcomeLike(Protocol):
     results: RunResults | None
 
 
-def entry_for(record: dict[str, Any], snapshot: RunSnapshot | None, *, run_path: str | None,
-              verdict: str | None, exit_code: int | None) -> HistoryEntry:
+def entry_for(
+    record: dict[str, Any],
+    snapshot: RunSnapshot | None,
+    *,
+    run_path: str | None,
+    verdict: str | None,
+    exit_code: int | None,
+) -> HistoryEntry:
     """A history row from ``run.json`` and the run's snapshot (key figures)."""
     from novaload.compare.snapshot import OVERALL
 
     overall = snapshot.overall if snapshot else None
     figures: dict[str, float | None] = {}
     if snapshot is not None and overall is not None:
-        figures = {"requests": float(overall.requests), "rps": _finite(snapshot.rps(OVERALL)),
-            "error_rate": _finite(overall.error_rate), "p50": _finite(overall.p50),
-            "p95": _finite(overall.p95), "p99": _finite(overall.p99)}
+        figures = {
+            "requests": float(overall.requests),
+            "rps": _finite(snapshot.rps(OVERALL)),
+            "error_rate": _finite(overall.error_rate),
+            "p50": _finite(overall.p50),
+            "p95": _finite(overall.p95),
+            "p99": _finite(overall.p99),
+        }
     return HistoryEntry(
         run_id=str(record.get("run_id") or (snapshot.label if snapshot else "")),
-        scenario=record.get("scenario"), environment=record.get("environment"),
-        profile=record.get("profile"), git_commit=record.get("git_commit"),
-        git_branch=record.get("git_branch"), verdict=verdict, exit_code=exit_code,
-        started_at=record.get("started_at"), ended_at=record.get("ended_at"),
-        run_path=run_path, **figures)
+        scenario=record.get("scenario"),
+        environment=record.get("environment"),
+        profile=record.get("profile"),
+        git_commit=record.get("git_commit"),
+        git_branch=record.get("git_branch"),
+        verdict=verdict,
+        exit_code=exit_code,
+        started_at=record.get("started_at"),
+        ended_at=record.get("ended_at"),
+        run_path=run_path,
+        **figures,
+    )
 
 
 def _finite(v: float) -> float | None:
     return None if v != v or v in (float("inf"), float("-inf")) else float(v)
 
 
-def record_run(outcome: OutcomeLike, history_dir: Path | None = None, *,
-               config: CompareConfig | None = None,
-               snapshot: RunSnapshot | None = None) -> HistoryEntry:
+def record_run(
+    outcome: OutcomeLike,
+    history_dir: Path | None = None,
+    *,
+    config: CompareConfig | None = None,
+    snapshot: RunSnapshot | None = None,
+) -> HistoryEntry:
     """Register a finished run (call after ``run.json`` was written for the last time).
 
     The snapshot (raw latencies for later comparisons) is best effort: a run
@@ -67,14 +89,20 @@ def record_run(outcome: OutcomeLike, history_dir: Path | None = None, *,
             snapshot = snapshot_of_finished_run(outcome.results, outcome.run_dir, config)
         except Exception:  # noqa: BLE001 - history must never cost the run its exit code
             snapshot = None
-    entry = entry_for(record, snapshot, run_path=store.relative_path(outcome.run_dir),
-                      verdict=outcome.verdict, exit_code=outcome.exit_code)
+    entry = entry_for(
+        record,
+        snapshot,
+        run_path=store.relative_path(outcome.run_dir),
+        verdict=outcome.verdict,
+        exit_code=outcome.exit_code,
+    )
     store.add(entry, snapshot.to_blob() if snapshot else None)
     return entry
 
 
-def register_run_dir(run_dir: Path, history_dir: Path | None = None, *,
-                     config: CompareConfig | None = None) -> HistoryEntry:
+def register_run_dir(
+    run_dir: Path, history_dir: Path | None = None, *, config: CompareConfig | None = None
+) -> HistoryEntry:
     """Register an existing run folder (verdict and exit code from its run.json)."""
     from novaload.compare.config import CompareConfig
     from novaload.compare.inputs import snapshot_of_run_dir
@@ -87,8 +115,13 @@ def register_run_dir(run_dir: Path, history_dir: Path | None = None, *,
     config = config or CompareConfig()
     snapshot = snapshot_of_run_dir(run_dir, config)
     store = HistoryStore(history_dir)
-    entry = entry_for(record, snapshot, run_path=store.relative_path(run_dir),
-                      verdict=record.get("verdict"), exit_code=record.get("exit_code"))
+    entry = entry_for(
+        record,
+        snapshot,
+        run_path=store.relative_path(run_dir),
+        verdict=record.get("verdict"),
+        exit_code=record.get("exit_code"),
+    )
     store.add(entry, snapshot.to_blob())
     return entry
 

@@ -112,8 +112,11 @@ class HistoryStore:
         cols = [c for c in _COLUMNS if c != "recorded_at"]
         values = [getattr(entry, c) for c in cols]
         with self._connect() as con:
-            con.execute(f"INSERT OR REPLACE INTO runs ({', '.join(cols)}, snapshot) "
-                        f"VALUES ({', '.join('?' for _ in cols)}, ?)", [*values, snapshot])
+            con.execute(
+                f"INSERT OR REPLACE INTO runs ({', '.join(cols)}, snapshot) "
+                f"VALUES ({', '.join('?' for _ in cols)}, ?)",
+                [*values, snapshot],
+            )
 
     def get(self, run_id: str) -> HistoryEntry | None:
         rows = self._query("WHERE run_id = ?", [run_id], limit=1)
@@ -124,13 +127,25 @@ class HistoryStore:
             row = con.execute("SELECT snapshot FROM runs WHERE run_id = ?", [run_id]).fetchone()
         return row[0] if row else None
 
-    def list(self, *, scenario: str | None = None, environment: str | None = None,
-             branch: str | None = None, verdict: str | None = None, passing: bool | None = None,
-             exclude: Sequence[str] = (), limit: int | None = 20) -> list[HistoryEntry]:
+    def list(
+        self,
+        *,
+        scenario: str | None = None,
+        environment: str | None = None,
+        branch: str | None = None,
+        verdict: str | None = None,
+        passing: bool | None = None,
+        exclude: Sequence[str] = (),
+        limit: int | None = 20,
+    ) -> list[HistoryEntry]:
         """Runs matching every given filter, newest first."""
         where, args = [], []
-        for col, val in (("scenario", scenario), ("environment", environment),
-                         ("git_branch", branch), ("verdict", verdict)):
+        for col, val in (
+            ("scenario", scenario),
+            ("environment", environment),
+            ("git_branch", branch),
+            ("verdict", verdict),
+        ):
             if val is not None:
                 where.append(f"{col} = ?")
                 args.append(val)
@@ -143,22 +158,33 @@ class HistoryStore:
         return self._query(clause, args, limit=limit)
 
     def _query(self, clause: str, args: list[object], limit: int | None) -> list[HistoryEntry]:
-        sql = (f"SELECT {', '.join(_COLUMNS)} FROM runs {clause} "
-               f"ORDER BY started_at DESC, recorded_at DESC")
+        sql = f"SELECT {', '.join(_COLUMNS)} FROM runs {clause} ORDER BY started_at DESC, recorded_at DESC"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         with self._connect() as con:
             rows = con.execute(sql, args).fetchall()
         return [HistoryEntry(**dict(zip(_COLUMNS, row, strict=True))) for row in rows]
 
-    def select(self, selector: str, *, scenario: str | None = None, environment: str | None = None,
-               branch: str | None = None, exclude: Sequence[str] = ()) -> HistoryEntry | None:
+    def select(
+        self,
+        selector: str,
+        *,
+        scenario: str | None = None,
+        environment: str | None = None,
+        branch: str | None = None,
+        exclude: Sequence[str] = (),
+    ) -> HistoryEntry | None:
         """``last``, ``last-passing`` (exit code 0), or an exact run id."""
         if selector not in SELECTORS:
             return self.get(selector)
-        found = self.list(scenario=scenario, environment=environment, branch=branch,
-                          passing=True if selector == "last-passing" else None,
-                          exclude=exclude, limit=1)
+        found = self.list(
+            scenario=scenario,
+            environment=environment,
+            branch=branch,
+            passing=True if selector == "last-passing" else None,
+            exclude=exclude,
+            limit=1,
+        )
         return found[0] if found else None
 
     def locate(self, entry: HistoryEntry, reports_dirs: Sequence[Path] = ()) -> Path | None:
@@ -185,5 +211,4 @@ def _is_run_dir(path: Path, run_id: str) -> bool:
     return read_run_record(path).get("run_id") == run_id
 
 
-__all__ = ["HISTORY_ENV", "HISTORY_FILE", "HistoryEntry", "HistoryStore", "SELECTORS",
-           "default_history_dir"]
+__all__ = ["HISTORY_ENV", "HISTORY_FILE", "HistoryEntry", "HistoryStore", "SELECTORS", "default_history_dir"]

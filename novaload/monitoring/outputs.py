@@ -42,8 +42,11 @@ def k6_output_args(
     chosen = list(dict.fromkeys(outputs))
     unknown = [o for o in chosen if o not in OUTPUTS]
     if unknown:
-        raise ConfigError(f"unknown monitoring output, expected one of {', '.join(OUTPUTS)}",
-                          key="outputs", value=unknown[0])
+        raise ConfigError(
+            f"unknown monitoring output, expected one of {', '.join(OUTPUTS)}",
+            key="outputs",
+            value=unknown[0],
+        )
     args: list[str] = []
     env: dict[str, str] = {}
     if "prometheus" in chosen:
@@ -78,8 +81,11 @@ def grafana_run_url(
     _check_run_id(run_id)
     uid = DASHBOARD_UIDS.get(dashboard)
     if uid is None:
-        raise ConfigError(f"unknown dashboard, expected one of {', '.join(DASHBOARD_UIDS)}",
-                          key="dashboard", value=dashboard)
+        raise ConfigError(
+            f"unknown dashboard, expected one of {', '.join(DASHBOARD_UIDS)}",
+            key="dashboard",
+            value=dashboard,
+        )
     query = {"orgId": "1", "var-testid": run_id, "from": str(_epoch_ms(started_at - _MARGIN))}
     if ended_at is None:
         query |= {"to": "now", "refresh": "5s"}
@@ -99,8 +105,9 @@ def _influx_credentials(token: str | None) -> dict[str, str]:
 def _check_run_id(run_id: str) -> None:
     # The run id ends up in a k6 tag, a Loki label list (comma-separated) and URLs.
     if not _RUN_ID.match(run_id):
-        raise ConfigError("must be 1-128 characters of letters, digits and ._:@+-", key="run_id",
-                          value=run_id)
+        raise ConfigError(
+            "must be 1-128 characters of letters, digits and ._:@+-", key="run_id", value=run_id
+        )
 
 
 def _epoch_ms(moment: datetime) -> int:

@@ -39,39 +39,53 @@ def history_points(
 ) -> list[Point]:
     """The points :func:`publish_run_history` writes (pure: no I/O)."""
     when = _when(time or results.ended_at or datetime.now(UTC))
-    run = _tags(Point(RUN_MEASUREMENT).time(when, WritePrecision.MS),
-                {"run_id": run_id, "scenario": scenario, "environment": environment,
-                 "verdict": verdict, "git_commit": git_commit})
+    run = _tags(
+        Point(RUN_MEASUREMENT).time(when, WritePrecision.MS),
+        {
+            "run_id": run_id,
+            "scenario": scenario,
+            "environment": environment,
+            "verdict": verdict,
+            "git_commit": git_commit,
+        },
+    )
     requests = _number(results.value("http_reqs", "count"))
     duration = float(results.duration_s)
     rps = _number(results.value("http_reqs", "rate"))
     if rps is None and requests is not None and duration > 0:
         rps = requests / duration
-    _fields(run, {
-        "requests": None if requests is None else int(requests),
-        "rps": rps,
-        "error_rate": _rate(results, "http_req_failed"),
-        "p95_ms": _number(results.value("http_req_duration", "p(95)")),
-        "p99_ms": _number(results.value("http_req_duration", "p(99)")),
-        "duration_s": duration,
-        "exit_code": int(exit_code),
-    })
+    _fields(
+        run,
+        {
+            "requests": None if requests is None else int(requests),
+            "rps": rps,
+            "error_rate": _rate(results, "http_req_failed"),
+            "p95_ms": _number(results.value("http_req_duration", "p(95)")),
+            "p99_ms": _number(results.value("http_req_duration", "p(99)")),
+            "duration_s": duration,
+            "exit_code": int(exit_code),
+        },
+    )
     points = [run]
     for row in _rows(results):
         name = str(row.get("name") or "")
         if not name:
             continue
-        endpoint = _tags(Point(ENDPOINT_MEASUREMENT).time(when, WritePrecision.MS),
-                         {"run_id": run_id, "scenario": scenario, "environment": environment,
-                          "endpoint": name})
+        endpoint = _tags(
+            Point(ENDPOINT_MEASUREMENT).time(when, WritePrecision.MS),
+            {"run_id": run_id, "scenario": scenario, "environment": environment, "endpoint": name},
+        )
         reqs = _number(row.get("requests"))
-        _fields(endpoint, {
-            "requests": None if reqs is None else int(reqs),
-            "rps": _number(row.get("rps")),
-            "error_rate": _number(row.get("error_rate")),
-            "p95_ms": _number(row.get("p95")),
-            "p99_ms": _number(row.get("p99")),
-        })
+        _fields(
+            endpoint,
+            {
+                "requests": None if reqs is None else int(reqs),
+                "rps": _number(row.get("rps")),
+                "error_rate": _number(row.get("error_rate")),
+                "p95_ms": _number(row.get("p95")),
+                "p99_ms": _number(row.get("p99")),
+            },
+        )
         points.append(endpoint)
     return points
 
@@ -91,18 +105,35 @@ def publish_run_history(
 ) -> bool:
     """Write the run's history points; True when InfluxDB accepted them."""
     try:
-        points = history_points(results, run_id=run_id, scenario=scenario, environment=environment,
-                                verdict=verdict, exit_code=exit_code, git_commit=git_commit, time=time)
+        points = history_points(
+            results,
+            run_id=run_id,
+            scenario=scenario,
+            environment=environment,
+            verdict=verdict,
+            exit_code=exit_code,
+            git_commit=git_commit,
+            time=time,
+        )
         # retries=False: a stack that is down should cost one timeout, not several.
-        with InfluxDBClient(url=settings.influxdb_url, token=settings.influxdb_token or "",
-                            org=settings.influxdb_org or "-", timeout=int(timeout_s * 1000),
-                            retries=False) as client:
+        with InfluxDBClient(
+            url=settings.influxdb_url,
+            token=settings.influxdb_token or "",
+            org=settings.influxdb_org or "-",
+            timeout=int(timeout_s * 1000),
+            retries=False,
+        ) as client:
             client.write_api(write_options=SYNCHRONOUS).write(
-                bucket=settings.influxdb_bucket, org=settings.influxdb_org or "-", record=points)
+                bucket=settings.influxdb_bucket, org=settings.influxdb_org or "-", record=points
+            )
     except Exception as exc:  # noqa: BLE001 - best effort by contract; the reason is logged
         reason = " ".join(str(exc).split())[:200] or type(exc).__name__
-        log.warning("run history not published to %s (bucket %s): %s",
-                    settings.influxdb_url, settings.influxdb_bucket, reason)
+        log.warning(
+            "run history not published to %s (bucket %s): %s",
+            settings.influxdb_url,
+            settings.influxdb_bucket,
+            reason,
+        )
         return False
     return True
 

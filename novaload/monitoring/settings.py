@@ -51,8 +51,9 @@ class MonitoringSettings:
         for name in ("prometheus_url", "alertmanager_url", "grafana_url", "influxdb_url", "loki_url"):
             object.__setattr__(self, name, _check_url(getattr(self, name), name))
         if not self.influxdb_database or "/" in self.influxdb_database:
-            raise ConfigError("must be a database name without '/'", key="influxdb_database",
-                              value=self.influxdb_database)
+            raise ConfigError(
+                "must be a database name without '/'", key="influxdb_database", value=self.influxdb_database
+            )
         if not self.influxdb_bucket:
             raise ConfigError("must not be empty", key="influxdb_bucket", value=self.influxdb_bucket)
 

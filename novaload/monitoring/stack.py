@@ -95,7 +95,9 @@ class ComposeStack:
         if not self.compose_file.is_file():
             raise MonitoringError(f"{self.compose_file}: compose file not found")
         if not self.environ.get("GRAFANA_ADMIN_PASSWORD"):
-            raise MonitoringError("GRAFANA_ADMIN_PASSWORD is not set; the stack needs a Grafana admin password")
+            raise MonitoringError(
+                "GRAFANA_ADMIN_PASSWORD is not set; the stack needs a Grafana admin password"
+            )
         self._compose_run("up", "-d")
         deadline = self._clock() + wait_timeout
         while True:
@@ -106,7 +108,8 @@ class ComposeStack:
             if self._clock() >= deadline:
                 raise MonitoringError(
                     f"monitoring stack not ready after {wait_timeout:g}s: "
-                    + "; ".join(f"{c.name}: {c.detail}" for c in failing))
+                    + "; ".join(f"{c.name}: {c.detail}" for c in failing)
+                )
             self._sleep(2.0)
 
     def down(self, volumes: bool = False) -> None:
@@ -157,7 +160,9 @@ class ComposeStack:
         if down:
             detail = "; ".join(
                 f"{t.get('labels', {}).get('job', '?')} {t.get('scrapeUrl', '?')} down: "
-                f"{_first_line(t.get('lastError', '')) or 'no reason given'}" for t in down)
+                f"{_first_line(t.get('lastError', '')) or 'no reason given'}"
+                for t in down
+            )
             return ServiceStatus("prometheus targets", url, False, detail)
         pending = sum(1 for t in targets if t.get("health") != "up")
         detail = f"{len(targets) - pending} up" + (f", {pending} not scraped yet" if pending else "")
@@ -167,23 +172,34 @@ class ComposeStack:
         s = self.settings
         url = f"{s.grafana_url}/api/datasources"
         if not s.grafana_password:
-            return ServiceStatus("grafana datasources", url, False,
-                                 "not checked: GRAFANA_ADMIN_PASSWORD is not set")
+            return ServiceStatus(
+                "grafana datasources", url, False, "not checked: GRAFANA_ADMIN_PASSWORD is not set"
+            )
         token = base64.b64encode(f"{s.grafana_user}:{s.grafana_password}".encode()).decode()
         try:
             code, body = self._fetch(url, {"Authorization": f"Basic {token}"})
             if code in (401, 403):
-                return ServiceStatus("grafana datasources", url, False,
-                                     "Grafana rejected GRAFANA_ADMIN_USER/GRAFANA_ADMIN_PASSWORD")
+                return ServiceStatus(
+                    "grafana datasources",
+                    url,
+                    False,
+                    "Grafana rejected GRAFANA_ADMIN_USER/GRAFANA_ADMIN_PASSWORD",
+                )
             if code != 200:
                 return ServiceStatus("grafana datasources", url, False, f"HTTP {code}: {_first_line(body)}")
             present = {d.get("uid") for d in json.loads(body)}
         except (OSError, ValueError, AttributeError) as exc:
-            return ServiceStatus("grafana datasources", url, False, f"cannot list datasources ({_reason(exc)})")
+            return ServiceStatus(
+                "grafana datasources", url, False, f"cannot list datasources ({_reason(exc)})"
+            )
         missing = [uid for uid in DATASOURCE_UIDS if uid not in present]
         if missing:
-            return ServiceStatus("grafana datasources", url, False,
-                                 f"not provisioned: {', '.join(missing)} (check monitoring/grafana/provisioning)")
+            return ServiceStatus(
+                "grafana datasources",
+                url,
+                False,
+                f"not provisioned: {', '.join(missing)} (check monitoring/grafana/provisioning)",
+            )
         return ServiceStatus("grafana datasources", url, True, f"{len(DATASOURCE_UIDS)} provisioned")
 
     # --- processes ---------------------------------------------------------------
@@ -199,7 +215,8 @@ class ComposeStack:
         if self._which("docker-compose"):
             return ["docker-compose"]
         raise MonitoringError(
-            "neither `docker compose` (v2 plugin) nor `docker-compose` (v1) was found; install one")
+            "neither `docker compose` (v2 plugin) nor `docker-compose` (v1) was found; install one"
+        )
 
     def _compose_run(self, *args: str) -> None:
         cmd = self.command(*args)

@@ -17,8 +17,18 @@ from novaload.results.model import RunResults
 from novaload.results.scan import ScanResult
 from novaload.results.stats import log_histogram, percentiles
 
-TAG_COLUMNS = ("name", "method", "status", "scenario", "group", "url", "expected_response",
-               "check", "error", "error_code")
+TAG_COLUMNS = (
+    "name",
+    "method",
+    "status",
+    "scenario",
+    "group",
+    "url",
+    "expected_response",
+    "check",
+    "error",
+    "error_code",
+)
 DURATION = "http_req_duration"
 
 
@@ -33,7 +43,7 @@ class Context:
 
     def values_of(self, gids) -> np.ndarray:
         off = self.scan.offsets
-        parts = [self.scan.values[off[g]:off[g + 1]] for g in gids]
+        parts = [self.scan.values[off[g] : off[g + 1]] for g in gids]
         return np.concatenate(parts) if parts else np.empty(0)
 
 
@@ -77,8 +87,20 @@ def _by(ctx: Context, metric: str, keys: list[str], value: str) -> pd.Series:
 
 def endpoints(ctx: Context) -> pd.DataFrame:
     rows = _metric(ctx, DURATION)
-    cols = ["name", "requests", "failures", "error_rate", "rps", "avg", "min", "med", "p90",
-            "p95", "p99", "max"]
+    cols = [
+        "name",
+        "requests",
+        "failures",
+        "error_rate",
+        "rps",
+        "avg",
+        "min",
+        "med",
+        "p90",
+        "p95",
+        "p99",
+        "max",
+    ]
     if rows.empty:
         return pd.DataFrame(columns=cols)
     fails = _by(ctx, "http_req_failed", ["name"], "nz")
@@ -87,8 +109,16 @@ def endpoints(ctx: Context) -> pd.DataFrame:
         n = int(part["n"].sum())
         f = int(fails.get(name, 0))
         lat = _latency(ctx, part, (50.0, 90.0, 95.0, 99.0))
-        out.append({"name": name, "requests": n, "failures": f, "error_rate": f / n if n else 0.0,
-                    "rps": n / ctx.duration_s if ctx.duration_s else 0.0, **lat})
+        out.append(
+            {
+                "name": name,
+                "requests": n,
+                "failures": f,
+                "error_rate": f / n if n else 0.0,
+                "rps": n / ctx.duration_s if ctx.duration_s else 0.0,
+                **lat,
+            }
+        )
     return pd.DataFrame(out, columns=cols)
 
 
@@ -114,15 +144,17 @@ def latency_between(ctx: Context, t0: float, t1: float) -> np.ndarray:
     rows = rows[rows["win"].notna()]
     if rows.empty or ctx.first_us is None:
         return np.empty(0)
-    t = (ctx.origin_us + rows["win"].to_numpy(dtype=np.float64) * (ctx.window_s * 1e6)
-         - ctx.first_us) / 1e6
+    t = (ctx.origin_us + rows["win"].to_numpy(dtype=np.float64) * (ctx.window_s * 1e6) - ctx.first_us) / 1e6
     return ctx.values_of(rows.index[(t >= t0 - 1e-9) & (t < t1 - 1e-9)])
 
 
 def statuses(ctx: Context) -> pd.DataFrame:
     s = _by(ctx, "http_reqs", ["method", "status"], "s")
-    frame = s.rename("requests").reset_index() if len(s) else pd.DataFrame(
-        columns=["method", "status", "requests"])
+    frame = (
+        s.rename("requests").reset_index()
+        if len(s)
+        else pd.DataFrame(columns=["method", "status", "requests"])
+    )
     frame["requests"] = frame["requests"].astype("int64")
     return frame.sort_values(["method", "status"], ignore_index=True)
 
@@ -166,9 +198,17 @@ def scenarios(ctx: Context) -> pd.DataFrame:
     for sc in names:
         part = rows[_key(rows, "scenario") == sc] if not rows.empty else rows
         lat = _latency(ctx, part, (95.0, 99.0))
-        out.append({"scenario": sc, "requests": int(reqs.get(sc, 0)),
-                    "failures": int(fails.get(sc, 0)), "iterations": int(iters.get(sc, 0)),
-                    "avg": lat["avg"], "p95": lat["p95"], "p99": lat["p99"]})
+        out.append(
+            {
+                "scenario": sc,
+                "requests": int(reqs.get(sc, 0)),
+                "failures": int(fails.get(sc, 0)),
+                "iterations": int(iters.get(sc, 0)),
+                "avg": lat["avg"],
+                "p95": lat["p95"],
+                "p99": lat["p99"],
+            }
+        )
     return pd.DataFrame(out, columns=cols)
 
 
@@ -185,9 +225,16 @@ def groups(ctx: Context) -> pd.DataFrame:
         lat = _latency(ctx, part, (95.0,))
         gpart = gd[gd_key == grp] if not gd.empty else gd
         gn = int(gpart["n"].sum()) if not gpart.empty else 0
-        out.append({"group": grp, "requests": int(part["n"].sum()) if not part.empty else 0,
-                    "failures": int(fails.get(grp, 0)), "avg": lat["avg"], "p95": lat["p95"],
-                    "group_duration_avg": float(gpart["s"].sum()) / gn if gn else None})
+        out.append(
+            {
+                "group": grp,
+                "requests": int(part["n"].sum()) if not part.empty else 0,
+                "failures": int(fails.get(grp, 0)),
+                "avg": lat["avg"],
+                "p95": lat["p95"],
+                "group_duration_avg": float(gpart["s"].sum()) / gn if gn else None,
+            }
+        )
     return pd.DataFrame(out, columns=cols)
 
 
@@ -196,8 +243,14 @@ def checks(ctx: Context) -> pd.DataFrame:
     rows = _metric(ctx, "checks")
     if rows.empty:
         return pd.DataFrame(columns=cols)
-    frame = pd.DataFrame({"group": _key(rows, "group"), "check": _key(rows, "check"),
-                          "passes": rows["nz"].astype("int64"), "n": rows["n"].astype("int64")})
+    frame = pd.DataFrame(
+        {
+            "group": _key(rows, "group"),
+            "check": _key(rows, "check"),
+            "passes": rows["nz"].astype("int64"),
+            "n": rows["n"].astype("int64"),
+        }
+    )
     out = frame.groupby(["group", "check"], sort=True)[["passes", "n"]].sum().reset_index()
     out["fails"] = out["n"] - out["passes"]
     out["rate"] = out["passes"] / out["n"]
@@ -207,8 +260,21 @@ def checks(ctx: Context) -> pd.DataFrame:
 def timeseries(ctx: Context) -> pd.DataFrame:
     """One row per window that has any time-series sample (vectorised over windows:
     a long run has thousands of windows, a per-window pandas loop cost seconds)."""
-    cols = ["t", "time", "requests", "failures", "rps", "p50", "p95", "p99", "vus", "vus_peak",
-            "iterations", "data_sent", "data_received"]
+    cols = [
+        "t",
+        "time",
+        "requests",
+        "failures",
+        "rps",
+        "p50",
+        "p95",
+        "p99",
+        "vus",
+        "vus_peak",
+        "iterations",
+        "data_sent",
+        "data_received",
+    ]
     pts = ctx.pts[ctx.pts["win"].notna()]
     if pts.empty or ctx.first_us is None:
         return pd.DataFrame(columns=cols)
@@ -251,16 +317,20 @@ def endpoint_timeseries(ctx: Context) -> pd.DataFrame:
     rows = rows[rows["win"].notna()]
     if rows.empty or ctx.first_us is None:
         return pd.DataFrame(columns=cols)
-    frame = pd.DataFrame({"win": rows["win"].astype("int64"), "name": _key(rows, "name"),
-                          "requests": rows["n"].astype("int64")})
+    frame = pd.DataFrame(
+        {
+            "win": rows["win"].astype("int64"),
+            "name": _key(rows, "name"),
+            "requests": rows["n"].astype("int64"),
+        }
+    )
     out = frame.groupby(["win", "name"], sort=True)["requests"].sum().reset_index()
     start_us = ctx.origin_us + out["win"].to_numpy() * (ctx.window_s * 1e6)
     out["t"] = (start_us - ctx.first_us) / 1e6
     return out[cols]
 
 
-def _window_percentiles(ctx: Context, rows: pd.DataFrame, wins: np.ndarray, pcts
-                        ) -> dict[float, list]:
+def _window_percentiles(ctx: Context, rows: pd.DataFrame, wins: np.ndarray, pcts) -> dict[float, list]:
     """k6 percentiles of each window's values (None where a window has none)."""
     out: dict[float, list] = {p: [None] * len(wins) for p in pcts}
     if rows.empty:

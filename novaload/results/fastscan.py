@@ -46,13 +46,21 @@ def available() -> bool:
     return _k6fast is not None
 
 
-def scan(sources: Sequence[tuple[int, Source]], *, origin_us: int, window_us: int,
-         threads: int | None, non_trend: Sequence[str], timeseries: Sequence[str]):
+def scan(
+    sources: Sequence[tuple[int, Source]],
+    *,
+    origin_us: int,
+    window_us: int,
+    threads: int | None,
+    non_trend: Sequence[str],
+    timeseries: Sequence[str],
+):
     """Scan k6 JSON sources (index, source) into a ScanResult."""
     if _k6fast is None:
         raise InputError("the fast scanner is not built (novaload/results/_k6fast.c)")
-    make = functools.partial(_k6fast.Scanner, origin_us, window_us,
-                             "\n".join(timeseries).encode(), "\n".join(non_trend).encode())
+    make = functools.partial(
+        _k6fast.Scanner, origin_us, window_us, "\n".join(timeseries).encode(), "\n".join(non_trend).encode()
+    )
     nthreads = max(1, threads or min(2, os.cpu_count() or 1))
     runs: list[tuple[int, object, list[bytes]]] = []  # (src, scanner, slow lines)
     for idx, src in sources:
@@ -78,8 +86,9 @@ def _with_values(groups: pd.DataFrame, scanners: list, remaps: list[bytes], non_
     """The ScanResult: each kept group's values, contiguous and in file order."""
     from novaload.results.scan import ScanResult
 
-    keep = (groups["type"].eq("Point") & ~groups["bad"]
-            & ~groups["metric"].isin(list(non_trend))).to_numpy(dtype=np.uint8)
+    keep = (groups["type"].eq("Point") & ~groups["bad"] & ~groups["metric"].isin(list(non_trend))).to_numpy(
+        dtype=np.uint8
+    )
     raw, offs = _k6fast.scatter(scanners, remaps, len(groups), keep.tobytes())
     for sc in scanners:
         sc.release()
@@ -161,7 +170,7 @@ def _feed_mapped(sc, fd: int, start: int, end: int, size: int, slow: list[bytes]
             view = memoryview(mm)
             try:
                 final = base + length >= end
-                used, lines = sc.feed(view[pos - base:], final)
+                used, lines = sc.feed(view[pos - base :], final)
             finally:
                 view.release()
         finally:
@@ -184,7 +193,7 @@ def _feed_stream(sc, fh, limit: int | None, slow: list[bytes]) -> None:
         want = len(buf) - have
         if left is not None:
             want = min(want, left)
-        got = fh.readinto(view[have:have + want]) if want else 0
+        got = fh.readinto(view[have : have + want]) if want else 0
         got = got or 0
         if left is not None:
             left -= got
@@ -284,30 +293,51 @@ def _slow_line(idx: int, raw: bytes, extra_for):
         obj = json.loads(raw.decode("utf-8"))
     except ValueError:  # UnicodeDecodeError is a ValueError
         return None
-    if not isinstance(obj, dict) or not isinstance(obj.get("metric"), str) \
-            or not isinstance(obj.get("data"), dict):
+    if (
+        not isinstance(obj, dict)
+        or not isinstance(obj.get("metric"), str)
+        or not isinstance(obj.get("data"), dict)
+    ):
         return None
     data = obj["data"]
     if obj.get("type") == "Metric":
         thr, sub = data.get("thresholds"), data.get("submetrics")
-        return (idx, False, "Metric", obj["metric"], _str(data.get("type")),
-                _str(data.get("contains")), None if thr is None else json.dumps(thr),
-                None if sub is None else json.dumps(sub))
+        return (
+            idx,
+            False,
+            "Metric",
+            obj["metric"],
+            _str(data.get("type")),
+            _str(data.get("contains")),
+            None if thr is None else json.dumps(thr),
+            None if sub is None else json.dumps(sub),
+        )
     if obj.get("type") != "Point":
         return None
     value, time, tags = data.get("value"), data.get("time"), data.get("tags")
-    if isinstance(value, bool) or not isinstance(value, (int, float)) \
-            or not isinstance(time, str) or parse_time_us(time) is None \
-            or not (tags is None or isinstance(tags, dict)):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not isinstance(time, str)
+        or parse_time_us(time) is None
+        or not (tags is None or isinstance(tags, dict))
+    ):
         return None
     try:
         value = float(value)  # an int beyond a double (10**400) overflows
         # Re-written in k6's own layout so the C scanner aggregates it like any other
         # (a lone surrogate escape, "\ud800", cannot be encoded: not valid text).
-        line = (b'{"metric":' + json.dumps(obj["metric"], ensure_ascii=False).encode()
-                + b',"type":"Point","data":{"time":' + json.dumps(time).encode()
-                + b',"value":' + repr(value).encode() + b',"tags":'
-                + json.dumps(tags, separators=(",", ":"), ensure_ascii=False).encode() + b'}}')
+        line = (
+            b'{"metric":'
+            + json.dumps(obj["metric"], ensure_ascii=False).encode()
+            + b',"type":"Point","data":{"time":'
+            + json.dumps(time).encode()
+            + b',"value":'
+            + repr(value).encode()
+            + b',"tags":'
+            + json.dumps(tags, separators=(",", ":"), ensure_ascii=False).encode()
+            + b"}}"
+        )
     except (OverflowError, UnicodeEncodeError):
         return None
     if not math.isfinite(value):  # NaN, Infinity, 1e999: not k6 values (nor DuckDB's)
@@ -331,11 +361,15 @@ def _local_frame(idx: int, sc) -> pd.DataFrame:
     key = np.frombuffer(raw["key"], dtype=np.uint32)
     win = np.frombuffer(raw["win"], dtype=np.int64)
     metric, tags, bad = _decode_keys(sc.keys())
-    frame = pd.DataFrame({
-        "src": np.full(len(key), idx, dtype=np.int64),
-        "metric": metric[key], "tg": tags[key], "bad": bad[key],
-        "win": np.where(win == _NO_WIN, np.nan, win.astype(np.float64)),
-    })
+    frame = pd.DataFrame(
+        {
+            "src": np.full(len(key), idx, dtype=np.int64),
+            "metric": metric[key],
+            "tg": tags[key],
+            "bad": bad[key],
+            "win": np.where(win == _NO_WIN, np.nan, win.astype(np.float64)),
+        }
+    )
     for col in ("n", "nz", "first_us", "last_us"):
         frame[col] = np.frombuffer(raw[col], dtype=np.int64)
     for col in ("s", "mn", "mx", "last_v"):
@@ -369,8 +403,11 @@ def _merge_groups(scanners, meta_rows, bad):
     """One groups frame over all scanners + the remap (local → global gid) of each."""
     frames = [_local_frame(idx, sc) for idx, sc in scanners]
     pts = pd.concat(frames, ignore_index=True)
-    codes = pts.groupby(["src", "metric", "tg", "win"], sort=False, dropna=False).ngroup() \
+    codes = (
+        pts.groupby(["src", "metric", "tg", "win"], sort=False, dropna=False)
+        .ngroup()
         .to_numpy(dtype=np.int64)
+    )
     ng = int(codes.max()) + 1 if len(codes) else 0
     firsts = np.unique(codes, return_index=True)[1]
     merged = pts.iloc[firsts][["src", "metric", "tg", "win", "bad"]].reset_index(drop=True)
@@ -379,8 +416,7 @@ def _merge_groups(scanners, meta_rows, bad):
     rows = [merged]
     if meta_rows:
         meta = pd.DataFrame(meta_rows, columns=list(_META_COLS))
-        rows.append(meta.groupby(list(_META_COLS), dropna=False, sort=False).size()
-                    .rename("n").reset_index())
+        rows.append(meta.groupby(list(_META_COLS), dropna=False, sort=False).size().rename("n").reset_index())
     if bad:
         rows.append(pd.DataFrame({"src": list(bad), "bad": True, "n": list(bad.values())}))
     groups = pd.concat(rows, ignore_index=True)
@@ -389,7 +425,7 @@ def _merge_groups(scanners, meta_rows, bad):
     groups["gid"] = np.arange(len(groups), dtype=np.int32)
     remaps, start = [], 0
     for frame in frames:
-        remaps.append(codes[start:start + len(frame)].tobytes())
+        remaps.append(codes[start : start + len(frame)].tobytes())
         start += len(frame)
     return groups, remaps
 
@@ -397,6 +433,7 @@ def _merge_groups(scanners, meta_rows, bad):
 def _aggregate(merged: pd.DataFrame, pts: pd.DataFrame, codes: np.ndarray, ng: int):
     """Per global group: sums, extremes, and the value of the latest sample (ties: the
     later scanner, i.e. later in the file)."""
+
     def total(col, dtype):
         out = np.zeros(ng, dtype=dtype)
         np.add.at(out, codes, pts[col].to_numpy())
@@ -415,7 +452,6 @@ def _aggregate(merged: pd.DataFrame, pts: pd.DataFrame, codes: np.ndarray, ng: i
     merged["first_us"] = extreme("first_us", np.minimum, np.iinfo(np.int64).max)
     merged["last_us"] = extreme("last_us", np.maximum, np.iinfo(np.int64).min)
     order = np.lexsort((np.arange(len(codes)), pts["last_us"].to_numpy(), codes))
-    last_row = order[np.r_[np.flatnonzero(np.diff(codes[order])), len(order) - 1]] \
-        if len(order) else order
+    last_row = order[np.r_[np.flatnonzero(np.diff(codes[order])), len(order) - 1]] if len(order) else order
     merged["last_v"] = pts["last_v"].to_numpy()[last_row] if ng else np.empty(0)
     return merged

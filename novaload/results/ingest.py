@@ -20,25 +20,63 @@ from novaload.errors import ConfigError, InputError
 from novaload.results import breakdowns
 from novaload.results.model import MetricSummary, RunResults, ThresholdResult
 from novaload.results.scan import ScanResult, run_scan
-from novaload.results.sources import (EmptyResultsError, Source, find_bad_lines, sniff, tail_is_truncated,
-                                      uncompressed_size)
+from novaload.results.sources import (
+    EmptyResultsError,
+    Source,
+    find_bad_lines,
+    sniff,
+    tail_is_truncated,
+    uncompressed_size,
+)
 from novaload.results.stats import percentile_key, trend_values
 from novaload.results.summary import DEFAULT_TREND_STATS, K6Summary, load_k6_summary
-from novaload.results.thresholds import (ThresholdSpec, check_aggregation, compare,
-                                         k6_submetric_name, parse_expression,
-                                         parse_metric_name, specs_from_mapping)
+from novaload.results.thresholds import (
+    ThresholdSpec,
+    check_aggregation,
+    compare,
+    k6_submetric_name,
+    parse_expression,
+    parse_metric_name,
+    specs_from_mapping,
+)
 
 _BUILTIN_TYPES = {
-    **dict.fromkeys(("http_reqs", "data_sent", "data_received", "iterations",
-                     "dropped_iterations", "ws_sessions", "ws_msgs_sent", "ws_msgs_received",
-                     "grpc_streams", "grpc_streams_msgs_sent", "grpc_streams_msgs_received"),
-                    "counter"),
+    **dict.fromkeys(
+        (
+            "http_reqs",
+            "data_sent",
+            "data_received",
+            "iterations",
+            "dropped_iterations",
+            "ws_sessions",
+            "ws_msgs_sent",
+            "ws_msgs_received",
+            "grpc_streams",
+            "grpc_streams_msgs_sent",
+            "grpc_streams_msgs_received",
+        ),
+        "counter",
+    ),
     **dict.fromkeys(("http_req_failed", "checks"), "rate"),
     **dict.fromkeys(("vus", "vus_max"), "gauge"),
-    **dict.fromkeys(("http_req_duration", "http_req_blocked", "http_req_connecting",
-                     "http_req_tls_handshaking", "http_req_sending", "http_req_waiting",
-                     "http_req_receiving", "iteration_duration", "group_duration", "ws_ping",
-                     "ws_session_duration", "ws_connecting", "grpc_req_duration"), "trend"),
+    **dict.fromkeys(
+        (
+            "http_req_duration",
+            "http_req_blocked",
+            "http_req_connecting",
+            "http_req_tls_handshaking",
+            "http_req_sending",
+            "http_req_waiting",
+            "http_req_receiving",
+            "iteration_duration",
+            "group_duration",
+            "ws_ping",
+            "ws_session_duration",
+            "ws_connecting",
+            "grpc_req_duration",
+        ),
+        "trend",
+    ),
 }
 _DATA_METRICS = ("data_sent", "data_received")
 _EXTRA = "extra thresholds"
@@ -80,13 +118,24 @@ def ingest(
     extra = _extra_specs(extra_thresholds)
     firsts = [s.first_us for s in srcs if s.first_us is not None]
     origin = min(firsts) if firsts else 0
-    scan = run_scan(srcs, origin_us=origin, window_s=window_s, memory_limit=memory_limit,
-                    threads=threads, engine=engine)
+    scan = run_scan(
+        srcs, origin_us=origin, window_s=window_s, memory_limit=memory_limit, threads=threads, engine=engine
+    )
     warnings, skipped = _check_bad_lines(srcs, scan.groups, lenient)
-    warnings[:0] = [f"{e}: skipped (the other results files have the run's samples)"
-                    for e in empty]
-    return _assemble(srcs, scan, summary, extra, thresholds_replace, warnings, skipped,
-                     origin, window_s, top_urls, histogram_buckets)
+    warnings[:0] = [f"{e}: skipped (the other results files have the run's samples)" for e in empty]
+    return _assemble(
+        srcs,
+        scan,
+        summary,
+        extra,
+        thresholds_replace,
+        warnings,
+        skipped,
+        origin,
+        window_s,
+        top_urls,
+        histogram_buckets,
+    )
 
 
 def _extra_specs(extra) -> list[ThresholdSpec]:
@@ -116,8 +165,7 @@ def _sniff_all(sources: Sequence[Path]) -> tuple[list, list[EmptyResultsError]]:
 # --------------------------------------------------------------------------- bad lines
 
 
-def _check_bad_lines(srcs: list[Source], g: pd.DataFrame, lenient: bool
-                     ) -> tuple[list[str], int]:
+def _check_bad_lines(srcs: list[Source], g: pd.DataFrame, lenient: bool) -> tuple[list[str], int]:
     warnings: list[str] = []
     skipped = 0
     for idx, src in enumerate(srcs):
@@ -127,23 +175,22 @@ def _check_bad_lines(srcs: list[Source], g: pd.DataFrame, lenient: bool
             continue
         total = int(mine["n"].sum())
         if bad == 1 and tail_is_truncated(src):
-            warnings.append(f"{src.path}:{total}: last line is truncated (k6 stopped mid-write?)"
-                            "; ignored")
+            warnings.append(f"{src.path}:{total}: last line is truncated (k6 stopped mid-write?); ignored")
             continue
         found = find_bad_lines(src, limit=2)
         real = [f for f in found if not (f[2] and f[0] == _last_line(found, total))]
         if not real and found:
             line = found[0][0]
-            warnings.append(f"{src.path}:{line}: last line is truncated (k6 stopped "
-                            "mid-write?); ignored")
+            warnings.append(f"{src.path}:{line}: last line is truncated (k6 stopped mid-write?); ignored")
             continue
         first = real[0] if real else (0, "invalid line", False)
         if not lenient:
-            raise InputError(f"{src.path}:{first[0]}: not valid k6 JSON: {first[1]}",
-                             hint="use --lenient to skip invalid lines")
+            raise InputError(
+                f"{src.path}:{first[0]}: not valid k6 JSON: {first[1]}",
+                hint="use --lenient to skip invalid lines",
+            )
         skipped += bad
-        warnings.append(f"{src.path}: skipped {bad} invalid line(s), first at line {first[0]}: "
-                        f"{first[1]}")
+        warnings.append(f"{src.path}: skipped {bad} invalid line(s), first at line {first[0]}: {first[1]}")
     return warnings, skipped
 
 
@@ -154,9 +201,19 @@ def _last_line(found: list[tuple[int, str, bool]], total: int) -> int:
 # --------------------------------------------------------------------------- assembly
 
 
-def _assemble(srcs, scan: ScanResult, summary: K6Summary | None, extra: list[ThresholdSpec],
-              replace: bool, warnings: list[str], skipped: int, origin: int,
-              window_s: float, top_urls: int, histogram_buckets: int) -> RunResults:
+def _assemble(
+    srcs,
+    scan: ScanResult,
+    summary: K6Summary | None,
+    extra: list[ThresholdSpec],
+    replace: bool,
+    warnings: list[str],
+    skipped: int,
+    origin: int,
+    window_s: float,
+    top_urls: int,
+    histogram_buckets: int,
+) -> RunResults:
     g = scan.groups
     good = g[~g["bad"]]
     pts = good[good["type"] == "Point"].copy()
@@ -175,11 +232,19 @@ def _assemble(srcs, scan: ScanResult, summary: K6Summary | None, extra: list[Thr
     thresholds = [t for m in metrics.values() for t in m.thresholds]
     thresholds += _orphan_thresholds(specs, metrics, warnings)
     res = RunResults(
-        metrics=metrics, thresholds=thresholds, duration_s=duration_s, duration_source=source,
-        started_at=_dt(first_us), ended_at=_dt(last_us), sources=[s.path for s in srcs],
-        lines=int(g["n"].sum()), points=int(pts["n"].sum()),
-        input_bytes=sum(uncompressed_size(s) for s in srcs), warnings=warnings,
-        skipped_lines=skipped, window_s=window_s,
+        metrics=metrics,
+        thresholds=thresholds,
+        duration_s=duration_s,
+        duration_source=source,
+        started_at=_dt(first_us),
+        ended_at=_dt(last_us),
+        sources=[s.path for s in srcs],
+        lines=int(g["n"].sum()),
+        points=int(pts["n"].sum()),
+        input_bytes=sum(uncompressed_size(s) for s in srcs),
+        warnings=warnings,
+        skipped_lines=skipped,
+        window_s=window_s,
     )
     if summary is not None:
         _compare_verdicts(res, summary, specs, warnings)
@@ -213,17 +278,21 @@ def _metric_meta(lines: pd.DataFrame, summary: K6Summary | None, pts: pd.DataFra
             script_thr.setdefault(row.metric, []).append(expr)
         for sm in (json.loads(row.sub) if isinstance(row.sub, str) else None) or []:
             pairs = tuple(sorted((str(k), str(v)) for k, v in (sm.get("tags") or {}).items()))
-            subs.append(_Sub(sm.get("name") or f"{row.metric}{{{sm.get('suffix', '')}}}",
-                             row.metric, pairs))
+            subs.append(_Sub(sm.get("name") or f"{row.metric}{{{sm.get('suffix', '')}}}", row.metric, pairs))
     for name in pts["metric"].unique():
         if name not in types:
             types[name] = _guess_type(name, summary)
         contains.setdefault(name, _guess_contains(name, types[name]))
     if "http_req_duration" in types and not any(
-            s.parent == "http_req_duration" and s.selector == (("expected_response", "true"),)
-            for s in subs):
-        subs.append(_Sub("http_req_duration{expected_response:true}", "http_req_duration",
-                         (("expected_response", "true"),)))
+        s.parent == "http_req_duration" and s.selector == (("expected_response", "true"),) for s in subs
+    ):
+        subs.append(
+            _Sub(
+                "http_req_duration{expected_response:true}",
+                "http_req_duration",
+                (("expected_response", "true"),),
+            )
+        )
     return types, contains, script_thr, subs
 
 
@@ -276,8 +345,7 @@ def _add_threshold_submetrics(subs: list[_Sub], specs, types) -> list[_Sub]:
         try:
             parent, pairs = parse_metric_name(spec.metric)
         except ValueError as exc:
-            raise ConfigError(f"bad metric name in threshold: {exc}", file=_EXTRA,
-                              key=spec.metric) from None
+            raise ConfigError(f"bad metric name in threshold: {exc}", file=_EXTRA, key=spec.metric) from None
         if pairs and not any(s.parent == parent and s.selector == pairs for s in out):
             out.append(_Sub(k6_submetric_name(spec.metric), parent, pairs))
     return out
@@ -317,15 +385,24 @@ def _metrics(ctx, types, contains, subs, pcts, specs, warnings) -> dict[str, Met
     by_metric = dict(tuple(ctx.pts.groupby("metric", sort=False)))
     for name in sorted(types):
         rows = by_metric.get(name, ctx.pts.iloc[0:0])
-        out[name] = _summarise(ctx, name, types[name], contains.get(name, "default"), rows,
-                               pcts, specs, None, ())
+        out[name] = _summarise(
+            ctx, name, types[name], contains.get(name, "default"), rows, pcts, specs, None, ()
+        )
     for sub in subs:
         if sub.name in out or sub.parent not in types:
             continue
         rows = breakdowns.select(by_metric.get(sub.parent, ctx.pts.iloc[0:0]), sub.selector)
-        out[sub.name] = _summarise(ctx, sub.name, types[sub.parent],
-                                   contains.get(sub.parent, "default"), rows, pcts, specs,
-                                   sub.parent, sub.selector)
+        out[sub.name] = _summarise(
+            ctx,
+            sub.name,
+            types[sub.parent],
+            contains.get(sub.parent, "default"),
+            rows,
+            pcts,
+            specs,
+            sub.parent,
+            sub.selector,
+        )
     return out
 
 
@@ -359,39 +436,57 @@ def _values(ctx, mtype: str, rows: pd.DataFrame, pcts) -> dict[str, float]:
         if not n:
             return {"value": 0.0, "min": 0.0, "max": 0.0}
         last = rows.sort_values("last_us", kind="stable").iloc[-1]
-        return {"value": float(last["last_v"]), "min": float(rows["mn"].min()),
-                "max": float(rows["mx"].max())}
+        return {
+            "value": float(last["last_v"]),
+            "min": float(rows["mn"].min()),
+            "max": float(rows["mx"].max()),
+        }
     if mtype == "trend":
         # Add the values up in a canonical group order (numpy's pairwise sum): the
         # total then does not depend on how the scan split the file over threads, so
         # plain and gzip input (scanned differently) give bit-identical averages.
         ordered = rows.sort_values(["src", "metric", "tg", "win"], kind="stable")
         vals = ctx.values_of(ordered.index)
-        return trend_values(vals, n, float(vals.sum()) if n else 0.0,
-                            float(rows["mn"].min()) if n else 0.0,
-                            float(rows["mx"].max()) if n else 0.0, pcts)
+        return trend_values(
+            vals,
+            n,
+            float(vals.sum()) if n else 0.0,
+            float(rows["mn"].min()) if n else 0.0,
+            float(rows["mx"].max()) if n else 0.0,
+            pcts,
+        )
     out = {"count": float(n)}
     if n:
-        out.update(min=float(rows["mn"].min()), max=float(rows["mx"].max()),
-                   avg=float(rows["s"].sum()) / n)
+        out.update(min=float(rows["mn"].min()), max=float(rows["mx"].max()), avg=float(rows["s"].sum()) / n)
     return out
 
 
-def _judge(spec: ThresholdSpec, name: str, mtype: str, values: dict[str, float], n: int
-           ) -> ThresholdResult:
+def _judge(spec: ThresholdSpec, name: str, mtype: str, values: dict[str, float], n: int) -> ThresholdResult:
     expr = spec.expr
     if not check_aggregation(expr, mtype):
         origin = _EXTRA if spec.source == "file" else "script thresholds"
-        raise ConfigError(f"aggregation {expr.aggregation!r} is not available for a {mtype} "
-                          f"metric", file=origin, key=spec.metric, value=expr.source)
+        raise ConfigError(
+            f"aggregation {expr.aggregation!r} is not available for a {mtype} metric",
+            file=origin,
+            key=spec.metric,
+            value=expr.source,
+        )
     key = "value" if (mtype == "rate" and expr.aggregation == "rate") else expr.aggregation
     if expr.percentile is not None:
         key = percentile_key(expr.percentile)
     observed = values.get(key) if n else None
     ok = None if observed is None else compare(observed, expr.operator, expr.limit)
-    return ThresholdResult(spec.metric, expr.source, expr.aggregation, expr.operator,
-                           expr.limit, observed, ok, spec.abort_on_fail,
-                           "file" if spec.source == "file" else "script")
+    return ThresholdResult(
+        spec.metric,
+        expr.source,
+        expr.aggregation,
+        expr.operator,
+        expr.limit,
+        observed,
+        ok,
+        spec.abort_on_fail,
+        "file" if spec.source == "file" else "script",
+    )
 
 
 def _orphan_thresholds(specs, metrics, warnings) -> list[ThresholdResult]:
@@ -401,11 +496,20 @@ def _orphan_thresholds(specs, metrics, warnings) -> list[ThresholdResult]:
     for s in specs:
         if (s.metric, s.expr.source) in judged:
             continue
-        warnings.append(f"threshold {s.metric}: {s.expr.source!r}: metric not in the results "
-                        "(no data)")
-        out.append(ThresholdResult(s.metric, s.expr.source, s.expr.aggregation, s.expr.operator,
-                                   s.expr.limit, None, None, s.abort_on_fail,
-                                   "file" if s.source == "file" else "script"))
+        warnings.append(f"threshold {s.metric}: {s.expr.source!r}: metric not in the results (no data)")
+        out.append(
+            ThresholdResult(
+                s.metric,
+                s.expr.source,
+                s.expr.aggregation,
+                s.expr.operator,
+                s.expr.limit,
+                None,
+                None,
+                s.abort_on_fail,
+                "file" if s.source == "file" else "script",
+            )
+        )
     return out
 
 
@@ -415,16 +519,19 @@ def _compare_verdicts(res: RunResults, summary: K6Summary, specs, warnings) -> N
         theirs = summary.verdicts.get(m.name, {})
         for t in m.thresholds:
             if t.expression in theirs and t.ok is not None and theirs[t.expression] != t.ok:
-                warnings.append(f"threshold {t.metric}: {t.expression!r}: k6 said "
-                                f"{'passed' if theirs[t.expression] else 'failed'}, the "
-                                f"ingested samples say {t.status}")
+                warnings.append(
+                    f"threshold {t.metric}: {t.expression!r}: k6 said "
+                    f"{'passed' if theirs[t.expression] else 'failed'}, the "
+                    f"ingested samples say {t.status}"
+                )
 
 
 __all__ = ["ingest", "load_latency_samples"]
 
 
-def load_latency_samples(sources: Sequence[Path], *, metric: str = "http_req_duration",
-                         memory_limit: str = "384MB") -> pd.DataFrame:
+def load_latency_samples(
+    sources: Sequence[Path], *, metric: str = "http_req_duration", memory_limit: str = "384MB"
+) -> pd.DataFrame:
     """Raw ``http_req_duration`` values with their ``name`` tag: columns name, value."""
     import duckdb
 
@@ -437,15 +544,24 @@ def load_latency_samples(sources: Sequence[Path], *, metric: str = "http_req_dur
             if s.format != "json":
                 raise InputError(f"{s.path}: latency samples need k6 JSON output")
             path = str(s.path).replace("'", "''")
-            cols = ("{type: 'VARCHAR', metric: 'VARCHAR', data: "
-                    "'STRUCT(value DOUBLE, tags STRUCT(name VARCHAR))'}")
-            parts.append(con.execute(
-                f"SELECT data.tags.name AS name, data.value AS value FROM read_ndjson('{path}', "
-                f"columns={cols}, format='newline_delimited', compression='{s.compression}', "
-                f"ignore_errors=true) WHERE type = 'Point' AND metric = ?", [metric]).df())
+            cols = (
+                "{type: 'VARCHAR', metric: 'VARCHAR', data: "
+                "'STRUCT(value DOUBLE, tags STRUCT(name VARCHAR))'}"
+            )
+            parts.append(
+                con.execute(
+                    f"SELECT data.tags.name AS name, data.value AS value FROM read_ndjson('{path}', "
+                    f"columns={cols}, format='newline_delimited', compression='{s.compression}', "
+                    f"ignore_errors=true) WHERE type = 'Point' AND metric = ?",
+                    [metric],
+                ).df()
+            )
     except duckdb.Error as exc:
         raise InputError(f"cannot read latency samples: {str(exc).splitlines()[0]}") from None
     finally:
         con.close()
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
-        {"name": pd.Series(dtype=object), "value": pd.Series(dtype=float)})
+    return (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else pd.DataFrame({"name": pd.Series(dtype=object), "value": pd.Series(dtype=float)})
+    )

@@ -119,8 +119,7 @@ class RunResults:
     latency_source: Callable[[], pd.DataFrame] | None = field(default=None, repr=False)
     # http_req_duration values of the windows starting in [t0, t1) seconds (the
     # timeseries' ``t``), for exact percentiles over a stretch of the run.
-    latency_window_source: Callable[[float, float], np.ndarray] | None = field(
-        default=None, repr=False)
+    latency_window_source: Callable[[float, float], np.ndarray] | None = field(default=None, repr=False)
 
     def latency_samples(self) -> pd.DataFrame | None:
         """Raw ``http_req_duration`` values with their ``name`` tag, or None."""

@@ -32,25 +32,65 @@ from novaload.results.sources import Source
 
 # Metrics that are never trends / never gauges (their values need no list).
 NON_TREND_BUILTINS = (
-    "http_reqs", "http_req_failed", "checks", "data_sent", "data_received", "iterations",
-    "vus", "vus_max", "dropped_iterations", "ws_sessions", "ws_msgs_sent", "ws_msgs_received",
+    "http_reqs",
+    "http_req_failed",
+    "checks",
+    "data_sent",
+    "data_received",
+    "iterations",
+    "vus",
+    "vus_max",
+    "dropped_iterations",
+    "ws_sessions",
+    "ws_msgs_sent",
+    "ws_msgs_received",
 )
 NON_GAUGE_BUILTINS = (
-    "http_reqs", "http_req_failed", "checks", "data_sent", "data_received", "iterations",
-    "http_req_duration", "http_req_blocked", "http_req_connecting", "http_req_tls_handshaking",
-    "http_req_sending", "http_req_waiting", "http_req_receiving", "iteration_duration",
+    "http_reqs",
+    "http_req_failed",
+    "checks",
+    "data_sent",
+    "data_received",
+    "iterations",
+    "http_req_duration",
+    "http_req_blocked",
+    "http_req_connecting",
+    "http_req_tls_handshaking",
+    "http_req_sending",
+    "http_req_waiting",
+    "http_req_receiving",
+    "iteration_duration",
     "group_duration",
 )
 TIMESERIES_METRICS = (
-    "http_reqs", "http_req_failed", "http_req_duration", "vus", "iterations", "data_sent",
+    "http_reqs",
+    "http_req_failed",
+    "http_req_duration",
+    "vus",
+    "iterations",
+    "data_sent",
     "data_received",
 )
 _JSON_COLUMNS = (
     "{type: 'VARCHAR', metric: 'VARCHAR', data: 'STRUCT(time TIMESTAMPTZ, value DOUBLE, "
     "tags JSON, type VARCHAR, contains VARCHAR, thresholds JSON, submetrics JSON)'}"
 )
-CSV_TAG_COLUMNS = ("check", "error", "error_code", "expected_response", "group", "method", "name",
-                   "proto", "scenario", "service", "status", "subproto", "tls_version", "url")
+CSV_TAG_COLUMNS = (
+    "check",
+    "error",
+    "error_code",
+    "expected_response",
+    "group",
+    "method",
+    "name",
+    "proto",
+    "scenario",
+    "service",
+    "status",
+    "subproto",
+    "tls_version",
+    "url",
+)
 
 
 @dataclass(slots=True)
@@ -79,15 +119,18 @@ def _csv_select(idx: int, src: Source) -> str:
     path = str(src.path).replace("'", "''")
     present = [c for c in CSV_TAG_COLUMNS if c in src.csv_columns]
     # Empty CSV cells mean "tag absent", except `group` whose root value is "".
-    pairs = ", ".join(f"'{c}', NULLIF(\"{c}\", '')" if c != "group" else "'group', \"group\""
-                      for c in present)
+    pairs = ", ".join(
+        f"'{c}', NULLIF(\"{c}\", '')" if c != "group" else "'group', \"group\"" for c in present
+    )
     tg = f"json_object({pairs})::VARCHAR" if pairs else "'{}'"
-    ts = "TRY_CAST(\"timestamp\" AS DOUBLE)"
-    us = (f"CASE WHEN {ts} IS NULL THEN epoch_us(TRY_CAST(\"timestamp\" AS TIMESTAMPTZ)) "
-          f"WHEN {ts} > 1e17 THEN CAST({ts} / 1000 AS BIGINT) "
-          f"WHEN {ts} > 1e14 THEN CAST({ts} AS BIGINT) "
-          f"WHEN {ts} > 1e11 THEN CAST({ts} * 1000 AS BIGINT) "
-          f"ELSE CAST({ts} * 1000000 AS BIGINT) END")
+    ts = 'TRY_CAST("timestamp" AS DOUBLE)'
+    us = (
+        f'CASE WHEN {ts} IS NULL THEN epoch_us(TRY_CAST("timestamp" AS TIMESTAMPTZ)) '
+        f"WHEN {ts} > 1e17 THEN CAST({ts} / 1000 AS BIGINT) "
+        f"WHEN {ts} > 1e14 THEN CAST({ts} AS BIGINT) "
+        f"WHEN {ts} > 1e11 THEN CAST({ts} * 1000 AS BIGINT) "
+        f"ELSE CAST({ts} * 1000000 AS BIGINT) END"
+    )
     return (
         f"SELECT {idx} AS src, CASE WHEN metric_name IS NULL THEN NULL ELSE 'Point' END AS type, "
         f"metric_name AS metric, TRY_CAST(metric_value AS DOUBLE) AS v, {us} AS us, {tg} AS tg, "
@@ -98,12 +141,13 @@ def _csv_select(idx: int, src: Source) -> str:
     )
 
 
-def _aggregate_sql(sources: Sequence[tuple[int, Source]], origin_us: int, window_us: int
-                   ) -> str:
+def _aggregate_sql(sources: Sequence[tuple[int, Source]], origin_us: int, window_us: int) -> str:
     parts = [(_csv_select if s.format == "csv" else _json_select)(i, s) for i, s in sources]
     rows = "\nUNION ALL\n".join(parts)
-    bad = ("type IS NULL OR metric IS NULL OR type NOT IN ('Point', 'Metric') "
-           "OR (type = 'Point' AND (v IS NULL OR us IS NULL OR NOT isfinite(v)))")
+    bad = (
+        "type IS NULL OR metric IS NULL OR type NOT IN ('Point', 'Metric') "
+        "OR (type = 'Point' AND (v IS NULL OR us IS NULL OR NOT isfinite(v)))"
+    )
     return f"""
 CREATE TEMP TABLE agg AS
 WITH r AS ({rows})
@@ -140,15 +184,21 @@ def run_scan(
     if engine not in ("auto", "fast", "duckdb"):
         raise ValueError(f"unknown scan engine {engine!r}")
     if not use_fast:
-        return _duckdb_scan(list(enumerate(sources)), origin_us, window_us, memory_limit,
-                            threads)
+        return _duckdb_scan(list(enumerate(sources)), origin_us, window_us, memory_limit, threads)
     json_srcs = [(i, s) for i, s in enumerate(sources) if s.format == "json"]
     other = [(i, s) for i, s in enumerate(sources) if s.format != "json"]
     parts = []
     if json_srcs:
-        parts.append(fastscan.scan(json_srcs, origin_us=origin_us, window_us=window_us,
-                                   threads=threads, non_trend=NON_TREND_BUILTINS,
-                                   timeseries=TIMESERIES_METRICS))
+        parts.append(
+            fastscan.scan(
+                json_srcs,
+                origin_us=origin_us,
+                window_us=window_us,
+                threads=threads,
+                non_trend=NON_TREND_BUILTINS,
+                timeseries=TIMESERIES_METRICS,
+            )
+        )
     if other:
         parts.append(_duckdb_scan(other, origin_us, window_us, memory_limit, threads))
     return parts[0] if len(parts) == 1 else concat(parts)
@@ -168,8 +218,13 @@ def concat(parts: Sequence[ScanResult]) -> ScanResult:
     return ScanResult(out, np.concatenate(values), np.concatenate(offsets))
 
 
-def _duckdb_scan(sources: Sequence[tuple[int, Source]], origin_us: int, window_us: int,
-                 memory_limit: str, threads: int | None) -> ScanResult:
+def _duckdb_scan(
+    sources: Sequence[tuple[int, Source]],
+    origin_us: int,
+    window_us: int,
+    memory_limit: str,
+    threads: int | None,
+) -> ScanResult:
     import duckdb
 
     with tempfile.TemporaryDirectory(prefix="novaload-duckdb-") as tmp:
@@ -191,10 +246,8 @@ def _duckdb_scan(sources: Sequence[tuple[int, Source]], origin_us: int, window_u
 
 
 def _fetch(con) -> ScanResult:
-    con.execute("CREATE TEMP TABLE g AS SELECT (row_number() OVER () - 1)::INTEGER AS gid, * "
-                "FROM agg")
-    groups = con.execute(
-        "SELECT * EXCLUDE (vals), coalesce(len(vals), 0) AS nvals FROM g ORDER BY gid").df()
+    con.execute("CREATE TEMP TABLE g AS SELECT (row_number() OVER () - 1)::INTEGER AS gid, * FROM agg")
+    groups = con.execute("SELECT * EXCLUDE (vals), coalesce(len(vals), 0) AS nvals FROM g ORDER BY gid").df()
     flat = con.execute("SELECT gid, unnest(vals) AS v FROM g").fetchnumpy()
     gids = np.asarray(flat["gid"], dtype=np.int64)
     vals = np.asarray(flat["v"], dtype=np.float64)

@@ -42,7 +42,6 @@ class Source:
         return "gzip" if self.gzip else "none"
 
 
-
 class EmptyResultsError(InputError):
     """A results file with no content (e.g. a k6 instance whose segment got no VUs)."""
 
@@ -75,8 +74,7 @@ def sniff(path: Path) -> Source:
         return Source(path, "csv", is_gzip, None, cols)
     if not _is_k6_line(first):
         raise InputError(
-            f"{path}: not k6 JSON or CSV output (line 1 is not a k6 Metric/Point object: "
-            f"{_preview(first)})"
+            f"{path}: not k6 JSON or CSV output (line 1 is not a k6 Metric/Point object: {_preview(first)})"
         )
     return Source(path, "json", is_gzip, _first_point_us(head))
 
@@ -196,5 +194,12 @@ def uncompressed_size(src: Source) -> int:
     return struct.unpack("<I", tail)[0] if len(tail) == 4 else size
 
 
-__all__ = ["Source", "find_bad_lines", "parse_time_us", "sniff", "tail_is_truncated",
-           "uncompressed_size", "validate_line"]
+__all__ = [
+    "Source",
+    "find_bad_lines",
+    "parse_time_us",
+    "sniff",
+    "tail_is_truncated",
+    "uncompressed_size",
+    "validate_line",
+]

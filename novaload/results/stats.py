@@ -42,7 +42,11 @@ def percentiles(values: np.ndarray, pcts: Sequence[float]) -> dict[float, float]
 
 
 def trend_values(
-    values: np.ndarray, count: int, total: float, vmin: float, vmax: float,
+    values: np.ndarray,
+    count: int,
+    total: float,
+    vmin: float,
+    vmax: float,
     pcts: Iterable[float],
 ) -> dict[str, float]:
     """A trend's k6 values: avg, min, med, max and every ``p(N)`` asked for."""

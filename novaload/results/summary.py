@@ -105,8 +105,7 @@ def _type_from_keys(vals: dict) -> str:
 
 def _order_stats(stats: list[str]) -> tuple[str, ...]:
     known = [s for s in DEFAULT_TREND_STATS if s in stats]
-    pcts = sorted((s for s in stats if s.startswith("p(") and s not in known),
-                  key=lambda s: float(s[2:-1]))
+    pcts = sorted((s for s in stats if s.startswith("p(") and s not in known), key=lambda s: float(s[2:-1]))
     rest = [s for s in stats if s not in known and s not in pcts]
     return tuple(known + pcts + rest)
 
@@ -145,8 +144,7 @@ def summary_document(results: RunResults) -> dict:
     }
 
 
-def write_summary(results: RunResults, path: Path | str,
-                  extra: dict | None = None) -> Path:
+def write_summary(results: RunResults, path: Path | str, extra: dict | None = None) -> Path:
     """Write ``summary.json``; ``extra`` adds top-level sections (e.g. ``analyses``)."""
     document = {**summary_document(results), **(extra or {})}
     return write_atomic(Path(path), json.dumps(document, indent=2) + "\n")

@@ -163,8 +163,11 @@ def specs_from_mapping(
     """
     specs: list[ThresholdSpec] = []
     if not isinstance(thresholds, Mapping):
-        raise ConfigError("thresholds must be a mapping of metric to expressions",
-                          file=origin, value=type(thresholds).__name__)
+        raise ConfigError(
+            "thresholds must be a mapping of metric to expressions",
+            file=origin,
+            value=type(thresholds).__name__,
+        )
     for metric, exprs in thresholds.items():
         try:
             parse_metric_name(str(metric))
@@ -185,13 +188,15 @@ def _spec_from_item(metric: str, item: object, *, source: str, origin: str) -> T
     else:
         text = item
     if not isinstance(text, str):
-        raise ConfigError("threshold must be a string or {threshold: ...}", file=origin,
-                          key=metric, value=item)
+        raise ConfigError(
+            "threshold must be a string or {threshold: ...}", file=origin, key=metric, value=item
+        )
     try:
         expr = parse_expression(text)
     except ValueError as exc:
-        raise ConfigError(f"invalid threshold expression: {exc}", file=origin, key=metric,
-                          value=text) from None
+        raise ConfigError(
+            f"invalid threshold expression: {exc}", file=origin, key=metric, value=text
+        ) from None
     return ThresholdSpec(metric, expr, abort, source)
 
 

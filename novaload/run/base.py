@@ -106,8 +106,12 @@ def segment_args(index: int, count: int) -> list[str]:
         return "0" if k == 0 else "1" if k == count else f"{k}/{count}"
 
     sequence = ",".join(frac(k) for k in range(count + 1))
-    return ["--execution-segment", f"{frac(index)}:{frac(index + 1)}",
-            "--execution-segment-sequence", sequence]
+    return [
+        "--execution-segment",
+        f"{frac(index)}:{frac(index + 1)}",
+        "--execution-segment-sequence",
+        sequence,
+    ]
 
 
 def instance_file(name: str, index: int, count: int) -> str:

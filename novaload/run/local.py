@@ -102,10 +102,16 @@ class LocalRunner:
     def command(self, plan: ExecutionPlan, port: int) -> list[str]:
         run_dir = plan.run_dir
         return [
-            plan.k6_binary, "run", str(plan.script), *plan.k6_args,
-            "--out", f"json={run_dir / plan.results_name}",
-            "--summary-export", str(run_dir / plan.summary_export_name),
-            "--address", f"127.0.0.1:{port}",
+            plan.k6_binary,
+            "run",
+            str(plan.script),
+            *plan.k6_args,
+            "--out",
+            f"json={run_dir / plan.results_name}",
+            "--summary-export",
+            str(run_dir / plan.summary_export_name),
+            "--address",
+            f"127.0.0.1:{port}",
             "--quiet",  # no progress bar in the stream: progress comes from the REST API
         ]
 
@@ -116,18 +122,23 @@ class LocalRunner:
             raise UsageError("--parallelism > 1 needs --runner docker (one k6 per container)")
         plan.run_dir.mkdir(parents=True, exist_ok=True)
         port = free_port()
-        env = {**os.environ, **plan.env,
-               "NOVALOAD_K6_SUMMARY": str(plan.run_dir / plan.summary_name)}
+        env = {**os.environ, **plan.env, "NOVALOAD_K6_SUMMARY": str(plan.run_dir / plan.summary_name)}
         redactor = Redactor(plan.secrets)
         log_path = plan.run_dir / "k6.log"
         started = datetime.now(UTC)
         proc = subprocess.Popen(
-            self.command(plan, port), env=env, cwd=plan.run_dir,
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            start_new_session=True, preexec_fn=_die_with_parent,
+            self.command(plan, port),
+            env=env,
+            cwd=plan.run_dir,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
-        pump = threading.Thread(target=_pump_output, daemon=True,
-                                args=(proc.stdout, log_path, redactor, self.on_log))
+        pump = threading.Thread(
+            target=_pump_output, daemon=True, args=(proc.stdout, log_path, redactor, self.on_log)
+        )
         pump.start()
         poller = K6ApiPoller([f"http://127.0.0.1:{port}"], progress, started) if progress else None
         interrupts = _Interrupts(proc, self.on_log)
@@ -149,14 +160,20 @@ class LocalRunner:
             proc.wait()
             pump.join(timeout=5)
         ended = datetime.now(UTC)
-        summaries = [p for p in (plan.run_dir / plan.summary_name,
-                                 plan.run_dir / plan.summary_export_name) if p.exists()]
+        summaries = [
+            p
+            for p in (plan.run_dir / plan.summary_name, plan.run_dir / plan.summary_export_name)
+            if p.exists()
+        ]
         return K6Execution(
             exit_code=proc.returncode if proc.returncode >= 0 else 128 - proc.returncode,
-            started_at=started, ended_at=ended,
+            started_at=started,
+            ended_at=ended,
             results_files=[plan.run_dir / plan.results_name],
-            summary_files=summaries, log_file=log_path,
-            interrupted=interrupts.count >= 1, killed=interrupts.count >= 2,
+            summary_files=summaries,
+            log_file=log_path,
+            interrupted=interrupts.count >= 1,
+            killed=interrupts.count >= 2,
         )
 
 

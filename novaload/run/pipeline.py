@@ -112,13 +112,23 @@ def run_test(request: RunRequest, observer: RunObserver | None = None) -> RunOut
     git = git_info()
     started = datetime.now(UTC)
     record = RunRecord(
-        run_id=run_id, scenario=prepared.scenario_name, script=prepared.script_copy.name,
+        run_id=run_id,
+        scenario=prepared.scenario_name,
+        script=prepared.script_copy.name,
         environment=prepared.environment.name if prepared.environment else None,
         profile=prepared.profile.name if prepared.profile else None,
-        target=None, runner=request.runner, parallelism=request.parallelism,
-        k6_version=k6.version, k6_binary=k6.path, k6_args=list(prepared.k6_args),
-        novaload_version=__version__, git_commit=git.commit, git_branch=git.branch,
-        started_at=started.isoformat(), warnings=list(prepared.warnings))
+        target=None,
+        runner=request.runner,
+        parallelism=request.parallelism,
+        k6_version=k6.version,
+        k6_binary=k6.path,
+        k6_args=list(prepared.k6_args),
+        novaload_version=__version__,
+        git_commit=git.commit,
+        git_branch=git.branch,
+        started_at=started.isoformat(),
+        warnings=list(prepared.warnings),
+    )
     record.write(run_dir)  # a run that dies early still leaves a record
     env = dict(prepared.env)
     monitor_args: list[str] = []
@@ -128,15 +138,25 @@ def run_test(request: RunRequest, observer: RunObserver | None = None) -> RunOut
     with demo_target_for(prepared, observer) as demo_url:
         if demo_url:
             env["NOVALOAD_BASE_URL"] = demo_url
-            env["NOVALOAD_WS_URL"] = "ws" + demo_url[len("http"):]
+            env["NOVALOAD_WS_URL"] = "ws" + demo_url[len("http") :]
         record.target = safe_url(env.get("NOVALOAD_BASE_URL"))
         plan = ExecutionPlan(
-            run_id=run_id, script=prepared.script, run_dir=run_dir,
-            k6_args=(*prepared.k6_args, *monitor_args), env=env, k6_binary=k6.path,
-            parallelism=request.parallelism, planned_duration_s=prepared.planned_duration_s,
-            secrets=prepared.secrets, image=request.image, network=request.network)
-        observer.info(f"run {run_id}: k6 {k6.version}, {prepared.scenario_name} → "
-                      f"{record.target or 'script defaults'} (runner {request.runner})")
+            run_id=run_id,
+            script=prepared.script,
+            run_dir=run_dir,
+            k6_args=(*prepared.k6_args, *monitor_args),
+            env=env,
+            k6_binary=k6.path,
+            parallelism=request.parallelism,
+            planned_duration_s=prepared.planned_duration_s,
+            secrets=prepared.secrets,
+            image=request.image,
+            network=request.network,
+        )
+        observer.info(
+            f"run {run_id}: k6 {k6.version}, {prepared.scenario_name} → "
+            f"{record.target or 'script defaults'} (runner {request.runner})"
+        )
         observer.start(plan)
         execution = runner.run(plan, observer.progress)
     return finish_run(request, prepared, record, execution, run_dir, observer)
@@ -152,8 +172,14 @@ def _monitoring(run_id: str, observer: RunObserver) -> tuple[list[str], dict[str
     return args, env
 
 
-def finish_run(request: RunRequest, prepared: PreparedRun, record: RunRecord,
-               execution: K6Execution, run_dir: Path, observer: RunObserver) -> RunOutcome:
+def finish_run(
+    request: RunRequest,
+    prepared: PreparedRun,
+    record: RunRecord,
+    execution: K6Execution,
+    run_dir: Path,
+    observer: RunObserver,
+) -> RunOutcome:
     """Ingest, analyse, report; decide the exit code. Every file written stays written."""
     warnings = list(record.warnings)
     results: RunResults | None = None
@@ -169,12 +195,21 @@ def finish_run(request: RunRequest, prepared: PreparedRun, record: RunRecord,
             warnings.append(f"no report: {exc}")
             observer.warn(f"no report: {exc}")
         comparison, snapshot = _compare_with_baseline(request, results, run_dir, observer)
-        exit_code = exit_code_for(execution.exit_code, results,
-                                  regressed=bool(comparison and comparison.regressed))
+        exit_code = exit_code_for(
+            execution.exit_code, results, regressed=bool(comparison and comparison.regressed)
+        )
         verdict = verdict_for(exit_code, results, execution)
-        outcome = RunOutcome(run_id=record.run_id, run_dir=run_dir, exit_code=exit_code,
-                             verdict=verdict, k6_exit_code=execution.exit_code, results=results,
-                             execution=execution, files=files, warnings=warnings)
+        outcome = RunOutcome(
+            run_id=record.run_id,
+            run_dir=run_dir,
+            exit_code=exit_code,
+            verdict=verdict,
+            k6_exit_code=execution.exit_code,
+            results=results,
+            execution=execution,
+            files=files,
+            warnings=warnings,
+        )
         _complete_record(record, execution, exit_code, verdict, results)
         trend = None
         if request.record_history:
@@ -185,8 +220,19 @@ def finish_run(request: RunRequest, prepared: PreparedRun, record: RunRecord,
             if comparison is None:  # a comparison brings its own trend section
                 trend = _trend_section(record, request, observer)
         if results is not None:
-            files += _write_reports(results, record, execution, prepared, run_dir, exit_code,
-                                    verdict, warnings, observer, comparison, trend)
+            files += _write_reports(
+                results,
+                record,
+                execution,
+                prepared,
+                run_dir,
+                exit_code,
+                verdict,
+                warnings,
+                observer,
+                comparison,
+                trend,
+            )
             if request.monitor:
                 _publish_history(results, record, exit_code, verdict, observer)
     finally:
@@ -198,8 +244,9 @@ def finish_run(request: RunRequest, prepared: PreparedRun, record: RunRecord,
     return outcome
 
 
-def _complete_record(record: RunRecord, execution: K6Execution, exit_code: int, verdict: str,
-                     results: RunResults | None) -> None:
+def _complete_record(
+    record: RunRecord, execution: K6Execution, exit_code: int, verdict: str, results: RunResults | None
+) -> None:
     record.ended_at = execution.ended_at.isoformat()
     record.exit_code = exit_code
     record.k6_exit_code = execution.exit_code
@@ -217,15 +264,17 @@ def _trend_section(record: RunRecord, request: RunRequest, observer: RunObserver
     try:
         limit = load_compare_config(None, request.config_dir).trend_runs
         entries = HistoryStore(request.history_dir).list(
-            scenario=record.scenario, environment=record.environment, limit=limit)
+            scenario=record.scenario, environment=record.environment, limit=limit
+        )
     except Exception as exc:  # noqa: BLE001 - a chart must not cost the run its report
         observer.warn(f"no trend chart: {exc}")
         return None
     return trend_section(list(reversed(entries))) if len(entries) >= 2 else None
 
 
-def _compare_with_baseline(request: RunRequest, results: RunResults | None, run_dir: Path,
-                           observer: RunObserver):
+def _compare_with_baseline(
+    request: RunRequest, results: RunResults | None, run_dir: Path, observer: RunObserver
+):
     """``--baseline``: compare with an earlier run. Returns the comparison (None when not
     asked or no baseline yet) and this run's snapshot, which the history then reuses."""
     if not request.baseline or results is None:
@@ -241,16 +290,24 @@ def _compare_with_baseline(request: RunRequest, results: RunResults | None, run_
         observer.warn(f"no baseline comparison: {exc}")
         return None, None
     comparison = gate_against_baseline(
-        results, run_dir, request.baseline, HistoryStore(request.history_dir), config,
-        baseline_branch=request.baseline_branch, warn=observer.warn, current=current)
+        results,
+        run_dir,
+        request.baseline,
+        HistoryStore(request.history_dir),
+        config,
+        baseline_branch=request.baseline_branch,
+        warn=observer.warn,
+        current=current,
+    )
     if comparison is not None:
-        observer.info(f"compared with baseline {request.baseline}: "
-                      + ("REGRESSION" if comparison.regressed else "no regression"))
+        observer.info(
+            f"compared with baseline {request.baseline}: "
+            + ("REGRESSION" if comparison.regressed else "no regression")
+        )
     return comparison, current
 
 
-def _record_history(outcome: RunOutcome, request: RunRequest, observer: RunObserver,
-                    snapshot) -> None:
+def _record_history(outcome: RunOutcome, request: RunRequest, observer: RunObserver, snapshot) -> None:
     """Register the run in the local history store (a failure is only a warning).
 
     ``snapshot``: the one the baseline gate built, so a run is not reduced twice.
@@ -271,23 +328,40 @@ def _record_history(outcome: RunOutcome, request: RunRequest, observer: RunObser
         observer.warn(f"run not recorded in history: {exc}")
 
 
-def _publish_history(results: RunResults, record: RunRecord, exit_code: int, verdict: str,
-                     observer: RunObserver) -> None:
+def _publish_history(
+    results: RunResults, record: RunRecord, exit_code: int, verdict: str, observer: RunObserver
+) -> None:
     """Send the run's summary to InfluxDB for the run-history dashboard (warning on failure)."""
     from novaload.monitoring.publish import publish_run_history
     from novaload.monitoring.settings import MonitoringSettings
 
-    ok = publish_run_history(results, MonitoringSettings.from_env(), run_id=record.run_id,
-                             scenario=record.scenario, environment=record.environment or "",
-                             verdict=verdict, exit_code=exit_code, git_commit=record.git_commit)
+    ok = publish_run_history(
+        results,
+        MonitoringSettings.from_env(),
+        run_id=record.run_id,
+        scenario=record.scenario,
+        environment=record.environment or "",
+        verdict=verdict,
+        exit_code=exit_code,
+        git_commit=record.git_commit,
+    )
     if not ok:
         observer.warn("run history not published to InfluxDB (see the warning above)")
 
 
-def _write_reports(results: RunResults, record: RunRecord, execution: K6Execution,
-                   prepared: PreparedRun, run_dir: Path, exit_code: int, verdict: str,
-                   warnings: list[str], observer: RunObserver,
-                   comparison: object | None = None, trend: object | None = None) -> list[Path]:
+def _write_reports(
+    results: RunResults,
+    record: RunRecord,
+    execution: K6Execution,
+    prepared: PreparedRun,
+    run_dir: Path,
+    exit_code: int,
+    verdict: str,
+    warnings: list[str],
+    observer: RunObserver,
+    comparison: object | None = None,
+    trend: object | None = None,
+) -> list[Path]:
     from novaload.reports import ReportContext, append_step_summary, write_all
     from novaload.results.summary import write_summary
 
@@ -295,14 +369,30 @@ def _write_reports(results: RunResults, record: RunRecord, execution: K6Executio
     warnings.extend(redact(w) for w in results.warnings)
     analyses = _analyses(results, prepared, observer)
     context = ReportContext(
-        run_id=record.run_id, scenario=record.scenario, verdict=verdict,
-        environment=record.environment, profile=record.profile,
-        k6_version=record.k6_version, git_commit=record.git_commit,
-        started_at=execution.started_at, ended_at=execution.ended_at,
-        exit_code=exit_code, target_url=record.target, redact=redact, comparison=comparison,
-        analyses=[a.to_section() for a in analyses] + ([trend] if trend is not None else []))
-    extra = {"analyses": {a.name: {"verdict": a.verdict, "flagged": a.flagged,
-                                   "figures": a.figures} for a in analyses}} if analyses else None
+        run_id=record.run_id,
+        scenario=record.scenario,
+        verdict=verdict,
+        environment=record.environment,
+        profile=record.profile,
+        k6_version=record.k6_version,
+        git_commit=record.git_commit,
+        started_at=execution.started_at,
+        ended_at=execution.ended_at,
+        exit_code=exit_code,
+        target_url=record.target,
+        redact=redact,
+        comparison=comparison,
+        analyses=[a.to_section() for a in analyses] + ([trend] if trend is not None else []),
+    )
+    extra = (
+        {
+            "analyses": {
+                a.name: {"verdict": a.verdict, "flagged": a.flagged, "figures": a.figures} for a in analyses
+            }
+        }
+        if analyses
+        else None
+    )
     files = [write_summary(results, run_dir / "summary.json", extra)]
     try:
         files += write_all(results, context, run_dir)
@@ -323,8 +413,9 @@ def _ingest(execution: K6Execution, prepared: PreparedRun) -> RunResults:
     sources = [p for p in execution.results_files if p.exists()]
     if not sources:
         raise InputError("k6 wrote no results (see k6.log)")
-    summary = next((p for p in execution.summary_files if p.name.startswith("k6-summary")
-                    and p.exists()), None)
+    summary = next(
+        (p for p in execution.summary_files if p.name.startswith("k6-summary") and p.exists()), None
+    )
     # A split run has one summary per instance; the duration of any one is the run's.
     return ingest(sources, k6_summary=summary)
 

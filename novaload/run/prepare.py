@@ -79,14 +79,19 @@ def _confirm(environment: Environment, yes: bool) -> None:
     if environment.requires_confirmation and not yes:
         raise UsageError(
             f"environment {environment.name!r} requires confirmation: add --yes to send load to "
-            f"{environment.base_url}")
+            f"{environment.base_url}"
+        )
 
 
-def _secret_env(environment: Environment, environ: Mapping[str, str]) -> tuple[tuple[str, ...],
-                                                                                tuple[str, ...]]:
+def _secret_env(
+    environment: Environment, environ: Mapping[str, str]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
     names = sorted(environment.secret_refs)
-    missing = tuple(f"environment variable {n} (referenced by environment "
-                    f"{environment.name!r} headers) is not set" for n in names if not environ.get(n))
+    missing = tuple(
+        f"environment variable {n} (referenced by environment {environment.name!r} headers) is not set"
+        for n in names
+        if not environ.get(n)
+    )
     return secret_values(names, environ), missing
 
 
@@ -96,14 +101,23 @@ def prepare(request: RunRequest, run_id: str, run_dir: Path) -> PreparedRun:
     if request.is_script:
         return _prepare_script(request, run_id, run_dir, args)
     project = load_project(request.config_dir, request.scenarios_dir)
-    overrides = Overrides(environment=request.environment, profile=request.profile,
-                          vus=request.vus, duration=request.duration,
-                          target_url=request.target_url).merged_with_env(request.environ)
+    overrides = Overrides(
+        environment=request.environment,
+        profile=request.profile,
+        vus=request.vus,
+        duration=request.duration,
+        target_url=request.target_url,
+    ).merged_with_env(request.environ)
     selection = select(project, request.target, overrides)
     _confirm(selection.environment, request.yes)
     assert selection.scenario is not None
-    rendered = render(selection.scenario, selection.environment, selection.profile,
-                      run_id=run_id, scenarios_dir=request.scenarios_dir)
+    rendered = render(
+        selection.scenario,
+        selection.environment,
+        selection.profile,
+        run_id=run_id,
+        scenarios_dir=request.scenarios_dir,
+    )
     script = rendered.write(run_dir / f"{selection.scenario.name}.js")
     secrets, missing = _secret_env(selection.environment, request.environ)
     env = {"NOVALOAD_RUN_ID": run_id}
@@ -112,19 +126,27 @@ def prepare(request: RunRequest, run_id: str, run_dir: Path) -> PreparedRun:
         if selection.environment.ws_url:
             env["NOVALOAD_WS_URL"] = selection.environment.ws_url
     return PreparedRun(
-        scenario_name=selection.scenario.name, script=script, script_copy=script,
-        environment=selection.environment, profile=selection.profile,
-        scenario=selection.scenario, k6_args=tuple(args), env=env, secrets=secrets,
-        planned_duration_s=planned_duration(selection.profile), warnings=missing)
+        scenario_name=selection.scenario.name,
+        script=script,
+        script_copy=script,
+        environment=selection.environment,
+        profile=selection.profile,
+        scenario=selection.scenario,
+        k6_args=tuple(args),
+        env=env,
+        secrets=secrets,
+        planned_duration_s=planned_duration(selection.profile),
+        warnings=missing,
+    )
 
 
-def _prepare_script(request: RunRequest, run_id: str, run_dir: Path,
-                    args: list[str]) -> PreparedRun:
+def _prepare_script(request: RunRequest, run_id: str, run_dir: Path, args: list[str]) -> PreparedRun:
     """A user's own script runs unchanged: only explicit CLI overrides touch its options."""
     script = Path(request.target)
     if not script.is_file():
-        raise UsageError(f"{request.target}: no such scenario or script file",
-                         hint="`novaload list` shows the scenarios")
+        raise UsageError(
+            f"{request.target}: no such scenario or script file", hint="`novaload list` shows the scenarios"
+        )
     copy = run_dir / f"script{script.suffix}"
     shutil.copyfile(script, copy)  # for the record; k6 runs the original (its imports are relative)
     if request.vus is not None:
@@ -148,10 +170,18 @@ def _prepare_script(request: RunRequest, run_id: str, run_dir: Path,
     secrets, missing = _secret_env(environment, request.environ) if environment else ((), ())
     duration = parse_duration(request.duration) if request.duration else None
     return PreparedRun(
-        scenario_name=script.stem, script=script.resolve(), script_copy=copy,
-        environment=environment, profile=None, scenario=None, k6_args=tuple(args), env=env,
-        secrets=secrets, planned_duration_s=duration, warnings=missing)
-
+        scenario_name=script.stem,
+        script=script.resolve(),
+        script_copy=copy,
+        environment=environment,
+        profile=None,
+        scenario=None,
+        k6_args=tuple(args),
+        env=env,
+        secrets=secrets,
+        planned_duration_s=duration,
+        warnings=missing,
+    )
 
 
 __all__ = ["PreparedRun", "RunRequest", "planned_duration", "prepare"]

@@ -61,15 +61,21 @@ class GitInfo:
 
 def git_info(cwd: Path | None = None) -> GitInfo:
     """The checkout's commit and branch (CI variables first: CI checkouts are often detached)."""
-    env_commit = os.environ.get("GITHUB_SHA") or os.environ.get("GIT_COMMIT") or os.environ.get(
-        "CI_COMMIT_SHA")
-    env_branch = (os.environ.get("GITHUB_HEAD_REF") or os.environ.get("GITHUB_REF_NAME")
-                  or os.environ.get("BRANCH_NAME") or os.environ.get("CI_COMMIT_REF_NAME"))
+    env_commit = (
+        os.environ.get("GITHUB_SHA") or os.environ.get("GIT_COMMIT") or os.environ.get("CI_COMMIT_SHA")
+    )
+    env_branch = (
+        os.environ.get("GITHUB_HEAD_REF")
+        or os.environ.get("GITHUB_REF_NAME")
+        or os.environ.get("BRANCH_NAME")
+        or os.environ.get("CI_COMMIT_REF_NAME")
+    )
 
     def git(*args: str) -> str | None:
         try:
-            out = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
-                                 timeout=5, check=False)
+            out = subprocess.run(
+                ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=5, check=False
+            )
         except (OSError, subprocess.SubprocessError):
             return None
         return out.stdout.strip() if out.returncode == 0 else None
@@ -77,8 +83,11 @@ def git_info(cwd: Path | None = None) -> GitInfo:
     commit = env_commit or git("rev-parse", "HEAD")
     branch = env_branch or git("rev-parse", "--abbrev-ref", "HEAD")
     status = git("status", "--porcelain", "--untracked-files=no")
-    return GitInfo(commit=commit, branch=None if branch == "HEAD" else branch,
-                   dirty=None if status is None else bool(status))
+    return GitInfo(
+        commit=commit,
+        branch=None if branch == "HEAD" else branch,
+        dirty=None if status is None else bool(status),
+    )
 
 
 def safe_url(url: str | None) -> str | None:
@@ -124,8 +133,7 @@ class RunRecord:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def write(self, run_dir: Path) -> Path:
-        return write_atomic(run_dir / RUN_JSON,
-                            json.dumps(asdict(self), indent=2, default=str) + "\n")
+        return write_atomic(run_dir / RUN_JSON, json.dumps(asdict(self), indent=2, default=str) + "\n")
 
 
 def read_run_record(run_dir: Path) -> dict[str, Any]:
@@ -138,5 +146,14 @@ def read_run_record(run_dir: Path) -> dict[str, Any]:
     return doc if isinstance(doc, dict) else {}
 
 
-__all__ = ["GitInfo", "RUN_JSON", "RunRecord", "create_run_dir", "default_reports_dir",
-           "git_info", "new_run_id", "read_run_record", "safe_url"]
+__all__ = [
+    "GitInfo",
+    "RUN_JSON",
+    "RunRecord",
+    "create_run_dir",
+    "default_reports_dir",
+    "git_info",
+    "new_run_id",
+    "read_run_record",
+    "safe_url",
+]

@@ -19,14 +19,16 @@ from novaload.errors import RunnerError
 NOVALOAD_TAG = ("created_by", "novaload")
 
 
-def cleanup_vms(base_url: str, run_id: str | None = None,
-                headers: Mapping[str, str] | None = None, timeout: float = 30.0) -> int:
+def cleanup_vms(
+    base_url: str, run_id: str | None = None, headers: Mapping[str, str] | None = None, timeout: float = 30.0
+) -> int:
     """Delete the VMs of run ``run_id`` (or of every novaload run); return how many went."""
     key, value = ("run_id", run_id) if run_id else NOVALOAD_TAG
     query = urllib.parse.urlencode({"tag": f"{key}:{value}"})
     url = f"{base_url.rstrip('/')}/api/v1/vms?{query}"
-    request = urllib.request.Request(url, method="DELETE",
-                                     headers={"User-Agent": "novaload/cleanup", **(headers or {})})
+    request = urllib.request.Request(
+        url, method="DELETE", headers={"User-Agent": "novaload/cleanup", **(headers or {})}
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as resp:
             body = json.loads(resp.read() or b"{}")

@@ -25,17 +25,26 @@ def executor_for(profile: Profile, *, exec_fn: str = "default") -> dict[str, Any
 
         return {**base, **compile_shape(profile.shape)}
     if profile.stages:
-        return {**base, "executor": "ramping-vus", "startVUs": 0,
-                "stages": [{"duration": s.duration, "target": s.target} for s in profile.stages],
-                "gracefulRampDown": profile.graceful_stop}
+        return {
+            **base,
+            "executor": "ramping-vus",
+            "startVUs": 0,
+            "stages": [{"duration": s.duration, "target": s.target} for s in profile.stages],
+            "gracefulRampDown": profile.graceful_stop,
+        }
     if profile.rate is not None:
         pre = profile.pre_allocated_vus or profile.vus or max(1, profile.rate)
-        return {**base, "executor": "constant-arrival-rate", "rate": profile.rate,
-                "timeUnit": profile.time_unit, "duration": profile.duration,
-                "preAllocatedVUs": pre, "maxVUs": max(pre, profile.max_vus or pre)}
+        return {
+            **base,
+            "executor": "constant-arrival-rate",
+            "rate": profile.rate,
+            "timeUnit": profile.time_unit,
+            "duration": profile.duration,
+            "preAllocatedVUs": pre,
+            "maxVUs": max(pre, profile.max_vus or pre),
+        }
     if profile.iterations is not None:
-        out = {**base, "executor": "shared-iterations", "vus": profile.vus,
-               "iterations": profile.iterations}
+        out = {**base, "executor": "shared-iterations", "vus": profile.vus, "iterations": profile.iterations}
         if profile.duration:
             out["maxDuration"] = profile.duration
         return out
@@ -47,9 +56,13 @@ def thresholds_option(specs: dict[str, tuple[ThresholdSpec, ...]]) -> dict[str, 
     return {metric: list(exprs) for metric, exprs in specs.items() if exprs}
 
 
-def build_options(scenario: Scenario, profile: Profile, *,
-                  insecure_skip_tls_verify: bool = False,
-                  extra_tags: dict[str, str] | None = None) -> dict[str, Any]:
+def build_options(
+    scenario: Scenario,
+    profile: Profile,
+    *,
+    insecure_skip_tls_verify: bool = False,
+    extra_tags: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """k6 ``options`` for a rendered scenario.
 
     Templates with several k6 scenarios (``mixed``) put a ``k6_scenarios``
@@ -58,10 +71,14 @@ def build_options(scenario: Scenario, profile: Profile, *,
     """
     sub = scenario.params.get("k6_scenarios")
     if sub:
-        k6_scenarios = {name: _weighted(executor_for(profile, exec_fn=spec.get("exec", name)),
-                                        float(spec.get("weight", 1.0)),
-                                        {"component": name, **spec.get("tags", {})})
-                        for name, spec in sub.items()}
+        k6_scenarios = {
+            name: _weighted(
+                executor_for(profile, exec_fn=spec.get("exec", name)),
+                float(spec.get("weight", 1.0)),
+                {"component": name, **spec.get("tags", {})},
+            )
+            for name, spec in sub.items()
+        }
     else:
         k6_scenarios = {scenario.name: executor_for(profile)}
     options: dict[str, Any] = {
@@ -82,8 +99,7 @@ def _weighted(executor: dict[str, Any], weight: float, tags: dict[str, str]) -> 
         if key in out and out[key]:
             out[key] = max(1, round(out[key] * weight))
     if "stages" in out:
-        out["stages"] = [{**s, "target": max(0, round(s["target"] * weight))}
-                         for s in out["stages"]]
+        out["stages"] = [{**s, "target": max(0, round(s["target"] * weight))} for s in out["stages"]]
     if "iterations" in out:
         out["iterations"] = max(1, round(out["iterations"] * weight))
     out["tags"] = tags

@@ -65,13 +65,14 @@ class RenderedScript:
         return write_atomic(path, self.text)
 
 
-def script_config(scenario: Scenario, environment: Environment, profile: Profile,
-                  run_id: str) -> dict[str, Any]:
+def script_config(
+    scenario: Scenario, environment: Environment, profile: Profile, run_id: str
+) -> dict[str, Any]:
     """The data a template sees as ``config`` (embedded as ``CONFIG`` in the script)."""
     base = DEMO_DEFAULT_URL if environment.uses_demo_target else environment.base_url
-    ws = environment.ws_url or ("ws" + base[len("http"):] if base.startswith("http") else base)
+    ws = environment.ws_url or ("ws" + base[len("http") :] if base.startswith("http") else base)
     if ws == "demo":
-        ws = "ws" + DEMO_DEFAULT_URL[len("http"):]
+        ws = "ws" + DEMO_DEFAULT_URL[len("http") :]
     return {
         "run_id": run_id,
         "scenario": scenario.name,
@@ -86,29 +87,42 @@ def script_config(scenario: Scenario, environment: Environment, profile: Profile
     }
 
 
-def render(scenario: Scenario, environment: Environment, profile: Profile, *,
-           run_id: str = "rendered", scenarios_dir: Path | None = None) -> RenderedScript:
+def render(
+    scenario: Scenario,
+    environment: Environment,
+    profile: Profile,
+    *,
+    run_id: str = "rendered",
+    scenarios_dir: Path | None = None,
+) -> RenderedScript:
     """Render ``scenario`` for ``environment`` and ``profile`` into k6 JavaScript."""
     scenarios_dir = scenarios_dir or default_scenarios_dir()
     env = make_environment(scenarios_dir)
     config = script_config(scenario, environment, profile, run_id)
-    options = build_options(scenario, profile,
-                            insecure_skip_tls_verify=environment.insecure_skip_tls_verify,
-                            extra_tags={"environment": environment.name, **environment.tags})
+    options = build_options(
+        scenario,
+        profile,
+        insecure_skip_tls_verify=environment.insecure_skip_tls_verify,
+        extra_tags={"environment": environment.name, **environment.tags},
+    )
     try:
         template = env.get_template(scenario.template)
         text = template.render(config=config, options=options, scenario=scenario.name)
     except jinja2.TemplateNotFound:
-        raise ConfigError("template not found", file=scenarios_dir, key="template",
-                          value=scenario.template) from None
+        raise ConfigError(
+            "template not found", file=scenarios_dir, key="template", value=scenario.template
+        ) from None
     except jinja2.UndefinedError as exc:
-        raise ConfigError(f"template uses an undefined value: {exc.message}",
-                          file=scenarios_dir / scenario.template) from None
+        raise ConfigError(
+            f"template uses an undefined value: {exc.message}", file=scenarios_dir / scenario.template
+        ) from None
     except jinja2.TemplateSyntaxError as exc:
-        raise ConfigError(f"template syntax error: {exc.message}",
-                          file=scenarios_dir / scenario.template, key=f"line {exc.lineno}") from None
+        raise ConfigError(
+            f"template syntax error: {exc.message}",
+            file=scenarios_dir / scenario.template,
+            key=f"line {exc.lineno}",
+        ) from None
     return RenderedScript(scenario=scenario.name, text=text, options=options, config=config)
 
 
-__all__ = ["DEMO_DEFAULT_URL", "RenderedScript", "make_environment", "render", "script_config",
-           "to_js"]
+__all__ = ["DEMO_DEFAULT_URL", "RenderedScript", "make_environment", "render", "script_config", "to_js"]

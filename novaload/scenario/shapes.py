@@ -53,8 +53,7 @@ def _ramp(shape: Shape) -> Stages:
 
 def step_levels(shape: Shape) -> list[float]:
     """Levels of a ``steps`` shape: ``start + (peak - start) * i / steps`` for i = 1..steps."""
-    return [shape.start + (shape.peak - shape.start) * i / shape.steps
-            for i in range(1, shape.steps + 1)]
+    return [shape.start + (shape.peak - shape.start) * i / shape.steps for i in range(1, shape.steps + 1)]
 
 
 def _steps(shape: Shape) -> Stages:
@@ -136,8 +135,15 @@ def _random(shape: Shape) -> Stages:
     return stages
 
 
-_BUILDERS = {"constant": _constant, "ramp": _ramp, "steps": _steps, "spike": _spike,
-             "burst": _burst, "sine": _sine, "random": _random}
+_BUILDERS = {
+    "constant": _constant,
+    "ramp": _ramp,
+    "steps": _steps,
+    "spike": _spike,
+    "burst": _burst,
+    "sine": _sine,
+    "random": _random,
+}
 
 
 def shape_stages(shape: Shape) -> Stages:
@@ -165,17 +171,30 @@ def compile_shape(shape: Shape) -> dict[str, Any]:
     if shape.model == "closed":
         if shape.kind == "constant":
             return {"executor": "constant-vus", "vus": shape.peak, "duration": total}
-        return {"executor": "ramping-vus", "startVUs": _start_level(shape),
-                "stages": _k6_stages(shape_stages(shape))}
+        return {
+            "executor": "ramping-vus",
+            "startVUs": _start_level(shape),
+            "stages": _k6_stages(shape_stages(shape)),
+        }
     pre = shape.pre_allocated_vus or max(1, min(shape.peak, 50))
     max_vus = max(pre, shape.max_vus or max(pre, shape.peak * 2))
     if shape.kind == "constant":
-        return {"executor": "constant-arrival-rate", "rate": shape.peak,
-                "timeUnit": shape.time_unit, "duration": total,
-                "preAllocatedVUs": pre, "maxVUs": max_vus}
-    return {"executor": "ramping-arrival-rate", "startRate": _start_level(shape),
-            "timeUnit": shape.time_unit, "preAllocatedVUs": pre, "maxVUs": max_vus,
-            "stages": _k6_stages(shape_stages(shape))}
+        return {
+            "executor": "constant-arrival-rate",
+            "rate": shape.peak,
+            "timeUnit": shape.time_unit,
+            "duration": total,
+            "preAllocatedVUs": pre,
+            "maxVUs": max_vus,
+        }
+    return {
+        "executor": "ramping-arrival-rate",
+        "startRate": _start_level(shape),
+        "timeUnit": shape.time_unit,
+        "preAllocatedVUs": pre,
+        "maxVUs": max_vus,
+        "stages": _k6_stages(shape_stages(shape)),
+    }
 
 
 # --------------------------------------------------------------------------- executor → plan
@@ -190,8 +209,9 @@ def executor_stages(executor: Mapping[str, Any]) -> tuple[float, Stages]:
     kind = executor.get("executor")
     if kind in ("ramping-vus", "ramping-arrival-rate"):
         start = float(executor.get("startVUs", executor.get("startRate", 0)) or 0)
-        return start, [(parse_duration(s["duration"]), float(s["target"]))
-                       for s in executor.get("stages", [])]
+        return start, [
+            (parse_duration(s["duration"]), float(s["target"])) for s in executor.get("stages", [])
+        ]
     if kind == "constant-vus":
         level = float(executor.get("vus", 1))
         return level, [(parse_duration(executor["duration"]), level)]
@@ -267,8 +287,9 @@ def plateaus(executor: Mapping[str, Any], min_s: float = 0.0) -> list[tuple[floa
 # --------------------------------------------------------------------------- drawing
 
 
-def draw_shape(series: Sequence[tuple[float, float]], width: int = 60, height: int = 12,
-               unit: str = "") -> str:
+def draw_shape(
+    series: Sequence[tuple[float, float]], width: int = 60, height: int = 12, unit: str = ""
+) -> str:
     """A plain-text chart of ``series`` (``plan_series`` output) for a terminal."""
     if not series:
         return "(empty plan)"

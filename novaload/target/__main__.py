@@ -13,8 +13,9 @@ from novaload.target.settings import TargetSettings
 
 def build_parser() -> argparse.ArgumentParser:
     d = TargetSettings()
-    p = argparse.ArgumentParser(prog="python -m novaload.target",
-                                description="Run the novaload demo target (loopback by default).")
+    p = argparse.ArgumentParser(
+        prog="python -m novaload.target", description="Run the novaload demo target (loopback by default)."
+    )
     p.add_argument("--host", default=d.host)
     p.add_argument("--port", type=int, default=d.port, help="0 = pick a free port")
     p.add_argument("--latency-median-ms", type=float, default=d.latency_median_ms)
@@ -24,17 +25,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--capacity-rps", type=float, default=d.capacity_rps)
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--ws-interval-ms", type=float, default=d.ws_interval_ms)
-    p.add_argument("--ready-file", type=Path, default=None,
-                   help="write the actual base URL here once listening")
+    p.add_argument(
+        "--ready-file", type=Path, default=None, help="write the actual base URL here once listening"
+    )
     return p
 
 
 def settings_from_args(args: argparse.Namespace) -> TargetSettings:
     return TargetSettings(
-        host=args.host, port=args.port, latency_median_ms=args.latency_median_ms,
-        latency_p99_ms=args.latency_p99_ms, error_rate=args.error_rate,
-        latency_drift_ms_per_min=args.drift_ms_per_min, capacity_rps=args.capacity_rps,
-        seed=args.seed, ws_interval_ms=args.ws_interval_ms,
+        host=args.host,
+        port=args.port,
+        latency_median_ms=args.latency_median_ms,
+        latency_p99_ms=args.latency_p99_ms,
+        error_rate=args.error_rate,
+        latency_drift_ms_per_min=args.drift_ms_per_min,
+        capacity_rps=args.capacity_rps,
+        seed=args.seed,
+        ws_interval_ms=args.ws_interval_ms,
     )
 
 

@@ -12,7 +12,15 @@ from typing import Any
 from aiohttp import web
 
 from novaload.target.responses import (
-    STORE, BadRequest, business, extra_delay, int_field, json_error, json_object, query_int, str_field,
+    STORE,
+    BadRequest,
+    business,
+    extra_delay,
+    int_field,
+    json_error,
+    json_object,
+    query_int,
+    str_field,
 )
 from novaload.target.state import FED_CLUSTERS, MAX_VMS, POOLS, VM_ACTIONS, TransitionError
 
@@ -45,12 +53,20 @@ def _not_found(kind: str, ident: object) -> web.Response:
 async def cluster_status(request: web.Request) -> web.Response:
     store = request.app[STORE]
     counts = store.vm_counts()
-    return web.json_response({
-        "name": "nova-demo", "version": "4.2.1", "healthy": True, "quorum": True,
-        "nodes_total": 5, "nodes_ready": 5, "vms_total": len(store.vms),
-        "vms_running": counts["running"], "vms_stopped": counts["stopped"],
-        "ts": time.time() * 1000.0,
-    })
+    return web.json_response(
+        {
+            "name": "nova-demo",
+            "version": "4.2.1",
+            "healthy": True,
+            "quorum": True,
+            "nodes_total": 5,
+            "nodes_ready": 5,
+            "vms_total": len(store.vms),
+            "vms_running": counts["running"],
+            "vms_stopped": counts["stopped"],
+            "ts": time.time() * 1000.0,
+        }
+    )
 
 
 @routes.get("/api/v1/cluster/nodes")
@@ -71,8 +87,9 @@ async def list_vms(request: web.Request) -> web.Response:
     offset = query_int(request, "offset", 0, 0, 10**9)
     state = request.query.get("state")
     vms = [vm for vm in store.vms_with_tags(_tags(request)) if state is None or vm["state"] == state]
-    return web.json_response({"vms": vms[offset:offset + limit], "total": len(vms),
-                              "limit": limit, "offset": offset})
+    return web.json_response(
+        {"vms": vms[offset : offset + limit], "total": len(vms), "limit": limit, "offset": offset}
+    )
 
 
 @routes.post("/api/v1/vms")
@@ -83,7 +100,9 @@ async def create_vm(request: web.Request) -> web.Response:
     cpu = int_field(body, "cpu", 1, 64, default=1)
     memory_mb = int_field(body, "memory_mb", 128, 262_144, default=1024)
     tags = body.get("tags", {})
-    if not isinstance(tags, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items()):
+    if not isinstance(tags, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in tags.items()
+    ):
         raise BadRequest("tags must be an object of string values")
     store = request.app[STORE]
     if len(store.vms) >= MAX_VMS:
@@ -193,8 +212,9 @@ async def db_query(request: web.Request) -> web.Response:
         agg["count"] += 1
         agg["amount"] = round(agg["amount"] + row["amount"], 2)
     store.read_tx(len(rows))
-    return web.json_response({"complexity": complexity, "aggregates": by_status,
-                              "rows": rows[:10], "row_count": len(rows)})
+    return web.json_response(
+        {"complexity": complexity, "aggregates": by_status, "rows": rows[:10], "row_count": len(rows)}
+    )
 
 
 @routes.get("/api/v1/db/records/{id}")
@@ -216,8 +236,11 @@ async def db_batch(request: web.Request) -> web.Response:
     if records is None:
         count = int_field(body, "count", 1, 10_000)
         records = [{"customer": f"batch-{i}", "amount": 1.0} for i in range(count)]
-    if not isinstance(records, list) or not 1 <= len(records) <= 10_000 or \
-            not all(isinstance(r, dict) for r in records):
+    if (
+        not isinstance(records, list)
+        or not 1 <= len(records) <= 10_000
+        or not all(isinstance(r, dict) for r in records)
+    ):
         raise BadRequest("records must be a list of 1..10000 objects (or give count)")
     await extra_delay(request, len(records) / 100.0)  # writing N rows takes time in N
     ids = request.app[STORE].insert_records(records)
@@ -237,8 +260,10 @@ async def db_stats(request: web.Request) -> web.Response:
 @routes.get("/api/v1/federation/clusters")
 @business(1.0)
 async def fed_clusters(request: web.Request) -> web.Response:
-    clusters = [{"name": n, "region": r, "status": "connected", "nodes": 5 + i * 2,
-                 "api_version": "v1"} for i, (n, r) in enumerate(FED_CLUSTERS)]
+    clusters = [
+        {"name": n, "region": r, "status": "connected", "nodes": 5 + i * 2, "api_version": "v1"}
+        for i, (n, r) in enumerate(FED_CLUSTERS)
+    ]
     return web.json_response({"clusters": clusters, "total": len(clusters)})
 
 
@@ -249,8 +274,9 @@ async def fed_health(request: web.Request) -> web.Response:
     if name not in _FED_NAMES:
         return _not_found("cluster", name)
     checks = [{"name": c, "status": "pass"} for c in ("api", "etcd", "scheduler", "storage")]
-    return web.json_response({"cluster": name, "status": "healthy", "checks": checks,
-                              "ts": time.time() * 1000.0})
+    return web.json_response(
+        {"cluster": name, "status": "healthy", "checks": checks, "ts": time.time() * 1000.0}
+    )
 
 
 @routes.post("/api/v1/federation/sync")
@@ -258,9 +284,15 @@ async def fed_health(request: web.Request) -> web.Response:
 async def fed_sync(request: web.Request) -> web.Response:
     store = request.app[STORE]
     store.syncs += 1
-    return web.json_response({"sync_id": store.syncs, "status": "completed",
-                              "clusters": sorted(_FED_NAMES), "objects_synced": len(store.vms)},
-                             status=202)
+    return web.json_response(
+        {
+            "sync_id": store.syncs,
+            "status": "completed",
+            "clusters": sorted(_FED_NAMES),
+            "objects_synced": len(store.vms),
+        },
+        status=202,
+    )
 
 
 @routes.post("/api/v1/federation/migrations")
@@ -290,8 +322,10 @@ async def list_items(request: web.Request) -> web.Response:
     offset = query_int(request, "offset", 0, 0, 10**9)
     total = len(store.catalog) + len(store.items)
     # Hand-assembled around the cached page: list_items is the hottest read of the api scenario.
-    body = (f'{{"items": {store.catalog_page_json(offset, limit)}, "total": {total}, '
-            f'"limit": {limit}, "offset": {offset}}}')
+    body = (
+        f'{{"items": {store.catalog_page_json(offset, limit)}, "total": {total}, '
+        f'"limit": {limit}, "offset": {offset}}}'
+    )
     return web.Response(text=body, content_type="application/json")
 
 

@@ -19,7 +19,15 @@ from novaload.target import api, ws
 from novaload.target.behaviour import Conditions
 from novaload.target.metrics import Metrics
 from novaload.target.responses import (
-    CONDITIONS, METRICS, STORE, WEIGHT_ATTR, WS_CLIENTS, BadRequest, Handler, json_error, json_object,
+    CONDITIONS,
+    METRICS,
+    STORE,
+    WEIGHT_ATTR,
+    WS_CLIENTS,
+    BadRequest,
+    Handler,
+    json_error,
+    json_object,
 )
 from novaload.target.settings import TargetSettings
 from novaload.target.state import Store
@@ -85,8 +93,14 @@ async def _business(request: web.Request, handler: Handler, weight: float) -> we
 
 
 async def health(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok", "service": SERVICE_NAME, "version": __version__,
-                              "uptime_s": round(request.app[CONDITIONS].uptime_s(), 3)})
+    return web.json_response(
+        {
+            "status": "ok",
+            "service": SERVICE_NAME,
+            "version": __version__,
+            "uptime_s": round(request.app[CONDITIONS].uptime_s(), 3),
+        }
+    )
 
 
 async def ready(request: web.Request) -> web.Response:
@@ -100,15 +114,32 @@ async def metrics(request: web.Request) -> web.Response:
         ("vms", "gauge", "VMs in the demo cluster, by state.", {"state": s}, n)
         for s, n in sorted(counts.items())
     ]
-    gauges += [("ws_connections", "gauge", "Open WebSocket connections, by stream.", {"stream": s}, n)
-               for s, n in sorted(app[WS_CLIENTS].items())]
-    gauges.append(("db_transactions_total", "counter", "Database transactions served.", {},
-                   app[STORE].db["transactions"]))
-    gauges.append(("uptime_seconds", "gauge", "Seconds since start or the last admin reset.", {},
-                   round(app[CONDITIONS].uptime_s(), 3)))
+    gauges += [
+        ("ws_connections", "gauge", "Open WebSocket connections, by stream.", {"stream": s}, n)
+        for s, n in sorted(app[WS_CLIENTS].items())
+    ]
+    gauges.append(
+        (
+            "db_transactions_total",
+            "counter",
+            "Database transactions served.",
+            {},
+            app[STORE].db["transactions"],
+        )
+    )
+    gauges.append(
+        (
+            "uptime_seconds",
+            "gauge",
+            "Seconds since start or the last admin reset.",
+            {},
+            round(app[CONDITIONS].uptime_s(), 3),
+        )
+    )
     text = app[METRICS].render(gauges)
-    return web.Response(text=text, content_type="text/plain", charset="utf-8",
-                        headers={"X-Prometheus-Format": "0.0.4"})
+    return web.Response(
+        text=text, content_type="text/plain", charset="utf-8", headers={"X-Prometheus-Format": "0.0.4"}
+    )
 
 
 def _settings_view(conditions: Conditions) -> dict[str, Any]:

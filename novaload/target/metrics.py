@@ -10,7 +10,19 @@ from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 
 BUCKETS_S: tuple[float, ...] = (
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
 )
 PREFIX = "novaload_demo"
 
@@ -87,4 +99,10 @@ def _escape(value: str) -> str:
 
 
 def _num(value: float) -> str:
-    return repr(float(value)) if not float(value).is_integer() else str(int(value)) if abs(value) < 1e15 else repr(float(value))
+    return (
+        repr(float(value))
+        if not float(value).is_integer()
+        else str(int(value))
+        if abs(value) < 1e15
+        else repr(float(value))
+    )

@@ -40,13 +40,27 @@ def is_target_running(url: str, timeout: float = 2.0) -> bool:
 
 
 def _args(settings: TargetSettings, ready_file: Path) -> list[str]:
-    args = [sys.executable, "-m", "novaload.target", "--host", settings.host,
-            "--port", str(settings.port), "--ready-file", str(ready_file),
-            "--latency-median-ms", repr(settings.latency_median_ms),
-            "--latency-p99-ms", repr(settings.latency_p99_ms),
-            "--error-rate", repr(settings.error_rate),
-            "--drift-ms-per-min", repr(settings.latency_drift_ms_per_min),
-            "--ws-interval-ms", repr(settings.ws_interval_ms)]
+    args = [
+        sys.executable,
+        "-m",
+        "novaload.target",
+        "--host",
+        settings.host,
+        "--port",
+        str(settings.port),
+        "--ready-file",
+        str(ready_file),
+        "--latency-median-ms",
+        repr(settings.latency_median_ms),
+        "--latency-p99-ms",
+        repr(settings.latency_p99_ms),
+        "--error-rate",
+        repr(settings.error_rate),
+        "--drift-ms-per-min",
+        repr(settings.latency_drift_ms_per_min),
+        "--ws-interval-ms",
+        repr(settings.ws_interval_ms),
+    ]
     if settings.capacity_rps is not None:
         args += ["--capacity-rps", repr(settings.capacity_rps)]
     if settings.seed is not None:
@@ -68,7 +82,7 @@ class TargetProcess:
 
     @property
     def ws_url(self) -> str:
-        return "ws" + self.url[len("http"):]
+        return "ws" + self.url[len("http") :]
 
     @property
     def log_path(self) -> Path:
@@ -84,8 +98,9 @@ class TargetProcess:
         workdir = Path(tempfile.mkdtemp(prefix="novaload-target-"))
         ready = workdir / "ready"
         with open(workdir / "target.log", "wb") as log:
-            proc = subprocess.Popen(_args(settings, ready), stdin=subprocess.DEVNULL,
-                                    stdout=log, stderr=subprocess.STDOUT)
+            proc = subprocess.Popen(
+                _args(settings, ready), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+            )
         target = cls(proc, "", workdir)
         try:
             target.url = target._wait_ready(ready, timeout)
@@ -131,8 +146,9 @@ class TargetProcess:
     def __enter__(self) -> TargetProcess:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
     def __repr__(self) -> str:

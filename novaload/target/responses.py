@@ -39,8 +39,7 @@ def business(weight: float) -> Callable[[H], H]:
 
 
 def json_error(status: int, code: str, message: str, **extra: Any) -> web.Response:
-    return web.json_response({"error": code, "message": message, "status": status, **extra},
-                             status=status)
+    return web.json_response({"error": code, "message": message, "status": status, **extra}, status=status)
 
 
 class BadRequest(Exception):

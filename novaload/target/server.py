@@ -27,8 +27,9 @@ def _stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def serve(settings: TargetSettings, *, ready_file: Path | None = None,
-          log: Callable[[str], None] = _stderr) -> None:
+def serve(
+    settings: TargetSettings, *, ready_file: Path | None = None, log: Callable[[str], None] = _stderr
+) -> None:
     """Serve until SIGINT/SIGTERM (blocking).
 
     Binds ``settings.host:settings.port`` (port 0 = a free port), then writes
@@ -39,8 +40,9 @@ def serve(settings: TargetSettings, *, ready_file: Path | None = None,
 
 
 async def _serve(settings: TargetSettings, ready_file: Path | None, log: Callable[[str], None]) -> None:
-    runner = web.AppRunner(create_app(settings), access_log=None, handle_signals=False,
-                           shutdown_timeout=_SHUTDOWN_TIMEOUT_S)
+    runner = web.AppRunner(
+        create_app(settings), access_log=None, handle_signals=False, shutdown_timeout=_SHUTDOWN_TIMEOUT_S
+    )
     await runner.setup()
     try:
         url = await _listen(runner, settings)
@@ -65,9 +67,10 @@ async def _listen(runner: web.AppRunner, settings: TargetSettings) -> str:
     try:
         await site.start()
     except OSError as exc:
-        raise ConfigError(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}",
-                          key="port", value=settings.port) from None
+        raise ConfigError(
+            f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}",
+            key="port",
+            value=settings.port,
+        ) from None
     port = runner.addresses[0][1]
     return base_url(settings.host, port)
-
-

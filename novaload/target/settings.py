@@ -47,13 +47,25 @@ class TargetSettings:
             self.latency_p99_ms,
             f"must be >= latency_median_ms ({self.latency_median_ms})",
         )
-        _check(self.latency_median_ms > 0 or self.latency_p99_ms == 0, "latency_median_ms", 0,
-               "must be > 0 when latency_p99_ms > 0")
+        _check(
+            self.latency_median_ms > 0 or self.latency_p99_ms == 0,
+            "latency_median_ms",
+            0,
+            "must be > 0 when latency_p99_ms > 0",
+        )
         _check(0.0 <= self.error_rate <= 1.0, "error_rate", self.error_rate, "must be within 0..1")
-        _check(self.latency_drift_ms_per_min >= 0, "latency_drift_ms_per_min",
-               self.latency_drift_ms_per_min, "must be >= 0")
-        _check(self.capacity_rps is None or self.capacity_rps > 0, "capacity_rps",
-               self.capacity_rps, "must be > 0 (or unset)")
+        _check(
+            self.latency_drift_ms_per_min >= 0,
+            "latency_drift_ms_per_min",
+            self.latency_drift_ms_per_min,
+            "must be >= 0",
+        )
+        _check(
+            self.capacity_rps is None or self.capacity_rps > 0,
+            "capacity_rps",
+            self.capacity_rps,
+            "must be > 0 (or unset)",
+        )
         _check(self.ws_interval_ms >= 1, "ws_interval_ms", self.ws_interval_ms, "must be >= 1")
 
     def to_dict(self) -> dict[str, Any]:
@@ -69,8 +81,13 @@ class TargetSettings:
         return replace(self, **coerced)
 
 
-_FLOAT_KEYS = {"latency_median_ms", "latency_p99_ms", "error_rate",
-               "latency_drift_ms_per_min", "ws_interval_ms"}
+_FLOAT_KEYS = {
+    "latency_median_ms",
+    "latency_p99_ms",
+    "error_rate",
+    "latency_drift_ms_per_min",
+    "ws_interval_ms",
+}
 _INT_KEYS = {"port", "seed"}
 
 

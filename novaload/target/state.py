@@ -16,7 +16,9 @@ from typing import Any
 NODES = tuple(f"node-{i:02d}" for i in range(1, 6))
 ZONES = ("zone-a", "zone-b", "zone-c")
 FED_CLUSTERS = (
-    ("eu-west", "europe-west1"), ("us-east", "us-east1"), ("ap-south", "asia-south1"),
+    ("eu-west", "europe-west1"),
+    ("us-east", "us-east1"),
+    ("ap-south", "asia-south1"),
 )
 POOLS = (("ssd-pool", "ceph", 20_000), ("hdd-pool", "ceph", 120_000), ("nfs-shared", "nfs", 8_000))
 VM_ACTIONS = ("start", "stop", "snapshot", "migrate")
@@ -24,8 +26,24 @@ SEEDED_RECORDS = 10_000
 MAX_VMS = 50_000
 MAX_STORED = 100_000  # items, volumes, inserted db records, migrations each
 _STATUSES = ("pending", "paid", "shipped", "refunded")
-_WORDS = ("alpha", "nova", "quartz", "ember", "delta", "orbit", "cobalt", "maple",
-          "zephyr", "lumen", "granite", "helix", "tundra", "vertex", "saffron", "pixel")
+_WORDS = (
+    "alpha",
+    "nova",
+    "quartz",
+    "ember",
+    "delta",
+    "orbit",
+    "cobalt",
+    "maple",
+    "zephyr",
+    "lumen",
+    "granite",
+    "helix",
+    "tundra",
+    "vertex",
+    "saffron",
+    "pixel",
+)
 _CATEGORIES = ("compute", "storage", "network", "security", "analytics")
 
 
@@ -77,10 +95,18 @@ class Store:
         stamp = now_iso()
         vm_id = self._id("vm", self.vms)
         vm = {
-            "id": vm_id, "name": name, "cpu": cpu, "memory_mb": memory_mb, "state": "stopped",
-            "node": self.rng.choice(NODES), "tags": dict(tags), "disk_gb": 20 + cpu * 10,
+            "id": vm_id,
+            "name": name,
+            "cpu": cpu,
+            "memory_mb": memory_mb,
+            "state": "stopped",
+            "node": self.rng.choice(NODES),
+            "tags": dict(tags),
+            "disk_gb": 20 + cpu * 10,
             "ip": f"10.{self.rng.randrange(256)}.{self.rng.randrange(256)}.{self.rng.randrange(1, 255)}",
-            "snapshots": [], "created_at": stamp, "updated_at": stamp,
+            "snapshots": [],
+            "created_at": stamp,
+            "updated_at": stamp,
         }
         self.vms[vm_id] = vm
         return vm
@@ -130,9 +156,16 @@ class Store:
         for vm in self.vms.values():
             per_node[vm["node"]] += 1
         return [
-            {"name": name, "status": "ready", "zone": ZONES[i % len(ZONES)], "cpu_total": 64,
-             "memory_total_mb": 262_144, "vms": per_node[name], "kernel": "6.1.0-27-amd64",
-             "hypervisor": "kvm"}
+            {
+                "name": name,
+                "status": "ready",
+                "zone": ZONES[i % len(ZONES)],
+                "cpu_total": 64,
+                "memory_total_mb": 262_144,
+                "vms": per_node[name],
+                "kernel": "6.1.0-27-amd64",
+                "hypervisor": "kvm",
+            }
             for i, name in enumerate(NODES)
         ]
 
@@ -144,13 +177,28 @@ class Store:
         for vol in self.volumes.values():
             used[vol["pool"]] += vol["size_gb"]
             count[vol["pool"]] += 1
-        return [{"name": n, "type": t, "capacity_gb": c, "used_gb": used[n], "volumes": count[n],
-                 "health": "HEALTH_OK"} for n, t, c in POOLS]
+        return [
+            {
+                "name": n,
+                "type": t,
+                "capacity_gb": c,
+                "used_gb": used[n],
+                "volumes": count[n],
+                "health": "HEALTH_OK",
+            }
+            for n, t, c in POOLS
+        ]
 
     def create_volume(self, name: str, size_gb: int, pool: str) -> dict[str, Any]:
         _evict(self.volumes)
-        vol = {"id": self._id("vol", self.volumes), "name": name, "size_gb": size_gb, "pool": pool,
-               "status": "available", "created_at": now_iso()}
+        vol = {
+            "id": self._id("vol", self.volumes),
+            "name": name,
+            "size_gb": size_gb,
+            "pool": pool,
+            "status": "available",
+            "created_at": now_iso(),
+        }
         self.volumes[vol["id"]] = vol
         return vol
 
@@ -187,17 +235,21 @@ class Store:
 
     def _catalog_item(self, i: int) -> dict[str, Any]:
         words = self.rng.sample(_WORDS, 2)
-        return {"id": i, "name": f"{words[0].title()} {words[1].title()} {i}",
-                "category": _CATEGORIES[i % len(_CATEGORIES)],
-                "price": round(self.rng.uniform(5, 500), 2), "stock": self.rng.randrange(0, 1000),
-                "tags": sorted(set(self.rng.sample(_WORDS, 3)))}
+        return {
+            "id": i,
+            "name": f"{words[0].title()} {words[1].title()} {i}",
+            "category": _CATEGORIES[i % len(_CATEGORIES)],
+            "price": round(self.rng.uniform(5, 500), 2),
+            "stock": self.rng.randrange(0, 1000),
+            "tags": sorted(set(self.rng.sample(_WORDS, 3))),
+        }
 
     def catalog_page_json(self, offset: int, limit: int) -> str:
         """The JSON of a catalog page; the catalog never changes, so pages are encoded once."""
         key = (offset, limit)
         page = self._page_json.get(key)
         if page is None:
-            page = json.dumps(self.catalog[offset:offset + limit])
+            page = json.dumps(self.catalog[offset : offset + limit])
             if len(self._page_json) < 1024:
                 self._page_json[key] = page
         return page
@@ -228,8 +280,14 @@ class Store:
 
     def add_migration(self, vm: str, source: str, target: str) -> dict[str, Any]:
         _evict(self.migrations)
-        mig = {"id": self._id("mig", self.migrations), "vm": vm, "from": source, "to": target,
-               "status": "queued", "created_at": now_iso()}
+        mig = {
+            "id": self._id("mig", self.migrations),
+            "vm": vm,
+            "from": source,
+            "to": target,
+            "status": "queued",
+            "created_at": now_iso(),
+        }
         self.migrations[mig["id"]] = mig
         return mig
 
@@ -247,7 +305,11 @@ def _evict(store: dict[Any, Any]) -> None:
 
 def _seeded_record(rid: int) -> dict[str, Any]:
     # Derived from the id instead of stored: 10k records cost no memory or startup time.
-    return {"id": rid, "customer": f"customer-{rid * 7919 % 997:03d}",
-            "amount": round(rid * 7919 % 100_000 / 100, 2), "currency": "EUR",
-            "status": _STATUSES[rid % len(_STATUSES)],
-            "created_at": f"2026-01-{1 + rid % 28:02d}T{rid % 24:02d}:{rid % 60:02d}:00Z"}
+    return {
+        "id": rid,
+        "customer": f"customer-{rid * 7919 % 997:03d}",
+        "amount": round(rid * 7919 % 100_000 / 100, 2),
+        "currency": "EUR",
+        "status": _STATUSES[rid % len(_STATUSES)],
+        "created_at": f"2026-01-{1 + rid % 28:02d}T{rid % 24:02d}:{rid % 60:02d}:00Z",
+    }

@@ -19,7 +19,12 @@ from typing import Any
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from novaload.target.responses import (
-    CONDITIONS, STORE, WS_CLIENTS, WS_SOCKETS, BadRequest, query_int,
+    CONDITIONS,
+    STORE,
+    WS_CLIENTS,
+    WS_SOCKETS,
+    BadRequest,
+    query_int,
 )
 from novaload.target.state import NODES, Store
 
@@ -28,33 +33,52 @@ _SEVERITIES = ("info", "info", "info", "warning", "warning", "critical")
 _ALERTS = ("HighCPUUsage", "DiskPressure", "VMUnreachable", "SnapshotSlow", "ReplicationLag")
 _LEVELS = ("DEBUG", "INFO", "INFO", "INFO", "WARN", "ERROR")
 _LOGGERS = ("scheduler", "api", "storage.ceph", "network.ovs", "federation")
-_MESSAGES = ("placed VM on node", "volume attached", "heartbeat received", "sync finished",
-             "retrying request", "snapshot committed")
+_MESSAGES = (
+    "placed VM on node",
+    "volume attached",
+    "heartbeat received",
+    "sync finished",
+    "retrying request",
+    "snapshot committed",
+)
 
 
 def _metrics_payload(store: Store, rng: random.Random) -> dict[str, Any]:
-    return {"node": rng.choice(NODES), "cpu_pct": round(rng.uniform(5, 95), 1),
-            "mem_pct": round(rng.uniform(20, 90), 1), "net_rx_kbps": rng.randrange(100, 90_000),
-            "net_tx_kbps": rng.randrange(100, 90_000), "vms_total": len(store.vms)}
+    return {
+        "node": rng.choice(NODES),
+        "cpu_pct": round(rng.uniform(5, 95), 1),
+        "mem_pct": round(rng.uniform(20, 90), 1),
+        "net_rx_kbps": rng.randrange(100, 90_000),
+        "net_tx_kbps": rng.randrange(100, 90_000),
+        "vms_total": len(store.vms),
+    }
 
 
 def _alerts_payload(store: Store, rng: random.Random) -> dict[str, Any]:
-    return {"alert": rng.choice(_ALERTS), "severity": rng.choice(_SEVERITIES),
-            "node": rng.choice(NODES), "state": rng.choice(("firing", "resolved"))}
+    return {
+        "alert": rng.choice(_ALERTS),
+        "severity": rng.choice(_SEVERITIES),
+        "node": rng.choice(NODES),
+        "state": rng.choice(("firing", "resolved")),
+    }
 
 
 def _logs_payload(store: Store, rng: random.Random) -> dict[str, Any]:
-    return {"level": rng.choice(_LEVELS), "logger": rng.choice(_LOGGERS),
-            "message": rng.choice(_MESSAGES), "request_id": f"{rng.getrandbits(64):016x}"}
+    return {
+        "level": rng.choice(_LEVELS),
+        "logger": rng.choice(_LOGGERS),
+        "message": rng.choice(_MESSAGES),
+        "request_id": f"{rng.getrandbits(64):016x}",
+    }
 
 
-STREAMS: dict[str, Payload] = {"metrics": _metrics_payload, "alerts": _alerts_payload,
-                               "logs": _logs_payload}
+STREAMS: dict[str, Payload] = {"metrics": _metrics_payload, "alerts": _alerts_payload, "logs": _logs_payload}
 STREAM_NAMES = (*STREAMS, "console")
 
 
-async def _push(ws: web.WebSocketResponse, request: web.Request, stream: str,
-                interval_ms: int | None, count: int) -> None:
+async def _push(
+    ws: web.WebSocketResponse, request: web.Request, stream: str, interval_ms: int | None, count: int
+) -> None:
     store, conditions = request.app[STORE], request.app[CONDITIONS]
     make = STREAMS[stream]
     loop = asyncio.get_running_loop()
@@ -114,8 +138,9 @@ async def ws_console(request: web.Request) -> web.WebSocketResponse:
         async for msg in ws:
             if msg.type == WSMsgType.TEXT:
                 seq += 1
-                await ws.send_str(json.dumps({"type": "echo", "seq": seq, "ts": time.time() * 1000.0,
-                                              "data": msg.data}))
+                await ws.send_str(
+                    json.dumps({"type": "echo", "seq": seq, "ts": time.time() * 1000.0, "data": msg.data})
+                )
             elif msg.type == WSMsgType.BINARY:
                 await ws.send_bytes(msg.data)
     finally:

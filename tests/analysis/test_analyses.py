@@ -16,8 +16,7 @@ SLO = {"http_req_duration": ("p(95)<500", "p(99)<1000"), "http_req_failed": ("ra
 
 
 def ctx_for(shape: Shape, **params: object) -> AnalysisContext:
-    return AnalysisContext(scenario="t", executor=compile_shape(shape), thresholds=SLO,
-                           params=params)
+    return AnalysisContext(scenario="t", executor=compile_shape(shape), thresholds=SLO, params=params)
 
 
 def test_registry_names() -> None:
@@ -29,12 +28,16 @@ def test_unknown_analysis_is_a_config_error(synthetic) -> None:
         run_analyses(["soak", "nope"], synthetic(10, lambda t: 1.0), AnalysisContext())
 
 
-@pytest.mark.parametrize(("thresholds", "latency", "pct", "errors"), [
-    ({"http_req_duration": ["p(95)<500"], "http_req_failed": ["rate<0.01"]}, 500, 95, 0.01),
-    ({"http_req_duration": ["p(99)<900", "p(95) <= 300"]}, 300, 95, None),
-    ({"http_req_duration": [{"threshold": "p(90)<200", "abortOnFail": True}]}, 200, 90, None),
-    ({"http_req_failed": ["rate<0.05", "rate<0.02"]}, None, 95, 0.02),
-], ids=["both", "prefers-p95", "object-form", "strictest-rate"])
+@pytest.mark.parametrize(
+    ("thresholds", "latency", "pct", "errors"),
+    [
+        ({"http_req_duration": ["p(95)<500"], "http_req_failed": ["rate<0.01"]}, 500, 95, 0.01),
+        ({"http_req_duration": ["p(99)<900", "p(95) <= 300"]}, 300, 95, None),
+        ({"http_req_duration": [{"threshold": "p(90)<200", "abortOnFail": True}]}, 200, 90, None),
+        ({"http_req_failed": ["rate<0.05", "rate<0.02"]}, None, 95, 0.02),
+    ],
+    ids=["both", "prefers-p95", "object-form", "strictest-rate"],
+)
 def test_slo_from_thresholds(thresholds, latency, pct, errors) -> None:
     slo = slo_from_thresholds(thresholds)
     assert (slo.latency_ms, slo.percentile, slo.error_rate) == (latency, pct, errors)
@@ -42,8 +45,7 @@ def test_slo_from_thresholds(thresholds, latency, pct, errors) -> None:
 
 # --------------------------------------------------------------------------- stress
 
-STEPS = Shape(kind="steps", model="closed", start=0, peak=50, steps=5, step_duration="10s",
-              duration="50s")
+STEPS = Shape(kind="steps", model="closed", start=0, peak=50, steps=5, step_duration="10s", duration="50s")
 
 
 def test_stress_names_the_first_broken_step(synthetic) -> None:
@@ -102,8 +104,7 @@ def test_soak_does_not_flag_flat_noise(synthetic, noise, seed: int) -> None:
 def test_soak_limit_is_configurable(synthetic, noise) -> None:
     n = noise(3, sd=1.0)
     results = synthetic(600, lambda t: 100.0 + t / 60.0 + n(t))  # 60 %/h
-    analysis = run_analyses(["soak"], results,
-                            ctx_for(SOAK, degradation_limit_pct_per_hour=100))[0]
+    analysis = run_analyses(["soak"], results, ctx_for(SOAK, degradation_limit_pct_per_hour=100))[0]
     assert not analysis.flagged
 
 
@@ -131,8 +132,16 @@ def test_soak_ignores_ramp_up_windows(synthetic, noise) -> None:
 
 # --------------------------------------------------------------------------- spike
 
-SPIKE = Shape(kind="spike", model="closed", baseline=5, peak=100, duration="60s", ramp_up="2s",
-              hold="10s", ramp_down="2s")  # surge 23 s → 37 s
+SPIKE = Shape(
+    kind="spike",
+    model="closed",
+    baseline=5,
+    peak=100,
+    duration="60s",
+    ramp_up="2s",
+    hold="10s",
+    ramp_down="2s",
+)  # surge 23 s → 37 s
 
 
 @pytest.mark.parametrize("lag", [0, 8])
@@ -149,15 +158,15 @@ def test_spike_measures_recovery(synthetic, lag: int) -> None:
 
 
 def test_spike_without_recovery_is_flagged(synthetic) -> None:
-    analysis = run_analyses(["spike"], synthetic(60, lambda t: 100.0 if t < 23 else 900.0),
-                            ctx_for(SPIKE))[0]
+    analysis = run_analyses(["spike"], synthetic(60, lambda t: 100.0 if t < 23 else 900.0), ctx_for(SPIKE))[0]
     assert analysis.flagged and "did not recover" in analysis.verdict
 
 
 # --------------------------------------------------------------------------- capacity
 
-CAPACITY = Shape(kind="steps", model="open", start=0, peak=200, steps=8, step_duration="5s",
-                 duration="40s")  # 25, 50, ..., 200 iterations/s
+CAPACITY = Shape(
+    kind="steps", model="open", start=0, peak=200, steps=8, step_duration="5s", duration="40s"
+)  # 25, 50, ..., 200 iterations/s
 
 
 def _overloaded(limit: float):
@@ -185,8 +194,7 @@ def test_capacity_throughput_shortfall_breaks_a_step(synthetic) -> None:
         target = 25.0 * (t // 5 + 1)
         return target if target < 100 else 0.8 * target
 
-    analysis = run_analyses(["capacity"], synthetic(40, lambda t: 50.0, rps=rps),
-                            ctx_for(CAPACITY))[0]
+    analysis = run_analyses(["capacity"], synthetic(40, lambda t: 50.0, rps=rps), ctx_for(CAPACITY))[0]
     assert analysis.figures["knee_rps"] == 75
     assert "throughput" in analysis.verdict
 
@@ -213,8 +221,11 @@ def test_capacity_respects_time_unit(synthetic) -> None:
 @pytest.mark.parametrize("name", sorted(ANALYSES))
 def test_html_escapes_and_figures_are_json(synthetic, name: str) -> None:
     hostile = {"http_req_duration": ("p(95)<500",), "http_req_failed": ("rate<0.01",)}
-    ctx = AnalysisContext(scenario="<script>alert(1)</script>", executor=compile_shape(SPIKE
-                          if name == "spike" else STEPS), thresholds=hostile)
+    ctx = AnalysisContext(
+        scenario="<script>alert(1)</script>",
+        executor=compile_shape(SPIKE if name == "spike" else STEPS),
+        thresholds=hostile,
+    )
     analysis = run_analyses([name], synthetic(60, lambda t: 100.0 + t), ctx)[0]
     assert "<script>" not in analysis.html
     text = json.dumps(analysis.figures, allow_nan=False)

@@ -34,16 +34,33 @@ export default function () {
 
 
 def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in (
-        "ENVIRONMENT", "PROFILE", "CONCURRENT_USERS", "TEST_DURATION", "API_TARGET",
-        "NOVALOAD_HISTORY_DIR", "GITHUB_STEP_SUMMARY")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in (
+            "ENVIRONMENT",
+            "PROFILE",
+            "CONCURRENT_USERS",
+            "TEST_DURATION",
+            "API_TARGET",
+            "NOVALOAD_HISTORY_DIR",
+            "GITHUB_STEP_SUMMARY",
+        )
+    }
     env.update(NO_COLOR="1", COLUMNS="200")
     return env
 
 
 def novaload(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "novaload", *args], capture_output=True,
-                          text=True, timeout=timeout, env=_env(), cwd=REPO)
+    return subprocess.run(
+        [sys.executable, "-m", "novaload", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=_env(),
+        cwd=REPO,
+    )
 
 
 def k6_run(script: Path, url: str, out: Path) -> Path:
@@ -61,10 +78,17 @@ def k6_runs_side_by_side(script: Path, url: str, *outs: Path) -> tuple[Path, ...
     Side by side they share the machine's conditions, so what remains is exactly
     the run-to-run sampling noise the comparison must not call a regression.
     """
-    procs = [subprocess.Popen([sys.executable, "-m", "novaload", "run", str(script), "--target",
-                               url, "--out-dir", str(out)], stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True, env=_env(), cwd=REPO)
-             for out in outs]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "novaload", "run", str(script), "--target", url, "--out-dir", str(out)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=_env(),
+            cwd=REPO,
+        )
+        for out in outs
+    ]
     try:
         for proc in procs:
             output, _ = proc.communicate(timeout=120)
@@ -105,8 +129,9 @@ def reports(tmp_path_factory: pytest.TempPathFactory, script: Path, target: str)
     root = tmp_path_factory.mktemp("compare") / "reports"
     k6_runs_side_by_side(script, target, root / "a", root / "b")
     for name in ("a", "b"):
-        proc = novaload("history", "--add", str(root / name), "--history-dir",
-                        str(root / ".history"), "--json")
+        proc = novaload(
+            "history", "--add", str(root / name), "--history-dir", str(root / ".history"), "--json"
+        )
         assert proc.returncode == 0, proc.stdout + proc.stderr
     return root
 
@@ -131,8 +156,13 @@ def _fine_snapshot(run_dir: Path, engine: str = "auto"):
     from novaload.results.ingest import ingest
 
     src = [run_dir / "k6-results.json"]
-    return snapshot_of(ingest(src, window_s=0.25, engine=engine), src, label=run_dir.name,
-                       record=None, config=CompareConfig())
+    return snapshot_of(
+        ingest(src, window_s=0.25, engine=engine),
+        src,
+        label=run_dir.name,
+        record=None,
+        config=CompareConfig(),
+    )
 
 
 @pytest.mark.parametrize("engine", ["fast", "duckdb"])
@@ -150,9 +180,13 @@ def test_per_endpoint_rates_count_the_requests_of_the_full_windows(reports: Path
     start = ts["time"].iloc[1]
     end = ts["time"].iloc[-2] + pd.Timedelta(seconds=0.25)
     points = [json.loads(line) for line in (run / "k6-results.json").open()]
-    raw = pd.DataFrame([{"name": d["data"]["tags"].get("name", ""), "time": d["data"]["time"]}
-                        for d in points
-                        if d.get("type") == "Point" and d.get("metric") == "http_req_duration"])
+    raw = pd.DataFrame(
+        [
+            {"name": d["data"]["tags"].get("name", ""), "time": d["data"]["time"]}
+            for d in points
+            if d.get("type") == "Point" and d.get("metric") == "http_req_duration"
+        ]
+    )
     # k6 stamps nanoseconds; novaload's windows work in whole microseconds (truncated)
     raw["time"] = pd.to_datetime(raw["time"], utc=True, format="ISO8601").dt.floor("us")
     inside = raw[(raw["time"] >= start) & (raw["time"] < end)]
@@ -164,8 +198,7 @@ def test_per_endpoint_rates_count_the_requests_of_the_full_windows(reports: Path
         assert round(float(rates.sum()) * 0.25) == count, name
 
 
-def test_two_independent_runs_judge_per_endpoint_requests_per_second_without_regression(
-        reports: Path):
+def test_two_independent_runs_judge_per_endpoint_requests_per_second_without_regression(reports: Path):
     from novaload.compare import Status, compare_snapshots
 
     c = compare_snapshots(_fine_snapshot(reports / "a"), _fine_snapshot(reports / "b"))
@@ -211,8 +244,7 @@ def test_two_independent_runs_do_not_regress(reports: Path):
 
 
 @pytest.mark.parametrize("pair", range(3), ids=lambda i: f"pair{i}")
-def test_more_independent_pairs_do_not_regress(pair: int, script: Path, target: str,
-                                               tmp_path: Path):
+def test_more_independent_pairs_do_not_regress(pair: int, script: Path, target: str, tmp_path: Path):
     a, b = k6_runs_side_by_side(script, target, tmp_path / "a", tmp_path / "b")
     code, doc = compare(str(a), str(b))
     assert code == 0, doc["regressions"]
@@ -220,8 +252,9 @@ def test_more_independent_pairs_do_not_regress(pair: int, script: Path, target: 
 
 def set_latency(url: str, median: float, p99: float) -> None:
     body = json.dumps({"latency_median_ms": median, "latency_p99_ms": p99}).encode()
-    req = urllib.request.Request(url + "/api/v1/admin/settings", data=body, method="POST",
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        url + "/api/v1/admin/settings", data=body, method="POST", headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(req, timeout=5) as resp:
         assert resp.status == 200
 
@@ -262,8 +295,7 @@ def test_history_survives_moving_the_reports_folder(reports: Path, tmp_path: Pat
 
 
 def test_unknown_run_and_missing_history_exit_2(reports: Path, tmp_path: Path):
-    proc = novaload("compare", "no-such-run", str(reports / "a"), "--history-dir",
-                    str(reports / ".history"))
+    proc = novaload("compare", "no-such-run", str(reports / "a"), "--history-dir", str(reports / ".history"))
     assert proc.returncode == 2 and "no-such-run" in proc.stderr
     proc = novaload("compare", "last", str(reports / "a"), "--history-dir", str(tmp_path / "none"))
     assert proc.returncode == 2 and "no run history" in proc.stderr
@@ -291,26 +323,43 @@ def test_gate_and_record_run_as_the_pipeline_calls_them(reports: Path, tmp_path:
     run_dir, history = later_run(reports, tmp_path, "smoke-later")
     results = ingest([run_dir / "k6-results.json"])
     warnings: list[str] = []
-    comparison = gate_against_baseline(results, run_dir, "last-passing", HistoryStore(history),
-                                       warn=warnings.append)
+    comparison = gate_against_baseline(
+        results, run_dir, "last-passing", HistoryStore(history), warn=warnings.append
+    )
     assert comparison is not None and not comparison.regressed, warnings
     assert comparison.baseline.run_id in {run_id(reports / "a"), run_id(reports / "b")}
     assert (run_dir / "comparison.json").is_file() and (run_dir / "comparison.md").is_file()
     titles = [s.title for s in comparison.report_sections()]
     assert titles == ["Baseline comparison", "Trend"]
     assert [e.run_id for e in comparison.trend][-1] == "smoke-later" and len(comparison.trend) == 3
-    outcome = RunOutcome(run_id="x", run_dir=run_dir, exit_code=0, verdict="passed",
-                         k6_exit_code=0, results=results, execution=None)
+    outcome = RunOutcome(
+        run_id="x",
+        run_dir=run_dir,
+        exit_code=0,
+        verdict="passed",
+        k6_exit_code=0,
+        results=results,
+        execution=None,
+    )
     entry = record_run(outcome, history)
-    assert entry.run_id == "smoke-later" and entry.run_path == str(run_dir.resolve()) and entry.requests == results.value("http_reqs", "count")
+    assert (
+        entry.run_id == "smoke-later"
+        and entry.run_path == str(run_dir.resolve())
+        and entry.requests == results.value("http_reqs", "count")
+    )
     # no history at all: no comparison, a warning, never an exception
-    assert gate_against_baseline(results, run_dir, "last", HistoryStore(tmp_path / "empty"),
-                                 warn=warnings.append) is None
+    assert (
+        gate_against_baseline(
+            results, run_dir, "last", HistoryStore(tmp_path / "empty"), warn=warnings.append
+        )
+        is None
+    )
     assert any("no run history" in w for w in warnings)
 
 
 def test_a_baseline_run_reduces_its_results_once_for_gate_and_history(
-        reports: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    reports: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     """The pipeline's --baseline step and its history step share one snapshot, and the
     history keeps as many latencies as the project's compare.yaml says (max_samples)."""
     from novaload.compare import RunSnapshot
@@ -326,20 +375,27 @@ def test_a_baseline_run_reduces_its_results_once_for_gate_and_history(
     (config_dir / "compare.yaml").write_text("compare:\n  max_samples: 50\n")
     built: list[str] = []
     original = snapshot_module.snapshot_from_results
-    monkeypatch.setattr("novaload.compare.inputs.snapshot_from_results",
-                        lambda *a, **k: built.append(k["label"]) or original(*a, **k))
+    monkeypatch.setattr(
+        "novaload.compare.inputs.snapshot_from_results",
+        lambda *a, **k: built.append(k["label"]) or original(*a, **k),
+    )
     results = ingest([run_dir / "k6-results.json"])
     observer = pipeline.SilentObserver()
 
     for baseline in ("last-passing", None):
         built.clear()
-        request = RunRequest(target="smoke", baseline=baseline, history_dir=history,
-                             config_dir=config_dir)
+        request = RunRequest(target="smoke", baseline=baseline, history_dir=history, config_dir=config_dir)
         comparison, snap = pipeline._compare_with_baseline(request, results, run_dir, observer)
         assert (comparison is not None) == (baseline is not None)
-        outcome = pipeline.RunOutcome(run_id="smoke-once", run_dir=run_dir, exit_code=0,
-                                      verdict="passed", k6_exit_code=0, results=results,
-                                      execution=None)
+        outcome = pipeline.RunOutcome(
+            run_id="smoke-once",
+            run_dir=run_dir,
+            exit_code=0,
+            verdict="passed",
+            k6_exit_code=0,
+            results=results,
+            execution=None,
+        )
         pipeline._record_history(outcome, request, observer, snap)
         assert built == ["smoke-once"], baseline  # one reduction per run, not two
         blob = HistoryStore(history).snapshot("smoke-once")

@@ -7,8 +7,14 @@ import numpy as np
 import pytest
 
 from novaload.compare.stats import (
-    bootstrap_quantiles, k6_percentile, mann_whitney_p, mean_change, proportion_change,
-    quantile_change, z_for)
+    bootstrap_quantiles,
+    k6_percentile,
+    mann_whitney_p,
+    mean_change,
+    proportion_change,
+    quantile_change,
+    z_for,
+)
 
 
 @pytest.mark.parametrize("q", [0.5, 0.95, 0.99], ids=["p50", "p95", "p99"])
@@ -32,8 +38,9 @@ def test_k6_percentile_interpolates_like_k6():
 def test_quantile_change_of_a_50_percent_slowdown_excludes_zero():
     rng = np.random.default_rng(3)
     x = np.sort(rng.lognormal(3, 0.5, size=400))
-    ci = quantile_change(x, np.sort(x * 1.5), 0.95, confidence=0.99, resamples=5000,
-                         rng=np.random.default_rng(4))
+    ci = quantile_change(
+        x, np.sort(x * 1.5), 0.95, confidence=0.99, resamples=5000, rng=np.random.default_rng(4)
+    )
     assert ci.estimate == pytest.approx(0.5)
     assert ci.low > 0.1 and ci.excludes_zero
 

@@ -10,24 +10,42 @@ import numpy as np
 import pytest
 
 from novaload.compare import (
-    OVERALL, CompareConfig, EndpointData, RunSnapshot, Status, compare_snapshots,
-    load_compare_config)
+    OVERALL,
+    CompareConfig,
+    EndpointData,
+    RunSnapshot,
+    Status,
+    compare_snapshots,
+    load_compare_config,
+)
 from novaload.errors import ConfigError
 
 
-def snapshot(label: str, endpoints: dict[str, tuple[np.ndarray, int]], *, duration: float = 60.0,
-             windows: np.ndarray | None = None,
-             rates: dict[str, np.ndarray] | None = None) -> RunSnapshot:
+def snapshot(
+    label: str,
+    endpoints: dict[str, tuple[np.ndarray, int]],
+    *,
+    duration: float = 60.0,
+    windows: np.ndarray | None = None,
+    rates: dict[str, np.ndarray] | None = None,
+) -> RunSnapshot:
     """endpoints: name -> (latencies, failures); rates: name -> requests/s per bin."""
     rng = np.random.default_rng(0)
-    eps = {n: EndpointData.from_values(v, len(v), f, 20_000, rng,
-                                       window_rates=(rates or {}).get(n))
-           for n, (v, f) in endpoints.items()}
+    eps = {
+        n: EndpointData.from_values(v, len(v), f, 20_000, rng, window_rates=(rates or {}).get(n))
+        for n, (v, f) in endpoints.items()
+    }
     all_v = np.concatenate([v for v, _ in endpoints.values()])
-    eps[OVERALL] = EndpointData.from_values(all_v, len(all_v), sum(f for _, f in endpoints.values()),
-                                            20_000, rng)
-    return RunSnapshot(label=label, run_id=label, duration_s=duration, endpoints=eps,
-                       window_requests=windows if windows is not None else np.full(58, len(all_v) / 60))
+    eps[OVERALL] = EndpointData.from_values(
+        all_v, len(all_v), sum(f for _, f in endpoints.values()), 20_000, rng
+    )
+    return RunSnapshot(
+        label=label,
+        run_id=label,
+        duration_s=duration,
+        endpoints=eps,
+        window_requests=windows if windows is not None else np.full(58, len(all_v) / 60),
+    )
 
 
 def lat(seed: int, n: int = 2000, scale: float = 1.0) -> np.ndarray:
@@ -72,8 +90,10 @@ def test_a_change_below_the_minimum_effect_is_never_a_regression():
 
 def test_endpoints_with_fewer_than_30_samples_are_insufficient_data():
     small = lat(1, 20)
-    c = compare_snapshots(snapshot("a", {"rare": (small, 0), "x": (lat(2), 0)}),
-                          snapshot("b", {"rare": (small * 3, 0), "x": (lat(2), 0)}))
+    c = compare_snapshots(
+        snapshot("a", {"rare": (small, 0), "x": (lat(2), 0)}),
+        snapshot("b", {"rare": (small * 3, 0), "x": (lat(2), 0)}),
+    )
     rare = c.endpoint("rare")
     assert rare.metric("p95").status is Status.INSUFFICIENT
     assert rare.status == "insufficient data" and not c.regressed
@@ -89,9 +109,10 @@ def test_an_error_rate_increase_regresses():
 def test_a_throughput_drop_regresses_overall():
     v = lat(1)
     rng = np.random.default_rng(4)
-    c = compare_snapshots(snapshot("a", {"x": (v, 0)}, windows=rng.normal(100, 3, 50)),
-                          snapshot("b", {"x": (v, 0)}, windows=rng.normal(70, 3, 50),
-                                   duration=60 / 0.7))
+    c = compare_snapshots(
+        snapshot("a", {"x": (v, 0)}, windows=rng.normal(100, 3, 50)),
+        snapshot("b", {"x": (v, 0)}, windows=rng.normal(70, 3, 50), duration=60 / 0.7),
+    )
     assert c.endpoint(OVERALL).metric("rps").status is Status.REGRESSED
     # no per-endpoint rates in these snapshots (as in history rows of format 1)
     assert c.endpoint("x").metric("rps").status is Status.NOT_JUDGED
@@ -114,9 +135,13 @@ def test_a_throughput_drop_of_one_endpoint_regresses_that_endpoint():
 def test_per_endpoint_rates_of_one_process_do_not_regress(seed: int):
     """Bursty (overdispersed) per-window counts, as a weighted random endpoint mix gives."""
     rng = np.random.default_rng(seed)
+
     def rates() -> dict[str, np.ndarray]:
-        return {n: rng.negative_binomial(5, 5 / (5 + mu), 58).astype(float)
-                for n, mu in (("x", 30), ("y", 3), ("z", 12))}
+        return {
+            n: rng.negative_binomial(5, 5 / (5 + mu), 58).astype(float)
+            for n, mu in (("x", 30), ("y", 3), ("z", 12))
+        }
+
     eps = {"x": (lat(1), 0), "y": (lat(2, 300), 0), "z": (lat(3, 700), 0)}
     c = compare_snapshots(snapshot("a", eps, rates=rates()), snapshot("b", eps, rates=rates()))
     assert not c.regressed, c.regressions
@@ -130,8 +155,10 @@ def test_an_endpoint_idle_in_every_full_window_is_insufficient_not_divided_by_ze
 
 
 def test_new_and_missing_endpoints_are_listed_not_regressions():
-    c = compare_snapshots(snapshot("a", {"old": (lat(1), 0), "x": (lat(2), 0)}),
-                          snapshot("b", {"new": (lat(3), 0), "x": (lat(2), 0)}))
+    c = compare_snapshots(
+        snapshot("a", {"old": (lat(1), 0), "x": (lat(2), 0)}),
+        snapshot("b", {"new": (lat(3), 0), "x": (lat(2), 0)}),
+    )
     assert c.endpoint("old").status == "missing endpoint"
     assert c.endpoint("new").status == "new endpoint"
     assert not c.regressed
@@ -149,6 +176,7 @@ def test_snapshot_survives_the_blob_round_trip():
 
 def test_a_history_row_of_format_1_still_loads_and_leaves_endpoint_rates_unjudged():
     import zlib
+
     doc = json.loads(zlib.decompress(snapshot("a", {"x": (lat(1), 0)}).to_blob()))
     doc["version"] = 1
     for e in doc["endpoints"].values():
@@ -178,8 +206,12 @@ def test_trend_section_is_inline_svg_with_escaped_labels():
     from novaload.compare.trend import trend_section
     from novaload.history import HistoryEntry
 
-    entries = [HistoryEntry(run_id=f"api-20261121-10{i:02d}00-ab<x", p50=10 + i, p95=30 + i,
-                            p99=50 + i, verdict="passed") for i in range(4)]
+    entries = [
+        HistoryEntry(
+            run_id=f"api-20261121-10{i:02d}00-ab<x", p50=10 + i, p95=30 + i, p99=50 + i, verdict="passed"
+        )
+        for i in range(4)
+    ]
     section = trend_section(entries)
     assert section.html.startswith("<svg") and "<script" not in section.html
     assert "ab&lt;x" in section.html and section.html.count("<circle") == 12
@@ -193,12 +225,16 @@ def test_config_file_overrides_defaults(tmp_path: Path):
     assert cfg.p95_pct == 25 and cfg.min_samples == 50 and cfg.p50_pct == CompareConfig().p50_pct
 
 
-@pytest.mark.parametrize(("text", "needle"), [
-    ("compare:\n  p95: 10\n", "compare.p95: unknown setting"),
-    ("compare:\n  p95_pct: lots\n", "compare.p95_pct: must be a number"),
-    ("compare:\n  confidence: 2\n", "compare.confidence"),
-    ("compare:\n  min_samples: 2.5\n", "whole number"),
-], ids=["unknown", "not-a-number", "out-of-range", "not-int"])
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("compare:\n  p95: 10\n", "compare.p95: unknown setting"),
+        ("compare:\n  p95_pct: lots\n", "compare.p95_pct: must be a number"),
+        ("compare:\n  confidence: 2\n", "compare.confidence"),
+        ("compare:\n  min_samples: 2.5\n", "whole number"),
+    ],
+    ids=["unknown", "not-a-number", "out-of-range", "not-int"],
+)
 def test_config_errors_name_file_key_and_value(tmp_path: Path, text: str, needle: str):
     f = tmp_path / "compare.yaml"
     f.write_text(text)
@@ -224,16 +260,28 @@ def test_per_endpoint_rates_of_a_long_run_are_binned_with_idle_windows_as_zero()
     ts = pd.DataFrame({"t": t, "requests": np.full(1000, 3)})
     busy = pd.DataFrame({"t": t, "name": "busy", "requests": 2})
     rare = pd.DataFrame({"t": t[::10], "name": "rare", "requests": 1})  # every 10th window
-    res = RunResults(metrics={}, thresholds=[], duration_s=500.0, duration_source="sample-span",
-                     started_at=None, ended_at=None, sources=[], lines=0, points=0, input_bytes=0,
-                     timeseries=ts, window_s=0.5,
-                     endpoint_timeseries=pd.concat([busy, rare], ignore_index=True))
+    res = RunResults(
+        metrics={},
+        thresholds=[],
+        duration_s=500.0,
+        duration_source="sample-span",
+        started_at=None,
+        ended_at=None,
+        sources=[],
+        lines=0,
+        points=0,
+        input_bytes=0,
+        timeseries=ts,
+        window_s=0.5,
+        endpoint_timeseries=pd.concat([busy, rare], ignore_index=True),
+    )
     rates = _endpoint_rates(res)
     size = int(np.ceil(998 / MAX_RATE_BINS))  # 998 full windows
     bins = 998 // size
     assert size == 5 and len(rates["busy"]) == len(rates["rare"]) == bins
     assert np.allclose(rates["busy"], 2 / 0.5)  # 5 windows x 2 requests / 2.5 s
     # full windows are 1..998; rare hits windows 10, 20, ...: one per bin of 5 every other bin
-    expected = np.array([sum(1 for w in range(1 + b * 5, 6 + b * 5) if w % 10 == 0)
-                         for b in range(bins)]) / 2.5
+    expected = (
+        np.array([sum(1 for w in range(1 + b * 5, 6 + b * 5) if w % 10 == 0) for b in range(bins)]) / 2.5
+    )
     assert rates["rare"].tolist() == pytest.approx(expected.tolist())

@@ -28,35 +28,67 @@ def _load(cfg: Path):
 def test_shipped_config_is_valid():
     project = load_project(REPO / "configs", REPO / "k6-scenarios")
     assert {"local", "staging", "production"} <= set(project.environments)
-    assert {"smoke", "light", "normal", "heavy", "stress", "soak", "spike", "dev"} <= set(
-        project.profiles)
+    assert {"smoke", "light", "normal", "heavy", "stress", "soak", "spike", "dev"} <= set(project.profiles)
     assert "api" in project.scenarios
 
 
 @pytest.mark.parametrize(
     ("file", "text", "expected"),
     [
-        pytest.param("profiles.yaml", "profiles:\n  smoke: {vus: 0, duration: 10s}\n",
-                     ["profiles.yaml", "profiles.smoke.vus", "greater than or equal to 1",
-                      "got 0"], id="value-out-of-range"),
-        pytest.param("profiles.yaml", "profiles:\n  smoke: {vus: 2, duration: ten}\n",
-                     ["profiles.smoke.duration", "k6 duration", "'ten'"], id="bad-duration"),
-        pytest.param("profiles.yaml", "profiles:\n  smoke: {vus: 2, duration: 1s, vsu: 3}\n",
-                     ["profiles.smoke.vsu", "Extra inputs are not permitted"], id="unknown-key"),
-        pytest.param("profiles.yaml", "profiles:\n  smoke: {vus: 2, duration: 1s\n",
-                     ["profiles.yaml", "line", "invalid YAML"], id="yaml-syntax"),
-        pytest.param("profiles.yaml", "- just\n- a list\n",
-                     ["profiles.yaml", "must be a mapping"], id="wrong-top-level"),
-        pytest.param("environments/staging.yaml", "base_url: ftp://example\n",
-                     ["staging.yaml", "base_url", "http(s)://", "ftp://example"], id="bad-url"),
-        pytest.param("scenarios/api.yaml",
-                     "template: api.js.j2\nendpoints:\n  - {name: a, path: x}\n",
-                     ["api.yaml", "endpoints.0.path", "'x'"], id="bad-endpoint-path"),
-        pytest.param("scenarios/api.yaml", "template: nope.js.j2\n",
-                     ["api.yaml", "template", "nope.js.j2"], id="missing-template"),
-        pytest.param("scenarios/api.yaml",
-                     "template: api.js.j2\nendpoints:\n  - {name: a, path: /x}\n"
-                     "  - {name: a, path: /y}\n", ["api.yaml", "unique", "a"], id="duplicate-endpoint"),
+        pytest.param(
+            "profiles.yaml",
+            "profiles:\n  smoke: {vus: 0, duration: 10s}\n",
+            ["profiles.yaml", "profiles.smoke.vus", "greater than or equal to 1", "got 0"],
+            id="value-out-of-range",
+        ),
+        pytest.param(
+            "profiles.yaml",
+            "profiles:\n  smoke: {vus: 2, duration: ten}\n",
+            ["profiles.smoke.duration", "k6 duration", "'ten'"],
+            id="bad-duration",
+        ),
+        pytest.param(
+            "profiles.yaml",
+            "profiles:\n  smoke: {vus: 2, duration: 1s, vsu: 3}\n",
+            ["profiles.smoke.vsu", "Extra inputs are not permitted"],
+            id="unknown-key",
+        ),
+        pytest.param(
+            "profiles.yaml",
+            "profiles:\n  smoke: {vus: 2, duration: 1s\n",
+            ["profiles.yaml", "line", "invalid YAML"],
+            id="yaml-syntax",
+        ),
+        pytest.param(
+            "profiles.yaml",
+            "- just\n- a list\n",
+            ["profiles.yaml", "must be a mapping"],
+            id="wrong-top-level",
+        ),
+        pytest.param(
+            "environments/staging.yaml",
+            "base_url: ftp://example\n",
+            ["staging.yaml", "base_url", "http(s)://", "ftp://example"],
+            id="bad-url",
+        ),
+        pytest.param(
+            "scenarios/api.yaml",
+            "template: api.js.j2\nendpoints:\n  - {name: a, path: x}\n",
+            ["api.yaml", "endpoints.0.path", "'x'"],
+            id="bad-endpoint-path",
+        ),
+        pytest.param(
+            "scenarios/api.yaml",
+            "template: nope.js.j2\n",
+            ["api.yaml", "template", "nope.js.j2"],
+            id="missing-template",
+        ),
+        pytest.param(
+            "scenarios/api.yaml",
+            "template: api.js.j2\nendpoints:\n  - {name: a, path: /x}\n  - {name: a, path: /y}\n",
+            ["api.yaml", "unique", "a"],
+            id="duplicate-endpoint",
+        ),
     ],
 )
 def test_bad_config_names_file_key_and_value(cfg: Path, file: str, text: str, expected: list[str]):
@@ -73,8 +105,11 @@ def test_bad_config_names_file_key_and_value(cfg: Path, file: str, text: str, ex
 @pytest.mark.parametrize(
     ("overrides", "expected"),
     [
-        pytest.param(Overrides(environment="stagin"), ["unknown environment", "stagin",
-                                                       "did you mean 'staging'"], id="env"),
+        pytest.param(
+            Overrides(environment="stagin"),
+            ["unknown environment", "stagin", "did you mean 'staging'"],
+            id="env",
+        ),
         pytest.param(Overrides(profile="smok"), ["unknown profile", "smok", "smoke"], id="profile"),
     ],
 )
@@ -91,11 +126,14 @@ def test_unknown_scenario():
         select(_load(REPO / "configs"), "nope", Overrides())
 
 
-@pytest.mark.parametrize(("name", "value", "message"), [
-    ("CONCURRENT_USERS", "lots", "CONCURRENT_USERS"),
-    ("CONCURRENT_USERS", "0", "CONCURRENT_USERS"),
-    ("TEST_DURATION", "5 minutes", "TEST_DURATION"),
-])
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("CONCURRENT_USERS", "lots", "CONCURRENT_USERS"),
+        ("CONCURRENT_USERS", "0", "CONCURRENT_USERS"),
+        ("TEST_DURATION", "5 minutes", "TEST_DURATION"),
+    ],
+)
 def test_bad_makefile_variables(name: str, value: str, message: str):
     with pytest.raises(ConfigError, match=message):
         Overrides().merged_with_env({name: value})

@@ -20,8 +20,14 @@ def project():
 
 def test_cli_beats_environment_variables():
     merged = Overrides(environment="staging", vus=3).merged_with_env(
-        {"ENVIRONMENT": "production", "CONCURRENT_USERS": "50", "TEST_DURATION": "20s",
-         "PROFILE": "light", "API_TARGET": "http://127.0.0.1:9"})
+        {
+            "ENVIRONMENT": "production",
+            "CONCURRENT_USERS": "50",
+            "TEST_DURATION": "20s",
+            "PROFILE": "light",
+            "API_TARGET": "http://127.0.0.1:9",
+        }
+    )
     assert merged.environment == "staging"
     assert merged.vus == 3
     assert merged.duration == "20s"
@@ -47,23 +53,24 @@ def test_staged_profile_keeps_its_shape(project):
 
 
 def test_api_target_points_environment_elsewhere(project):
-    sel = select(project, "api", Overrides(environment="staging",
-                                           target_url="http://127.0.0.1:1234/"))
+    sel = select(project, "api", Overrides(environment="staging", target_url="http://127.0.0.1:1234/"))
     assert sel.environment.base_url == "http://127.0.0.1:1234"
     assert sel.environment.ws_url == "ws://127.0.0.1:1234"
     # secrets are still references, never values
     assert "${STAGING_API_TOKEN}" in sel.environment.headers["Authorization"]
 
 
-@pytest.mark.parametrize("data", [
-    {"name": "x"},
-    {"name": "x", "vus": 1},
-    {"name": "x", "rate": 5},
-    {"name": "x", "vus": 1, "duration": "1s", "stages": [{"duration": "1s", "target": 1}],
-     "rate": 3},
-    {"name": "x", "vus": 1, "duration": "1s", "think_time": [2, 1]},
-], ids=["nothing", "vus-without-duration", "rate-without-duration", "two-models",
-        "think-time-reversed"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"name": "x"},
+        {"name": "x", "vus": 1},
+        {"name": "x", "rate": 5},
+        {"name": "x", "vus": 1, "duration": "1s", "stages": [{"duration": "1s", "target": 1}], "rate": 3},
+        {"name": "x", "vus": 1, "duration": "1s", "think_time": [2, 1]},
+    ],
+    ids=["nothing", "vus-without-duration", "rate-without-duration", "two-models", "think-time-reversed"],
+)
 def test_incomplete_profiles_are_rejected(data):
     with pytest.raises(ValueError):
         Profile.model_validate(data)

@@ -52,8 +52,10 @@ def ensure_docker_engine() -> subprocess.Popen[bytes] | None:
         raise EngineUnavailable(f"DOCKER_HOST={os.environ['DOCKER_HOST']} does not answer: {reason}")
     dockerd = shutil.which("dockerd")
     if dockerd is None or os.geteuid() != 0:
-        raise EngineUnavailable(f"no Docker engine ({reason}) and cannot start dockerd "
-                                f"({'not installed' if dockerd is None else 'not root'})")
+        raise EngineUnavailable(
+            f"no Docker engine ({reason}) and cannot start dockerd "
+            f"({'not installed' if dockerd is None else 'not root'})"
+        )
     _clear_stale_pid_file(Path("/var/run/docker.pid"), "dockerd")
     log = tempfile.NamedTemporaryFile(prefix="novaload-dockerd-", suffix=".log", delete=False)
     proc = subprocess.Popen([dockerd], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
@@ -127,8 +129,10 @@ def no_leftovers(docker_engine: None) -> Iterator[list[str]]:
     run_ids: list[str] = []
     yield run_ids
     client = docker_client()
-    left = {run_id: [c.name for c in client.containers.list(all=True, filters={"label": label_filters(run_id)})]
-            for run_id in run_ids}
+    left = {
+        run_id: [c.name for c in client.containers.list(all=True, filters={"label": label_filters(run_id)})]
+        for run_id in run_ids
+    }
     client.close()
     assert run_ids, "the test registered no run id"
     assert all(not names for names in left.values()), f"containers left behind: {left}"

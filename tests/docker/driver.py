@@ -16,15 +16,28 @@ from novaload.run.docker import DockerRunner
 
 def main(spec: dict[str, object]) -> None:
     plan = ExecutionPlan(
-        run_id=str(spec["run_id"]), script=Path(str(spec["script"])),
-        run_dir=Path(str(spec["run_dir"])), k6_args=tuple(spec.get("k6_args", ())),  # type: ignore[arg-type]
-        env={}, k6_binary="k6", image=str(spec["image"]),
-        parallelism=int(spec.get("parallelism", 1)))  # type: ignore[call-overload]
+        run_id=str(spec["run_id"]),
+        script=Path(str(spec["script"])),
+        run_dir=Path(str(spec["run_dir"])),
+        k6_args=tuple(spec.get("k6_args", ())),  # type: ignore[arg-type]
+        env={},
+        k6_binary="k6",
+        image=str(spec["image"]),
+        parallelism=int(spec.get("parallelism", 1)),
+    )  # type: ignore[call-overload]
     execution = DockerRunner(on_log=lambda line: print(line, file=sys.stderr, flush=True)).run(plan)
-    print(json.dumps({"exit_code": execution.exit_code, "interrupted": execution.interrupted,
-                      "killed": execution.killed,
-                      "results_files": [str(p) for p in execution.results_files],
-                      "summary_files": [str(p) for p in execution.summary_files]}), flush=True)
+    print(
+        json.dumps(
+            {
+                "exit_code": execution.exit_code,
+                "interrupted": execution.interrupted,
+                "killed": execution.killed,
+                "results_files": [str(p) for p in execution.results_files],
+                "summary_files": [str(p) for p in execution.summary_files],
+            }
+        ),
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -20,23 +20,41 @@ from novaload.run.docker import (
 
 def _plan(tmp_path: Path, script: Path | None = None, **kw: object) -> ExecutionPlan:
     return ExecutionPlan(
-        run_id="api-20261121-1", script=script or tmp_path / "scripts" / "api.js",
-        run_dir=tmp_path / "run", k6_args=("--tag", "testid=api-20261121-1"),
-        env={"TOKEN": "s3cret-value"}, k6_binary="k6", **kw)  # type: ignore[arg-type]
+        run_id="api-20261121-1",
+        script=script or tmp_path / "scripts" / "api.js",
+        run_dir=tmp_path / "run",
+        k6_args=("--tag", "testid=api-20261121-1"),
+        env={"TOKEN": "s3cret-value"},
+        k6_binary="k6",
+        **kw,
+    )  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("codes", "expected"), [
-    ([0], 0),
-    ([99], 99),
-    ([107], 107),
-    ([0, 0, 0], 0),
-    ([0, 99], 99),
-    ([99, 99], 99),
-    ([99, 107], 107),
-    ([0, 105, 137], 105),
-    ([137, 99], 137),
-], ids=["one-ok", "one-99", "one-107", "all-ok", "one-threshold", "all-threshold",
-        "crash-beats-threshold", "first-failure", "kill-beats-threshold"])
+@pytest.mark.parametrize(
+    ("codes", "expected"),
+    [
+        ([0], 0),
+        ([99], 99),
+        ([107], 107),
+        ([0, 0, 0], 0),
+        ([0, 99], 99),
+        ([99, 99], 99),
+        ([99, 107], 107),
+        ([0, 105, 137], 105),
+        ([137, 99], 137),
+    ],
+    ids=[
+        "one-ok",
+        "one-99",
+        "one-107",
+        "all-ok",
+        "one-threshold",
+        "all-threshold",
+        "crash-beats-threshold",
+        "first-failure",
+        "kill-beats-threshold",
+    ],
+)
 def test_combined_exit_code(codes: list[int], expected: int) -> None:
     assert combined_exit_code(codes) == expected
 
@@ -55,9 +73,15 @@ def test_single_instance_command_has_outputs_and_no_segment(tmp_path: Path) -> N
     assert "--paused" not in cmd  # nothing to synchronise with
 
 
-@pytest.mark.parametrize(("index", "segment", "suffix"), [
-    (0, "0:1/3", "1of3"), (1, "1/3:2/3", "2of3"), (2, "2/3:1", "3of3"),
-], ids=["first", "middle", "last"])
+@pytest.mark.parametrize(
+    ("index", "segment", "suffix"),
+    [
+        (0, "0:1/3", "1of3"),
+        (1, "1/3:2/3", "2of3"),
+        (2, "2/3:1", "3of3"),
+    ],
+    ids=["first", "middle", "last"],
+)
 def test_split_instance_command(tmp_path: Path, index: int, segment: str, suffix: str) -> None:
     plan = _plan(tmp_path, parallelism=3)
     files = InstanceFiles.for_instance(plan, index, 3)
@@ -90,17 +114,25 @@ def test_script_inside_run_folder_is_one_read_write_bind(tmp_path: Path) -> None
     assert binds == {run: {"bind": run, "mode": "rw"}}
 
 
-@pytest.mark.parametrize(("run_id", "expected"), [
-    ("api-20261121-1", "novaload-api-20261121-1-2of4"),
-    ("my run/1", "novaload-my-run-1-2of4"),
-], ids=["plain", "unsafe-chars"])
+@pytest.mark.parametrize(
+    ("run_id", "expected"),
+    [
+        ("api-20261121-1", "novaload-api-20261121-1-2of4"),
+        ("my run/1", "novaload-my-run-1-2of4"),
+    ],
+    ids=["plain", "unsafe-chars"],
+)
 def test_container_name(run_id: str, expected: str) -> None:
     assert container_name(run_id, 1, 4) == expected
 
 
-@pytest.mark.parametrize(("run_id", "expected"), [
-    (None, ["io.novaload.managed=true"]),
-    ("r1", ["io.novaload.managed=true", "io.novaload.run-id=r1"]),
-], ids=["all-runs", "one-run"])
+@pytest.mark.parametrize(
+    ("run_id", "expected"),
+    [
+        (None, ["io.novaload.managed=true"]),
+        ("r1", ["io.novaload.managed=true", "io.novaload.run-id=r1"]),
+    ],
+    ids=["all-runs", "one-run"],
+)
 def test_label_filters(run_id: str | None, expected: list[str]) -> None:
     assert label_filters(run_id) == expected

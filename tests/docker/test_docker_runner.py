@@ -76,11 +76,25 @@ def _script(tmp_path: Path, source: str) -> Path:
     return path
 
 
-def _plan(script: Path, run_dir: Path, image: str, run_id: str, *, parallelism: int = 1,
-          base_url: str = "http://127.0.0.1:9") -> ExecutionPlan:
+def _plan(
+    script: Path,
+    run_dir: Path,
+    image: str,
+    run_id: str,
+    *,
+    parallelism: int = 1,
+    base_url: str = "http://127.0.0.1:9",
+) -> ExecutionPlan:
     return ExecutionPlan(
-        run_id=run_id, script=script, run_dir=run_dir, k6_args=("--tag", f"testid={run_id}"),
-        env={"NOVALOAD_BASE_URL": base_url}, k6_binary="k6", parallelism=parallelism, image=image)
+        run_id=run_id,
+        script=script,
+        run_dir=run_dir,
+        k6_args=("--tag", f"testid={run_id}"),
+        env={"NOVALOAD_BASE_URL": base_url},
+        k6_binary="k6",
+        parallelism=parallelism,
+        image=image,
+    )
 
 
 def _points(files: list[Path]) -> list[dict[str, object]]:
@@ -99,8 +113,9 @@ def _quiet() -> DockerRunner:
     return DockerRunner(on_log=lambda line: None, poll_interval_s=0.5)
 
 
-def test_single_container_run(k6_image: str, demo_target: str, tmp_path: Path, run_dir: Path,
-                              no_leftovers: list[str]) -> None:
+def test_single_container_run(
+    k6_image: str, demo_target: str, tmp_path: Path, run_dir: Path, no_leftovers: list[str]
+) -> None:
     run_id = _run_id()
     no_leftovers.append(run_id)
     stats: list[LiveStats] = []
@@ -121,29 +136,42 @@ def test_single_container_run(k6_image: str, demo_target: str, tmp_path: Path, r
     assert max(s.vus for s in stats) == 2
 
 
-def test_two_segments_count_exactly_like_one_container(k6_image: str, demo_target: str,
-                                                       tmp_path: Path, no_leftovers: list[str]) -> None:
+def test_two_segments_count_exactly_like_one_container(
+    k6_image: str, demo_target: str, tmp_path: Path, no_leftovers: list[str]
+) -> None:
     script = _script(tmp_path, SHARED_ITERATIONS)
     runs = {}
     for parallelism in (1, 2):
         run_id = _run_id()
         no_leftovers.append(run_id)
-        plan = _plan(script, tmp_path / f"run-{parallelism}", k6_image, run_id,
-                     parallelism=parallelism, base_url=demo_target)
+        plan = _plan(
+            script,
+            tmp_path / f"run-{parallelism}",
+            k6_image,
+            run_id,
+            parallelism=parallelism,
+            base_url=demo_target,
+        )
         runs[parallelism] = _quiet().run(plan)
 
     single, split = runs[1], runs[2]
     assert (single.exit_code, split.exit_code) == (0, 0)
     assert [p.name for p in split.results_files] == ["k6-results-1of2.json", "k6-results-2of2.json"]
     per_segment = [_count(_points([f]), "iterations") for f in split.results_files]
-    print(f"iterations: single={_count(_points(single.results_files), 'iterations')} "
-          f"segments={per_segment}")
+    print(f"iterations: single={_count(_points(single.results_files), 'iterations')} segments={per_segment}")
     assert all(n > 0 for n in per_segment)
     for metric in ("iterations", "http_reqs"):
-        assert _count(_points(split.results_files), metric) == _count(_points(single.results_files), metric) == 101
+        assert (
+            _count(_points(split.results_files), metric)
+            == _count(_points(single.results_files), metric)
+            == 101
+        )
     assert [p.name for p in split.summary_files] == [
-        "k6-summary-1of2.json", "k6-summary-export-1of2.json",
-        "k6-summary-2of2.json", "k6-summary-export-2of2.json"]
+        "k6-summary-1of2.json",
+        "k6-summary-export-1of2.json",
+        "k6-summary-2of2.json",
+        "k6-summary-export-2of2.json",
+    ]
     # handleSummary ran in each container and wrote its own segment's share.
     summaries = [json.loads(p.read_text()) for p in split.summary_files if "export" not in p.name]
     assert [s["metrics"]["iterations"]["values"]["count"] for s in summaries] == per_segment
@@ -151,28 +179,50 @@ def test_two_segments_count_exactly_like_one_container(k6_image: str, demo_targe
 
 
 @pytest.mark.parametrize("parallelism", [1, 2], ids=["one-container", "two-segments"])
-@pytest.mark.parametrize(("source", "code"), [
-    (FAILING_THRESHOLD, 99),
-    (INIT_EXCEPTION, 107),
-], ids=["threshold-failed-99", "init-exception-107"])
-def test_k6_exit_code_passes_through(k6_image: str, tmp_path: Path, run_dir: Path,
-                                     no_leftovers: list[str], source: str, code: int,
-                                     parallelism: int) -> None:
+@pytest.mark.parametrize(
+    ("source", "code"),
+    [
+        (FAILING_THRESHOLD, 99),
+        (INIT_EXCEPTION, 107),
+    ],
+    ids=["threshold-failed-99", "init-exception-107"],
+)
+def test_k6_exit_code_passes_through(
+    k6_image: str,
+    tmp_path: Path,
+    run_dir: Path,
+    no_leftovers: list[str],
+    source: str,
+    code: int,
+    parallelism: int,
+) -> None:
     run_id = _run_id()
     no_leftovers.append(run_id)
     plan = _plan(_script(tmp_path, source), run_dir, k6_image, run_id, parallelism=parallelism)
     assert _quiet().run(plan).exit_code == code
 
 
-def test_logs_are_prefixed_and_redacted(k6_image: str, tmp_path: Path, run_dir: Path,
-                                        no_leftovers: list[str]) -> None:
+def test_logs_are_prefixed_and_redacted(
+    k6_image: str, tmp_path: Path, run_dir: Path, no_leftovers: list[str]
+) -> None:
     run_id = _run_id()
     no_leftovers.append(run_id)
-    script = _script(tmp_path, "export const options = { iterations: 1 };\n"
-                               "export default function () { console.log('token=' + __ENV.TOKEN); }\n")
-    plan = ExecutionPlan(run_id=run_id, script=script, run_dir=run_dir, k6_args=(),
-                         env={"TOKEN": "hunter2-secret"}, k6_binary="k6", parallelism=2,
-                         image=k6_image, secrets=("hunter2-secret",))
+    script = _script(
+        tmp_path,
+        "export const options = { iterations: 1 };\n"
+        "export default function () { console.log('token=' + __ENV.TOKEN); }\n",
+    )
+    plan = ExecutionPlan(
+        run_id=run_id,
+        script=script,
+        run_dir=run_dir,
+        k6_args=(),
+        env={"TOKEN": "hunter2-secret"},
+        k6_binary="k6",
+        parallelism=2,
+        image=k6_image,
+        secrets=("hunter2-secret",),
+    )
     lines: list[str] = []
     execution = DockerRunner(on_log=lines.append).run(plan)
     assert execution.exit_code == 0
@@ -182,12 +232,23 @@ def test_logs_are_prefixed_and_redacted(k6_image: str, tmp_path: Path, run_dir: 
     assert "token=***" in written and "hunter2-secret" not in written + "".join(lines)
 
 
-def _start_driver(k6_image: str, script: Path, run_dir: Path, run_id: str,
-                  parallelism: int = 1) -> subprocess.Popen[str]:
-    spec = {"run_id": run_id, "script": str(script), "run_dir": str(run_dir), "image": k6_image,
-            "k6_args": ["--tag", f"testid={run_id}"], "parallelism": parallelism}
-    return subprocess.Popen([sys.executable, str(DRIVER), json.dumps(spec)], text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+def _start_driver(
+    k6_image: str, script: Path, run_dir: Path, run_id: str, parallelism: int = 1
+) -> subprocess.Popen[str]:
+    spec = {
+        "run_id": run_id,
+        "script": str(script),
+        "run_dir": str(run_dir),
+        "image": k6_image,
+        "k6_args": ["--tag", f"testid={run_id}"],
+        "parallelism": parallelism,
+    }
+    return subprocess.Popen(
+        [sys.executable, str(DRIVER), json.dumps(spec)],
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def _wait_for(condition: Callable[[], bool], what: str, proc: subprocess.Popen[str]) -> None:
@@ -217,10 +278,12 @@ def _finish(proc: subprocess.Popen[str]) -> dict[str, object]:
     return result
 
 
-@pytest.mark.parametrize(("parallelism", "suffix"), [(1, ""), (2, "-1of2")],
-                         ids=["one-container", "two-segments"])
-def test_interrupt_stops_k6_gracefully(k6_image: str, tmp_path: Path, run_dir: Path,
-                                       no_leftovers: list[str], parallelism: int, suffix: str) -> None:
+@pytest.mark.parametrize(
+    ("parallelism", "suffix"), [(1, ""), (2, "-1of2")], ids=["one-container", "two-segments"]
+)
+def test_interrupt_stops_k6_gracefully(
+    k6_image: str, tmp_path: Path, run_dir: Path, no_leftovers: list[str], parallelism: int, suffix: str
+) -> None:
     run_id = _run_id()
     no_leftovers.append(run_id)
     proc = _start_driver(k6_image, _script(tmp_path, LONG_RUN), run_dir, run_id, parallelism)
@@ -236,8 +299,9 @@ def test_interrupt_stops_k6_gracefully(k6_image: str, tmp_path: Path, run_dir: P
     assert _count(_points([results]), "iterations") > 0
 
 
-def test_second_interrupt_kills_k6(k6_image: str, tmp_path: Path, run_dir: Path,
-                                   no_leftovers: list[str]) -> None:
+def test_second_interrupt_kills_k6(
+    k6_image: str, tmp_path: Path, run_dir: Path, no_leftovers: list[str]
+) -> None:
     run_id = _run_id()
     no_leftovers.append(run_id)
     proc = _start_driver(k6_image, _script(tmp_path, SLOW_TEARDOWN), run_dir, run_id)
@@ -251,8 +315,9 @@ def test_second_interrupt_kills_k6(k6_image: str, tmp_path: Path, run_dir: Path,
     assert result["exit_code"] == 137  # SIGKILL, as Docker reports it
 
 
-def test_sigterm_is_an_interrupt(k6_image: str, tmp_path: Path, run_dir: Path,
-                                 no_leftovers: list[str]) -> None:
+def test_sigterm_is_an_interrupt(
+    k6_image: str, tmp_path: Path, run_dir: Path, no_leftovers: list[str]
+) -> None:
     run_id = _run_id()
     no_leftovers.append(run_id)
     proc = _start_driver(k6_image, _script(tmp_path, LONG_RUN), run_dir, run_id)
@@ -262,8 +327,9 @@ def test_sigterm_is_an_interrupt(k6_image: str, tmp_path: Path, run_dir: Path,
     assert (result["interrupted"], result["exit_code"]) == (True, 105)
 
 
-def test_named_network_run_with_published_api(k6_image: str, tmp_path: Path, run_dir: Path,
-                                               no_leftovers: list[str]) -> None:
+def test_named_network_run_with_published_api(
+    k6_image: str, tmp_path: Path, run_dir: Path, no_leftovers: list[str]
+) -> None:
     from novaload.run.image import docker_client
 
     run_id = _run_id()
@@ -271,12 +337,24 @@ def test_named_network_run_with_published_api(k6_image: str, tmp_path: Path, run
     client = docker_client()
     network = client.networks.create(f"novaload-pytest-{uuid.uuid4().hex[:8]}", driver="bridge")
     stats: list[LiveStats] = []
-    script = _script(tmp_path, "import { sleep } from 'k6';\n"
-                               "export const options = { vus: 2, duration: '3s' };\n"
-                               "export default function () { sleep(0.1); }\n")
+    script = _script(
+        tmp_path,
+        "import { sleep } from 'k6';\n"
+        "export const options = { vus: 2, duration: '3s' };\n"
+        "export default function () { sleep(0.1); }\n",
+    )
     try:
-        plan = ExecutionPlan(run_id=run_id, script=script, run_dir=run_dir, k6_args=(), env={},
-                             k6_binary="k6", parallelism=2, image=k6_image, network=network.name)
+        plan = ExecutionPlan(
+            run_id=run_id,
+            script=script,
+            run_dir=run_dir,
+            k6_args=(),
+            env={},
+            k6_binary="k6",
+            parallelism=2,
+            image=k6_image,
+            network=network.name,
+        )
         execution = _quiet().run(plan, stats.append)
     finally:
         network.remove()
@@ -287,8 +365,9 @@ def test_named_network_run_with_published_api(k6_image: str, tmp_path: Path, run
     assert max(s.vus for s in stats) == 2
 
 
-def test_unreachable_engine_is_one_line_runner_error(tmp_path: Path, run_dir: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unreachable_engine_is_one_line_runner_error(
+    tmp_path: Path, run_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path / 'closed.sock'}")
     runner = _quiet()
     with pytest.raises(RunnerError) as check_error:
@@ -311,8 +390,9 @@ def test_remove_leftovers_removes_one_runs_containers(k6_image: str) -> None:
     client = docker_client()
     ours, other = _run_id(), _run_id()
     for run_id in (ours, ours, other):
-        client.containers.create(k6_image, ["version"], labels={
-            "io.novaload.managed": "true", "io.novaload.run-id": run_id})
+        client.containers.create(
+            k6_image, ["version"], labels={"io.novaload.managed": "true", "io.novaload.run-id": run_id}
+        )
     try:
         assert remove_leftovers(ours) == 2
         assert client.containers.list(all=True, filters={"label": label_filters(ours)}) == []

@@ -48,20 +48,26 @@ def test_image_is_labelled_with_the_binary_version(k6_image: str, k6_bin: str) -
 
 
 @pytest.mark.docker
-def test_k6_runs_as_an_unprivileged_user_and_writes_the_mounted_folder(k6_image: str,
-                                                                       tmp_path: Path) -> None:
+def test_k6_runs_as_an_unprivileged_user_and_writes_the_mounted_folder(k6_image: str, tmp_path: Path) -> None:
     # A scratch image has no user database and no /tmp of its own: prove k6 needs neither.
     tmp_path.chmod(0o755)  # pytest makes it 0700: the container user must get in
     out = tmp_path / "out"
     out.mkdir()
     out.chmod(0o777)
-    (tmp_path / "t.js").write_text("export const options = { iterations: 2 };\nexport default function () {}\n")
+    (tmp_path / "t.js").write_text(
+        "export const options = { iterations: 2 };\nexport default function () {}\n"
+    )
     client = docker_client()
     try:
         client.containers.run(
-            k6_image, ["run", "--quiet", "/data/t.js", "--out", "json=/data/out/r.json"],
-            user="65534:65534", network_mode="none", remove=True, working_dir="/data/out",
-            volumes={str(tmp_path): {"bind": "/data", "mode": "rw"}})
+            k6_image,
+            ["run", "--quiet", "/data/t.js", "--out", "json=/data/out/r.json"],
+            user="65534:65534",
+            network_mode="none",
+            remove=True,
+            working_dir="/data/out",
+            volumes={str(tmp_path): {"bind": "/data", "mode": "rw"}},
+        )
     finally:
         client.close()
     lines = [json.loads(line) for line in (out / "r.json").read_text().splitlines()]

@@ -12,11 +12,27 @@ import pytest
 from novaload.history import HistoryEntry, HistoryStore, default_history_dir
 
 
-def entry(run_id: str, started: str, *, exit_code: int = 0, scenario: str = "api",
-          env: str = "local", branch: str = "main", path: str | None = None) -> HistoryEntry:
-    return HistoryEntry(run_id=run_id, scenario=scenario, environment=env, git_branch=branch,
-                        exit_code=exit_code, verdict="passed" if exit_code == 0 else "failed",
-                        started_at=started, run_path=path, p95=12.5)
+def entry(
+    run_id: str,
+    started: str,
+    *,
+    exit_code: int = 0,
+    scenario: str = "api",
+    env: str = "local",
+    branch: str = "main",
+    path: str | None = None,
+) -> HistoryEntry:
+    return HistoryEntry(
+        run_id=run_id,
+        scenario=scenario,
+        environment=env,
+        git_branch=branch,
+        exit_code=exit_code,
+        verdict="passed" if exit_code == 0 else "failed",
+        started_at=started,
+        run_path=path,
+        p95=12.5,
+    )
 
 
 @pytest.fixture()
@@ -38,17 +54,29 @@ def test_list_is_newest_first_with_filters(store: HistoryStore):
     assert len(store.list(limit=2)) == 2
 
 
-@pytest.mark.parametrize(("selector", "kwargs", "expected"), [
-    ("last", {"scenario": "api", "environment": "local"}, "a3"),
-    ("last", {"scenario": "api", "environment": "local", "exclude": ("a3",)}, "a2"),
-    ("last-passing", {"scenario": "api", "environment": "local", "exclude": ("a3",)}, "a1"),
-    ("last-passing", {"scenario": "api", "environment": "local", "branch": "main"}, "a1"),
-    ("last", {"scenario": "api", "environment": "staging"}, "s1"),
-    ("a2", {}, "a2"),
-    ("last", {"scenario": "nope"}, None),
-    ("missing-id", {}, None),
-], ids=["last", "last-excluding-current", "last-passing", "branch", "env", "run-id",
-        "no-match", "unknown-id"])
+@pytest.mark.parametrize(
+    ("selector", "kwargs", "expected"),
+    [
+        ("last", {"scenario": "api", "environment": "local"}, "a3"),
+        ("last", {"scenario": "api", "environment": "local", "exclude": ("a3",)}, "a2"),
+        ("last-passing", {"scenario": "api", "environment": "local", "exclude": ("a3",)}, "a1"),
+        ("last-passing", {"scenario": "api", "environment": "local", "branch": "main"}, "a1"),
+        ("last", {"scenario": "api", "environment": "staging"}, "s1"),
+        ("a2", {}, "a2"),
+        ("last", {"scenario": "nope"}, None),
+        ("missing-id", {}, None),
+    ],
+    ids=[
+        "last",
+        "last-excluding-current",
+        "last-passing",
+        "branch",
+        "env",
+        "run-id",
+        "no-match",
+        "unknown-id",
+    ],
+)
 def test_selectors(store: HistoryStore, selector: str, kwargs: dict, expected: str | None):
     found = store.select(selector, **kwargs)
     assert (found.run_id if found else None) == expected

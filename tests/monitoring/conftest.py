@@ -31,8 +31,9 @@ def target_url() -> Iterator[str]:
     from novaload.target.process import TargetProcess
     from novaload.target.settings import TargetSettings
 
-    target = TargetProcess.start(TargetSettings(error_rate=0.25, latency_median_ms=2.0,
-                                                latency_p99_ms=10.0, seed=7))
+    target = TargetProcess.start(
+        TargetSettings(error_rate=0.25, latency_median_ms=2.0, latency_p99_ms=10.0, seed=7)
+    )
     try:
         yield target.url
     finally:
@@ -51,14 +52,23 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory, target_url: str) -> Ite
         "scrape_configs:\n"
         f"  - job_name: novaload-target\n    static_configs: [{{targets: ['{target}']}}]\n"
         f"  - job_name: nothing-listens\n    static_configs: [{{targets: ['127.0.0.1:{free_port()}']}}]\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     log = tmp / "prometheus.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [PROMETHEUS_BIN, f"--config.file={tmp / 'prometheus.yml'}", f"--storage.tsdb.path={tmp / 'data'}",
-             f"--web.listen-address=127.0.0.1:{port}", "--web.enable-remote-write-receiver",
-             "--enable-feature=native-histograms"],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            [
+                PROMETHEUS_BIN,
+                f"--config.file={tmp / 'prometheus.yml'}",
+                f"--storage.tsdb.path={tmp / 'data'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+                "--web.enable-remote-write-receiver",
+                "--enable-feature=native-histograms",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
     try:
         wait_http(f"http://127.0.0.1:{port}/-/ready", proc, log)
         yield Server(f"http://127.0.0.1:{port}", port, tmp)
@@ -76,12 +86,14 @@ def influxdb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     config.write_text(INFLUXD_CONFIG.format(dir=tmp, rpc_port=free_port(), http_port=port), encoding="utf-8")
     log = tmp / "influxd.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([INFLUXD_BIN, "-config", str(config)], stdout=out,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [INFLUXD_BIN, "-config", str(config)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
     try:
         wait_http(f"http://127.0.0.1:{port}/ping", proc, log)
         yield Server(f"http://127.0.0.1:{port}", port, tmp)
     finally:
         stop_process(proc)
-
-

@@ -1,7 +1,6 @@
 """Helpers shared by the monitoring tests: free ports, HTTP, waiting for
 servers (stopped with support.stop_process), and one bounded k6 run feeding the monitoring outputs."""
 
-
 from __future__ import annotations
 
 import os
@@ -122,8 +121,15 @@ bind-address = "127.0.0.1:{rpc_port}"
 """
 
 
-def run_k6(k6: str, script_dir: Path, target_url: str, settings: MonitoringSettings, testid: str,
-           outputs: tuple[str, ...], native_histograms: bool = False) -> K6Run:
+def run_k6(
+    k6: str,
+    script_dir: Path,
+    target_url: str,
+    settings: MonitoringSettings,
+    testid: str,
+    outputs: tuple[str, ...],
+    native_histograms: bool = False,
+) -> K6Run:
     """One bounded (~8 s) k6 run sending to ``outputs``, with the args the runner would add."""
     script = script_dir / "monitoring-feed.js"
     script.write_text(K6_SCRIPT, encoding="utf-8")
@@ -132,7 +138,9 @@ def run_k6(k6: str, script_dir: Path, target_url: str, settings: MonitoringSetti
     done = subprocess.run(
         [k6, "run", "--quiet", "--no-usage-report", *args, "--tag", f"testid={testid}", str(script)],
         env={**os.environ, **env, "TARGET": target_url},
-        capture_output=True, text=True, timeout=90, check=False)
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
     return K6Run(testid, started, datetime.now(UTC), done.returncode, done.stdout + done.stderr)
-
-

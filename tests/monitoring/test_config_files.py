@@ -21,7 +21,9 @@ def _tool(name: str) -> str:
     return path
 
 
-def _run(cmd: list[str], cwd: Path = REPO, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def _run(
+    cmd: list[str], cwd: Path = REPO, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=60, check=False)
 
 
@@ -40,7 +42,9 @@ def test_promtool_check_rules() -> None:
 
 
 @pytest.mark.prometheus
-@pytest.mark.parametrize("test_file", sorted((MONITORING / "prometheus/tests").glob("*.yml")), ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "test_file", sorted((MONITORING / "prometheus/tests").glob("*.yml")), ids=lambda p: p.name
+)
 def test_promtool_rule_unit_tests(test_file: Path) -> None:
     # rule_files in a test file are relative to the test file, so any cwd works.
     done = _run([_tool("promtool"), "test", "rules", str(test_file)])
@@ -66,8 +70,11 @@ def test_amtool_check_config() -> None:
 
 
 @pytest.mark.docker
-@pytest.mark.parametrize("password, ok", [("s3cret", True), (None, False), ("", False)],
-                         ids=["password-set", "password-unset", "password-empty"])
+@pytest.mark.parametrize(
+    "password, ok",
+    [("s3cret", True), (None, False), ("", False)],
+    ids=["password-set", "password-unset", "password-empty"],
+)
 def test_compose_config_requires_grafana_password(tmp_path: Path, password: str | None, ok: bool) -> None:
     compose = shutil.which("docker-compose")
     require(compose is not None, "docker-compose not installed (apt-get install docker-compose)")
@@ -77,7 +84,9 @@ def test_compose_config_requires_grafana_password(tmp_path: Path, password: str 
         env["GRAFANA_ADMIN_PASSWORD"] = password
     empty_env_file = tmp_path / "empty.env"  # a stray .env must not decide the outcome
     empty_env_file.write_text("", encoding="utf-8")
-    done = _run([compose, "--env-file", str(empty_env_file), "-f", str(COMPOSE_FILE), "config", "-q"], env=env)
+    done = _run(
+        [compose, "--env-file", str(empty_env_file), "-f", str(COMPOSE_FILE), "config", "-q"], env=env
+    )
     assert (done.returncode == 0) is ok, done.stdout + done.stderr
     if not ok:
         assert "GRAFANA_ADMIN_PASSWORD" in done.stderr
@@ -95,7 +104,9 @@ def test_compose_services_are_pinned_checked_and_local() -> None:
         assert tag and tag != "latest", f"{name}: image {service['image']} is not pinned"
         assert service["healthcheck"]["test"], f"{name}: no health check"
         for port in service["ports"]:
-            assert port.startswith("${MONITORING_BIND:-127.0.0.1}:"), f"{name}: {port} not bound to MONITORING_BIND"
+            assert port.startswith("${MONITORING_BIND:-127.0.0.1}:"), (
+                f"{name}: {port} not bound to MONITORING_BIND"
+            )
         named = [v.split(":")[0] for v in service["volumes"] if not v.startswith("./")]
         assert named and all(v in spec["volumes"] for v in named), f"{name}: no named data volume"
         for mount in (v for v in service["volumes"] if v.startswith("./")):

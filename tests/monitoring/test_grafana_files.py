@@ -61,7 +61,9 @@ def test_dashboard_is_valid_grafana_json(path: Path) -> None:
     ids = [p["id"] for p in dashboard["panels"]]
     assert len(ids) == len(set(ids)), "panel ids must be unique"
     for panel in dashboard["panels"]:
-        assert {"h", "w", "x", "y"} <= panel["gridPos"].keys() and panel["gridPos"]["x"] + panel["gridPos"]["w"] <= 24
+        assert {"h", "w", "x", "y"} <= panel["gridPos"].keys() and panel["gridPos"]["x"] + panel["gridPos"][
+            "w"
+        ] <= 24
         assert uids.get(panel["datasource"]["uid"]) == panel["datasource"]["type"], panel["title"]
         assert panel["targets"], panel["title"]
         for target in panel["targets"]:
@@ -81,7 +83,9 @@ def test_run_dashboards_filter_every_query_by_testid(name: str) -> None:
 
 
 def test_committed_dashboards_equal_the_build_script_output() -> None:
-    spec = importlib.util.spec_from_file_location("build_dashboards", MONITORING / "grafana/build_dashboards.py")
+    spec = importlib.util.spec_from_file_location(
+        "build_dashboards", MONITORING / "grafana/build_dashboards.py"
+    )
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

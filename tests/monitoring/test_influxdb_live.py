@@ -32,9 +32,12 @@ TIME_FILTER = "time > now() - 1h"
 
 def _influx_targets(dashboard: str) -> list[Any]:
     data = json.loads((DASHBOARDS / dashboard).read_text(encoding="utf-8"))
-    return [pytest.param(t["query"], id=f"{panel['title']}:{t['refId']}")
-            for panel in data["panels"] for t in panel.get("targets", [])
-            if t["datasource"]["type"] == "influxdb"]
+    return [
+        pytest.param(t["query"], id=f"{panel['title']}:{t['refId']}")
+        for panel in data["panels"]
+        for t in panel.get("targets", [])
+        if t["datasource"]["type"] == "influxdb"
+    ]
 
 
 def influxql(server: Server, q: str, db: str = "k6") -> list[dict[str, Any]]:
@@ -54,11 +57,18 @@ def substitute(query: str, **variables: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def influx_run(influxdb: Server, target_url: str, k6_bin: str,
-               tmp_path_factory: pytest.TempPathFactory) -> K6Run:
+def influx_run(
+    influxdb: Server, target_url: str, k6_bin: str, tmp_path_factory: pytest.TempPathFactory
+) -> K6Run:
     settings = MonitoringSettings(influxdb_url=influxdb.url)
-    run = run_k6(k6_bin, tmp_path_factory.mktemp("k6-influx"), target_url, settings,
-                 f"influx-{uuid.uuid4().hex[:8]}", ("influxdb",))
+    run = run_k6(
+        k6_bin,
+        tmp_path_factory.mktemp("k6-influx"),
+        target_url,
+        settings,
+        f"influx-{uuid.uuid4().hex[:8]}",
+        ("influxdb",),
+    )
     assert run.exit_code == 0, run.stdout[-2000:]
     return run
 
@@ -82,13 +92,19 @@ def test_testid_variable_and_endpoint_split(influxdb: Server, influx_run: K6Run)
     (var,) = [v for v in data["templating"]["list"] if v["name"] == "testid"]
     (values,) = influxql(influxdb, var["query"])
     assert [influx_run.testid] in [row[1:] for row in values["values"]]
-    series = influxql(influxdb, substitute(
-        'SELECT percentile("value", 95) FROM "http_req_duration" WHERE "testid" = \'$testid\' '
-        'AND $timeFilter GROUP BY "name"', testid=influx_run.testid))
+    series = influxql(
+        influxdb,
+        substitute(
+            'SELECT percentile("value", 95) FROM "http_req_duration" WHERE "testid" = \'$testid\' '
+            'AND $timeFilter GROUP BY "name"',
+            testid=influx_run.testid,
+        ),
+    )
     assert {s["tags"]["name"] for s in series} == {"items", "cluster-status", "cluster-nodes"}
 
 
 # --- run history ---------------------------------------------------------------------
+
 
 class V2WriteFront:
     """What InfluxDB 1.8 does for /api/v2/write, in front of 1.6.7 (which lacks it):
@@ -114,10 +130,15 @@ class V2WriteFront:
         if rp:
             params["rp"] = rp
         self.writes.append({"bucket": request.query.get("bucket", ""), **params})
-        async with ClientSession() as session, session.post(f"{self.upstream}/write", params=params,
-                                                             data=body) as resp:
-            return web.Response(status=resp.status, body=await resp.read(),
-                                content_type=resp.content_type or "application/json")
+        async with (
+            ClientSession() as session,
+            session.post(f"{self.upstream}/write", params=params, data=body) as resp,
+        ):
+            return web.Response(
+                status=resp.status,
+                body=await resp.read(),
+                content_type=resp.content_type or "application/json",
+            )
 
     async def _health(self, request: web.Request) -> web.Response:
         return web.json_response({"status": "pass"})
@@ -155,26 +176,72 @@ def v2_front(influxdb: Server) -> Iterator[V2WriteFront]:
 def make_results() -> RunResults:
     metrics = {
         "http_reqs": MetricSummary("http_reqs", "counter", "default", {"count": 1200.0, "rate": 200.125}),
-        "http_req_failed": MetricSummary("http_req_failed", "rate", "default",
-                                         {"passes": 60.0, "fails": 1140.0, "value": 0.05}),
-        "http_req_duration": MetricSummary("http_req_duration", "trend", "time",
-                                           {"avg": 12.5, "p(95)": 48.25, "p(99)": 91.5}),
+        "http_req_failed": MetricSummary(
+            "http_req_failed", "rate", "default", {"passes": 60.0, "fails": 1140.0, "value": 0.05}
+        ),
+        "http_req_duration": MetricSummary(
+            "http_req_duration", "trend", "time", {"avg": 12.5, "p(95)": 48.25, "p(99)": 91.5}
+        ),
     }
-    endpoints = pd.DataFrame([
-        {"name": "items", "requests": 800, "failures": 40, "error_rate": 0.05, "rps": 133.4,
-         "avg": 10.0, "min": 1.0, "med": 9.0, "p90": 30.0, "p95": 41.5, "p99": 80.25, "max": 120.0},
-        {"name": "cluster-status", "requests": 400, "failures": 20, "error_rate": 0.05, "rps": 66.7,
-         "avg": 15.0, "min": 2.0, "med": 12.0, "p90": 50.0, "p95": 61.0, "p99": 99.0, "max": 150.0},
-    ])
-    return RunResults(metrics=metrics, thresholds=[], duration_s=5.996, duration_source="k6-summary",
-                      started_at=None, ended_at=None, sources=[Path("run.json")], lines=0, points=0,
-                      input_bytes=0, endpoints=endpoints)
+    endpoints = pd.DataFrame(
+        [
+            {
+                "name": "items",
+                "requests": 800,
+                "failures": 40,
+                "error_rate": 0.05,
+                "rps": 133.4,
+                "avg": 10.0,
+                "min": 1.0,
+                "med": 9.0,
+                "p90": 30.0,
+                "p95": 41.5,
+                "p99": 80.25,
+                "max": 120.0,
+            },
+            {
+                "name": "cluster-status",
+                "requests": 400,
+                "failures": 20,
+                "error_rate": 0.05,
+                "rps": 66.7,
+                "avg": 15.0,
+                "min": 2.0,
+                "med": 12.0,
+                "p90": 50.0,
+                "p95": 61.0,
+                "p99": 99.0,
+                "max": 150.0,
+            },
+        ]
+    )
+    return RunResults(
+        metrics=metrics,
+        thresholds=[],
+        duration_s=5.996,
+        duration_source="k6-summary",
+        started_at=None,
+        ended_at=None,
+        sources=[Path("run.json")],
+        lines=0,
+        points=0,
+        input_bytes=0,
+        endpoints=endpoints,
+    )
 
 
 def _publish(settings: MonitoringSettings, run_id: str) -> bool:
-    return publish_run_history(make_results(), settings, run_id=run_id, scenario="checkout",
-                               environment="local", verdict="failed", exit_code=99,
-                               git_commit="abc1234", time=datetime.now(UTC))
+    return publish_run_history(
+        make_results(),
+        settings,
+        run_id=run_id,
+        scenario="checkout",
+        environment="local",
+        verdict="failed",
+        exit_code=99,
+        git_commit="abc1234",
+        time=datetime.now(UTC),
+    )
 
 
 def test_publish_writes_run_and_endpoint_points(influxdb: Server, v2_front: V2WriteFront) -> None:
@@ -186,24 +253,49 @@ def test_publish_writes_run_and_endpoint_points(influxdb: Server, v2_front: V2Wr
     (run,) = influxql(influxdb, f"SELECT * FROM novaload_run WHERE run_id = '{run_id}'")
     row = dict(zip(run["columns"], run["values"][0], strict=True))
     assert {k: row[k] for k in ("scenario", "environment", "verdict", "git_commit")} == {
-        "scenario": "checkout", "environment": "local", "verdict": "failed", "git_commit": "abc1234"}
-    assert {k: row[k] for k in ("requests", "rps", "error_rate", "p95_ms", "p99_ms", "duration_s", "exit_code")} == {
-        "requests": 1200, "rps": 200.125, "error_rate": 0.05, "p95_ms": 48.25, "p99_ms": 91.5,
-        "duration_s": 5.996, "exit_code": 99}
+        "scenario": "checkout",
+        "environment": "local",
+        "verdict": "failed",
+        "git_commit": "abc1234",
+    }
+    assert {
+        k: row[k] for k in ("requests", "rps", "error_rate", "p95_ms", "p99_ms", "duration_s", "exit_code")
+    } == {
+        "requests": 1200,
+        "rps": 200.125,
+        "error_rate": 0.05,
+        "p95_ms": 48.25,
+        "p99_ms": 91.5,
+        "duration_s": 5.996,
+        "exit_code": 99,
+    }
 
     (endpoints,) = influxql(influxdb, f"SELECT * FROM novaload_endpoint WHERE run_id = '{run_id}'")
-    rows = {r["endpoint"]: r for r in (dict(zip(endpoints["columns"], v, strict=True)) for v in endpoints["values"])}
+    rows = {
+        r["endpoint"]: r
+        for r in (dict(zip(endpoints["columns"], v, strict=True)) for v in endpoints["values"])
+    }
     assert set(rows) == {"items", "cluster-status"}
     assert (rows["items"]["p95_ms"], rows["items"]["p99_ms"], rows["items"]["requests"]) == (41.5, 80.25, 800)
     assert (rows["cluster-status"]["rps"], rows["cluster-status"]["error_rate"]) == (66.7, 0.05)
 
 
 @pytest.mark.parametrize("query", _influx_targets("novaload-run-history.json"))
-def test_history_panel_query_returns_published_runs(influxdb: Server, v2_front: V2WriteFront, query: str) -> None:
+def test_history_panel_query_returns_published_runs(
+    influxdb: Server, v2_front: V2WriteFront, query: str
+) -> None:
     scenario = f"history-{uuid.uuid4().hex[:6]}"
     settings = MonitoringSettings(influxdb_url=v2_front.url, influxdb_bucket="k6")
-    ok = publish_run_history(make_results(), settings, run_id=f"{scenario}-1", scenario=scenario,
-                             environment="ci", verdict="passed", exit_code=0, time=datetime.now(UTC))
+    ok = publish_run_history(
+        make_results(),
+        settings,
+        run_id=f"{scenario}-1",
+        scenario=scenario,
+        environment="ci",
+        verdict="passed",
+        exit_code=0,
+        time=datetime.now(UTC),
+    )
     assert ok
     series = influxql(influxdb, substitute(query, scenario=re.escape(scenario), environment="ci"))
     assert series, query
@@ -219,8 +311,9 @@ def test_publish_to_nothing_listening_returns_false_and_warns(caplog: pytest.Log
     assert settings.influxdb_url in record.getMessage() and "\n" not in record.getMessage()
 
 
-def test_publish_to_influxdb_without_v2_api_returns_false(influxdb: Server,
-                                                          caplog: pytest.LogCaptureFixture) -> None:
+def test_publish_to_influxdb_without_v2_api_returns_false(
+    influxdb: Server, caplog: pytest.LogCaptureFixture
+) -> None:
     # 1.6.7 answers 404 on /api/v2/write: a real server refusing, not a dead port.
     settings = MonitoringSettings(influxdb_url=influxdb.url)
     with caplog.at_level(logging.WARNING, logger="novaload.monitoring.publish"):

@@ -14,7 +14,13 @@ import pytest
 from monitoring_support import REPO
 
 from novaload.errors import ConfigError, MonitoringError
-from novaload.monitoring import ComposeStack, MonitoringSettings, grafana_run_url, history_points, k6_output_args
+from novaload.monitoring import (
+    ComposeStack,
+    MonitoringSettings,
+    grafana_run_url,
+    history_points,
+    k6_output_args,
+)
 from novaload.results.model import MetricSummary, RunResults
 
 COMPOSE = REPO / "docker-compose.monitoring.yml"
@@ -23,24 +29,39 @@ COMPOSE = REPO / "docker-compose.monitoring.yml"
 def test_settings_default_to_the_local_stack() -> None:
     s = MonitoringSettings.from_env({})
     assert (s.prometheus_url, s.grafana_url, s.influxdb_url, s.loki_url) == (
-        "http://127.0.0.1:9090", "http://127.0.0.1:3000", "http://127.0.0.1:8086", "http://127.0.0.1:3100")
+        "http://127.0.0.1:9090",
+        "http://127.0.0.1:3000",
+        "http://127.0.0.1:8086",
+        "http://127.0.0.1:3100",
+    )
     assert (s.influxdb_database, s.influxdb_bucket, s.influxdb_token) == ("k6", "k6", None)
 
 
 def test_settings_from_env_overrides() -> None:
-    s = MonitoringSettings.from_env({"MONITORING_BIND": "0.0.0.0", "PROMETHEUS_PORT": "19090",
-                                     "NOVALOAD_GRAFANA_URL": "https://grafana.example:3443/",
-                                     "NOVALOAD_INFLUXDB_BUCKET": "k6/autogen", "INFLUXDB_TOKEN": "u:p",
-                                     "GRAFANA_ADMIN_PASSWORD": "pw"})
+    s = MonitoringSettings.from_env(
+        {
+            "MONITORING_BIND": "0.0.0.0",
+            "PROMETHEUS_PORT": "19090",
+            "NOVALOAD_GRAFANA_URL": "https://grafana.example:3443/",
+            "NOVALOAD_INFLUXDB_BUCKET": "k6/autogen",
+            "INFLUXDB_TOKEN": "u:p",
+            "GRAFANA_ADMIN_PASSWORD": "pw",
+        }
+    )
     assert s.prometheus_url == "http://127.0.0.1:19090"  # 0.0.0.0 is reached on loopback
     assert s.grafana_url == "https://grafana.example:3443"
     assert (s.influxdb_bucket, s.influxdb_token, s.grafana_password) == ("k6/autogen", "u:p", "pw")
     assert "u:p" not in repr(s) and "pw" not in repr(s)
 
 
-@pytest.mark.parametrize("env, key", [({"NOVALOAD_PROMETHEUS_URL": "localhost:9090"}, "NOVALOAD_PROMETHEUS_URL"),
-                                      ({"NOVALOAD_LOKI_URL": "http://h:notaport"}, "NOVALOAD_LOKI_URL")],
-                         ids=["no-scheme", "bad-port"])
+@pytest.mark.parametrize(
+    "env, key",
+    [
+        ({"NOVALOAD_PROMETHEUS_URL": "localhost:9090"}, "NOVALOAD_PROMETHEUS_URL"),
+        ({"NOVALOAD_LOKI_URL": "http://h:notaport"}, "NOVALOAD_LOKI_URL"),
+    ],
+    ids=["no-scheme", "bad-port"],
+)
 def test_bad_url_is_a_config_error_naming_the_variable(env: dict[str, str], key: str) -> None:
     with pytest.raises(ConfigError) as err:
         MonitoringSettings.from_env(env)
@@ -51,21 +72,29 @@ def test_k6_output_args_for_prometheus_and_influxdb() -> None:
     s = MonitoringSettings(prometheus_url="http://127.0.0.1:9090", influxdb_url="http://127.0.0.1:8086")
     args, env = k6_output_args(s, "run-1")
     assert args == ["--out", "experimental-prometheus-rw", "--out", "influxdb=http://127.0.0.1:8086/k6"]
-    assert env == {"K6_PROMETHEUS_RW_SERVER_URL": "http://127.0.0.1:9090/api/v1/write",
-                   "K6_PROMETHEUS_RW_PUSH_INTERVAL": "5s",
-                   "K6_PROMETHEUS_RW_TREND_STATS": "p(95),p(99),min,max,avg"}
+    assert env == {
+        "K6_PROMETHEUS_RW_SERVER_URL": "http://127.0.0.1:9090/api/v1/write",
+        "K6_PROMETHEUS_RW_PUSH_INTERVAL": "5s",
+        "K6_PROMETHEUS_RW_TREND_STATS": "p(95),p(99),min,max,avg",
+    }
 
 
 def test_k6_output_args_native_histograms_loki_and_influx_credentials() -> None:
     s = MonitoringSettings(influxdb_token="k6user:secret")
     args, env = k6_output_args(s, "run-2", native_histograms=True, outputs=("prometheus", "influxdb", "loki"))
-    assert env["K6_PROMETHEUS_RW_TREND_AS_NATIVE_HISTOGRAM"] == "true" and "K6_PROMETHEUS_RW_TREND_STATS" not in env
+    assert (
+        env["K6_PROMETHEUS_RW_TREND_AS_NATIVE_HISTOGRAM"] == "true"
+        and "K6_PROMETHEUS_RW_TREND_STATS" not in env
+    )
     assert (env["K6_INFLUXDB_USERNAME"], env["K6_INFLUXDB_PASSWORD"]) == ("k6user", "secret")
     assert args[-2:] == ["--log-output", "loki=http://127.0.0.1:3100/loki/api/v1/push,label.testid=run-2"]
 
 
-@pytest.mark.parametrize("run_id, outputs", [("has space", ("prometheus",)), ("a,b", ("prometheus",)),
-                                             ("ok", ("graphite",))], ids=["space", "comma", "unknown-output"])
+@pytest.mark.parametrize(
+    "run_id, outputs",
+    [("has space", ("prometheus",)), ("a,b", ("prometheus",)), ("ok", ("graphite",))],
+    ids=["space", "comma", "unknown-output"],
+)
 def test_k6_output_args_rejects_bad_input(run_id: str, outputs: tuple[str, ...]) -> None:
     with pytest.raises(ConfigError):
         k6_output_args(MonitoringSettings(), run_id, outputs=outputs)
@@ -88,7 +117,10 @@ def test_grafana_run_url_selects_testid_and_time_range() -> None:
 
 def test_dashboard_uids_used_in_links_exist() -> None:
     from novaload.monitoring import DASHBOARD_UIDS
-    present = {json.loads(p.read_text())["uid"] for p in (REPO / "monitoring/grafana/dashboards").glob("*.json")}
+
+    present = {
+        json.loads(p.read_text())["uid"] for p in (REPO / "monitoring/grafana/dashboards").glob("*.json")
+    }
     assert set(DASHBOARD_UIDS.values()) == present
 
 
@@ -96,14 +128,26 @@ def test_history_points_skip_missing_values_and_keep_int_fields() -> None:
     import pandas as pd
 
     results = RunResults(
-        metrics={"http_reqs": MetricSummary("http_reqs", "counter", "default", {"count": 10.0}),
-                 "http_req_duration": MetricSummary("http_req_duration", "trend", "time", {"p(95)": 5.5})},
-        thresholds=[], duration_s=4.0, duration_source="sample-span", started_at=None,
-        ended_at=datetime(2026, 1, 1, tzinfo=UTC), sources=[], lines=0, points=0, input_bytes=0,
-        endpoints=pd.DataFrame([{"name": "home", "requests": 10, "error_rate": 0.0, "rps": 2.5,
-                                 "p95": 5.5, "p99": float("nan")}]))
-    run, endpoint = history_points(results, run_id="r1", scenario="smoke", environment="", verdict="passed",
-                                   exit_code=0)
+        metrics={
+            "http_reqs": MetricSummary("http_reqs", "counter", "default", {"count": 10.0}),
+            "http_req_duration": MetricSummary("http_req_duration", "trend", "time", {"p(95)": 5.5}),
+        },
+        thresholds=[],
+        duration_s=4.0,
+        duration_source="sample-span",
+        started_at=None,
+        ended_at=datetime(2026, 1, 1, tzinfo=UTC),
+        sources=[],
+        lines=0,
+        points=0,
+        input_bytes=0,
+        endpoints=pd.DataFrame(
+            [{"name": "home", "requests": 10, "error_rate": 0.0, "rps": 2.5, "p95": 5.5, "p99": float("nan")}]
+        ),
+    )
+    run, endpoint = history_points(
+        results, run_id="r1", scenario="smoke", environment="", verdict="passed", exit_code=0
+    )
     line = run.to_line_protocol()
     assert line.startswith("novaload_run,run_id=r1,scenario=smoke,verdict=passed ")  # no empty tags
     assert "requests=10i" in line and "rps=2.5" in line and "exit_code=0i" in line and "p99_ms" not in line
@@ -112,6 +156,7 @@ def test_history_points_skip_missing_values_and_keep_int_fields() -> None:
 
 
 # --- ComposeStack ----------------------------------------------------------------------
+
 
 class FakeRunner:
     def __init__(self, v2: bool, fail_on: str | None = None) -> None:
@@ -122,34 +167,49 @@ class FakeRunner:
     def __call__(self, cmd: Sequence[str], env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
         self.calls.append(list(cmd))
         if cmd[:3] == ["docker", "compose", "version"]:
-            return subprocess.CompletedProcess(cmd, 0 if self.v2 else 1, "", "" if self.v2 else "unknown command")
+            return subprocess.CompletedProcess(
+                cmd, 0 if self.v2 else 1, "", "" if self.v2 else "unknown command"
+            )
         if self.fail_on and self.fail_on in cmd:
             return subprocess.CompletedProcess(cmd, 1, "", "pulling prometheus\nError: pull access denied\n")
         return subprocess.CompletedProcess(cmd, 0, "", "")
 
 
-def _stack(runner: FakeRunner, tools: set[str], environ: dict[str, str] | None = None,
-           ready: bool = True) -> ComposeStack:
+def _stack(
+    runner: FakeRunner, tools: set[str], environ: dict[str, str] | None = None, ready: bool = True
+) -> ComposeStack:
     def fetch(url: str, headers: Mapping[str, str]) -> tuple[int, str]:
         if not ready:
             raise ConnectionRefusedError("connection refused")
         if url.endswith("/api/v1/targets?state=active"):
             return 200, json.dumps({"data": {"activeTargets": [{"health": "up"}]}})
         if url.endswith("/api/datasources"):
-            return 200, json.dumps([{"uid": u} for u in ("novaload-prometheus", "novaload-influxdb", "novaload-loki")])
+            return 200, json.dumps(
+                [{"uid": u} for u in ("novaload-prometheus", "novaload-influxdb", "novaload-loki")]
+            )
         return 200, "ok"
 
     clock = iter(range(0, 10_000, 5))
-    return ComposeStack(COMPOSE, environ={"GRAFANA_ADMIN_PASSWORD": "pw"} if environ is None else environ,
-                        runner=runner, fetch=fetch, which=lambda name: f"/usr/bin/{name}" if name in tools else None,
-                        sleep=lambda s: None, clock=lambda: float(next(clock)))
+    return ComposeStack(
+        COMPOSE,
+        environ={"GRAFANA_ADMIN_PASSWORD": "pw"} if environ is None else environ,
+        runner=runner,
+        fetch=fetch,
+        which=lambda name: f"/usr/bin/{name}" if name in tools else None,
+        sleep=lambda s: None,
+        clock=lambda: float(next(clock)),
+    )
 
 
-@pytest.mark.parametrize("v2, tools, expected", [
-    (True, {"docker", "docker-compose"}, ["docker", "compose"]),
-    (False, {"docker", "docker-compose"}, ["docker-compose"]),
-    (False, {"docker-compose"}, ["docker-compose"]),
-], ids=["v2-plugin", "v1-when-no-plugin", "v1-without-docker-cli"])
+@pytest.mark.parametrize(
+    "v2, tools, expected",
+    [
+        (True, {"docker", "docker-compose"}, ["docker", "compose"]),
+        (False, {"docker", "docker-compose"}, ["docker-compose"]),
+        (False, {"docker-compose"}, ["docker-compose"]),
+    ],
+    ids=["v2-plugin", "v1-when-no-plugin", "v1-without-docker-cli"],
+)
 def test_compose_detection_prefers_v2_and_runs_once(v2: bool, tools: set[str], expected: list[str]) -> None:
     runner = FakeRunner(v2)
     stack = _stack(runner, tools)
@@ -161,7 +221,11 @@ def test_compose_detection_prefers_v2_and_runs_once(v2: bool, tools: set[str], e
 def test_no_compose_at_all_is_one_line_monitoring_error() -> None:
     with pytest.raises(MonitoringError) as err:
         _stack(FakeRunner(False), {"docker"}).compose_command()
-    assert "docker compose" in str(err.value) and "docker-compose" in str(err.value) and "\n" not in str(err.value)
+    assert (
+        "docker compose" in str(err.value)
+        and "docker-compose" in str(err.value)
+        and "\n" not in str(err.value)
+    )
 
 
 def test_up_and_down_command_lines() -> None:
@@ -196,10 +260,17 @@ def test_up_times_out_naming_what_is_not_ready() -> None:
     assert "loki: not reachable" in message
 
 
-@pytest.mark.parametrize("answer, expected", [
-    ((401, "Unauthorized"), "Grafana rejected GRAFANA_ADMIN_USER/GRAFANA_ADMIN_PASSWORD"),
-    ((200, json.dumps([{"uid": "novaload-prometheus"}])), "not provisioned: novaload-influxdb, novaload-loki"),
-], ids=["bad-credentials", "missing-datasources"])
+@pytest.mark.parametrize(
+    "answer, expected",
+    [
+        ((401, "Unauthorized"), "Grafana rejected GRAFANA_ADMIN_USER/GRAFANA_ADMIN_PASSWORD"),
+        (
+            (200, json.dumps([{"uid": "novaload-prometheus"}])),
+            "not provisioned: novaload-influxdb, novaload-loki",
+        ),
+    ],
+    ids=["bad-credentials", "missing-datasources"],
+)
 def test_status_says_what_is_wrong_with_grafana(answer: tuple[int, str], expected: str) -> None:
     def fetch(url: str, headers: Mapping[str, str]) -> tuple[int, str]:
         if url.endswith("/api/datasources"):

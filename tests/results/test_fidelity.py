@@ -94,8 +94,7 @@ def test_gzip_and_plain_give_identical_results(k6_runs, tmp_path):
         shutil.copyfileobj(src, dst)
     ndjson = tmp_path / "out.ndjson"
     shutil.copy(run.json, ndjson)
-    docs = [summary_document(ingest([p], k6_summary=run.export))["metrics"]
-            for p in (run.json, gz, ndjson)]
+    docs = [summary_document(ingest([p], k6_summary=run.export))["metrics"] for p in (run.json, gz, ndjson)]
     assert docs[0] == docs[1] == docs[2]
 
 
@@ -109,8 +108,7 @@ def test_breakdowns_match_totals(k6_runs):
     assert res.histogram["requests"].sum() == total
     assert res.errors["requests"].sum() == res.value("http_req_failed", "passes")
     assert set(res.statuses["status"]) >= {"0", "200", "404", "500"}
-    assert res.checks.loc[res.checks["check"] == "is 200", "passes"].sum() == \
-        res.value("checks", "passes")
+    assert res.checks.loc[res.checks["check"] == "is 200", "passes"].sum() == res.value("checks", "passes")
     assert "::g1::inner" in set(res.groups["group"])
     assert res.value("iterations", "count") == res.scenarios["iterations"].sum()
 
@@ -126,15 +124,17 @@ def test_scenarios_breakdown(k6_runs):
 
 def test_two_execution_segments_merge_like_one_run(k6_bin, loopback_url, tmp_path, k6_runs):
     seq = ["--execution-segment-sequence", "0,1/2,1"]
-    a = run_k6(k6_bin, "segments.js", tmp_path / "a", loopback_url,
-               "--execution-segment", "0:1/2", *seq)
-    b = run_k6(k6_bin, "segments.js", tmp_path / "b", loopback_url,
-               "--execution-segment", "1/2:1", *seq)
+    a = run_k6(k6_bin, "segments.js", tmp_path / "a", loopback_url, "--execution-segment", "0:1/2", *seq)
+    b = run_k6(k6_bin, "segments.js", tmp_path / "b", loopback_url, "--execution-segment", "1/2:1", *seq)
     whole = k6_runs("segments.js")
     merged = ingest([a.json, b.json])
     single = ingest([whole.json])
-    for metric, key in [("iterations", "count"), ("http_reqs", "count"),
-                        ("checks", "passes"), ("http_req_failed", "passes")]:
+    for metric, key in [
+        ("iterations", "count"),
+        ("http_reqs", "count"),
+        ("checks", "passes"),
+        ("http_req_failed", "passes"),
+    ]:
         assert merged.value(metric, key) == single.value(metric, key), metric
     assert merged.value("iterations", "count") == 101
     n_a = ingest([a.json]).value("http_req_duration", "min")
@@ -150,8 +150,7 @@ def test_extra_thresholds_from_file_and_replace(k6_runs):
     assert by[("http_req_duration{name:api}", "p(50)<0.000001")].ok is False
     assert by[("no_such_metric", "count>1")].ok is None
     assert ("http_req_failed", "rate<0.01") in by
-    only = ingest([run.json], k6_summary=run.export, extra_thresholds=extra,
-                  thresholds_replace=True)
+    only = ingest([run.json], k6_summary=run.export, extra_thresholds=extra, thresholds_replace=True)
     assert {t.source for t in only.thresholds} == {"file"}
 
 

@@ -13,13 +13,13 @@ import pytest
 
 pytestmark = pytest.mark.k6
 
-FILES = ("summary.json", "report.html", "report.md", "endpoints.csv", "timeseries.csv",
-         "junit.xml")
+FILES = ("summary.json", "report.html", "report.md", "endpoints.csv", "timeseries.csv", "junit.xml")
 
 
 def report(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "novaload", "report", *args],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "novaload", "report", *args], capture_output=True, text=True, timeout=120
+    )
 
 
 def test_report_rebuilds_every_file(k6_runs, tmp_path: Path):
@@ -34,18 +34,32 @@ def test_report_rebuilds_every_file(k6_runs, tmp_path: Path):
 def test_thresholds_file_rejudges_a_finished_run(k6_runs, tmp_path: Path):
     run = k6_runs("mixed.js")
     slo = tmp_path / "slo.yaml"
-    slo.write_text('http_req_duration: ["p(95)<0.0001", "p(99.9)<600000"]\n'
-                   '"http_req_duration{name:never-requested}": ["p(95)<100"]\n')
+    slo.write_text(
+        'http_req_duration: ["p(95)<0.0001", "p(99.9)<600000"]\n'
+        '"http_req_duration{name:never-requested}": ["p(95)<100"]\n'
+    )
     out = tmp_path / "rep"
-    proc = report(str(run.json), "--k6-summary", str(run.export), "--thresholds", str(slo),
-                  "--replace-thresholds", "--out-dir", str(out))
+    proc = report(
+        str(run.json),
+        "--k6-summary",
+        str(run.export),
+        "--thresholds",
+        str(slo),
+        "--replace-thresholds",
+        "--out-dir",
+        str(out),
+    )
     assert proc.returncode == 99, proc.stdout + proc.stderr
-    verdicts = {(t, expr): v["ok"]
-                for t, m in json.loads((out / "summary.json").read_text())["metrics"].items()
-                for expr, v in m.get("thresholds", {}).items()}
-    assert verdicts == {("http_req_duration", "p(95)<0.0001"): False,
-                        ("http_req_duration", "p(99.9)<600000"): True,
-                        ("http_req_duration{name:never-requested}", "p(95)<100"): None}
+    verdicts = {
+        (t, expr): v["ok"]
+        for t, m in json.loads((out / "summary.json").read_text())["metrics"].items()
+        for expr, v in m.get("thresholds", {}).items()
+    }
+    assert verdicts == {
+        ("http_req_duration", "p(95)<0.0001"): False,
+        ("http_req_duration", "p(99.9)<600000"): True,
+        ("http_req_duration{name:never-requested}", "p(95)<100"): None,
+    }
     cases = {tc.get("name"): tc for tc in ET.parse(out / "junit.xml").getroot().iter("testcase")}
     assert cases["p(95)<0.0001"].find("failure") is not None
     assert cases["p(95)<100"].find("skipped") is not None  # no data, never "passed"

@@ -9,19 +9,22 @@ import pytest
 
 from novaload.errors import ConfigError, InputError
 from novaload.results.stats import percentiles
-from novaload.results.thresholds import (load_thresholds_file, parse_expression,
-                                         parse_metric_name)
+from novaload.results.thresholds import load_thresholds_file, parse_expression, parse_metric_name
 
 
-@pytest.mark.parametrize("text,agg,op,limit", [
-    ("p(95)<500", "p(95)", "<", 500.0),
-    ("p(99.9) <= 1.5", "p(99.9)", "<=", 1.5),
-    ("avg>=2", "avg", ">=", 2.0),
-    ("rate===0", "rate", "===", 0.0),
-    ("count == 3", "count", "==", 3.0),
-    ("value!=1e3", "value", "!=", 1000.0),
-    ("med>0", "med", ">", 0.0),
-], ids=["p95", "p99.9-spaces", "ge", "strict-eq", "loose-eq", "ne-exp", "gt"])
+@pytest.mark.parametrize(
+    "text,agg,op,limit",
+    [
+        ("p(95)<500", "p(95)", "<", 500.0),
+        ("p(99.9) <= 1.5", "p(99.9)", "<=", 1.5),
+        ("avg>=2", "avg", ">=", 2.0),
+        ("rate===0", "rate", "===", 0.0),
+        ("count == 3", "count", "==", 3.0),
+        ("value!=1e3", "value", "!=", 1000.0),
+        ("med>0", "med", ">", 0.0),
+    ],
+    ids=["p95", "p99.9-spaces", "ge", "strict-eq", "loose-eq", "ne-exp", "gt"],
+)
 def test_parse_expression(text, agg, op, limit):
     e = parse_expression(text)
     assert (e.aggregation, e.operator, e.limit) == (agg, op, limit)
@@ -33,14 +36,21 @@ def test_parse_expression_rejects(text):
         parse_expression(text)
 
 
-@pytest.mark.parametrize("name,parent,pairs", [
-    ("http_req_duration", "http_req_duration", ()),
-    ("http_req_duration{name:index}", "http_req_duration", (("name", "index"),)),
-    ('http_req_duration{ name : "api" , method:GET}', "http_req_duration",
-     (("method", "GET"), ("name", "api"))),
-    ("m{status:'500'}", "m", (("status", "500"),)),
-    ("m{url:http://x:1/a}", "m", (("url", "http://x:1/a"),)),
-], ids=["plain", "one", "spaces-quotes", "single-quotes", "colon-in-value"])
+@pytest.mark.parametrize(
+    "name,parent,pairs",
+    [
+        ("http_req_duration", "http_req_duration", ()),
+        ("http_req_duration{name:index}", "http_req_duration", (("name", "index"),)),
+        (
+            'http_req_duration{ name : "api" , method:GET}',
+            "http_req_duration",
+            (("method", "GET"), ("name", "api")),
+        ),
+        ("m{status:'500'}", "m", (("status", "500"),)),
+        ("m{url:http://x:1/a}", "m", (("url", "http://x:1/a"),)),
+    ],
+    ids=["plain", "one", "spaces-quotes", "single-quotes", "colon-in-value"],
+)
 def test_parse_metric_name(name, parent, pairs):
     assert parse_metric_name(name) == (parent, pairs)
 
@@ -73,18 +83,19 @@ def test_percentiles_bit_identical_to_k6_formula(seed):
 
 @pytest.mark.parametrize("fmt", ["yaml", "json", "json-wrapped"])
 def test_load_thresholds_file(tmp_path, fmt):
-    spec = {"http_req_duration{name:a}": ["p(95)<300", {"threshold": "avg<100",
-                                                         "abortOnFail": True}]}
+    spec = {"http_req_duration{name:a}": ["p(95)<300", {"threshold": "avg<100", "abortOnFail": True}]}
     path = tmp_path / f"t.{fmt}"
     if fmt == "yaml":
-        path.write_text("http_req_duration{name:a}:\n  - p(95)<300\n"
-                        "  - {threshold: avg<100, abortOnFail: true}\n")
+        path.write_text(
+            "http_req_duration{name:a}:\n  - p(95)<300\n  - {threshold: avg<100, abortOnFail: true}\n"
+        )
     else:
         path.write_text(json.dumps({"thresholds": spec} if fmt == "json-wrapped" else spec))
     specs = load_thresholds_file(path)
     assert [(s.metric, s.expr.source, s.abort_on_fail, s.source) for s in specs] == [
         ("http_req_duration{name:a}", "p(95)<300", False, "file"),
-        ("http_req_duration{name:a}", "avg<100", True, "file")]
+        ("http_req_duration{name:a}", "avg<100", True, "file"),
+    ]
 
 
 def test_load_thresholds_file_bad_expression_names_file_metric_expression(tmp_path):

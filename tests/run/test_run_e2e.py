@@ -16,17 +16,32 @@ import pytest
 pytestmark = pytest.mark.k6
 
 REPO = Path(__file__).resolve().parents[2]
-REPORT_FILES = ["summary.json", "report.html", "report.md", "endpoints.csv", "timeseries.csv",
-                "junit.xml", "run.json", "k6-results.json"]
+REPORT_FILES = [
+    "summary.json",
+    "report.html",
+    "report.md",
+    "endpoints.csv",
+    "timeseries.csv",
+    "junit.xml",
+    "run.json",
+    "k6-results.json",
+]
 
 
-def novaload(*args: str, env: dict[str, str] | None = None, timeout: float = 120,
-             cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+def novaload(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 120, cwd: Path = REPO
+) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
     for var in ("ENVIRONMENT", "PROFILE", "CONCURRENT_USERS", "TEST_DURATION", "API_TARGET"):
         full_env.pop(var, None) if not (env and var in env) else None
-    return subprocess.run([sys.executable, "-m", "novaload", *args], capture_output=True,
-                          text=True, timeout=timeout, env=full_env, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "novaload", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=full_env,
+        cwd=cwd,
+    )
 
 
 def count_points(path: Path, metric: str) -> int:
@@ -41,8 +56,9 @@ def count_points(path: Path, metric: str) -> int:
 def test_api_scenario_on_the_demo_target_writes_every_report(tmp_path: Path):
     """The README's first command, shortened: starts the demo target itself."""
     out = tmp_path / "run"
-    proc = novaload("run", "api", "--env", "local", "--profile", "dev", "--duration", "3s",
-                    "--out-dir", str(out))
+    proc = novaload(
+        "run", "api", "--env", "local", "--profile", "dev", "--duration", "3s", "--out-dir", str(out)
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     for name in REPORT_FILES + ["api.js"]:
         assert (out / name).is_file(), name
@@ -116,8 +132,9 @@ def test_command_line_overrides_a_scripts_options(tmp_path: Path, demo_target: s
     script = tmp_path / "own.js"
     script.write_text(OWN)
     out = tmp_path / "run"
-    proc = novaload("run", str(script), "--target", demo_target, "--vus", "1",
-                    "--duration", "2s", "--out-dir", str(out))
+    proc = novaload(
+        "run", str(script), "--target", demo_target, "--vus", "1", "--duration", "2s", "--out-dir", str(out)
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     iterations = json.loads((out / "summary.json").read_text())["metrics"]["iterations"]["count"]
     assert iterations > 7  # a 2 s duration replaced the 7 iterations
@@ -152,9 +169,24 @@ def test_ctrl_c_leaves_no_k6_and_still_reports(tmp_path: Path, demo_target: str,
     script.write_text(LONG)
     out = tmp_path / "run"
     env = {**os.environ, "NO_COLOR": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "novaload", "run", str(script), "--target",
-                             demo_target, "--out-dir", str(out)], env=env, cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "novaload",
+            "run",
+            str(script),
+            "--target",
+            demo_target,
+            "--out-dir",
+            str(out),
+        ],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 30
     while not (out / "k6-results.json").exists() or (out / "k6-results.json").stat().st_size == 0:
         assert time.monotonic() < deadline, "k6 never started writing results"
@@ -182,12 +214,25 @@ def test_secrets_stay_out_of_the_run_folder(tmp_path: Path, demo_target: str):
 
     shutil.copytree(REPO / "configs", cfg)
     (cfg / "environments" / "secretive.yaml").write_text(
-        f"base_url: {demo_target}\nheaders:\n  Authorization: 'Bearer ${{NOVALOAD_TEST_TOKEN}}'\n")
+        f"base_url: {demo_target}\nheaders:\n  Authorization: 'Bearer ${{NOVALOAD_TEST_TOKEN}}'\n"
+    )
     secret = "tok-5f3e9a0c7b1d-very-secret"
     out = tmp_path / "run"
-    proc = novaload("--config-dir", str(cfg), "run", "api", "--env", "secretive", "--profile",
-                    "dev", "--duration", "2s", "--out-dir", str(out),
-                    env={"NOVALOAD_TEST_TOKEN": secret})
+    proc = novaload(
+        "--config-dir",
+        str(cfg),
+        "run",
+        "api",
+        "--env",
+        "secretive",
+        "--profile",
+        "dev",
+        "--duration",
+        "2s",
+        "--out-dir",
+        str(out),
+        env={"NOVALOAD_TEST_TOKEN": secret},
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert secret not in proc.stdout + proc.stderr
     for path in out.rglob("*"):
@@ -195,16 +240,27 @@ def test_secrets_stay_out_of_the_run_folder(tmp_path: Path, demo_target: str):
             assert secret.encode() not in path.read_bytes(), path.name
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["run", "api", "--env", "production", "--profile", "dev"], "requires confirmation"),
-    (["run", "api", "--k6", "/nonexistent/k6"], "k6 not found"),
-    (["run", "api", "--env", "nowhere"], "unknown environment"),
-    (["run", "no/such/script.js"], "no such scenario or script"),
-    (["run", "api", "--duration", "forever"], "--duration"),
-    (["run", "api", "--parallelism", "2"], "--runner docker"),
-    (["report", "/nonexistent.json", "--out-dir", "/tmp/x"], "/nonexistent.json"),
-], ids=["production-needs-yes", "k6-missing", "unknown-env", "no-script", "bad-duration",
-        "parallel-local", "missing-results"])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "api", "--env", "production", "--profile", "dev"], "requires confirmation"),
+        (["run", "api", "--k6", "/nonexistent/k6"], "k6 not found"),
+        (["run", "api", "--env", "nowhere"], "unknown environment"),
+        (["run", "no/such/script.js"], "no such scenario or script"),
+        (["run", "api", "--duration", "forever"], "--duration"),
+        (["run", "api", "--parallelism", "2"], "--runner docker"),
+        (["report", "/nonexistent.json", "--out-dir", "/tmp/x"], "/nonexistent.json"),
+    ],
+    ids=[
+        "production-needs-yes",
+        "k6-missing",
+        "unknown-env",
+        "no-script",
+        "bad-duration",
+        "parallel-local",
+        "missing-results",
+    ],
+)
 def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str, tmp_path: Path):
     reports = tmp_path / "reports"
     proc = novaload(*args, cwd=REPO, env={"NOVALOAD_REPORTS_DIR": str(reports)})
@@ -227,8 +283,7 @@ def test_relative_out_dir_from_another_directory(tmp_path: Path, demo_target: st
     """k6 runs inside the run folder, so every path handed to it must be absolute."""
     script = tmp_path / "own.js"
     script.write_text(OWN)
-    proc = novaload("run", "own.js", "--target", demo_target, "--out-dir", "rel/run",
-                    cwd=tmp_path)
+    proc = novaload("run", "own.js", "--target", demo_target, "--out-dir", "rel/run", cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert (tmp_path / "rel" / "run" / "report.html").is_file()
 
@@ -241,12 +296,14 @@ def test_every_run_registers_in_history_and_reports_its_trend(tmp_path: Path, de
     history = tmp_path / "history"
     outs = [tmp_path / f"run{i}" for i in range(2)]
     for out in outs:
-        proc = novaload("run", str(script), "--target", demo_target, "--out-dir", str(out),
-                        "--history-dir", str(history))
+        proc = novaload(
+            "run", str(script), "--target", demo_target, "--out-dir", str(out), "--history-dir", str(history)
+        )
         assert proc.returncode == 0, proc.stdout + proc.stderr
     listed = novaload("history", "--history-dir", str(history), "--json")
     runs = json.loads(listed.stdout)
-    assert [r["run_id"] for r in runs] == [json.loads((o / "run.json").read_text())["run_id"]
-                                           for o in reversed(outs)]
+    assert [r["run_id"] for r in runs] == [
+        json.loads((o / "run.json").read_text())["run_id"] for o in reversed(outs)
+    ]
     assert ">Trend<" not in (outs[0] / "report.html").read_text()  # one run is no trend
     assert ">Trend<" in (outs[1] / "report.html").read_text()

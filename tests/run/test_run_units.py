@@ -20,15 +20,18 @@ class _Results:
         self.thresholds_failed = failed
 
 
-@pytest.mark.parametrize(("k6_exit", "failed", "regressed", "expected"), [
-    (0, False, False, ExitCode.OK),
-    (99, True, False, 99),
-    (0, True, False, 99),  # k6 said ok, our offline judgement did not: never pass it
-    (105, False, False, 105),  # interrupted: k6's code passes through
-    (107, False, False, 107),
-    (0, False, True, ExitCode.REGRESSION),
-    (99, True, True, 99),  # thresholds outrank regression
-])
+@pytest.mark.parametrize(
+    ("k6_exit", "failed", "regressed", "expected"),
+    [
+        (0, False, False, ExitCode.OK),
+        (99, True, False, 99),
+        (0, True, False, 99),  # k6 said ok, our offline judgement did not: never pass it
+        (105, False, False, 105),  # interrupted: k6's code passes through
+        (107, False, False, 107),
+        (0, False, True, ExitCode.REGRESSION),
+        (99, True, True, 99),  # thresholds outrank regression
+    ],
+)
 def test_exit_code_for(k6_exit, failed, regressed, expected):
     assert exit_code_for(k6_exit, _Results(failed), regressed=regressed) == expected
 
@@ -62,11 +65,16 @@ def test_instance_file_names():
 
 def test_combine_sums_instances_and_weights_error_rate():
     def inst(vus, reqs, rate, failed, p95):
-        return {"status": {"vus": vus, "vus-max": vus, "running": True},
-                "metrics": {"http_reqs": {"count": reqs, "rate": rate},
-                            "http_req_failed": {"rate": failed},
-                            "http_req_duration": {"p(95)": p95},
-                            "iterations": {"count": reqs}}}
+        return {
+            "status": {"vus": vus, "vus-max": vus, "running": True},
+            "metrics": {
+                "http_reqs": {"count": reqs, "rate": rate},
+                "http_req_failed": {"rate": failed},
+                "http_req_duration": {"p(95)": p95},
+                "iterations": {"count": reqs},
+            },
+        }
+
     s = combine([inst(2, 100, 10.0, 0.1, 50.0), inst(3, 300, 30.0, 0.0, 80.0)], 5.0)
     assert (s.vus, s.requests, s.rps, s.p95_ms) == (5, 400, 40.0, 80.0)
     assert s.error_rate == pytest.approx(10 / 400)

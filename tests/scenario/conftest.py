@@ -46,8 +46,12 @@ class K6Run:
         return self.summary.get("metrics", {}).get(name, {})
 
     def failed_thresholds(self) -> list[str]:
-        return [f"{m}: {expr}" for m, v in self.summary.get("metrics", {}).items()
-                for expr, failed in v.get("thresholds", {}).items() if failed]
+        return [
+            f"{m}: {expr}"
+            for m, v in self.summary.get("metrics", {}).items()
+            for expr, failed in v.get("thresholds", {}).items()
+            if failed
+        ]
 
 
 @dataclass
@@ -60,9 +64,12 @@ class Target:
             return json.loads(resp.read())
 
     def configure(self, **settings: Any) -> Any:
-        req = urllib.request.Request(self.url + "/api/v1/admin/settings", method="POST",
-                                     data=json.dumps(settings).encode(),
-                                     headers={"Content-Type": "application/json"})
+        req = urllib.request.Request(
+            self.url + "/api/v1/admin/settings",
+            method="POST",
+            data=json.dumps(settings).encode(),
+            headers={"Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(req, timeout=10) as resp:
             return json.loads(resp.read())
 
@@ -84,38 +91,65 @@ def make_target() -> Iterator[Callable[..., Target]]:
         proc.stop()
 
 
-def _k6_command(k6_bin: str, script: Path, target: Target, export: Path, out: Path,
-                run_id: str) -> list[str]:
+def _k6_command(k6_bin: str, script: Path, target: Target, export: Path, out: Path, run_id: str) -> list[str]:
     # --address 127.0.0.1:0: parallel k6 runs must not fight over the REST API port 6565.
-    return [k6_bin, "run", "--quiet", "--no-color", "--address", "127.0.0.1:0",
-            "--summary-export", str(export),
-            "--out", f"json={out}", "-e", f"NOVALOAD_BASE_URL={target.url}",
-            "-e", f"NOVALOAD_WS_URL={target.ws_url}", "-e", f"NOVALOAD_RUN_ID={run_id}",
-            str(script)]
+    return [
+        k6_bin,
+        "run",
+        "--quiet",
+        "--no-color",
+        "--address",
+        "127.0.0.1:0",
+        "--summary-export",
+        str(export),
+        "--out",
+        f"json={out}",
+        "-e",
+        f"NOVALOAD_BASE_URL={target.url}",
+        "-e",
+        f"NOVALOAD_WS_URL={target.ws_url}",
+        "-e",
+        f"NOVALOAD_RUN_ID={run_id}",
+        str(script),
+    ]
 
 
 @pytest.fixture
-def run_scenario(k6_bin: str, project: ProjectConfig, tmp_path: Path,
-                 request: pytest.FixtureRequest) -> Callable[..., K6Run]:
+def run_scenario(
+    k6_bin: str, project: ProjectConfig, tmp_path: Path, request: pytest.FixtureRequest
+) -> Callable[..., K6Run]:
     """Render scenario NAME for `local` with a profile and run it with k6 on a target.
 
     ``interrupt_after`` sends SIGINT that many seconds after start (a user's Ctrl-C).
     """
 
-    def run(name: str, target: Target, *, profile: str | Profile = "dev",
-            scenario: Scenario | None = None, interrupt_after: float | None = None,
-            probe: Callable[[str], Any] | None = None, timeout: float = 120) -> K6Run:
+    def run(
+        name: str,
+        target: Target,
+        *,
+        profile: str | Profile = "dev",
+        scenario: Scenario | None = None,
+        interrupt_after: float | None = None,
+        probe: Callable[[str], Any] | None = None,
+        timeout: float = 120,
+    ) -> K6Run:
         scenario = scenario or project.scenarios[name]
-        sel = select(project, name, Overrides(environment="local",
-                                              profile=profile if isinstance(profile, str) else None))
+        sel = select(
+            project,
+            name,
+            Overrides(environment="local", profile=profile if isinstance(profile, str) else None),
+        )
         prof = profile if isinstance(profile, Profile) else sel.profile
         run_id = f"t-{request.node.name[:20]}-{os.getpid()}-{time.monotonic_ns() % 10**8}"
         run_id = "".join(c if c.isalnum() or c in "-_" else "-" for c in run_id)
-        script = render(scenario, sel.environment, prof, run_id=run_id).write(
-            tmp_path / f"{name}.js")
+        script = render(scenario, sel.environment, prof, run_id=run_id).write(tmp_path / f"{name}.js")
         export, out = tmp_path / f"{name}-summary.json", tmp_path / f"{name}-results.json"
-        proc = subprocess.Popen(_k6_command(k6_bin, script, target, export, out, run_id),
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        proc = subprocess.Popen(
+            _k6_command(k6_bin, script, target, export, out, run_id),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         probed = None
         try:
             if interrupt_after is not None:
@@ -128,7 +162,14 @@ def run_scenario(k6_bin: str, project: ProjectConfig, tmp_path: Path,
                 proc.kill()
                 proc.wait()
         summary = json.loads(export.read_text()) if export.exists() else {}
-        return K6Run(exit_code=proc.returncode, script=script, summary=summary,
-                     results_json=out, output=output, run_id=run_id, probe=probed)
+        return K6Run(
+            exit_code=proc.returncode,
+            script=script,
+            summary=summary,
+            results_json=out,
+            output=output,
+            run_id=run_id,
+            probe=probed,
+        )
 
     return run

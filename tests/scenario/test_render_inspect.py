@@ -12,8 +12,19 @@ from novaload.config.models import ProjectConfig
 from novaload.config.resolve import Overrides, select
 from novaload.scenario.render import render
 
-SCENARIOS = ["api", "vm", "websocket", "database", "federation", "mixed", "stress", "soak",
-             "spike", "benchmark", "capacity"]
+SCENARIOS = [
+    "api",
+    "vm",
+    "websocket",
+    "database",
+    "federation",
+    "mixed",
+    "stress",
+    "soak",
+    "spike",
+    "benchmark",
+    "capacity",
+]
 ENVIRONMENTS = ["local", "staging", "production"]
 
 
@@ -24,14 +35,20 @@ def test_every_scenario_is_configured(project: ProjectConfig) -> None:
 @pytest.mark.k6
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 @pytest.mark.parametrize("name", SCENARIOS)
-def test_renders_and_passes_k6_inspect(project: ProjectConfig, k6_bin: str, tmp_path: Path,
-                                        name: str, environment: str) -> None:
+def test_renders_and_passes_k6_inspect(
+    project: ProjectConfig, k6_bin: str, tmp_path: Path, name: str, environment: str
+) -> None:
     sel = select(project, name, Overrides(environment=environment))
     rendered = render(sel.scenario, sel.environment, sel.profile, run_id="inspect-1")
     script = rendered.write(tmp_path / f"{name}.js")
     # No secrets in the environment: the script must still load (refs resolve to "").
-    proc = subprocess.run([k6_bin, "inspect", str(script)], capture_output=True, text=True,
-                          timeout=60, env={"PATH": "/usr/bin:/bin"})
+    proc = subprocess.run(
+        [k6_bin, "inspect", str(script)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin"},
+    )
     assert proc.returncode == 0, proc.stderr
     options = json.loads(proc.stdout)
     assert set(options["scenarios"]) == set(rendered.options["scenarios"])
@@ -43,8 +60,12 @@ def test_mixed_runs_each_workload_as_its_own_k6_scenario(project: ProjectConfig)
     sel = select(project, "mixed", Overrides(profile="smoke"))
     options = render(sel.scenario, sel.environment, sel.profile).options
     assert {n: s["exec"] for n, s in options["scenarios"].items()} == {
-        "api": "api", "vm": "vm", "database": "database", "federation": "federation",
-        "websocket": "websocket"}
+        "api": "api",
+        "vm": "vm",
+        "database": "database",
+        "federation": "federation",
+        "websocket": "websocket",
+    }
     assert all(s["tags"]["component"] == n for n, s in options["scenarios"].items())
     assert any("{scenario:" in k for k in options["thresholds"])
 

@@ -11,8 +11,19 @@ from novaload.scenario.cleanup import cleanup_vms
 
 pytestmark = pytest.mark.k6
 
-ALL = ["api", "vm", "websocket", "database", "federation", "mixed", "stress", "soak", "spike",
-       "benchmark", "capacity"]
+ALL = [
+    "api",
+    "vm",
+    "websocket",
+    "database",
+    "federation",
+    "mixed",
+    "stress",
+    "soak",
+    "spike",
+    "benchmark",
+    "capacity",
+]
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -24,8 +35,9 @@ def test_scenario_passes_its_thresholds_with_dev_profile(run_scenario, make_targ
 
 
 @pytest.mark.parametrize("name", ["benchmark", "capacity", "stress", "spike"])
-def test_scenario_own_load_shortened_passes(run_scenario, make_target, project: ProjectConfig,
-                                            name: str) -> None:
+def test_scenario_own_load_shortened_passes(
+    run_scenario, make_target, project: ProjectConfig, name: str
+) -> None:
     """The scenario's own load model (open model / shape), squeezed to a few seconds."""
     scenario = project.scenarios[name]
     base = scenario.load or project.profiles[scenario.default_profile]
@@ -53,11 +65,17 @@ def test_vm_interrupted_run_leaves_no_vm(run_scenario, make_target, project: Pro
     """Ctrl-C mid-run: k6 still runs teardown, which bulk-deletes the run's VMs."""
     target = make_target()
     scenario = project.scenarios["vm"]
-    slow = scenario.model_copy(update={"params": {"vm": {**scenario.params["vm"],
-                                                         "pause_between_ops": 0.5}}})
+    slow = scenario.model_copy(update={"params": {"vm": {**scenario.params["vm"], "pause_between_ops": 0.5}}})
     profile = project.profiles["smoke"].model_copy(update={"vus": 4, "duration": "30s"})
-    run = run_scenario("vm", target, profile=profile, scenario=slow, interrupt_after=3.0,
-                       probe=lambda run_id: _vms_of(target, run_id), timeout=60)
+    run = run_scenario(
+        "vm",
+        target,
+        profile=profile,
+        scenario=slow,
+        interrupt_after=3.0,
+        probe=lambda run_id: _vms_of(target, run_id),
+        timeout=60,
+    )
     assert run.probe > 0, "no VM existed mid-run: the interrupt proved nothing"
     assert _vms_of(target, run.run_id) == 0, run.output[-2000:]
 
@@ -69,9 +87,12 @@ def test_cleanup_vms_deletes_by_run_id_then_all_novaload_vms(make_target) -> Non
     target = make_target()
 
     def create(name: str, tags: dict[str, str]) -> None:
-        req = urllib.request.Request(target.url + "/api/v1/vms", method="POST",
-                                     data=json.dumps({"name": name, "tags": tags}).encode(),
-                                     headers={"Content-Type": "application/json"})
+        req = urllib.request.Request(
+            target.url + "/api/v1/vms",
+            method="POST",
+            data=json.dumps({"name": name, "tags": tags}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
         urllib.request.urlopen(req, timeout=10).close()
 
     seeded = target.get("/api/v1/vms?limit=1")["total"]

@@ -14,8 +14,7 @@ from novaload.results.ingest import ingest
 
 pytestmark = [pytest.mark.k6, pytest.mark.slow]
 
-SOAK_PROFILE = Profile(name="soak-test", vus=4, duration="22s", think_time=(0.05, 0.1),
-                       graceful_stop="2s")
+SOAK_PROFILE = Profile(name="soak-test", vus=4, duration="22s", think_time=(0.05, 0.1), graceful_stop="2s")
 
 
 def _soak(run_scenario, make_target, project: ProjectConfig, drift_ms_per_min: float):
@@ -26,8 +25,12 @@ def _soak(run_scenario, make_target, project: ProjectConfig, drift_ms_per_min: f
     ctx = AnalysisContext.for_run(project.scenarios["soak"], SOAK_PROFILE, "soak")
     # 99 % instead of the default 95 %: a flat run must not flag by chance in CI
     # (one-sided false-positive rate 0.5 % instead of 2.5 %); the drift stays far above.
-    ctx = AnalysisContext(scenario=ctx.scenario, executor=ctx.executor,
-                          thresholds=ctx.thresholds, params={**ctx.params, "confidence": 0.99})
+    ctx = AnalysisContext(
+        scenario=ctx.scenario,
+        executor=ctx.executor,
+        thresholds=ctx.thresholds,
+        params={**ctx.params, "confidence": 0.99},
+    )
     return run_analyses(["soak"], results, ctx)[0]
 
 
@@ -51,11 +54,24 @@ CAPACITY_RPS = 150
 
 def test_capacity_finds_configured_limit(run_scenario, make_target, project) -> None:
     # Steps of 15 req/s from 60 to 180, 4 s each (~40 s in all).
-    profile = Profile.model_validate({
-        "name": "capacity-test", "think_time": [0, 0], "graceful_stop": "2s",
-        "shape": {"kind": "steps", "model": "open", "start": 45, "peak": 180, "steps": 9,
-                  "step_duration": "4s", "duration": "36s", "pre_allocated_vus": 20,
-                  "max_vus": 300}})
+    profile = Profile.model_validate(
+        {
+            "name": "capacity-test",
+            "think_time": [0, 0],
+            "graceful_stop": "2s",
+            "shape": {
+                "kind": "steps",
+                "model": "open",
+                "start": 45,
+                "peak": 180,
+                "steps": 9,
+                "step_duration": "4s",
+                "duration": "36s",
+                "pre_allocated_vus": 20,
+                "max_vus": 300,
+            },
+        }
+    )
     target = make_target(capacity_rps=CAPACITY_RPS)
     run = run_scenario("capacity", target, profile=profile, timeout=120)
     results = ingest([run.results_json])

@@ -8,7 +8,12 @@ import pytest
 
 from novaload.config.models import Shape
 from novaload.scenario.shapes import (
-    compile_shape, draw_shape, plan_duration, plan_series, planned_load, plateaus,
+    compile_shape,
+    draw_shape,
+    plan_duration,
+    plan_series,
+    planned_load,
+    plateaus,
     random_levels,
 )
 
@@ -45,8 +50,7 @@ def test_constant_holds_peak(model: str) -> None:
 
 @pytest.mark.parametrize("model", MODELS)
 def test_ramp_rises_linearly_holds_and_falls(model: str) -> None:
-    shape = Shape(kind="ramp", model=model, start=5, peak=45, duration="60s", ramp_up="20s",
-                  ramp_down="10s")
+    shape = Shape(kind="ramp", model=model, start=5, peak=45, duration="60s", ramp_up="20s", ramp_down="10s")
 
     def analytic(t: float) -> float:
         if t < 20:
@@ -66,8 +70,7 @@ def test_steps_jump_to_evenly_spaced_levels(model: str) -> None:
 
 
 def test_steps_step_duration_overrides_duration() -> None:
-    shape = Shape(kind="steps", model="open", start=45, peak=180, steps=9, step_duration="4s",
-                  duration="36s")
+    shape = Shape(kind="steps", model="open", start=45, peak=180, steps=9, step_duration="4s", duration="36s")
     steps = plateaus(compile_shape(shape))
     assert [(s, e) for s, e, _ in steps] == [(4.0 * i, 4.0 * (i + 1)) for i in range(9)]
     assert [lvl for _, _, lvl in steps] == [60 + 15 * i for i in range(9)]
@@ -75,8 +78,16 @@ def test_steps_step_duration_overrides_duration() -> None:
 
 @pytest.mark.parametrize("model", MODELS)
 def test_spike_rises_holds_and_returns_to_baseline(model: str) -> None:
-    shape = Shape(kind="spike", model=model, baseline=10, peak=110, duration="60s",
-                  ramp_up="5s", hold="10s", ramp_down="5s")
+    shape = Shape(
+        kind="spike",
+        model=model,
+        baseline=10,
+        peak=110,
+        duration="60s",
+        ramp_up="5s",
+        hold="10s",
+        ramp_down="5s",
+    )
     # 40 s of baseline split 20/20 around the surge.
 
     def analytic(t: float) -> float:
@@ -94,15 +105,15 @@ def test_spike_rises_holds_and_returns_to_baseline(model: str) -> None:
 
 
 def test_burst_repeats_surges_every_period() -> None:
-    shape = Shape(kind="burst", model="closed", baseline=2, peak=20, duration="30s",
-                  period="10s", hold="3s")
+    shape = Shape(kind="burst", model="closed", baseline=2, peak=20, duration="30s", period="10s", hold="3s")
     assert_matches(shape, lambda t: 20.0 if t % 10 >= 7 else 2.0, 1e-9)
 
 
 @pytest.mark.parametrize("model", MODELS)
 def test_sine_follows_the_curve(model: str) -> None:
-    shape = Shape(kind="sine", model=model, baseline=10, peak=110, duration="120s",
-                  period="60s", resolution="2s")
+    shape = Shape(
+        kind="sine", model=model, baseline=10, peak=110, duration="120s", period="60s", resolution="2s"
+    )
 
     def analytic(t: float) -> float:
         return 10 + 100 * (1 - math.cos(2 * math.pi * t / 60)) / 2
@@ -126,8 +137,16 @@ def test_random_is_seeded_and_reproducible() -> None:
 
 
 def test_open_model_carries_arrival_rate_fields() -> None:
-    shape = Shape(kind="steps", model="open", peak=60, steps=3, duration="30s", time_unit="1m",
-                  pre_allocated_vus=4, max_vus=9)
+    shape = Shape(
+        kind="steps",
+        model="open",
+        peak=60,
+        steps=3,
+        duration="30s",
+        time_unit="1m",
+        pre_allocated_vus=4,
+        max_vus=9,
+    )
     executor = compile_shape(shape)
     assert executor["executor"] == "ramping-arrival-rate"
     assert (executor["timeUnit"], executor["preAllocatedVUs"], executor["maxVUs"]) == ("1m", 4, 9)

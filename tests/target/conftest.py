@@ -31,7 +31,7 @@ class ThreadedTarget:
         self._thread = threading.Thread(target=self._run, name="demo-target", daemon=True)
         self._thread.start()
         self.url = self._started.result(timeout=10)
-        self.ws_url = "ws" + self.url[len("http"):]
+        self.ws_url = "ws" + self.url[len("http") :]
 
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)

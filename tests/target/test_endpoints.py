@@ -8,7 +8,9 @@ import requests
 READS = [
     pytest.param("/health", {"status", "service", "version"}, id="health"),
     pytest.param("/ready", {"ready"}, id="ready"),
-    pytest.param("/api/v1/cluster/status", {"name", "healthy", "nodes_total", "vms_total", "ts"}, id="cluster-status"),
+    pytest.param(
+        "/api/v1/cluster/status", {"name", "healthy", "nodes_total", "vms_total", "ts"}, id="cluster-status"
+    ),
     pytest.param("/api/v1/cluster/nodes", {"nodes", "total"}, id="cluster-nodes"),
     pytest.param("/api/v1/vms", {"vms", "total", "limit", "offset"}, id="vms"),
     pytest.param("/api/v1/storage/pools", {"pools", "total"}, id="pools"),
@@ -18,11 +20,15 @@ READS = [
     pytest.param("/api/v1/db/records/42", {"id", "customer", "amount", "status"}, id="db-record"),
     pytest.param("/api/v1/db/stats", {"transactions", "reads", "writes", "records"}, id="db-stats"),
     pytest.param("/api/v1/federation/clusters", {"clusters", "total"}, id="fed-clusters"),
-    pytest.param("/api/v1/federation/clusters/eu-west/health", {"cluster", "status", "checks"}, id="fed-health"),
+    pytest.param(
+        "/api/v1/federation/clusters/eu-west/health", {"cluster", "status", "checks"}, id="fed-health"
+    ),
     pytest.param("/api/v1/items", {"items", "total"}, id="items"),
     pytest.param("/api/v1/items/3", {"id", "name", "price"}, id="item"),
     pytest.param("/api/v1/search?q=nova", {"query", "results", "count"}, id="search"),
-    pytest.param("/api/v1/admin/settings", {"error_rate", "latency_median_ms", "capacity_rps"}, id="admin-settings"),
+    pytest.param(
+        "/api/v1/admin/settings", {"error_rate", "latency_median_ms", "capacity_rps"}, id="admin-settings"
+    ),
 ]
 
 
@@ -58,7 +64,12 @@ BAD_REQUESTS = [
     pytest.param("post", "/api/v1/vms", {"name": "x", "tags": ["a"]}, id="vm-tags-list"),
     pytest.param("post", "/api/v1/storage/volumes", {"name": "v", "pool": "nope"}, id="volume-bad-pool"),
     pytest.param("post", "/api/v1/db/batch", {"count": 0}, id="batch-empty"),
-    pytest.param("post", "/api/v1/federation/migrations", {"name": "a", "from": "eu-west", "to": "eu-west"}, id="migration-same"),
+    pytest.param(
+        "post",
+        "/api/v1/federation/migrations",
+        {"name": "a", "from": "eu-west", "to": "eu-west"},
+        id="migration-same",
+    ),
     pytest.param("delete", "/api/v1/vms", None, id="bulk-delete-without-tag"),
     pytest.param("get", "/api/v1/db/query?complexity=huge", None, id="db-bad-complexity"),
     pytest.param("get", "/api/v1/search", None, id="search-without-q"),
@@ -79,20 +90,30 @@ def test_non_json_body_is_400(target):
 
 
 def test_volume_create_shows_in_pool_usage(target):
-    before = {p["name"]: p["used_gb"] for p in requests.get(target.url + "/api/v1/storage/pools").json()["pools"]}
-    resp = requests.post(target.url + "/api/v1/storage/volumes",
-                         json={"name": "data", "size_gb": 33, "pool": "hdd-pool"}, timeout=5)
+    before = {
+        p["name"]: p["used_gb"] for p in requests.get(target.url + "/api/v1/storage/pools").json()["pools"]
+    }
+    resp = requests.post(
+        target.url + "/api/v1/storage/volumes",
+        json={"name": "data", "size_gb": 33, "pool": "hdd-pool"},
+        timeout=5,
+    )
     assert resp.status_code == 201
     assert resp.json()["id"].startswith("vol-")
-    after = {p["name"]: p["used_gb"] for p in requests.get(target.url + "/api/v1/storage/pools").json()["pools"]}
+    after = {
+        p["name"]: p["used_gb"] for p in requests.get(target.url + "/api/v1/storage/pools").json()["pools"]
+    }
     assert after["hdd-pool"] == before["hdd-pool"] + 33
     assert after["ssd-pool"] == before["ssd-pool"]
 
 
 def test_db_batch_inserts_records_and_counts_transactions(target):
     before = requests.get(target.url + "/api/v1/db/stats").json()
-    resp = requests.post(target.url + "/api/v1/db/batch",
-                         json={"records": [{"customer": f"c{i}", "amount": i} for i in range(25)]}, timeout=5)
+    resp = requests.post(
+        target.url + "/api/v1/db/batch",
+        json={"records": [{"customer": f"c{i}", "amount": i} for i in range(25)]},
+        timeout=5,
+    )
     assert resp.status_code == 201
     body = resp.json()
     assert body["count"] == 25
@@ -108,12 +129,18 @@ def test_federation_sync_and_migration_are_accepted(target):
     sync = requests.post(target.url + "/api/v1/federation/sync", timeout=5)
     assert sync.status_code == 202
     assert sync.json()["status"] == "completed"
-    mig = requests.post(target.url + "/api/v1/federation/migrations",
-                        json={"vm_id": vm["id"], "from": "eu-west", "to": "us-east"}, timeout=5)
+    mig = requests.post(
+        target.url + "/api/v1/federation/migrations",
+        json={"vm_id": vm["id"], "from": "eu-west", "to": "us-east"},
+        timeout=5,
+    )
     assert mig.status_code == 202
     assert mig.json()["vm"] == vm["id"]
-    missing = requests.post(target.url + "/api/v1/federation/migrations",
-                            json={"vm_id": "vm-gone", "from": "eu-west", "to": "us-east"}, timeout=5)
+    missing = requests.post(
+        target.url + "/api/v1/federation/migrations",
+        json={"vm_id": "vm-gone", "from": "eu-west", "to": "us-east"},
+        timeout=5,
+    )
     assert missing.status_code == 404
 
 

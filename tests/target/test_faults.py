@@ -77,8 +77,9 @@ def test_latency_setting_changes_observed_median(make_target):
 
 def test_admin_settings_change_latency_and_errors_at_runtime(target):
     baseline = median_s(fire(target.url + BUSINESS))
-    resp = requests.post(target.url + "/api/v1/admin/settings",
-                         json={"latency_median_ms": 40, "latency_p99_ms": 80}, timeout=5)
+    resp = requests.post(
+        target.url + "/api/v1/admin/settings", json={"latency_median_ms": 40, "latency_p99_ms": 80}, timeout=5
+    )
     assert resp.status_code == 200 and resp.json()["latency_median_ms"] == 40.0
     assert median_s(fire(target.url + BUSINESS)) > baseline
     requests.post(target.url + "/api/v1/admin/settings", json={"error_rate": 1.0}, timeout=5)
@@ -112,8 +113,9 @@ def test_admin_settings_rejects_invalid_values(target, body):
     resp = requests.post(target.url + "/api/v1/admin/settings", json=body, timeout=5)
     assert resp.status_code == 400
     after = requests.get(target.url + "/api/v1/admin/settings").json()
-    assert {k: v for k, v in after.items() if k != "uptime_s"} == \
-        {k: v for k, v in before.items() if k != "uptime_s"}
+    assert {k: v for k, v in after.items() if k != "uptime_s"} == {
+        k: v for k, v in before.items() if k != "uptime_s"
+    }
 
 
 def test_drift_makes_later_requests_slower(make_target):
@@ -131,11 +133,15 @@ def test_db_batch_latency_grows_with_batch_size(make_target):
 
     def batch_seconds(count: int) -> float:
         start = time.perf_counter()
-        assert requests.post(target.url + "/api/v1/db/batch", json={"count": count}, timeout=30).status_code == 201
+        assert (
+            requests.post(target.url + "/api/v1/db/batch", json={"count": count}, timeout=30).status_code
+            == 201
+        )
         return time.perf_counter() - start
 
-    assert statistics.median(batch_seconds(2000) for _ in range(3)) > \
-        statistics.median(batch_seconds(1) for _ in range(3))
+    assert statistics.median(batch_seconds(2000) for _ in range(3)) > statistics.median(
+        batch_seconds(1) for _ in range(3)
+    )
 
 
 def test_vm_create_is_slower_than_read(make_target):
@@ -143,12 +149,16 @@ def test_vm_create_is_slower_than_read(make_target):
 
     async def run() -> tuple[list[float], list[float]]:
         async with aiohttp.ClientSession() as session:
+
             async def timed(method: str, path: str, body: object = None) -> float:
                 start = time.perf_counter()
                 async with session.request(method, target.url + path, json=body) as resp:
                     await resp.read()
                 return time.perf_counter() - start
-            creates = await asyncio.gather(*(timed("POST", "/api/v1/vms", {"name": f"v{i}"}) for i in range(20)))
+
+            creates = await asyncio.gather(
+                *(timed("POST", "/api/v1/vms", {"name": f"v{i}"}) for i in range(20))
+            )
             reads = await asyncio.gather(*(timed("GET", "/api/v1/vms/x") for _ in range(20)))
             return list(creates), list(reads)
 

@@ -50,7 +50,10 @@ def test_stop_closes_open_websocket_streams_promptly():
     async def hold_stream_while_stopping() -> tuple[int, int | None]:
         import aiohttp
 
-        async with aiohttp.ClientSession() as session, session.ws_connect(f"{target.ws_url}/ws/metrics") as ws:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.ws_connect(f"{target.ws_url}/ws/metrics") as ws,
+        ):
             await ws.receive(timeout=5)
             code = await asyncio.to_thread(target.stop)
             msg = await ws.receive(timeout=5)
@@ -81,8 +84,12 @@ def test_is_target_running_is_false_for_other_servers(target):
 
 
 def test_module_entry_point_rejects_bad_settings():
-    proc = subprocess.run([sys.executable, "-m", "novaload.target", "--error-rate", "7"],
-                          capture_output=True, text=True, timeout=30)
+    proc = subprocess.run(
+        [sys.executable, "-m", "novaload.target", "--error-rate", "7"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert proc.returncode == 2
     assert "error_rate" in proc.stderr
 
@@ -90,8 +97,11 @@ def test_module_entry_point_rejects_bad_settings():
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "sigint"])
 def test_serve_writes_ready_file_logs_url_and_stops_on_signal(tmp_path, sig):
     ready = tmp_path / "url"
-    proc = subprocess.Popen([sys.executable, "-m", "novaload.target", "--ready-file", str(ready)],
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "novaload.target", "--ready-file", str(ready)],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = proc.stderr.readline()
         url = ready.read_text().strip()
@@ -109,7 +119,9 @@ def test_metrics_pass_promtool(target, promtool):
     text = requests.get(target.url + "/metrics", timeout=5).text
     assert 'route="/api/v1/vms/{id}",status="404"' in text
     assert "novaload_demo_vms{" in text
-    proc = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True, timeout=30)
+    proc = subprocess.run(
+        [promtool, "check", "metrics"], input=text, capture_output=True, text=True, timeout=30
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -146,10 +158,24 @@ def test_k6_smoke_against_target_process(k6_bin, tmp_path: Path):
     script.write_text(K6_SMOKE)
     summary = tmp_path / "summary.json"
     with TargetProcess.start(TargetSettings(latency_median_ms=1, latency_p99_ms=5)) as target:
-        proc = subprocess.run([k6_bin, "run", "--quiet", "--no-color", f"--summary-export={summary}",
-                               "-e", f"BASE_URL={target.url}", str(script)],
-                              capture_output=True, text=True, timeout=60)
-        deleted = requests.delete(target.url + "/api/v1/vms", params={"tag": "run_id:smoke"}, timeout=5).json()
+        proc = subprocess.run(
+            [
+                k6_bin,
+                "run",
+                "--quiet",
+                "--no-color",
+                f"--summary-export={summary}",
+                "-e",
+                f"BASE_URL={target.url}",
+                str(script),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        deleted = requests.delete(
+            target.url + "/api/v1/vms", params={"tag": "run_id:smoke"}, timeout=5
+        ).json()
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     checks = json.loads(summary.read_text())["metrics"]["checks"]
     assert checks["fails"] == 0 and checks["passes"] > 0

@@ -7,8 +7,9 @@ import requests
 
 
 def _create(url: str, name: str, **tags: str) -> dict:
-    resp = requests.post(url + "/api/v1/vms", json={"name": name, "cpu": 2, "memory_mb": 2048,
-                                                    "tags": tags}, timeout=5)
+    resp = requests.post(
+        url + "/api/v1/vms", json={"name": name, "cpu": 2, "memory_mb": 2048, "tags": tags}, timeout=5
+    )
     assert resp.status_code == 201
     return resp.json()
 

@@ -19,7 +19,9 @@ async def _collect(url: str, n: int) -> list[dict]:
         return messages
 
 
-@pytest.mark.parametrize(("stream", "key"), [("metrics", "cpu_pct"), ("alerts", "severity"), ("logs", "level")])
+@pytest.mark.parametrize(
+    ("stream", "key"), [("metrics", "cpu_pct"), ("alerts", "severity"), ("logs", "level")]
+)
 def test_stream_delivers_messages_with_server_ts(target, stream, key):
     before_ms = time.time() * 1000.0
     messages = asyncio.run(_collect(f"{target.ws_url}/ws/{stream}?interval_ms=10", 3))
@@ -31,8 +33,10 @@ def test_stream_delivers_messages_with_server_ts(target, stream, key):
 
 def test_stream_closes_itself_after_count(target):
     async def run() -> tuple[int, int | None]:
-        async with aiohttp.ClientSession() as session, \
-                session.ws_connect(f"{target.ws_url}/ws/logs?interval_ms=5&count=4") as ws:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.ws_connect(f"{target.ws_url}/ws/logs?interval_ms=5&count=4") as ws,
+        ):
             received = 0
             async for msg in ws:
                 if msg.type == aiohttp.WSMsgType.TEXT:
@@ -44,7 +48,10 @@ def test_stream_closes_itself_after_count(target):
 
 def test_console_echoes_text_with_ts_and_binary_as_is(target):
     async def run() -> tuple[dict, bytes]:
-        async with aiohttp.ClientSession() as session, session.ws_connect(f"{target.ws_url}/ws/console") as ws:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.ws_connect(f"{target.ws_url}/ws/console") as ws,
+        ):
             await ws.send_str("hello")
             text = json.loads((await ws.receive(timeout=5)).data)
             await ws.send_bytes(b"\x00\x01")

@@ -12,11 +12,8 @@ import sys
 
 import typer
 
-from novaload.cli.app import app, console_err, state
-from novaload.errors import ExitCode, NovaloadError
-
 # Command modules register themselves on `app` when imported.
-from novaload.cli import (  # noqa: E402,F401  (imported for registration)
+from novaload.cli import (  # noqa: F401  (imported for registration)
     cmd_compare,
     cmd_config,
     cmd_monitor,
@@ -24,6 +21,8 @@ from novaload.cli import (  # noqa: E402,F401  (imported for registration)
     cmd_run,
     cmd_target,
 )
+from novaload.cli.app import app, console_err, state
+from novaload.errors import ExitCode, NovaloadError
 
 
 def main(argv: list[str] | None = None) -> None:

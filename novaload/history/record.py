@@ -106,8 +106,8 @@ def register_run_dir(
     """Register an existing run folder (verdict and exit code from its run.json)."""
     from novaload.compare.config import CompareConfig
     from novaload.compare.inputs import snapshot_of_run_dir
-    from novaload.run.runfolder import read_run_record
     from novaload.errors import InputError
+    from novaload.run.runfolder import read_run_record
 
     record = read_run_record(run_dir)
     if not record.get("run_id"):

@@ -8,7 +8,7 @@ trend groups for percentiles. Columns are those documented in ``model.py``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -288,7 +288,7 @@ def timeseries(ctx: Context) -> pd.DataFrame:
     reqs = per_win("http_reqs", "s").fillna(0).astype("int64")
     start_us = ctx.origin_us + wins * (ctx.window_s * 1e6)
     frame["t"] = (start_us - ctx.first_us) / 1e6
-    frame["time"] = [datetime.fromtimestamp(u / 1e6, tz=timezone.utc) for u in start_us]
+    frame["time"] = [datetime.fromtimestamp(u / 1e6, tz=UTC) for u in start_us]
     frame["requests"] = reqs.to_numpy()
     frame["failures"] = per_win("http_req_failed", "nz").fillna(0).astype("int64").to_numpy()
     frame["rps"] = reqs.to_numpy() / ctx.window_s

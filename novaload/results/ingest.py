@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -255,7 +255,7 @@ def _assemble(
 
 
 def _dt(us: int | None) -> datetime | None:
-    return None if us is None else datetime.fromtimestamp(us / 1e6, tz=timezone.utc)
+    return None if us is None else datetime.fromtimestamp(us / 1e6, tz=UTC)
 
 
 def _duration(summary: K6Summary | None, first_us, last_us) -> tuple[float, str]:

@@ -19,7 +19,7 @@ import os
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from novaload.errors import InputError
@@ -129,7 +129,7 @@ def parse_time_us(text: str) -> int | None:
         zone = "+00:00" if zone in ("Z", "z") else zone
         dt = datetime.fromisoformat(main + zone)
         if dt.tzinfo is None:
-            dt = dt.replace(tzinfo=timezone.utc)
+            dt = dt.replace(tzinfo=UTC)
         base = int(dt.timestamp()) * 1_000_000
         return base + int((frac + "000000")[:6])
     except ValueError:
@@ -149,8 +149,7 @@ def _first_point_us(head: bytes) -> int | None:
 
 def iter_lines(src: Source) -> Iterator[tuple[int, bytes]]:
     with open_bytes(src.path, src.gzip) as fh:
-        for number, raw in enumerate(fh, 1):
-            yield number, raw
+        yield from enumerate(fh, 1)
 
 
 def find_bad_lines(src: Source, *, limit: int) -> list[tuple[int, str, bool]]:

@@ -25,7 +25,7 @@ def percentiles(values: np.ndarray, pcts: Sequence[float]) -> dict[float, float]
     """k6's ``TrendSink.P(p/100)`` for each ``p`` in ``pcts`` (percent)."""
     n = len(values)
     if n == 0:
-        return {p: 0.0 for p in pcts}
+        return dict.fromkeys(pcts, 0.0)
     if n == 1:
         return {p: float(values[0]) for p in pcts}
     where = {}

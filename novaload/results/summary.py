@@ -84,7 +84,7 @@ def _from_summary_export(path: Path, doc: dict) -> K6Summary:
         # true means FAILED in --summary-export (k6 issue #1498)
         verdicts[name] = {e: not bool(f) for e, f in (m.get("thresholds") or {}).items()}
         if types[name] == "trend" and not stats:
-            stats = [k for k in vals]
+            stats = list(vals)
         if duration_ns is None and types[name] == "counter" and vals.get("rate"):
             duration_ns = round(vals["count"] / vals["rate"] * 1e9)
     ordered = _order_stats(stats) if stats else DEFAULT_TREND_STATS

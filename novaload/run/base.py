@@ -136,7 +136,7 @@ def get_runner(name: str, on_log: Callable[[str], None] | None = None) -> Runner
 
     # Import for registration side effects only when asked: the docker SDK is slow to import.
     if name == "local":
-        import novaload.run.local  # noqa: F401
+        import novaload.run.local
     elif name == "docker":
         import novaload.run.docker  # noqa: F401
     if name not in RUNNERS:

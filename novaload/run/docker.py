@@ -394,12 +394,12 @@ def _release_when_ready(instances: list[_Instance], console: _Console) -> bool:
     if not all(_api_answers(inst.api_url) for inst in instances):
         return False
     # Resuming is idempotent: if one PATCH fails, all are retried on the next turn.
-    return all([_set_paused(inst.api_url, paused=False) for inst in instances])
+    return all([_set_paused(inst.api_url, paused=False) for inst in instances])  # noqa: C419 (PATCH every instance, no short-circuit)
 
 
 def _api_answers(api_url: str) -> bool:
     try:
-        with urllib.request.urlopen(api_url + "/v1/status", timeout=_API_TIMEOUT_S):  # noqa: S310 - loopback
+        with urllib.request.urlopen(api_url + "/v1/status", timeout=_API_TIMEOUT_S):
             return True
     except OSError:
         return False
@@ -414,7 +414,7 @@ def _set_paused(api_url: str, *, paused: bool) -> bool:
         headers={"Content-Type": "application/json"},
     )
     try:
-        with urllib.request.urlopen(request, timeout=_API_TIMEOUT_S):  # noqa: S310 - loopback
+        with urllib.request.urlopen(request, timeout=_API_TIMEOUT_S):
             return True
     except OSError:
         return False
@@ -423,7 +423,7 @@ def _set_paused(api_url: str, *, paused: bool) -> bool:
 def _wait_exit(inst: _Instance, interrupts: _Interrupts) -> None:
     try:
         code = int(inst.container.wait()["StatusCode"])
-    except Exception:  # the engine went away: report a failure rather than hang
+    except Exception:  # noqa: BLE001 - the engine went away: report a failure rather than hang
         code = 1
     inst.exited_at = time.monotonic()
     inst.exit_code = code
@@ -438,7 +438,7 @@ def _stream_logs(inst: _Instance, prefix: str, redactor: Redactor, console: _Con
                 own.write(line + "\n")
                 own.flush()
                 console.line(prefix + line)
-        except Exception as exc:  # logs are best effort; the exit code is what counts
+        except Exception as exc:  # noqa: BLE001 - logs are best effort; the exit code is what counts
             console.line(f"{prefix}(log stream ended: {exc})")
 
 

@@ -18,7 +18,7 @@ from novaload.run.base import LiveStats, ProgressCallback
 
 
 def _get(url: str, timeout: float = 1.0) -> Any:
-    with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - loopback only
+    with urllib.request.urlopen(url, timeout=timeout) as resp:
         return json.load(resp)
 
 

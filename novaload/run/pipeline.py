@@ -75,8 +75,8 @@ def demo_target_for(prepared: PreparedRun, observer: RunObserver) -> Iterator[st
     if env is None or not env.uses_demo_target:
         yield None
         return
-    from novaload.target.process import TargetProcess, is_target_running
     from novaload.scenario.render import DEMO_DEFAULT_URL
+    from novaload.target.process import TargetProcess, is_target_running
 
     if is_target_running(DEMO_DEFAULT_URL):
         observer.info(f"using the demo target already running at {DEMO_DEFAULT_URL}")

@@ -20,8 +20,8 @@ from typing import Any
 
 import jinja2
 
-from novaload.config.models import Environment, Profile, Scenario
 from novaload.config.loader import default_scenarios_dir
+from novaload.config.models import Environment, Profile, Scenario
 from novaload.errors import ConfigError
 from novaload.fileio import write_atomic
 from novaload.scenario.options import build_options

@@ -57,7 +57,7 @@ def ensure_docker_engine() -> subprocess.Popen[bytes] | None:
             f"({'not installed' if dockerd is None else 'not root'})"
         )
     _clear_stale_pid_file(Path("/var/run/docker.pid"), "dockerd")
-    log = tempfile.NamedTemporaryFile(prefix="novaload-dockerd-", suffix=".log", delete=False)
+    log = tempfile.NamedTemporaryFile(prefix="novaload-dockerd-", suffix=".log", delete=False)  # noqa: SIM115 (dockerd outlives this function)
     proc = subprocess.Popen([dockerd], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     deadline = time.monotonic() + _ENGINE_START_TIMEOUT_S
     while time.monotonic() < deadline:

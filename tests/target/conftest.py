@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 
 import pytest
-from support import require_tool as require
 from aiohttp import web
+from support import require_tool as require
 
 from novaload.target import TargetSettings, create_app
 
@@ -41,7 +41,7 @@ class ThreadedTarget:
             site = web.TCPSite(self._runner, "127.0.0.1", 0)
             self._loop.run_until_complete(site.start())
             self._started.set_result(f"http://127.0.0.1:{self._runner.addresses[0][1]}")
-        except BaseException as exc:  # surface startup failures in the test thread
+        except BaseException as exc:  # noqa: BLE001 surface startup failures in the test thread
             self._started.set_exception(exc)
             return
         self._loop.run_forever()

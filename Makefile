@@ -18,11 +18,12 @@ export ENVIRONMENT PROFILE CONCURRENT_USERS TEST_DURATION API_TARGET
 RUN_FLAGS ?= --env $(ENVIRONMENT) $(if $(PROFILE),--profile $(PROFILE))
 
 .DEFAULT_GOAL := help
-.PHONY: help install test-api report check bench clean cleanup-force setup teardown
+.PHONY: help install test-api report check lint format bench clean cleanup-force setup teardown
 
 help:
 	@echo "make test-api   run the API smoke test against ENVIRONMENT (default: local demo target)"
-	@echo "make check      run the test suite"
+	@echo "make check      lint, types and the test suite"
+	@echo "make lint       ruff (lint + format check) and mypy"
 	@echo "make report     RESULTS=file.json OUT=dir: rebuild reports from k6 results"
 	@echo "make bench      ingestion benchmarks"
 	@echo "make clean      remove the venv, caches and reports"
@@ -43,8 +44,18 @@ report: install
 	@test -n "$(RESULTS)" || { echo "usage: make report RESULTS=k6-results.json OUT=dir"; exit 2; }
 	$(NOVALOAD) report $(RESULTS) --out-dir $(or $(OUT),reports/report-$(shell date +%Y%m%d-%H%M%S))
 
-check: install
+check: lint
 	$(VENV)/bin/python -m pytest -n auto --dist loadgroup $(PYTEST_ARGS)
+
+# ruff (lint + format) and mypy with the configuration in pyproject.toml.
+lint: install
+	$(VENV)/bin/ruff check novaload tests benchmarks
+	$(VENV)/bin/ruff format --check novaload tests benchmarks
+	$(VENV)/bin/mypy
+
+format: install
+	$(VENV)/bin/ruff check --fix novaload tests benchmarks
+	$(VENV)/bin/ruff format novaload tests benchmarks
 
 bench: install
 	$(VENV)/bin/python benchmarks/bench_ingest.py $(BENCH_ARGS)

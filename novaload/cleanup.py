@@ -36,7 +36,7 @@ def cleanup(
         yield f"deleted {count} VM(s) tagged by novaload runs on {base}"
     if force:
         try:
-            from novaload.run.docker import remove_leftovers
+            from novaload.runners.docker import remove_leftovers
 
             yield f"removed {remove_leftovers(run_id)} novaload k6 container(s)"
         except NovaloadError as exc:

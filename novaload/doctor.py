@@ -23,7 +23,7 @@ class Check:
 
 
 def _k6() -> Check:
-    from novaload.run.k6binary import find_k6
+    from novaload.runners.k6binary import find_k6
 
     try:
         k6 = find_k6()

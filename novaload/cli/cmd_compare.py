@@ -130,7 +130,8 @@ def history(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List the runs registered in the history store, newest first."""
-    from novaload.history import HistoryStore, register_run_dir
+    from novaload.compare import register_run_dir
+    from novaload.history import HistoryStore
 
     store = HistoryStore(history_dir)
     for run_dir in add or []:

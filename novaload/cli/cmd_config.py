@@ -34,7 +34,7 @@ def render(
     import os
 
     from novaload.config import Overrides, load_project, select
-    from novaload.run.runfolder import new_run_id
+    from novaload.runfolder import new_run_id
     from novaload.scenario.render import render as render_script
 
     project = load_project(state.config_dir, state.scenarios_dir)

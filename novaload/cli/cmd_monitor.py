@@ -77,8 +77,8 @@ def image_build(
     tag: Annotated[str | None, typer.Option("--tag", help="Image tag.")] = None,
 ) -> None:
     """Build a FROM-scratch image with the k6 binary novaload uses (no registry needed)."""
-    from novaload.run.image import DEFAULT_LOCAL_IMAGE, build_k6_image
-    from novaload.run.k6binary import find_k6
+    from novaload.runners.image import DEFAULT_LOCAL_IMAGE, build_k6_image
+    from novaload.runners.k6binary import find_k6
 
     binary = find_k6(k6)
     built = build_k6_image(Path(binary.path), tag or DEFAULT_LOCAL_IMAGE)

@@ -9,7 +9,7 @@ from rich.live import Live
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 
-from novaload.run.base import ExecutionPlan, LiveStats
+from novaload.runners.base import ExecutionPlan, LiveStats
 
 
 def _fmt(stats: LiveStats, planned: float | None) -> list[tuple[str, str]]:

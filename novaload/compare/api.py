@@ -11,9 +11,9 @@ from novaload.compare.comparison import Comparison
 from novaload.compare.config import CompareConfig
 from novaload.compare.engine import compare_snapshots
 from novaload.compare.inputs import Scope, resolve, snapshot_of_finished_run
+from novaload.compare.record import entry_for
 from novaload.compare.snapshot import RunSnapshot
 from novaload.errors import NovaloadError
-from novaload.history.record import entry_for
 from novaload.history.store import HistoryEntry, HistoryStore
 from novaload.results.model import RunResults
 

@@ -19,7 +19,7 @@ from novaload.compare.snapshot import RunSnapshot, snapshot_from_results
 from novaload.errors import InputError
 from novaload.history.store import SELECTORS, HistoryEntry, HistoryStore
 from novaload.results.model import RunResults
-from novaload.run.runfolder import read_run_record
+from novaload.runfolder import read_run_record
 
 RESULT_PATTERNS = ("k6-results*.json", "k6-results*.json.gz")
 SUMMARY_NAMES = ("k6-summary.json", "k6-summary-export.json")

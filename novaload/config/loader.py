@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from novaload.config.models import Environment, Profile, ProjectConfig, Scenario
+from novaload.config.models import ANALYSIS_NAMES, Environment, Profile, ProjectConfig, Scenario
 from novaload.errors import ConfigError
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent.parent
@@ -114,12 +114,6 @@ def load_scenarios(folder: Path) -> dict[str, Scenario]:
     return out
 
 
-def _analysis_names() -> frozenset[str]:
-    from novaload.analysis import ANALYSES
-
-    return frozenset(ANALYSES)
-
-
 def load_project(config_dir: Path | None = None, scenarios_dir: Path | None = None) -> ProjectConfig:
     """Load and cross-check everything under ``config_dir``."""
     config_dir = config_dir or default_config_dir()
@@ -144,14 +138,14 @@ def load_project(config_dir: Path | None = None, scenarios_dir: Path | None = No
                 key="template",
                 value=scenario.template,
             )
-        unknown = [a for a in scenario.analyses if a not in _analysis_names()]
+        unknown = [a for a in scenario.analyses if a not in ANALYSIS_NAMES]
         if unknown:  # caught now, not after a long run
             raise ConfigError(
                 "unknown analysis",
                 file=file,
                 key="analyses",
                 value=unknown[0],
-                hint=f"known: {', '.join(sorted(_analysis_names()))}",
+                hint=f"known: {', '.join(sorted(ANALYSIS_NAMES))}",
             )
         if scenario.default_profile not in project.profiles:
             raise ConfigError(

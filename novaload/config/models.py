@@ -15,6 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
 _DURATION_FULL = re.compile(r"^(?:\d+(?:\.\d+)?(?:ms|h|m|s))+$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+# The scenario analyses a config may name. The registry in ``novaload.analysis`` implements
+# exactly these (a test holds the two equal); the name list lives here so that validating a
+# config never imports the analyses (pandas) and config stays below analysis.
+ANALYSIS_NAMES = frozenset({"stress", "soak", "spike", "capacity"})
 # Environment-variable references in header values: ${NAME}
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 

@@ -1,6 +1,9 @@
-"""Run history: every run registers in a single-file SQLite store (see :mod:`.store`)."""
+"""Run history: the single-file SQLite store every run registers in (see :mod:`.store`).
 
-from novaload.history.record import OutcomeLike, entry_for, record_run, register_run_dir
+This package is the store only; building a run's row (its snapshot, key figures) and
+registering it is :mod:`novaload.compare.record`'s job, so the two packages stay acyclic.
+"""
+
 from novaload.history.store import (
     HISTORY_ENV,
     HISTORY_FILE,
@@ -15,10 +18,6 @@ __all__ = [
     "HISTORY_FILE",
     "HistoryEntry",
     "HistoryStore",
-    "OutcomeLike",
     "SELECTORS",
     "default_history_dir",
-    "entry_for",
-    "record_run",
-    "register_run_dir",
 ]

@@ -18,7 +18,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from novaload.errors import InputError
-from novaload.run.runfolder import default_reports_dir, read_run_record
+from novaload.runfolder import default_reports_dir, read_run_record
 
 HISTORY_FILE = "novaload-history.sqlite"
 HISTORY_ENV = "NOVALOAD_HISTORY_DIR"

@@ -14,7 +14,7 @@ from novaload.errors import ExitCode
 
 if TYPE_CHECKING:  # the results model needs pandas; the CLI imports this module at start-up
     from novaload.results.model import RunResults
-    from novaload.run.base import K6Execution
+    from novaload.runners.base import K6Execution
 
 K6_MEANINGS = {
     0: "passed",

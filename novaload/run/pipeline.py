@@ -20,13 +20,14 @@ from typing import Protocol
 
 from novaload import __version__
 from novaload.errors import InputError, NovaloadError
+from novaload.redact import Redactor
 from novaload.results.model import RunResults
-from novaload.run.base import ExecutionPlan, K6Execution, LiveStats, get_runner
-from novaload.run.k6binary import find_k6
 from novaload.run.outcome import exit_code_for, verdict_for
 from novaload.run.prepare import PreparedRun, RunRequest, prepare
-from novaload.run.redact import Redactor
-from novaload.run.runfolder import RunRecord, create_run_dir, git_info, safe_url
+from novaload.runfolder import RunRecord, create_run_dir, git_info, safe_url
+from novaload.runners import get_runner
+from novaload.runners.base import ExecutionPlan, K6Execution, LiveStats
+from novaload.runners.k6binary import find_k6
 
 
 class RunObserver(Protocol):
@@ -315,8 +316,7 @@ def _record_history(outcome: RunOutcome, request: RunRequest, observer: RunObser
     decides how many latencies the store keeps); an invalid ``compare.yaml`` is the
     gate's error to report, the history then uses the defaults.
     """
-    from novaload.compare import load_compare_config
-    from novaload.history import record_run
+    from novaload.compare import load_compare_config, record_run
 
     try:
         config = None if snapshot is not None else load_compare_config(None, request.config_dir)

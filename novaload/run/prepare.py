@@ -13,7 +13,7 @@ from pathlib import Path
 from novaload.config import Overrides, load_project, parse_duration, select
 from novaload.config.models import Environment, Profile, Scenario
 from novaload.errors import UsageError
-from novaload.run.redact import secret_values
+from novaload.redact import secret_values
 from novaload.scenario.render import render
 
 

@@ -315,8 +315,8 @@ def later_run(reports: Path, tmp_path: Path, run_id: str) -> tuple[Path, Path]:
 
 
 def test_gate_and_record_run_as_the_pipeline_calls_them(reports: Path, tmp_path: Path):
-    from novaload.compare import gate_against_baseline
-    from novaload.history import HistoryStore, record_run
+    from novaload.compare import gate_against_baseline, record_run
+    from novaload.history import HistoryStore
     from novaload.results.ingest import ingest
     from novaload.run.pipeline import RunOutcome
 

@@ -102,7 +102,7 @@ def docker_engine() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def k6_image(docker_engine: None, k6_bin: str) -> Iterator[str]:
     """The scratch k6 image, built once per session under a tag no other session uses."""
-    from novaload.run.image import build_k6_image, docker_client
+    from novaload.runners.image import build_k6_image, docker_client
 
     tag = build_k6_image(Path(k6_bin), tag=f"novaload/k6:pytest-{os.getpid()}")
     try:
@@ -123,8 +123,8 @@ def run_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def no_leftovers(docker_engine: None) -> Iterator[list[str]]:
     """Collects run ids; after the test, no container labelled with any of them may exist."""
-    from novaload.run.docker import label_filters
-    from novaload.run.image import docker_client
+    from novaload.runners.docker import label_filters
+    from novaload.runners.image import docker_client
 
     run_ids: list[str] = []
     yield run_ids

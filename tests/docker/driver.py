@@ -10,8 +10,8 @@ import json
 import sys
 from pathlib import Path
 
-from novaload.run.base import ExecutionPlan
-from novaload.run.docker import DockerRunner
+from novaload.runners.base import ExecutionPlan
+from novaload.runners.docker import DockerRunner
 
 
 def main(spec: dict[str, object]) -> None:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from novaload.run.base import ExecutionPlan
-from novaload.run.docker import (
+from novaload.runners.base import ExecutionPlan
+from novaload.runners.docker import (
     InstanceFiles,
     combined_exit_code,
     container_name,

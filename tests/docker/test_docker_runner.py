@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from novaload.errors import RunnerError
-from novaload.run.base import ExecutionPlan, LiveStats
-from novaload.run.docker import DockerRunner, label_filters, remove_leftovers
+from novaload.runners.base import ExecutionPlan, LiveStats
+from novaload.runners.docker import DockerRunner, label_filters, remove_leftovers
 
 pytestmark = pytest.mark.docker
 
@@ -330,7 +330,7 @@ def test_sigterm_is_an_interrupt(
 def test_named_network_run_with_published_api(
     k6_image: str, tmp_path: Path, run_dir: Path, no_leftovers: list[str]
 ) -> None:
-    from novaload.run.image import docker_client
+    from novaload.runners.image import docker_client
 
     run_id = _run_id()
     no_leftovers.append(run_id)
@@ -385,7 +385,7 @@ def test_missing_image_tells_how_to_build_one(docker_engine: None) -> None:
 
 
 def test_remove_leftovers_removes_one_runs_containers(k6_image: str) -> None:
-    from novaload.run.image import docker_client
+    from novaload.runners.image import docker_client
 
     client = docker_client()
     ours, other = _run_id(), _run_id()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from novaload.errors import K6NotFoundError
-from novaload.run.image import (
+from novaload.runners.image import (
     DEFAULT_IMAGE,
     DEFAULT_LOCAL_IMAGE,
     K6_VERSION_LABEL,

@@ -7,12 +7,12 @@ from fractions import Fraction
 import pytest
 
 from novaload.errors import ExitCode, K6NotFoundError
-from novaload.run.base import instance_file, segment_args
-from novaload.run.k6api import combine
-from novaload.run.k6binary import find_k6
+from novaload.redact import MASK, Redactor
 from novaload.run.outcome import exit_code_for
-from novaload.run.redact import MASK, Redactor
-from novaload.run.runfolder import new_run_id, safe_url
+from novaload.runfolder import instance_file, new_run_id, safe_url
+from novaload.runners.k6api import combine
+from novaload.runners.k6binary import find_k6
+from novaload.runners.segments import segment_args
 
 
 class _Results:
@@ -88,7 +88,7 @@ def test_run_ids_are_path_safe():
 def test_run_folders_never_clash(monkeypatch, tmp_path):
     """Runs started in the same second get different folders even when the random part
     of their ids collides: the folder is claimed exclusively and a new id drawn."""
-    from novaload.run import runfolder
+    from novaload import runfolder
 
     monkeypatch.setenv("NOVALOAD_REPORTS_DIR", str(tmp_path))
     ids = iter(["api-x-1", "api-x-1", "api-x-2"])

@@ -52,6 +52,14 @@ def create_run_dir(scenario: str, out_dir: Path | None) -> tuple[str, Path]:
         return run_id, path.resolve()
 
 
+def instance_file(name: str, index: int, count: int) -> str:
+    """``k6-results.json`` → ``k6-results-2of3.json`` for a split run (1-based in names)."""
+    if count <= 1:
+        return name
+    stem, dot, ext = name.partition(".")
+    return f"{stem}-{index + 1}of{count}{dot}{ext}"
+
+
 @dataclass(frozen=True, slots=True)
 class GitInfo:
     commit: str | None = None
@@ -153,6 +161,7 @@ __all__ = [
     "create_run_dir",
     "default_reports_dir",
     "git_info",
+    "instance_file",
     "new_run_id",
     "read_run_record",
     "safe_url",

@@ -6,7 +6,7 @@ process(es) for their whole life: it must forward one graceful stop on the
 first interrupt, kill on the second, and never leave a k6 process or container
 behind, whatever happens.
 
-Runners are registered explicitly in :data:`RUNNERS`; ``--runner NAME`` picks one.
+``novaload.runners.get_runner(NAME)`` finds one by a plain lookup (``--runner NAME``).
 """
 
 from __future__ import annotations
@@ -93,66 +93,15 @@ class Runner(Protocol):
         """Run k6 to completion (or interruption) and report what happened."""
 
 
-def segment_args(index: int, count: int) -> list[str]:
-    """k6 execution-segment flags for instance ``index`` (0-based) of ``count``.
-
-    Instance i of N runs ``i/N:(i+1)/N`` of a shared sequence, as the k6-operator
-    does; with one instance there are no flags at all.
-    """
-    if count <= 1:
-        return []
-
-    def frac(k: int) -> str:
-        return "0" if k == 0 else "1" if k == count else f"{k}/{count}"
-
-    sequence = ",".join(frac(k) for k in range(count + 1))
-    return [
-        "--execution-segment",
-        f"{frac(index)}:{frac(index + 1)}",
-        "--execution-segment-sequence",
-        sequence,
-    ]
-
-
-def instance_file(name: str, index: int, count: int) -> str:
-    """``k6-results.json`` → ``k6-results-2of3.json`` for a split run (1-based in names)."""
-    if count <= 1:
-        return name
-    stem, dot, ext = name.partition(".")
-    return f"{stem}-{index + 1}of{count}{dot}{ext}"
-
-
 # A factory takes the callback for human-readable k6 log lines (warnings, errors).
 RunnerFactory = Callable[..., Runner]
-RUNNERS: dict[str, RunnerFactory] = {}
-
-
-def register_runner(name: str, factory: RunnerFactory) -> None:
-    RUNNERS[name] = factory
-
-
-def get_runner(name: str, on_log: Callable[[str], None] | None = None) -> Runner:
-    from novaload.errors import UsageError
-
-    # Import for registration side effects only when asked: the docker SDK is slow to import.
-    if name == "local":
-        import novaload.run.local
-    elif name == "docker":
-        import novaload.run.docker  # noqa: F401
-    if name not in RUNNERS:
-        raise UsageError(f"unknown runner {name!r} (known: local, docker)")
-    return RUNNERS[name](on_log)
 
 
 __all__ = [
-    "RUNNERS",
     "ExecutionPlan",
     "K6Execution",
     "LiveStats",
     "ProgressCallback",
     "Runner",
-    "get_runner",
-    "instance_file",
-    "register_runner",
-    "segment_args",
+    "RunnerFactory",
 ]

@@ -4,14 +4,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
+from novaload.compare.config import CompareConfig
+from novaload.compare.snapshot import OVERALL, RunSnapshot
 from novaload.history.store import HistoryEntry, HistoryStore
 from novaload.results.model import RunResults
-
-if TYPE_CHECKING:  # compare imports history: import it late to keep the two packages acyclic
-    from novaload.compare.config import CompareConfig
-    from novaload.compare.snapshot import RunSnapshot
 
 
 class OutcomeLike(Protocol):
@@ -32,8 +30,6 @@ def entry_for(
     exit_code: int | None,
 ) -> HistoryEntry:
     """A history row from ``run.json`` and the run's snapshot (key figures)."""
-    from novaload.compare.snapshot import OVERALL
-
     overall = snapshot.overall if snapshot else None
     figures: dict[str, float | None] = {}
     if snapshot is not None and overall is not None:
@@ -77,9 +73,8 @@ def record_run(
     The snapshot (raw latencies for later comparisons) is best effort: a run
     whose samples cannot be read is still listed, only without figures.
     """
-    from novaload.compare.config import CompareConfig
     from novaload.compare.inputs import snapshot_of_finished_run
-    from novaload.run.runfolder import read_run_record
+    from novaload.runfolder import read_run_record
 
     config = config or CompareConfig()
     store = HistoryStore(history_dir)
@@ -104,10 +99,9 @@ def register_run_dir(
     run_dir: Path, history_dir: Path | None = None, *, config: CompareConfig | None = None
 ) -> HistoryEntry:
     """Register an existing run folder (verdict and exit code from its run.json)."""
-    from novaload.compare.config import CompareConfig
     from novaload.compare.inputs import snapshot_of_run_dir
     from novaload.errors import InputError
-    from novaload.run.runfolder import read_run_record
+    from novaload.runfolder import read_run_record
 
     record = read_run_record(run_dir)
     if not record.get("run_id"):

@@ -26,18 +26,17 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from novaload.errors import RunnerError
-from novaload.run.base import (
+from novaload.redact import Redactor
+from novaload.runfolder import instance_file
+from novaload.runners.base import (
     ExecutionPlan,
     K6Execution,
     ProgressCallback,
-    instance_file,
-    register_runner,
-    segment_args,
 )
-from novaload.run.image import BUILD_HINT, DEFAULT_IMAGE, DEFAULT_LOCAL_IMAGE, docker_client
-from novaload.run.k6api import K6ApiPoller
-from novaload.run.local import free_port
-from novaload.run.redact import Redactor
+from novaload.runners.image import BUILD_HINT, DEFAULT_IMAGE, DEFAULT_LOCAL_IMAGE, docker_client
+from novaload.runners.k6api import K6ApiPoller
+from novaload.runners.ports import free_port
+from novaload.runners.segments import segment_args
 
 if TYPE_CHECKING:
     import docker
@@ -292,9 +291,6 @@ def _supervise(instances: list[_Instance], interrupts: _Interrupts, console: _Co
                 killed = True
                 _signal_all(instances, "SIGKILL")
     return killed
-
-
-register_runner("docker", DockerRunner)
 
 
 def resolve_image(client: docker.DockerClient, requested: str | None) -> str:

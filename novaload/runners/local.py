@@ -17,26 +17,20 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
-import socket
 import subprocess
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from novaload.run.base import ExecutionPlan, K6Execution, ProgressCallback, register_runner
-from novaload.run.k6api import K6ApiPoller
-from novaload.run.redact import Redactor
+from novaload.redact import Redactor
+from novaload.runners.base import ExecutionPlan, K6Execution, ProgressCallback
+from novaload.runners.k6api import K6ApiPoller
+from novaload.runners.ports import free_port
 
 _PR_SET_PDEATHSIG = 1
 
 LogCallback = Callable[[str], None]
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _die_with_parent() -> None:  # runs in the child between fork and exec
@@ -177,6 +171,4 @@ class LocalRunner:
         )
 
 
-register_runner("local", LocalRunner)
-
-__all__ = ["LocalRunner", "free_port"]
+__all__ = ["LocalRunner"]

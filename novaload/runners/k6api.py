@@ -14,7 +14,7 @@ import urllib.request
 from datetime import UTC, datetime
 from typing import Any
 
-from novaload.run.base import LiveStats, ProgressCallback
+from novaload.runners.base import LiveStats, ProgressCallback
 
 
 def _get(url: str, timeout: float = 1.0) -> Any:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 
 import typer
+from rich.markup import escape
 
 # Command modules register themselves on `app` when imported.
 from novaload.cli import (  # noqa: F401  (imported for registration)
@@ -33,7 +34,8 @@ def main(argv: list[str] | None = None) -> None:
     except NovaloadError as exc:
         if state.debug:
             console_err.print_exception()
-        console_err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+        # The message quotes user input and tools' output: escaped, never read as markup.
+        console_err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(int(exc.exit_code))
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

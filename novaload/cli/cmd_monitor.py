@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from novaload.cli.app import app, console, console_err
+
+if TYPE_CHECKING:
+    from novaload.monitoring.stack import ComposeStack, ServiceStatus
 
 monitor_app = typer.Typer(help="The Prometheus/Grafana/InfluxDB/Loki stack.", no_args_is_help=True)
 app.add_typer(monitor_app, name="monitor")
@@ -19,23 +25,35 @@ ComposeFile = Annotated[
     Path | None, typer.Option("--compose-file", help="[default: docker-compose.monitoring.yml]")
 ]
 
+ProjectName = Annotated[
+    str | None,
+    typer.Option(
+        "--project-name",
+        "-p",
+        help="Compose project name [default: $NOVALOAD_MONITORING_PROJECT or novaload-monitoring].",
+    ),
+]
 
-def _stack(compose_file: Path | None):
+
+def _stack(compose_file: Path | None, project: str | None = None) -> ComposeStack:
     from novaload.config.loader import PACKAGE_ROOT  # pydantic: only for commands that need it
     from novaload.monitoring.stack import ComposeStack
 
     path = compose_file or Path("docker-compose.monitoring.yml")
-    if not path.exists():
+    if compose_file is None and not path.exists():
         path = PACKAGE_ROOT / "docker-compose.monitoring.yml"
-    return ComposeStack(path)
+    name = project or os.environ.get("NOVALOAD_MONITORING_PROJECT") or "novaload-monitoring"
+    return ComposeStack(path, name)
 
 
-def _print_status(statuses) -> bool:
+def _print_status(statuses: Iterable[ServiceStatus]) -> bool:
     table = Table(show_edge=False)
     for col in ("service", "url", "status", "detail"):
         table.add_column(col)
     for s in statuses:
-        table.add_row(s.name, s.url, "[green]ok[/]" if s.ok else "[bold red]problem[/]", s.detail)
+        # Details quote what services answered: never interpreted as markup.
+        state = Text("ok", style="green") if s.ok else Text("problem", style="bold red")
+        table.add_row(Text(s.name), Text(s.url), state, Text(s.detail))
     console.print(table)
     return all(s.ok for s in statuses)
 
@@ -43,10 +61,11 @@ def _print_status(statuses) -> bool:
 @monitor_app.command()
 def up(
     compose_file: ComposeFile = None,
+    project: ProjectName = None,
     wait: Annotated[float, typer.Option(help="Seconds to wait for health.")] = 120.0,
 ) -> None:
     """Start the stack, wait until healthy, print the URLs."""
-    stack = _stack(compose_file)
+    stack = _stack(compose_file, project)
     ok = _print_status(stack.up(wait_timeout=wait))
     for name, url in stack.urls().items():
         console.print(f"  {name:<28} {url}", highlight=False)
@@ -56,17 +75,18 @@ def up(
 @monitor_app.command()
 def down(
     compose_file: ComposeFile = None,
+    project: ProjectName = None,
     volumes: Annotated[bool, typer.Option("--volumes", help="Also delete the data.")] = False,
 ) -> None:
-    """Stop the stack."""
-    _stack(compose_file).down(volumes=volumes)
+    """Stop the stack and remove its containers and network (no Grafana password needed)."""
+    _stack(compose_file, project).down(volumes=volumes)
     console_err.print("monitoring stack stopped")
 
 
 @monitor_app.command()
-def status(compose_file: ComposeFile = None) -> None:
+def status(compose_file: ComposeFile = None, project: ProjectName = None) -> None:
     """Check every service, Prometheus' targets and Grafana's datasources."""
-    raise typer.Exit(0 if _print_status(_stack(compose_file).status()) else 1)
+    raise typer.Exit(0 if _print_status(_stack(compose_file, project).status()) else 1)
 
 
 @image_app.command("build")

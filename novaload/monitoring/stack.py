@@ -91,14 +91,24 @@ class ComposeStack:
         return [*self.compose_command(), "-f", str(self.compose_file), "-p", self.project, *args]
 
     def up(self, wait_timeout: float = 120.0) -> list[ServiceStatus]:
-        """Start the stack detached and wait until every check passes."""
-        if not self.compose_file.is_file():
-            raise MonitoringError(f"{self.compose_file}: compose file not found")
+        """Start the stack detached and wait until every check passes.
+
+        When ``up`` itself fails (an image cannot be pulled, a port is taken), what it had
+        created is removed again: its containers and network, and the volumes that did
+        not exist before (a volume holding earlier data is kept).
+        """
+        self._check_file()
         if not self.environ.get("GRAFANA_ADMIN_PASSWORD"):
             raise MonitoringError(
                 "GRAFANA_ADMIN_PASSWORD is not set; the stack needs a Grafana admin password"
             )
-        self._compose_run("up", "-d")
+        volumes_before = set(self.volumes())
+        try:
+            self._compose_run("up", "-d")
+        except MonitoringError as exc:
+            created = sorted(set(self.volumes()) - volumes_before)
+            undone = self._undo_failed_up(created)
+            raise MonitoringError(f"{exc}; {undone}") from None
         deadline = self._clock() + wait_timeout
         while True:
             checks = self.status()
@@ -113,8 +123,38 @@ class ComposeStack:
             self._sleep(2.0)
 
     def down(self, volumes: bool = False) -> None:
-        """Stop and remove the stack's containers (and its named volumes when asked)."""
-        self._compose_run("down", *(["-v"] if volumes else []))
+        """Stop and remove the stack's containers and network (and its named volumes when
+        asked). Needs no Grafana password: nothing is created."""
+        self._check_file()
+        self._compose_run("down", "--remove-orphans", *(["-v"] if volumes else []))
+
+    def volumes(self) -> list[str]:
+        """Names of the Docker volumes of this compose project (any state)."""
+        cmd = ["docker", "volume", "ls", "-q", "--filter", f"label=com.docker.compose.project={self.project}"]
+        try:
+            done = self._run(cmd, self.environ)
+        except OSError:
+            return []  # no docker CLI: compose could not have created volumes either
+        return sorted(line.strip() for line in done.stdout.splitlines() if line.strip())
+
+    def _undo_failed_up(self, created_volumes: list[str]) -> str:
+        try:
+            self._compose_run("down", "--remove-orphans")
+        except MonitoringError as exc:
+            return f"cleaning up failed too: {exc}"
+        if created_volumes:
+            cmd = ["docker", "volume", "rm", *created_volumes]
+            try:
+                done = self._run(cmd, self.environ)
+            except OSError as exc:
+                return f"removing its volumes failed: {_reason(exc)}"
+            if done.returncode != 0:
+                return f"removing its volumes failed: {_last_line(done.stderr or done.stdout)}"
+        return f"removed the containers, network and {len(created_volumes)} volume(s) it had created"
+
+    def _check_file(self) -> None:
+        if not self.compose_file.is_file():
+            raise MonitoringError(f"{self.compose_file}: compose file not found")
 
     def urls(self) -> dict[str, str]:
         return urls(self.settings)
@@ -220,13 +260,18 @@ class ComposeStack:
 
     def _compose_run(self, *args: str) -> None:
         cmd = self.command(*args)
+        env = self.environ
+        if args[0] != "up" and not env.get("GRAFANA_ADMIN_PASSWORD"):
+            # Compose interpolates the whole file for every command, so the file's
+            # mandatory ${GRAFANA_ADMIN_PASSWORD:?} would stop `down`/`ps` too; only a
+            # container being created needs the real value.
+            env = {**env, "GRAFANA_ADMIN_PASSWORD": "unused-by-" + args[0]}
         try:
-            done = self._run(cmd, self.environ)
+            done = self._run(cmd, env)
         except OSError as exc:
             raise MonitoringError(f"`{' '.join(cmd)}` could not start: {_reason(exc)}") from None
         if done.returncode != 0:
-            lines = [ln for ln in (done.stderr or done.stdout or "").splitlines() if ln.strip()]
-            last = lines[-1].strip() if lines else "no output"
+            last = _last_line(done.stderr or done.stdout or "") or "no output"
             raise MonitoringError(f"`{' '.join(cmd)}` failed (exit {done.returncode}): {last}")
 
 
@@ -246,6 +291,18 @@ def _http_get(url: str, headers: Mapping[str, str]) -> tuple[int, str]:
 def _reason(exc: BaseException) -> str:
     inner = getattr(exc, "reason", None)
     return _first_line(str(inner if inner is not None else exc)) or type(exc).__name__
+
+
+def _last_line(text: str) -> str:
+    # Compose v1 prints a failed interpolation as one line holding the service's whole
+    # environment block: keep the message after the last ": " of such a line.
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if not lines:
+        return ""
+    last = lines[-1]
+    if len(last) > 200 and " in service " in last:
+        last = last.rsplit(": ", 1)[-1]
+    return last[:300]
 
 
 def _first_line(text: str) -> str:

@@ -235,7 +235,12 @@ def test_up_and_down_command_lines() -> None:
     stack.down()
     stack.down(volumes=True)
     base = ["docker-compose", "-f", str(COMPOSE), "-p", "novaload-monitoring"]
-    assert runner.calls == [[*base, "up", "-d"], [*base, "down"], [*base, "down", "-v"]]
+    compose_calls = [c for c in runner.calls if c[:2] != ["docker", "volume"]]
+    assert compose_calls == [
+        [*base, "up", "-d"],
+        [*base, "down", "--remove-orphans"],
+        [*base, "down", "--remove-orphans", "-v"],
+    ]
     assert all(c.ok for c in checks) and {c.name for c in checks} >= {"prometheus", "grafana datasources"}
 
 
@@ -249,7 +254,7 @@ def test_up_without_grafana_password_refuses_before_running_anything() -> None:
 def test_compose_failure_reports_the_last_error_line() -> None:
     with pytest.raises(MonitoringError) as err:
         _stack(FakeRunner(v2=True, fail_on="up"), {"docker"}).up()
-    assert "exit 1" in str(err.value) and str(err.value).endswith("Error: pull access denied")
+    assert "exit 1" in str(err.value) and "): Error: pull access denied; removed" in str(err.value)
 
 
 def test_up_times_out_naming_what_is_not_ready() -> None:

@@ -1,0 +1,172 @@
+"""`monitor up|down` against the real Docker engine and docker-compose v1.
+
+No image can be pulled here (and a test must not depend on a registry anyway), so `up`
+is driven into its failure path on purpose: a copy of the shipped compose file whose
+images live on a registry that cannot resolve (``.invalid``). Compose creates the
+project's network and volumes before it pulls, which is exactly what a failed `up` used
+to leave behind. Each test uses its own compose project name and removes what carries
+that project's label, nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from monitoring_support import REPO, require
+
+from novaload.errors import MonitoringError
+from novaload.monitoring import ComposeStack
+
+pytestmark = pytest.mark.docker
+
+COMPOSE_FILE = REPO / "docker-compose.monitoring.yml"
+
+
+def _docker(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=60, check=False)
+
+
+def _labelled(kind: str, project: str) -> list[str]:
+    done = _docker(kind, "ls", "-q", "--filter", f"label=com.docker.compose.project={project}")
+    assert done.returncode == 0, done.stderr
+    return sorted(done.stdout.split())
+
+
+@pytest.fixture
+def project() -> Iterator[str]:
+    require(shutil.which("docker") is not None, "docker CLI not installed")
+    require(_docker("info").returncode == 0, "Docker engine not reachable")
+    require(shutil.which("docker-compose") is not None, "docker-compose not installed")
+    name = f"nltest{uuid.uuid4().hex[:10]}"
+    yield name
+    for kind in ("container", "network", "volume"):
+        ids = _labelled(kind, name)
+        if ids:
+            _docker(kind, "rm", *(["-f"] if kind == "container" else []), *ids)
+
+
+@pytest.fixture
+def unpullable_compose(tmp_path: Path) -> Path:
+    """The shipped compose file, every image moved to a registry that never resolves."""
+    spec = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
+    for service in spec["services"].values():
+        service["image"] = "novaload-test.invalid/" + service["image"].split("/")[-1]
+    (tmp_path / "monitoring").symlink_to(REPO / "monitoring")  # the relative bind mounts
+    path = tmp_path / "docker-compose.monitoring.yml"
+    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    return path
+
+
+def _novaload(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The real CLI (its one error handler lives in ``main``)."""
+    return subprocess.run(
+        [sys.executable, "-m", "novaload", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def _env(password: str | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GRAFANA_", "COMPOSE_"))}
+    if password is not None:
+        env["GRAFANA_ADMIN_PASSWORD"] = password
+    return env
+
+
+def test_failed_up_removes_the_network_and_the_volumes_it_created(
+    project: str, unpullable_compose: Path
+) -> None:
+    stack = ComposeStack(unpullable_compose, project, environ=_env("s3cret"))
+    with pytest.raises(MonitoringError) as err:
+        stack.up(wait_timeout=5)
+    message = str(err.value)
+    assert "\n" not in message and "failed (exit" in message
+    assert "removed the containers, network and 5 volume(s) it had created" in message
+    assert _labelled("volume", project) == [] and _labelled("network", project) == []
+
+
+def test_failed_up_keeps_a_volume_that_held_data_before(project: str, unpullable_compose: Path) -> None:
+    kept = f"{project}_prometheus-data"
+    created = _docker(
+        "volume",
+        "create",
+        "--label",
+        f"com.docker.compose.project={project}",
+        "--label",
+        "com.docker.compose.volume=prometheus-data",
+        kept,
+    )
+    assert created.returncode == 0, created.stderr
+    stack = ComposeStack(unpullable_compose, project, environ=_env("s3cret"))
+    with pytest.raises(MonitoringError, match="and 4 volume"):
+        stack.up(wait_timeout=5)
+    names = [
+        json.loads(_docker("volume", "inspect", v).stdout)[0]["Name"] for v in _labelled("volume", project)
+    ]
+    assert names == [kept]
+
+
+def test_cli_down_without_password_removes_what_a_failed_up_left(
+    project: str, unpullable_compose: Path
+) -> None:
+    """The state the issue describes: raw compose `up` failed and left network and volumes."""
+    raw = subprocess.run(
+        ["docker-compose", "-f", str(unpullable_compose), "-p", project, "up", "-d"],
+        env=_env("s3cret"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert raw.returncode != 0 and _labelled("network", project) and len(_labelled("volume", project)) == 5
+    result = _novaload(
+        "monitor",
+        "down",
+        "--compose-file",
+        str(unpullable_compose),
+        "-p",
+        project,
+        "--volumes",
+        env=_env(None) | {"GRAFANA_ADMIN_PASSWORD": ""},
+    )
+    assert result.returncode == 0, result.stderr
+    assert _labelled("network", project) == [] and _labelled("volume", project) == []
+
+
+def test_cli_down_of_the_shipped_file_needs_no_password(project: str) -> None:
+    result = _novaload("monitor", "down", "--compose-file", str(COMPOSE_FILE), "-p", project, env=_env(None))
+    assert result.returncode == 0, result.stderr
+    assert "monitoring stack stopped" in result.stderr
+
+
+def test_cli_up_failure_is_one_line_with_exit_2(project: str, unpullable_compose: Path) -> None:
+    result = _novaload(
+        "monitor",
+        "up",
+        "--compose-file",
+        str(unpullable_compose),
+        "-p",
+        project,
+        "--wait",
+        "5",
+        env=_env("s3cret"),
+    )
+    assert result.returncode == 2, result.stderr
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: `docker-compose"), lines
+    assert re.search(r"novaload-test\.invalid|no such host|pull", lines[0]), lines
+    assert "removed the containers, network and 5 volume(s) it had created" in lines[0]
+    assert _labelled("volume", project) == []

@@ -17,6 +17,7 @@ from rich.markup import escape
 from novaload.cli import (  # noqa: F401  (imported for registration)
     cmd_compare,
     cmd_config,
+    cmd_import,
     cmd_monitor,
     cmd_report,
     cmd_run,

@@ -228,6 +228,12 @@ class Scenario(_Frozen):
         return self
 
     @property
+    def secret_refs(self) -> frozenset[str]:
+        """Environment variables referenced as ``${VAR}`` by endpoint headers and paths."""
+        texts = [v for e in self.endpoints for v in e.headers.values()] + [e.path for e in self.endpoints]
+        return frozenset(n for text in texts for n in ENV_REF.findall(text))
+
+    @property
     def all_thresholds(self) -> dict[str, tuple[ThresholdSpec, ...]]:
         """Scenario thresholds plus per-endpoint ones on their ``name`` submetric."""
         out = dict(self.thresholds)

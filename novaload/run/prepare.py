@@ -84,11 +84,19 @@ def _confirm(environment: Environment, yes: bool) -> None:
 
 
 def _secret_env(
-    environment: Environment, environ: Mapping[str, str]
+    environment: Environment, environ: Mapping[str, str], scenario: Scenario | None = None
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    names = sorted(environment.secret_refs)
+    # Endpoint headers/paths (e.g. imported API keys) reference secrets the same way.
+    from_scenario = scenario.secret_refs - environment.secret_refs if scenario else frozenset()
+    names = sorted(environment.secret_refs | from_scenario)
     missing = tuple(
-        f"environment variable {n} (referenced by environment {environment.name!r} headers) is not set"
+        f"environment variable {n} (referenced by "
+        + (
+            f"scenario {scenario.name!r} endpoints"
+            if scenario and n in from_scenario
+            else f"environment {environment.name!r} headers"
+        )
+        + ") is not set"
         for n in names
         if not environ.get(n)
     )
@@ -119,7 +127,7 @@ def prepare(request: RunRequest, run_id: str, run_dir: Path) -> PreparedRun:
         scenarios_dir=request.scenarios_dir,
     )
     script = rendered.write(run_dir / f"{selection.scenario.name}.js")
-    secrets, missing = _secret_env(selection.environment, request.environ)
+    secrets, missing = _secret_env(selection.environment, request.environ, selection.scenario)
     env = {"NOVALOAD_RUN_ID": run_id}
     if not selection.environment.uses_demo_target:
         env["NOVALOAD_BASE_URL"] = selection.environment.base_url

@@ -18,6 +18,7 @@ from novaload.errors import ConfigError
 from novaload.target import api, ws
 from novaload.target.behaviour import Conditions
 from novaload.target.metrics import Metrics
+from novaload.target.openapi import openapi_document
 from novaload.target.responses import (
     CONDITIONS,
     METRICS,
@@ -51,6 +52,7 @@ def create_app(settings: TargetSettings | None = None) -> web.Application:
     app.router.add_get("/api/v1/admin/settings", get_settings)
     app.router.add_post("/api/v1/admin/settings", post_settings)
     app.router.add_post("/api/v1/admin/reset", reset)
+    app.router.add_get("/openapi.json", openapi_json)
     app.router.add_routes(api.routes)
     ws.add_ws_routes(app)
     return app
@@ -101,6 +103,11 @@ async def health(request: web.Request) -> web.Response:
             "uptime_s": round(request.app[CONDITIONS].uptime_s(), 3),
         }
     )
+
+
+async def openapi_json(request: web.Request) -> web.Response:
+    """The target's own OpenAPI description (``novaload import openapi URL`` reads it)."""
+    return web.json_response(openapi_document())
 
 
 async def ready(request: web.Request) -> web.Response:

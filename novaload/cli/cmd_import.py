@@ -1,0 +1,77 @@
+"""``novaload import openapi|har``: an API description or a browser recording → a scenario file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from novaload.cli.app import app, console, console_err, state
+
+if TYPE_CHECKING:
+    from novaload.importers import ImportedScenario
+
+import_app = typer.Typer(
+    help="Generate a scenario (configs/scenarios/NAME.yaml) from OpenAPI or a HAR recording.",
+    no_args_is_help=True,
+)
+app.add_typer(import_app, name="import")
+
+NameOption = Annotated[
+    str | None, typer.Option("--name", "-n", help="Scenario name [default: from the title / file name].")
+]
+OutputOption = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", help="Write here instead of configs/scenarios/NAME.yaml ('-' = stdout)."),
+]
+ForceOption = Annotated[bool, typer.Option("--force", help="Replace an existing scenario file.")]
+
+
+def _write(imported: ImportedScenario, output: Path | None, force: bool) -> None:
+    from novaload.importers import default_output, write_scenario
+
+    if output is not None and str(output) == "-":
+        imported.validated("<stdout>")
+        console.print(imported.to_yaml(), end="", markup=False, highlight=False, soft_wrap=True)
+        return
+    path = write_scenario(imported, output or default_output(imported.name, state.config_dir), force=force)
+    console_err.print(
+        f"wrote {path}: {len(imported.endpoints)} endpoint(s)"
+        + (
+            f", {len(imported.skipped)} item(s) not generated (listed at the top of the file)"
+            if imported.skipped
+            else ""
+        ),
+        markup=False,
+        highlight=False,
+    )
+    for line in imported.skipped[:10]:
+        console_err.print(f"  - {line}", markup=False, highlight=False, soft_wrap=True)
+    if len(imported.skipped) > 10:
+        console_err.print(f"  … and {len(imported.skipped) - 10} more", markup=False, highlight=False)
+    console_err.print(f"run it: novaload run {imported.name}", markup=False, highlight=False)
+
+
+@import_app.command("openapi", no_args_is_help=True)
+def openapi(
+    spec: Annotated[str, typer.Argument(help="OpenAPI 3.0/3.1 file (JSON or YAML) or http(s) URL.")],
+    name: NameOption = None,
+    base_path: Annotated[
+        str | None,
+        typer.Option("--base-path", help="Prefix for every path [default: the first server's path]."),
+    ] = None,
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", help="Only operations with this tag (repeatable).")
+    ] = None,
+    output: OutputOption = None,
+    force: ForceOption = False,
+) -> None:
+    """One weighted endpoint per operation, with checks and a default SLO."""
+    from novaload.importers import import_openapi
+    from novaload.importers.common import check_name
+
+    imported = import_openapi(
+        spec, name=check_name(name) if name else None, base_path=base_path, tags=tag or ()
+    )
+    _write(imported, output, force)

@@ -24,10 +24,10 @@ def cleanup(
     if environment.uses_demo_target:
         from novaload.target.process import is_target_running
 
-        base = os.environ.get("API_TARGET") or DEMO_DEFAULT_URL
-        if not is_target_running(base):
-            yield f"no demo target running at {base}: nothing to clean there"
-            base = None
+        url = os.environ.get("API_TARGET") or DEMO_DEFAULT_URL
+        base = url if is_target_running(url) else None
+        if base is None:
+            yield f"no demo target running at {url}: nothing to clean there"
     else:
         base = environment.base_url
     if base:

@@ -231,7 +231,11 @@ def step_stats(
 
 
 def _step_percentile(
-    part: pd.DataFrame, window_s: float, values_between, percentile: float, column: str
+    part: pd.DataFrame,
+    window_s: float,
+    values_between: Callable[[float, float], Any] | None,
+    percentile: float,
+    column: str,
 ) -> float:
     values = None
     if values_between is not None and not part.empty:

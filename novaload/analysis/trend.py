@@ -83,7 +83,7 @@ def soak(results: RunResults, ctx: AnalysisContext) -> Analysis:
     span_min = (float(part["t"].iloc[-1]) - t0) / 60.0
     if lat_flag or err_flag:
         what = []
-        if lat_flag:
+        if pct is not None and lat_flag:
             what.append(
                 f"p95 grows {pct[0]:+.1f} %/h ({confidence:.0%} CI {pct[1]:+.1f} … {pct[2]:+.1f}) "
                 f"> {limit:g} %/h"

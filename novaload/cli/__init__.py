@@ -47,9 +47,10 @@ def main(argv: list[str] | None = None) -> None:
         raise
     except Exception as exc:  # noqa: BLE001 - the one place bugs become exit 1
         # Click's usage errors (typer vendors click in recent releases, so match by shape).
-        if callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int):
-            exc.show()
-            sys.exit(exc.exit_code)
+        show, code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
+        if callable(show) and isinstance(code, int):
+            show()
+            sys.exit(code)
         console_err.print_exception()
         console_err.print(
             "[bold red]internal error[/] — this is a bug in novaload; "

@@ -6,7 +6,7 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TextIO
 
 import typer
 from rich.console import Console
@@ -24,7 +24,7 @@ class State:
 state = State()
 
 
-def _width(stream) -> int | None:
+def _width(stream: TextIO) -> int | None:
     """CI logs are not terminals: give tables room instead of rich's default 80 columns."""
     if stream.isatty() or os.environ.get("COLUMNS"):
         return None

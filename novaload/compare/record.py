@@ -31,7 +31,7 @@ def entry_for(
 ) -> HistoryEntry:
     """A history row from ``run.json`` and the run's snapshot (key figures)."""
     overall = snapshot.overall if snapshot else None
-    figures: dict[str, float | None] = {}
+    figures: dict[str, Any] = {}  # HistoryEntry's float | None figure fields, by name
     if snapshot is not None and overall is not None:
         figures = {
             "requests": float(overall.requests),

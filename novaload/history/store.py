@@ -10,6 +10,7 @@ reports folder by default), so moving the reports folder together with its
 
 from __future__ import annotations
 
+import builtins
 import os
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -157,7 +158,7 @@ class HistoryStore:
         clause = ("WHERE " + " AND ".join(where)) if where else ""
         return self._query(clause, args, limit=limit)
 
-    def _query(self, clause: str, args: list[object], limit: int | None) -> list[HistoryEntry]:
+    def _query(self, clause: str, args: Sequence[object], limit: int | None) -> builtins.list[HistoryEntry]:
         sql = f"SELECT {', '.join(_COLUMNS)} FROM runs {clause} ORDER BY started_at DESC, recorded_at DESC"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"

@@ -282,7 +282,9 @@ def _errors(results: RunResults) -> str:
     st = results.statuses
     if not st.empty:
         top = with_columns(_top(st, "requests", STATUS_ROWS), "method", "status", "requests")
-        rows = [(r.method, r.status, num(fmt_int(r.requests))) for r in top.itertuples(index=False)]
+        rows: list[tuple[object, ...]] = [
+            (r.method, r.status, num(fmt_int(r.requests))) for r in top.itertuples(index=False)
+        ]
         parts.append("<h3>Responses by status</h3>" + table(("Method", "Status", num("Requests")), rows,
                                                                total=len(st), shown=len(top)))
     er = results.errors

@@ -7,8 +7,10 @@ trend groups for percentiles. Columns are those documented in ``model.py``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -41,13 +43,13 @@ class Context:
     origin_us: int
     first_us: int | None
 
-    def values_of(self, gids) -> np.ndarray:
+    def values_of(self, gids: Iterable[int]) -> np.ndarray:
         off = self.scan.offsets
         parts = [self.scan.values[off[g] : off[g + 1]] for g in gids]
         return np.concatenate(parts) if parts else np.empty(0)
 
 
-def select(rows: pd.DataFrame, selector) -> pd.DataFrame:
+def select(rows: pd.DataFrame, selector: Iterable[tuple[str, str]]) -> pd.DataFrame:
     """Groups whose tags contain every (key, value) pair of ``selector``."""
     mask = np.ones(len(rows), dtype=bool)
     for k, v in selector:
@@ -66,7 +68,7 @@ def _key(frame: pd.DataFrame, tag: str, default: str = "") -> pd.Series:
     return frame[f"tag:{tag}"].fillna(default).astype(str)
 
 
-def _latency(ctx: Context, rows: pd.DataFrame, pcts) -> dict:
+def _latency(ctx: Context, rows: pd.DataFrame, pcts: Sequence[float]) -> dict[str, Any]:
     n = int(rows["n"].sum())
     got = percentiles(ctx.values_of(rows.index), pcts)
     out = {f"p{p:g}" if p != 50 else "med": got[p] for p in pcts}
@@ -330,9 +332,11 @@ def endpoint_timeseries(ctx: Context) -> pd.DataFrame:
     return out[cols]
 
 
-def _window_percentiles(ctx: Context, rows: pd.DataFrame, wins: np.ndarray, pcts) -> dict[float, list]:
+def _window_percentiles(
+    ctx: Context, rows: pd.DataFrame, wins: np.ndarray, pcts: Sequence[float]
+) -> dict[float, list[float | None]]:
     """k6 percentiles of each window's values (None where a window has none)."""
-    out: dict[float, list] = {p: [None] * len(wins) for p in pcts}
+    out: dict[float, list[float | None]] = {p: [None] * len(wins) for p in pcts}
     if rows.empty:
         return out
     pos = {int(w): i for i, w in enumerate(wins)}

@@ -16,6 +16,7 @@ order), so per-group sums are k6's left-to-right sums.
 from __future__ import annotations
 
 import functools
+import io
 import json
 import math
 import mmap
@@ -23,7 +24,9 @@ import os
 import queue
 import threading
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -31,10 +34,17 @@ import pandas as pd
 from novaload.errors import InputError
 from novaload.results.sources import Source, parse_time_us
 
+if TYPE_CHECKING:
+    from novaload.results.scan import ScanResult
+
+_k6fast: Any  # the C extension module (no stubs), or None when it is not built
 try:
-    from novaload.results import _k6fast
+    from novaload.results import _k6fast  # type: ignore[attr-defined,no-redef]
 except ImportError:  # extension not built: the DuckDB scan is used instead
     _k6fast = None
+
+# A C ``_k6fast.Scanner``: feed(), groups(), keys(), release()
+Scanner = Any
 
 CHUNK = 8 << 20
 WINDOW = 32 << 20  # bytes mapped at a time per thread
@@ -54,7 +64,7 @@ def scan(
     threads: int | None,
     non_trend: Sequence[str],
     timeseries: Sequence[str],
-):
+) -> ScanResult:
     """Scan k6 JSON sources (index, source) into a ScanResult."""
     if _k6fast is None:
         raise InputError("the fast scanner is not built (novaload/results/_k6fast.c)")
@@ -62,16 +72,16 @@ def scan(
         _k6fast.Scanner, origin_us, window_us, "\n".join(timeseries).encode(), "\n".join(non_trend).encode()
     )
     nthreads = max(1, threads or min(2, os.cpu_count() or 1))
-    runs: list[tuple[int, object, list[bytes]]] = []  # (src, scanner, slow lines)
+    runs: list[tuple[int, Scanner, list[bytes]]] = []  # (src, scanner, slow lines)
     for idx, src in sources:
         if src.gzip:
             sc = make()
             runs.append((idx, sc, _scan_gzip(sc, src)))
         else:
             runs += [(idx, sc, slow) for sc, slow in _scan_plain(src, nthreads, make)]
-    extras: dict[int, object] = {}  # per source: valid Points written in another layout
+    extras: dict[int, Scanner] = {}  # per source: valid Points written in another layout
 
-    def extra_for(idx: int):
+    def extra_for(idx: int) -> Scanner:
         if idx not in extras:
             extras[idx] = make()
         return extras[idx]
@@ -82,7 +92,9 @@ def scan(
     return _with_values(groups, [sc for _, sc in scanners], remaps, non_trend)
 
 
-def _with_values(groups: pd.DataFrame, scanners: list, remaps: list[bytes], non_trend):
+def _with_values(
+    groups: pd.DataFrame, scanners: list[Scanner], remaps: list[bytes], non_trend: Sequence[str]
+) -> ScanResult:
     """The ScanResult: each kept group's values, contiguous and in file order."""
     from novaload.results.scan import ScanResult
 
@@ -101,7 +113,7 @@ def _with_values(groups: pd.DataFrame, scanners: list, remaps: list[bytes], non_
 # --------------------------------------------------------------------------- reading
 
 
-def _boundaries(path, size: int, parts: int) -> list[int]:
+def _boundaries(path: Path, size: int, parts: int) -> list[int]:
     """``parts`` + 1 offsets; each inner one is the start of a line."""
     cuts = [0]
     with open(path, "rb") as fh:
@@ -123,15 +135,17 @@ def _boundaries(path, size: int, parts: int) -> list[int]:
     return cuts
 
 
-def _scan_plain(src: Source, parts: int, make):
+def _scan_plain(src: Source, parts: int, make: Callable[[], Scanner]) -> list[tuple[Scanner, list[bytes]]]:
     size = src.path.stat().st_size
     if size < MIN_SPLIT:
         parts = 1
     cuts = _boundaries(src.path, size, parts)
-    jobs = [(make(), cuts[i], cuts[i + 1], []) for i in range(parts) if cuts[i] < cuts[i + 1]]
+    jobs: list[tuple[Scanner, int, int, list[bytes]]] = [
+        (make(), cuts[i], cuts[i + 1], []) for i in range(parts) if cuts[i] < cuts[i + 1]
+    ]
     errors: list[BaseException] = []
 
-    def work(sc, start, end, slow):
+    def work(sc: Scanner, start: int, end: int, slow: list[bytes]) -> None:
         try:
             with open(src.path, "rb", buffering=0) as fh:
                 if MMAP:
@@ -154,7 +168,7 @@ def _scan_plain(src: Source, parts: int, make):
     return [(sc, slow) for sc, _, _, slow in jobs]
 
 
-def _feed_mapped(sc, fd: int, start: int, end: int, size: int, slow: list[bytes]) -> None:
+def _feed_mapped(sc: Scanner, fd: int, start: int, end: int, size: int, slow: list[bytes]) -> None:
     """Feed bytes [start, end) through read-only memory maps of WINDOW bytes.
 
     Mapping avoids read()'s copy into user space; each window is unmapped before
@@ -183,7 +197,9 @@ def _feed_mapped(sc, fd: int, start: int, end: int, size: int, slow: list[bytes]
             break
 
 
-def _feed_stream(sc, fh, limit: int | None, slow: list[bytes]) -> None:
+def _feed_stream(
+    sc: Scanner, fh: io.RawIOBase | io.BufferedIOBase, limit: int | None, slow: list[bytes]
+) -> None:
     """Feed ``limit`` bytes (or all) of ``fh`` to the scanner, whole lines at a time."""
     buf = bytearray(CHUNK)
     view = memoryview(buf)
@@ -214,7 +230,7 @@ def _feed_stream(sc, fh, limit: int | None, slow: list[bytes]) -> None:
     view.release()
 
 
-def _scan_gzip(sc, src: Source) -> list[bytes]:
+def _scan_gzip(sc: Scanner, src: Source) -> list[bytes]:
     """Decompress in a reader thread while this one scans (zlib and the scanner both
     run without the GIL, so the two overlap on two cores)."""
     chunks: queue.Queue = queue.Queue(maxsize=3)  # bounded: at most ~4 chunks in memory
@@ -246,7 +262,7 @@ def _scan_gzip(sc, src: Source) -> list[bytes]:
     return slow
 
 
-def _gunzip_blocks(path):
+def _gunzip_blocks(path: Path) -> Iterator[bytes]:
     """Decompressed blocks of a (multi-member) gzip file. zlib itself checks each
     member's CRC and length (wbits=31) and releases the GIL while inflating."""
     with open(path, "rb") as fh:
@@ -272,21 +288,23 @@ def _gunzip_blocks(path):
 # --------------------------------------------------------------------------- slow lines
 
 
-def _slow_lines(runs, extra_for) -> tuple[list[tuple], dict[int, int]]:
+def _slow_lines(
+    runs: list[tuple[int, Scanner, list[bytes]]], extra_for: Callable[[int], Scanner]
+) -> tuple[list[tuple[Any, ...]], dict[int, int]]:
     """Metric rows and invalid-line counts per source; valid Points go to ``extra_for``."""
-    meta: list[tuple] = []
+    meta: list[tuple[Any, ...]] = []
     bad: dict[int, int] = {}
     for idx, _, lines in runs:
         for raw in lines:
             row = _slow_line(idx, raw, extra_for)
             if row is None:
                 bad[idx] = bad.get(idx, 0) + 1
-            elif row is not True:
+            elif isinstance(row, tuple):  # True: a valid Point, re-fed
                 meta.append(row)
     return meta, bad
 
 
-def _slow_line(idx: int, raw: bytes, extra_for):
+def _slow_line(idx: int, raw: bytes, extra_for: Callable[[int], Scanner]) -> tuple[Any, ...] | bool | None:
     """A Metric line → its group row; a valid Point → re-fed (True); invalid → None."""
     try:
         # strict UTF-8 first: json.loads(bytes) would let encoded surrogates through
@@ -346,7 +364,7 @@ def _slow_line(idx: int, raw: bytes, extra_for):
     return True if not left else None
 
 
-def _str(x) -> str | None:
+def _str(x: object) -> str | None:
     return None if x is None else str(x)
 
 
@@ -356,7 +374,7 @@ _NO_WIN = np.iinfo(np.int64).min
 _META_COLS = ("src", "bad", "type", "metric", "mtype", "contains", "thr", "sub")
 
 
-def _local_frame(idx: int, sc) -> pd.DataFrame:
+def _local_frame(idx: int, sc: Scanner) -> pd.DataFrame:
     raw = sc.groups()
     key = np.frombuffer(raw["key"], dtype=np.uint32)
     win = np.frombuffer(raw["win"], dtype=np.int64)
@@ -377,7 +395,7 @@ def _local_frame(idx: int, sc) -> pd.DataFrame:
     return frame
 
 
-def _decode_keys(keys: list[tuple[bytes, bytes]]):
+def _decode_keys(keys: list[tuple[bytes, bytes]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Metric names and tags texts as str; a key is bad when its tags are not a JSON
     object (the C scanner only bounds the tags text; this validates it, once per key)."""
     metric = np.empty(len(keys), dtype=object)
@@ -399,7 +417,9 @@ def _decode_keys(keys: list[tuple[bytes, bytes]]):
     return metric, tags, bad
 
 
-def _merge_groups(scanners, meta_rows, bad):
+def _merge_groups(
+    scanners: list[tuple[int, Scanner]], meta_rows: list[tuple[Any, ...]], bad: dict[int, int]
+) -> tuple[pd.DataFrame, list[bytes]]:
     """One groups frame over all scanners + the remap (local → global gid) of each."""
     frames = [_local_frame(idx, sc) for idx, sc in scanners]
     pts = pd.concat(frames, ignore_index=True)
@@ -430,16 +450,16 @@ def _merge_groups(scanners, meta_rows, bad):
     return groups, remaps
 
 
-def _aggregate(merged: pd.DataFrame, pts: pd.DataFrame, codes: np.ndarray, ng: int):
+def _aggregate(merged: pd.DataFrame, pts: pd.DataFrame, codes: np.ndarray, ng: int) -> pd.DataFrame:
     """Per global group: sums, extremes, and the value of the latest sample (ties: the
     later scanner, i.e. later in the file)."""
 
-    def total(col, dtype):
+    def total(col: str, dtype: type[np.generic]) -> np.ndarray:
         out = np.zeros(ng, dtype=dtype)
         np.add.at(out, codes, pts[col].to_numpy())
         return out
 
-    def extreme(col, fn, init):
+    def extreme(col: str, fn: np.ufunc, init: float) -> np.ndarray:
         out = np.full(ng, init, dtype=pts[col].dtype)
         fn.at(out, codes, pts[col].to_numpy())
         return out

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -138,7 +139,9 @@ def ingest(
     )
 
 
-def _extra_specs(extra) -> list[ThresholdSpec]:
+def _extra_specs(
+    extra: Mapping[str, Sequence[str | Mapping[Any, Any]]] | Sequence[ThresholdSpec] | None,
+) -> list[ThresholdSpec]:
     """Extra thresholds as parsed specs (``load_thresholds_file``, which keeps the file
     name for messages) or as a ``{metric: [expr, ...]}`` mapping."""
     if not extra:
@@ -202,7 +205,7 @@ def _last_line(found: list[tuple[int, str, bool]], total: int) -> int:
 
 
 def _assemble(
-    srcs,
+    srcs: Sequence[Source],
     scan: ScanResult,
     summary: K6Summary | None,
     extra: list[ThresholdSpec],
@@ -258,15 +261,19 @@ def _dt(us: int | None) -> datetime | None:
     return None if us is None else datetime.fromtimestamp(us / 1e6, tz=UTC)
 
 
-def _duration(summary: K6Summary | None, first_us, last_us) -> tuple[float, str]:
+def _duration(
+    summary: K6Summary | None, first_us: int | None, last_us: int | None
+) -> tuple[float, Literal["k6-summary", "sample-span"]]:
     if summary is not None and summary.duration_ns is not None:
         return summary.duration_ns / 1e9, "k6-summary"
-    if first_us is None:
+    if first_us is None or last_us is None:
         return 0.0, "sample-span"
     return (last_us - first_us) / 1e6, "sample-span"
 
 
-def _metric_meta(lines: pd.DataFrame, summary: K6Summary | None, pts: pd.DataFrame):
+def _metric_meta(
+    lines: pd.DataFrame, summary: K6Summary | None, pts: pd.DataFrame
+) -> tuple[dict[str, str], dict[str, str], dict[str, list[str]], list[_Sub]]:
     types: dict[str, str] = {}
     contains: dict[str, str] = {}
     script_thr: dict[str, list[str]] = {}
@@ -310,7 +317,12 @@ def _guess_contains(name: str, mtype: str) -> str:
     return "time" if mtype == "trend" and name in _BUILTIN_TYPES else "default"
 
 
-def _threshold_specs(script_thr, summary, extra, replace) -> list[ThresholdSpec]:
+def _threshold_specs(
+    script_thr: Mapping[str, list[str]],
+    summary: K6Summary | None,
+    extra: Sequence[ThresholdSpec],
+    replace: bool,
+) -> list[ThresholdSpec]:
     specs: list[ThresholdSpec] = []
     if not replace:
         for metric, exprs in script_thr.items():
@@ -339,7 +351,9 @@ def _parse_script(metric: str, exprs: list[str]) -> list[ThresholdSpec]:
     return out
 
 
-def _add_threshold_submetrics(subs: list[_Sub], specs, types) -> list[_Sub]:
+def _add_threshold_submetrics(
+    subs: list[_Sub], specs: Sequence[ThresholdSpec], types: Mapping[str, str]
+) -> list[_Sub]:
     out = list(subs)
     for spec in specs:
         try:
@@ -351,7 +365,7 @@ def _add_threshold_submetrics(subs: list[_Sub], specs, types) -> list[_Sub]:
     return out
 
 
-def _wanted_percentiles(summary: K6Summary | None, specs) -> list[float]:
+def _wanted_percentiles(summary: K6Summary | None, specs: Sequence[ThresholdSpec]) -> list[float]:
     stats = summary.trend_stats if summary is not None else DEFAULT_TREND_STATS
     pcts = {90.0, 95.0, 99.0}
     for st in stats:
@@ -380,7 +394,15 @@ def _tag_frame(pts: pd.DataFrame, extra_keys: set[str]) -> pd.DataFrame:
 # --------------------------------------------------------------------------- metrics
 
 
-def _metrics(ctx, types, contains, subs, pcts, specs, warnings) -> dict[str, MetricSummary]:
+def _metrics(
+    ctx: breakdowns.Context,
+    types: Mapping[str, str],
+    contains: Mapping[str, str],
+    subs: Sequence[_Sub],
+    pcts: Sequence[float],
+    specs: Sequence[ThresholdSpec],
+    warnings: list[str],
+) -> dict[str, MetricSummary]:
     out: dict[str, MetricSummary] = {}
     by_metric = dict(tuple(ctx.pts.groupby("metric", sort=False)))
     for name in sorted(types):
@@ -406,7 +428,17 @@ def _metrics(ctx, types, contains, subs, pcts, specs, warnings) -> dict[str, Met
     return out
 
 
-def _summarise(ctx, name, mtype, contains, rows, pcts, specs, parent, selector) -> MetricSummary:
+def _summarise(
+    ctx: breakdowns.Context,
+    name: str,
+    mtype: str,
+    contains: str,
+    rows: pd.DataFrame,
+    pcts: Sequence[float],
+    specs: Sequence[ThresholdSpec],
+    parent: str | None,
+    selector: tuple[tuple[str, str], ...],
+) -> MetricSummary:
     values = _values(ctx, mtype, rows, pcts)
     n = int(rows["n"].sum())
     mine = [s for s in specs if _resolves_to(s.metric, name, parent, selector)]
@@ -414,7 +446,7 @@ def _summarise(ctx, name, mtype, contains, rows, pcts, specs, parent, selector) 
     return MetricSummary(name, mtype, contains, values, results, parent, selector)
 
 
-def _resolves_to(metric: str, name: str, parent: str | None, selector) -> bool:
+def _resolves_to(metric: str, name: str, parent: str | None, selector: tuple[tuple[str, str], ...]) -> bool:
     try:
         p, pairs = parse_metric_name(metric)
     except ValueError:
@@ -424,7 +456,9 @@ def _resolves_to(metric: str, name: str, parent: str | None, selector) -> bool:
     return p == parent and pairs == selector
 
 
-def _values(ctx, mtype: str, rows: pd.DataFrame, pcts) -> dict[str, float]:
+def _values(
+    ctx: breakdowns.Context, mtype: str, rows: pd.DataFrame, pcts: Sequence[float]
+) -> dict[str, float]:
     n = int(rows["n"].sum())
     if mtype == "counter":
         count = float(rows["s"].sum()) if n else 0.0
@@ -489,7 +523,9 @@ def _judge(spec: ThresholdSpec, name: str, mtype: str, values: dict[str, float],
     )
 
 
-def _orphan_thresholds(specs, metrics, warnings) -> list[ThresholdResult]:
+def _orphan_thresholds(
+    specs: Sequence[ThresholdSpec], metrics: Mapping[str, MetricSummary], warnings: list[str]
+) -> list[ThresholdResult]:
     """Thresholds on metrics that never appeared: "no data", with a warning."""
     out = []
     judged = {(t.metric, t.expression) for m in metrics.values() for t in m.thresholds}
@@ -513,7 +549,9 @@ def _orphan_thresholds(specs, metrics, warnings) -> list[ThresholdResult]:
     return out
 
 
-def _compare_verdicts(res: RunResults, summary: K6Summary, specs, warnings) -> None:
+def _compare_verdicts(
+    res: RunResults, summary: K6Summary, specs: Sequence[ThresholdSpec], warnings: list[str]
+) -> None:
     """Warn where k6's own verdict differs from ours (except k6's empty-sink pass)."""
     for m in res.metrics.values():
         theirs = summary.verdicts.get(m.name, {})

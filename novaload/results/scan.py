@@ -23,12 +23,16 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from novaload.errors import InputError
 from novaload.results.sources import Source
+
+if TYPE_CHECKING:
+    import duckdb
 
 # Metrics that are never trends / never gauges (their values need no list).
 NON_TREND_BUILTINS = (
@@ -245,7 +249,7 @@ def _duckdb_scan(
             con.close()
 
 
-def _fetch(con) -> ScanResult:
+def _fetch(con: duckdb.DuckDBPyConnection) -> ScanResult:
     con.execute("CREATE TEMP TABLE g AS SELECT (row_number() OVER () - 1)::INTEGER AS gid, * FROM agg")
     groups = con.execute("SELECT * EXCLUDE (vals), coalesce(len(vals), 0) AS nvals FROM g ORDER BY gid").df()
     flat = con.execute("SELECT gid, unnest(vals) AS v FROM g").fetchnumpy()

@@ -47,7 +47,7 @@ class EmptyResultsError(InputError):
 
 
 def open_bytes(path: Path, is_gzip: bool) -> io.BufferedIOBase:
-    return gzip.open(path, "rb") if is_gzip else path.open("rb")  # type: ignore[return-value]
+    return gzip.open(path, "rb") if is_gzip else path.open("rb")
 
 
 def sniff(path: Path) -> Source:

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from novaload import __version__
 from novaload.errors import InputError, NovaloadError
@@ -28,6 +28,10 @@ from novaload.runfolder import RunRecord, create_run_dir, git_info, safe_url
 from novaload.runners import get_runner
 from novaload.runners.base import ExecutionPlan, K6Execution, LiveStats
 from novaload.runners.k6binary import find_k6
+
+if TYPE_CHECKING:
+    from novaload.compare import Comparison, RunSnapshot
+    from novaload.reports.base import ExtraSection
 
 
 class RunObserver(Protocol):
@@ -256,7 +260,7 @@ def _complete_record(
     record.duration_s = results.duration_s if results else None
 
 
-def _trend_section(record: RunRecord, request: RunRequest, observer: RunObserver):
+def _trend_section(record: RunRecord, request: RunRequest, observer: RunObserver) -> ExtraSection | None:
     """The last runs of this scenario and environment (this one included) as a chart."""
     from novaload.compare import load_compare_config
     from novaload.compare.trend import trend_section
@@ -275,7 +279,7 @@ def _trend_section(record: RunRecord, request: RunRequest, observer: RunObserver
 
 def _compare_with_baseline(
     request: RunRequest, results: RunResults | None, run_dir: Path, observer: RunObserver
-):
+) -> tuple[Comparison | None, RunSnapshot | None]:
     """``--baseline``: compare with an earlier run. Returns the comparison (None when not
     asked or no baseline yet) and this run's snapshot, which the history then reuses."""
     if not request.baseline or results is None:
@@ -308,7 +312,9 @@ def _compare_with_baseline(
     return comparison, current
 
 
-def _record_history(outcome: RunOutcome, request: RunRequest, observer: RunObserver, snapshot) -> None:
+def _record_history(
+    outcome: RunOutcome, request: RunRequest, observer: RunObserver, snapshot: RunSnapshot | None
+) -> None:
     """Register the run in the local history store (a failure is only a warning).
 
     ``snapshot``: the one the baseline gate built, so a run is not reduced twice.

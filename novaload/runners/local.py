@@ -22,6 +22,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO
 
 from novaload.redact import Redactor
 from novaload.runners.base import ExecutionPlan, K6Execution, ProgressCallback
@@ -71,7 +72,7 @@ class _Interrupts:
             signal.signal(sig, handler)  # type: ignore[arg-type]
 
 
-def _pump_output(stream, log_path: Path, redactor: Redactor, on_line: LogCallback | None) -> None:
+def _pump_output(stream: IO[bytes], log_path: Path, redactor: Redactor, on_line: LogCallback | None) -> None:
     """Copy k6's output to k6.log (secrets redacted); surface warnings and errors."""
     with log_path.open("w", encoding="utf-8") as log:
         for raw in iter(stream.readline, b""):

@@ -208,7 +208,8 @@ async def db_query(request: web.Request) -> web.Response:
     rows = [store.record(i) for i in range(start, start + 50)]
     by_status: dict[str, dict[str, Any]] = {}
     for row in rows:
-        agg = by_status.setdefault(row["status"], {"count": 0, "amount": 0.0})
+        assert row is not None  # seeded records (1..SEEDED_RECORDS) always exist
+        agg = by_status.setdefault(str(row["status"]), {"count": 0, "amount": 0.0})
         agg["count"] += 1
         agg["amount"] = round(agg["amount"] + row["amount"], 2)
     store.read_tx(len(rows))

@@ -17,7 +17,7 @@ STORE = web.AppKey("store", Store)
 METRICS = web.AppKey("metrics", Metrics)
 WS_CLIENTS = web.AppKey("ws_clients", dict)
 # Open sockets, closed on shutdown so a stop never waits for a stream to end.
-WS_SOCKETS = web.AppKey("ws_sockets", set)
+WS_SOCKETS: web.AppKey[set[Any]] = web.AppKey("ws_sockets", set)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 H = TypeVar("H", bound=Handler)

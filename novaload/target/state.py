@@ -191,7 +191,7 @@ class Store:
 
     def create_volume(self, name: str, size_gb: int, pool: str) -> dict[str, Any]:
         _evict(self.volumes)
-        vol = {
+        vol: dict[str, Any] = {
             "id": self._id("vol", self.volumes),
             "name": name,
             "size_gb": size_gb,

@@ -160,7 +160,8 @@ def _track(request: web.Request, ws: web.WebSocketResponse, stream: str, delta: 
 
 async def close_all(app: web.Application) -> None:
     """on_shutdown hook: close open sockets with 1001 (going away)."""
-    for sock in list(app[WS_SOCKETS]):
+    sockets: set[web.WebSocketResponse] = app[WS_SOCKETS]
+    for sock in list(sockets):
         with suppress(Exception):
             await sock.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
 

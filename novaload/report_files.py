@@ -32,7 +32,7 @@ def build_reports(
     from novaload.reports import ReportContext, append_step_summary, default_verdict, write_all
     from novaload.results.ingest import ingest
     from novaload.results.summary import write_summary
-    from novaload.results.thresholds import load_thresholds_file
+    from novaload.thresholds import load_thresholds_file
 
     extra = load_thresholds_file(thresholds_file) if thresholds_file else None
     results = ingest(

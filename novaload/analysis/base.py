@@ -7,20 +7,16 @@ from __future__ import annotations
 
 import html
 import math
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
-from novaload.config.models import Profile, Scenario, ThresholdSpec
+from novaload.config.models import Profile, Scenario
 from novaload.errors import ConfigError
+from novaload.thresholds import Threshold, as_thresholds
 
-# "p(95)<500", "p(99) <= 1e3", "rate<0.01"
-_PCT_EXPR = re.compile(r"^\s*p\(\s*(\d+(?:\.\d+)?)\s*\)\s*<=?\s*([0-9.eE+-]+)\s*$")
-_MED_EXPR = re.compile(r"^\s*med\s*<=?\s*([0-9.eE+-]+)\s*$")
-_RATE_EXPR = re.compile(r"^\s*rate\s*<=?\s*([0-9.eE+-]+)\s*$")
 # Per-window percentiles the ingested timeseries carries.
 _WINDOW_PERCENTILES = {50.0: "p50", 95.0: "p95", 99.0: "p99"}
 
@@ -80,31 +76,34 @@ class Slo:
         return out
 
 
-def _expr(spec: ThresholdSpec) -> str:
-    return str(spec.get("threshold", "")) if isinstance(spec, Mapping) else str(spec)
-
-
 def slo_from_thresholds(
-    thresholds: Mapping[str, Sequence[ThresholdSpec]], overrides: Mapping[str, Any] | None = None
+    thresholds: Mapping[str, Sequence[Threshold | str | Mapping[str, Any]]],
+    overrides: Mapping[str, Any] | None = None,
 ) -> Slo:
-    """The strictest simple ``p(N)<X`` on http_req_duration and ``rate<X`` on http_req_failed.
+    """The strictest upper bound ``p(N) < X`` (or ``med``) on http_req_duration and
+    ``rate < X`` on http_req_failed.
 
+    ``thresholds``: parsed (a scenario's) or as written (``{"m": ["p(95)<500"]}``).
     ``overrides`` (scenario params) may set ``slo_latency_ms``, ``slo_percentile``
     and ``slo_error_rate`` directly.
     """
     latency: tuple[float, float] | None = None  # (percentile, limit)
-    for spec in thresholds.get("http_req_duration", ()):
-        text = _expr(spec)
-        m, med = _PCT_EXPR.match(text), _MED_EXPR.match(text)
-        cand = (float(m.group(1)), float(m.group(2))) if m else ((50.0, float(med.group(1))) if med else None)
-        # Prefer p95 (what the windows carry best), else the tightest one given.
-        if cand and (latency is None or abs(cand[0] - 95) < abs(latency[0] - 95)):
-            latency = cand
     error: float | None = None
-    for spec in thresholds.get("http_req_failed", ()):
-        m = _RATE_EXPR.match(_expr(spec))
-        if m:
-            error = float(m.group(1)) if error is None else min(error, float(m.group(1)))
+    for t in as_thresholds(thresholds):
+        expr = t.expr
+        if t.parsed_metric.is_submetric or not expr.is_upper_bound():
+            continue
+        if t.metric == "http_req_duration":
+            pct = (
+                expr.percentile
+                if expr.percentile is not None
+                else (50.0 if expr.aggregation == "med" else None)
+            )
+            # Prefer p95 (what the windows carry best), else the tightest one given.
+            if pct is not None and (latency is None or abs(pct - 95) < abs(latency[0] - 95)):
+                latency = (pct, expr.limit)
+        elif t.metric == "http_req_failed" and expr.aggregation == "rate":
+            error = expr.limit if error is None else min(error, expr.limit)
     o = overrides or {}
     return Slo(
         latency_ms=float(o["slo_latency_ms"]) if "slo_latency_ms" in o else (latency[1] if latency else None),
@@ -120,7 +119,7 @@ class AnalysisContext:
     scenario: str = ""
     # The k6 scenario object whose plan drove the load (executor + stages).
     executor: Mapping[str, Any] | None = None
-    thresholds: Mapping[str, Sequence[ThresholdSpec]] = field(default_factory=dict)
+    thresholds: Mapping[str, Sequence[Threshold | str | Mapping[str, Any]]] = field(default_factory=dict)
     params: Mapping[str, Any] = field(default_factory=dict)  # the analysis' own params
 
     @classmethod

@@ -10,7 +10,17 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    field_validator,
+    model_validator,
+)
+
+from novaload.thresholds import Threshold, parse_metric_thresholds, parse_selector
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
 _DURATION_FULL = re.compile(r"^(?:\d+(?:\.\d+)?(?:ms|h|m|s))+$")
@@ -176,7 +186,34 @@ class Profile(_Frozen):
 
 # --------------------------------------------------------------------------- scenarios
 
-ThresholdSpec = str | dict[str, Any]  # "p(95)<500" or {threshold, abortOnFail, delayAbortEval}
+
+def _parsed_threshold(value: Any) -> Threshold:
+    # The model validators below parse every threshold with its metric (which a single
+    # list item does not know); by the time a field is validated it is a Threshold.
+    if not isinstance(value, Threshold):
+        raise ValueError("expected a parsed threshold")
+    return value
+
+
+# One threshold, written "p(95)<500" or {threshold, abortOnFail, delayAbortEval} and parsed
+# once by ``novaload.thresholds`` (k6's full syntax); dumped back in the form it was written.
+ConfigThreshold = Annotated[Threshold, PlainValidator(_parsed_threshold), PlainSerializer(Threshold.to_k6)]
+
+
+def _parse_thresholds(metric: str, items: Any) -> tuple[Threshold, ...]:
+    try:
+        parse_selector(metric)
+    except ValueError as exc:
+        raise ValueError(f"{metric}: bad metric name: {exc}") from None
+    try:
+        return parse_metric_thresholds(metric, items, source="config")
+    except ValueError as exc:
+        raise ValueError(f"{metric}: invalid threshold: {exc}") from None
+
+
+def endpoint_metric(name: str) -> str:
+    """The submetric an endpoint's thresholds apply to (its requests carry ``name``)."""
+    return f"http_req_duration{{name:{name}}}"
 
 
 class Endpoint(_Frozen):
@@ -189,7 +226,17 @@ class Endpoint(_Frozen):
     body: Any = None  # JSON-encoded into the request
     headers: dict[str, str] = Field(default_factory=dict)
     expect_status: tuple[int, ...] = (200,)
-    thresholds: tuple[ThresholdSpec, ...] = ()  # on http_req_duration{name:<name>}
+    thresholds: tuple[ConfigThreshold, ...] = ()  # on http_req_duration{name:<name>}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _parse_endpoint_thresholds(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("thresholds") and isinstance(data.get("name"), str):
+            data = {
+                **data,
+                "thresholds": _parse_thresholds(endpoint_metric(data["name"]), data["thresholds"]),
+            }
+        return data
 
 
 class Scenario(_Frozen):
@@ -200,7 +247,7 @@ class Scenario(_Frozen):
     template: str  # file name in k6-scenarios/
     default_profile: str = "smoke"
     endpoints: tuple[Endpoint, ...] = ()
-    thresholds: dict[str, tuple[ThresholdSpec, ...]] = Field(default_factory=dict)
+    thresholds: dict[str, tuple[ConfigThreshold, ...]] = Field(default_factory=dict)
     # Scenario-specific data for the template (JSON-encoded into the script).
     params: dict[str, Any] = Field(default_factory=dict)
     tags: dict[str, str] = Field(default_factory=dict)
@@ -219,6 +266,13 @@ class Scenario(_Frozen):
             data = {**data, "load": {"name": f"{data.get('name', 'scenario')}-load", **data["load"]}}
         return data
 
+    @field_validator("thresholds", mode="before")
+    @classmethod
+    def _parse_scenario_thresholds(cls, v: Any) -> Any:
+        if not isinstance(v, dict):
+            return v  # pydantic names the wrong type
+        return {str(metric): _parse_thresholds(str(metric), items) for metric, items in v.items()}
+
     @model_validator(mode="after")
     def _unique_endpoints(self) -> Scenario:
         names = [e.name for e in self.endpoints]
@@ -234,12 +288,12 @@ class Scenario(_Frozen):
         return frozenset(n for text in texts for n in ENV_REF.findall(text))
 
     @property
-    def all_thresholds(self) -> dict[str, tuple[ThresholdSpec, ...]]:
+    def all_thresholds(self) -> dict[str, tuple[Threshold, ...]]:
         """Scenario thresholds plus per-endpoint ones on their ``name`` submetric."""
         out = dict(self.thresholds)
         for e in self.endpoints:
             if e.thresholds:
-                key = f"http_req_duration{{name:{e.name}}}"
+                key = endpoint_metric(e.name)
                 out[key] = tuple(out.get(key, ())) + e.thresholds
         return out
 
@@ -261,7 +315,8 @@ __all__ = [
     "Scenario",
     "Shape",
     "Stage",
-    "ThresholdSpec",
+    "endpoint_metric",
+    "ConfigThreshold",
     "format_duration",
     "parse_duration",
 ]

@@ -100,8 +100,8 @@ def fmt_observed(value: float | None, unit: str = "") -> str:
 
 def threshold_unit(results: RunResults, t: ThresholdResult) -> str:
     """"ratio" for a Rate metric's rate (0..1, not per second), "ms" for a time trend, else ""."""
-    base = t.metric.split("{", 1)[0]
-    m = results.metric(t.metric) or results.metric(base)
+    sel = t.selector
+    m = results.metric(t.metric) or results.metric(sel.name) or results.metric(sel.metric)
     if m is None:
         return ""
     if m.type == "rate" and t.aggregation in ("rate", "value"):

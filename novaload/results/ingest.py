@@ -29,16 +29,14 @@ from novaload.results.sources import (
     tail_is_truncated,
     uncompressed_size,
 )
-from novaload.results.stats import percentile_key, trend_values
+from novaload.results.stats import trend_values
 from novaload.results.summary import DEFAULT_TREND_STATS, K6Summary, load_k6_summary
-from novaload.results.thresholds import (
-    ThresholdSpec,
+from novaload.thresholds import (
+    MetricSelector,
+    Threshold,
     check_aggregation,
-    compare,
-    k6_submetric_name,
-    parse_expression,
-    parse_metric_name,
-    specs_from_mapping,
+    parse_metric_thresholds,
+    thresholds_from_mapping,
 )
 
 _BUILTIN_TYPES = {
@@ -94,7 +92,7 @@ def ingest(
     sources: Sequence[Path],
     *,
     k6_summary: Path | None = None,
-    extra_thresholds: Mapping[str, Sequence[str | Mapping]] | Sequence[ThresholdSpec] | None = None,
+    extra_thresholds: Mapping[str, Sequence[str | Mapping]] | Sequence[Threshold] | None = None,
     thresholds_replace: bool = False,
     window_s: float = 1.0,
     lenient: bool = False,
@@ -140,14 +138,14 @@ def ingest(
 
 
 def _extra_specs(
-    extra: Mapping[str, Sequence[str | Mapping[Any, Any]]] | Sequence[ThresholdSpec] | None,
-) -> list[ThresholdSpec]:
-    """Extra thresholds as parsed specs (``load_thresholds_file``, which keeps the file
+    extra: Mapping[str, Sequence[str | Mapping[Any, Any]]] | Sequence[Threshold] | None,
+) -> list[Threshold]:
+    """Extra thresholds as parsed ones (``load_thresholds_file``, which keeps the file
     name for messages) or as a ``{metric: [expr, ...]}`` mapping."""
     if not extra:
         return []
     if isinstance(extra, Mapping):
-        return specs_from_mapping(extra, source="file", origin=_EXTRA)
+        return thresholds_from_mapping(extra, source="file", origin=_EXTRA)
     return list(extra)
 
 
@@ -208,7 +206,7 @@ def _assemble(
     srcs: Sequence[Source],
     scan: ScanResult,
     summary: K6Summary | None,
-    extra: list[ThresholdSpec],
+    extra: list[Threshold],
     replace: bool,
     warnings: list[str],
     skipped: int,
@@ -223,7 +221,7 @@ def _assemble(
     metric_lines = good[good["type"] == "Metric"]
     types, contains, script_thr, subs = _metric_meta(metric_lines, summary, pts)
     specs = _threshold_specs(script_thr, summary, extra, replace)
-    subs = _add_threshold_submetrics(subs, specs, types)
+    subs = _add_threshold_submetrics(subs, specs)
     tags = _tag_frame(pts, {k for s in subs for k, _ in s.selector})
     pts = pts.join(tags)
     first_us = int(pts["first_us"].min()) if len(pts) else None
@@ -273,10 +271,10 @@ def _duration(
 
 def _metric_meta(
     lines: pd.DataFrame, summary: K6Summary | None, pts: pd.DataFrame
-) -> tuple[dict[str, str], dict[str, str], dict[str, list[str]], list[_Sub]]:
+) -> tuple[dict[str, str], dict[str, str], dict[str, list[object]], list[_Sub]]:
     types: dict[str, str] = {}
     contains: dict[str, str] = {}
-    script_thr: dict[str, list[str]] = {}
+    script_thr: dict[str, list[object]] = {}
     subs: list[_Sub] = []
     for row in lines.itertuples(index=False):
         types.setdefault(row.metric, str(row.mtype or ""))
@@ -318,15 +316,15 @@ def _guess_contains(name: str, mtype: str) -> str:
 
 
 def _threshold_specs(
-    script_thr: Mapping[str, list[str]],
+    script_thr: Mapping[str, list[object]],
     summary: K6Summary | None,
-    extra: Sequence[ThresholdSpec],
+    extra: list[Threshold],
     replace: bool,
-) -> list[ThresholdSpec]:
-    specs: list[ThresholdSpec] = []
+) -> list[Threshold]:
+    specs: list[Threshold] = []
     if not replace:
-        for metric, exprs in script_thr.items():
-            specs += _parse_script(metric, exprs)
+        for metric, items in script_thr.items():
+            specs += _parse_script(metric, items)
         if summary is not None:
             for metric, verdicts in summary.verdicts.items():
                 specs += _parse_script(metric, list(verdicts))
@@ -334,38 +332,31 @@ def _threshold_specs(
     seen: set[tuple[str, str, str]] = set()
     unique = []
     for s in specs:
-        key = (k6_submetric_name(s.metric), s.expr.source, s.source)
+        key = (s.parsed_metric.name, s.expr.source, s.source)
         if key not in seen:
             seen.add(key)
             unique.append(s)
     return unique
 
 
-def _parse_script(metric: str, exprs: list[str]) -> list[ThresholdSpec]:
-    out = []
-    for e in exprs:
-        try:
-            out.append(ThresholdSpec(metric, parse_expression(e), False, "script"))
-        except ValueError as exc:
-            raise InputError(f"threshold {metric}: {e!r} in the k6 output: {exc}") from None
-    return out
+def _parse_script(metric: str, items: list[object]) -> list[Threshold]:
+    """The script's thresholds as k6 wrote them (strings or the object form)."""
+    try:
+        return list(parse_metric_thresholds(metric, items, source="script", strict=False))
+    except ValueError as exc:
+        raise InputError(f"threshold {metric}: {items!r} in the k6 output: {exc}") from None
 
 
-def _add_threshold_submetrics(
-    subs: list[_Sub], specs: Sequence[ThresholdSpec], types: Mapping[str, str]
-) -> list[_Sub]:
+def _add_threshold_submetrics(subs: list[_Sub], specs: list[Threshold]) -> list[_Sub]:
     out = list(subs)
     for spec in specs:
-        try:
-            parent, pairs = parse_metric_name(spec.metric)
-        except ValueError as exc:
-            raise ConfigError(f"bad metric name in threshold: {exc}", file=_EXTRA, key=spec.metric) from None
-        if pairs and not any(s.parent == parent and s.selector == pairs for s in out):
-            out.append(_Sub(k6_submetric_name(spec.metric), parent, pairs))
+        sel = spec.parsed_metric
+        if sel.tags and not any(s.parent == sel.metric and s.selector == sel.tags for s in out):
+            out.append(_Sub(sel.name, sel.metric, sel.tags))
     return out
 
 
-def _wanted_percentiles(summary: K6Summary | None, specs: Sequence[ThresholdSpec]) -> list[float]:
+def _wanted_percentiles(summary: K6Summary | None, specs: Sequence[Threshold]) -> list[float]:
     stats = summary.trend_stats if summary is not None else DEFAULT_TREND_STATS
     pcts = {90.0, 95.0, 99.0}
     for st in stats:
@@ -400,7 +391,7 @@ def _metrics(
     contains: Mapping[str, str],
     subs: Sequence[_Sub],
     pcts: Sequence[float],
-    specs: Sequence[ThresholdSpec],
+    specs: Sequence[Threshold],
     warnings: list[str],
 ) -> dict[str, MetricSummary]:
     out: dict[str, MetricSummary] = {}
@@ -435,25 +426,23 @@ def _summarise(
     contains: str,
     rows: pd.DataFrame,
     pcts: Sequence[float],
-    specs: Sequence[ThresholdSpec],
+    specs: Sequence[Threshold],
     parent: str | None,
     selector: tuple[tuple[str, str], ...],
 ) -> MetricSummary:
     values = _values(ctx, mtype, rows, pcts)
     n = int(rows["n"].sum())
-    mine = [s for s in specs if _resolves_to(s.metric, name, parent, selector)]
+    mine = [s for s in specs if _resolves_to(s.parsed_metric, name, parent, selector)]
     results = tuple(_judge(s, name, mtype, values, n) for s in mine)
     return MetricSummary(name, mtype, contains, values, results, parent, selector)
 
 
-def _resolves_to(metric: str, name: str, parent: str | None, selector: tuple[tuple[str, str], ...]) -> bool:
-    try:
-        p, pairs = parse_metric_name(metric)
-    except ValueError:
-        return False
+def _resolves_to(
+    sel: MetricSelector, name: str, parent: str | None, selector: tuple[tuple[str, str], ...]
+) -> bool:
     if parent is None:
-        return not pairs and p == name
-    return p == parent and pairs == selector
+        return not sel.tags and sel.metric == name
+    return sel.metric == parent and sel.tags == selector
 
 
 def _values(
@@ -495,7 +484,7 @@ def _values(
     return out
 
 
-def _judge(spec: ThresholdSpec, name: str, mtype: str, values: dict[str, float], n: int) -> ThresholdResult:
+def _judge(spec: Threshold, name: str, mtype: str, values: dict[str, float], n: int) -> ThresholdResult:
     expr = spec.expr
     if not check_aggregation(expr, mtype):
         origin = _EXTRA if spec.source == "file" else "script thresholds"
@@ -505,11 +494,8 @@ def _judge(spec: ThresholdSpec, name: str, mtype: str, values: dict[str, float],
             key=spec.metric,
             value=expr.source,
         )
-    key = "value" if (mtype == "rate" and expr.aggregation == "rate") else expr.aggregation
-    if expr.percentile is not None:
-        key = percentile_key(expr.percentile)
-    observed = values.get(key) if n else None
-    ok = None if observed is None else compare(observed, expr.operator, expr.limit)
+    observed = values.get(expr.value_key(mtype)) if n else None
+    ok = None if observed is None else expr.holds(observed)
     return ThresholdResult(
         spec.metric,
         expr.source,
@@ -524,7 +510,7 @@ def _judge(spec: ThresholdSpec, name: str, mtype: str, values: dict[str, float],
 
 
 def _orphan_thresholds(
-    specs: Sequence[ThresholdSpec], metrics: Mapping[str, MetricSummary], warnings: list[str]
+    specs: Sequence[Threshold], metrics: Mapping[str, MetricSummary], warnings: list[str]
 ) -> list[ThresholdResult]:
     """Thresholds on metrics that never appeared: "no data", with a warning."""
     out = []
@@ -550,7 +536,7 @@ def _orphan_thresholds(
 
 
 def _compare_verdicts(
-    res: RunResults, summary: K6Summary, specs: Sequence[ThresholdSpec], warnings: list[str]
+    res: RunResults, summary: K6Summary, specs: Sequence[Threshold], warnings: list[str]
 ) -> None:
     """Warn where k6's own verdict differs from ours (except k6's empty-sink pass)."""
     for m in res.metrics.values():

@@ -19,6 +19,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from novaload.thresholds import MetricSelector, parse_selector
+
 
 class MetricType(StrEnum):
     COUNTER = "counter"
@@ -48,6 +50,14 @@ class ThresholdResult:
     @property
     def status(self) -> Literal["passed", "failed", "no data"]:
         return "no data" if self.ok is None else ("passed" if self.ok else "failed")
+
+    @property
+    def selector(self) -> MetricSelector:
+        """The (sub)metric judged, parsed (a malformed name stands for itself)."""
+        try:
+            return parse_selector(self.metric)
+        except ValueError:
+            return MetricSelector(self.metric, (), self.metric)
 
 
 @dataclass(frozen=True, slots=True)

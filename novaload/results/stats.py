@@ -14,11 +14,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from novaload.results.thresholds import go_g
-
-
-def percentile_key(p: float) -> str:
-    return f"p({go_g(p)})"
+from novaload.thresholds import percentile_key
 
 
 def percentiles(values: np.ndarray, pcts: Sequence[float]) -> dict[float, float]:

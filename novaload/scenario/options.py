@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from novaload.config.models import Profile, Scenario, ThresholdSpec
+from novaload.config.models import Profile, Scenario
+from novaload.thresholds import Threshold
 
 
 def executor_for(profile: Profile, *, exec_fn: str = "default") -> dict[str, Any]:
@@ -51,9 +52,9 @@ def executor_for(profile: Profile, *, exec_fn: str = "default") -> dict[str, Any
     return {**base, "executor": "constant-vus", "vus": profile.vus, "duration": profile.duration}
 
 
-def thresholds_option(specs: dict[str, tuple[ThresholdSpec, ...]]) -> dict[str, list[Any]]:
-    """Config thresholds → k6's ``options.thresholds`` (object form passes through)."""
-    return {metric: list(exprs) for metric, exprs in specs.items() if exprs}
+def thresholds_option(thresholds: dict[str, tuple[Threshold, ...]]) -> dict[str, list[Any]]:
+    """Config thresholds → k6's ``options.thresholds``, each in the form it was written."""
+    return {metric: [t.to_k6() for t in items] for metric, items in thresholds.items() if items}
 
 
 def build_options(

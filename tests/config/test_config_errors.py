@@ -89,6 +89,30 @@ def test_shipped_config_is_valid():
             ["api.yaml", "unique", "a"],
             id="duplicate-endpoint",
         ),
+        pytest.param(
+            "scenarios/api.yaml",
+            "template: api.js.j2\nthresholds:\n  http_req_duration: ['p95<500']\n",
+            ["api.yaml", "thresholds", "http_req_duration", "unknown aggregation 'p95'"],
+            id="bad-threshold-expression",
+        ),
+        pytest.param(
+            "scenarios/api.yaml",
+            "template: api.js.j2\nthresholds:\n  http_req_duration: [{threshold: p(95)<5, abortonfail: true}]\n",
+            ["api.yaml", "thresholds", "unknown key(s) abortonfail"],
+            id="threshold-object-typo",
+        ),
+        pytest.param(
+            "scenarios/api.yaml",
+            "template: api.js.j2\nthresholds:\n  'http_req_duration{name:a': ['p(95)<5']\n",
+            ["api.yaml", "thresholds", "http_req_duration{name:a", "must end with '}'"],
+            id="bad-threshold-selector",
+        ),
+        pytest.param(
+            "scenarios/api.yaml",
+            "template: api.js.j2\nendpoints:\n  - {name: a, path: /x, thresholds: ['p(95)<abc']}\n",
+            ["api.yaml", "endpoints.0", "http_req_duration{name:a}", "'abc' is not a number"],
+            id="bad-endpoint-threshold",
+        ),
     ],
 )
 def test_bad_config_names_file_key_and_value(cfg: Path, file: str, text: str, expected: list[str]):

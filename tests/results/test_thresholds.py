@@ -9,7 +9,7 @@ import pytest
 
 from novaload.errors import ConfigError, InputError
 from novaload.results.stats import percentiles
-from novaload.results.thresholds import load_thresholds_file, parse_expression, parse_metric_name
+from novaload.thresholds import load_thresholds_file, parse_expression, parse_metric_name
 
 
 @pytest.mark.parametrize(
@@ -108,3 +108,39 @@ def test_load_thresholds_file_bad_expression_names_file_metric_expression(tmp_pa
 def test_load_thresholds_file_missing(tmp_path):
     with pytest.raises(InputError):
         load_thresholds_file(tmp_path / "none.yaml")
+
+
+@pytest.mark.k6
+def test_every_threshold_form_in_k6_output_is_judged_like_k6(k6_runs, tmp_path):
+    """The object form (abortOnFail, delayAbortEval), several per metric and selectors with
+    spaces, colons and group paths, as k6 writes them into its JSON output: `novaload
+    report` judges each like k6 and exits as k6 did (it once died on the object form)."""
+    import subprocess
+    import sys
+
+    run = k6_runs("object_thresholds.js")
+    out = tmp_path / "rep"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "novaload",
+            "report",
+            str(run.json),
+            "--k6-summary",
+            str(run.export),
+            "--out-dir",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 99, proc.stdout + proc.stderr  # iterations count<3 fails, as in k6
+    assert "Traceback" not in proc.stderr
+    ours = json.loads((out / "summary.json").read_text())["metrics"]
+    k6 = json.loads(run.export.read_text())["metrics"]
+    k6_verdicts = {(m, e): not failed for m, v in k6.items() for e, failed in v.get("thresholds", {}).items()}
+    our_verdicts = {(m, e): v["ok"] for m, v in ours.items() for e, v in v.get("thresholds", {}).items()}
+    assert our_verdicts == k6_verdicts
+    assert len(our_verdicts) == 6

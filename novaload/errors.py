@@ -30,6 +30,8 @@ class ExitCode(IntEnum):
     INTERNAL = 1  # a bug in novaload: traceback is printed
     USAGE = 2  # usage, configuration or input error; nothing was run
     REGRESSION = 3  # the run (or `compare`) found a regression against its baseline
+    # --strict-generator (or `generator: {strict: true}`): the load generator was saturated
+    GENERATOR_UNTRUSTWORTHY = 5
     # k6's codes, from errext/exitcodes/codes.go; listed so they can be named.
     K6_CLOUD_TEST_FAILED = 97
     K6_CLOUD_SYNC_FAILED = 98

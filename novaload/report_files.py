@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # pandas-backed; imported when reports are actually built
 class BuiltReports:
     results: RunResults
     files: list[Path]
+    exit_code: int = 0
 
 
 def build_reports(
@@ -27,12 +28,21 @@ def build_reports(
     window_s: float = 1.0,
     lenient: bool = False,
     scenario: str | None = None,
+    strict_generator: bool = False,
 ) -> BuiltReports:
-    """Ingest ``sources`` and write every report into ``out_dir``."""
+    """Ingest ``sources`` and write every report into ``out_dir``.
+
+    The load generator is judged from the folder of the first results file (a run
+    folder holds k6.log and generator-samples.jsonl) with the default criteria.
+    """
+    from novaload.config.models import GeneratorCriteria
+    from novaload.errors import ExitCode
     from novaload.reports import ReportContext, append_step_summary, default_verdict, write_all
+    from novaload.results.generator import assess_run_folder
     from novaload.results.ingest import ingest
     from novaload.results.summary import write_summary
     from novaload.thresholds import load_thresholds_file
+    from novaload.run.outcome import exit_code_for, verdict_for
 
     extra = load_thresholds_file(thresholds_file) if thresholds_file else None
     results = ingest(
@@ -43,19 +53,28 @@ def build_reports(
         window_s=window_s,
         lenient=lenient,
     )
+    results.load_generator = assess_run_folder(
+        Path(sources[0]).resolve().parent,
+        dropped_iterations=int(results.value("dropped_iterations", "count", 0) or 0),
+        origin_s=results.started_at.timestamp() if results.started_at else None,
+        criteria=GeneratorCriteria(strict=strict_generator),
+    )
+    exit_code = exit_code_for(0, results, strict_generator=strict_generator)
     out_dir.mkdir(parents=True, exist_ok=True)
     context = ReportContext(
         run_id=out_dir.resolve().name,
         scenario=scenario or Path(sources[0]).name.split(".")[0],
-        verdict=default_verdict(results),
+        verdict=verdict_for(exit_code, results, None)
+        if exit_code == ExitCode.GENERATOR_UNTRUSTWORTHY
+        else default_verdict(results),
         started_at=results.started_at,
         ended_at=results.ended_at,
-        exit_code=99 if results.thresholds_failed else 0,
+        exit_code=exit_code,
     )
     files = [write_summary(results, out_dir / "summary.json")]
     files += write_all(results, context, out_dir)
     append_step_summary((out_dir / "report.md").read_text(encoding="utf-8"))
-    return BuiltReports(results=results, files=files)
+    return BuiltReports(results=results, files=files, exit_code=exit_code)
 
 
 __all__ = ["BuiltReports", "build_reports"]

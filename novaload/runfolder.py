@@ -16,6 +16,8 @@ from urllib.parse import urlsplit, urlunsplit
 from novaload.fileio import write_atomic
 
 RUN_JSON = "run.json"
+# k6's CPU and memory sampled during the run (novaload.runners.health writes it)
+GENERATOR_SAMPLES = "generator-samples.jsonl"
 
 
 def new_run_id(scenario: str, now: datetime | None = None) -> str:
@@ -155,6 +157,7 @@ def read_run_record(run_dir: Path) -> dict[str, Any]:
 
 
 __all__ = [
+    "GENERATOR_SAMPLES",
     "GitInfo",
     "RUN_JSON",
     "RunRecord",

@@ -9,7 +9,6 @@ import typer
 
 from novaload.cli.app import app, console
 from novaload.cli.summary import print_results
-from novaload.errors import ExitCode
 from novaload.report_files import build_reports
 
 
@@ -37,10 +36,18 @@ def report(
     lenient: Annotated[
         bool, typer.Option("--lenient", help="Skip and count invalid lines instead of failing.")
     ] = False,
+    strict_generator: Annotated[
+        bool,
+        typer.Option(
+            "--strict-generator",
+            help="Exit 5 when the load generator was saturated (judged from the results' folder).",
+        ),
+    ] = False,
 ) -> None:
     """Ingest k6 results and write summary.json, report.html/.md, CSVs and junit.xml.
 
-    Exits 99 when a threshold fails (as k6 would), 0 otherwise.
+    Exits 99 when a threshold fails (as k6 would), 5 with --strict-generator when the
+    load generator was saturated, 0 otherwise.
     """
     built = build_reports(
         results,
@@ -50,7 +57,8 @@ def report(
         replace_thresholds=replace_thresholds,
         window_s=window,
         lenient=lenient,
+        strict_generator=strict_generator,
     )
     print_results(console, built.results)
-    console.print(f"report: {out_dir / 'report.html'}", highlight=False)
-    raise typer.Exit(ExitCode.THRESHOLDS_FAILED if built.results.thresholds_failed else 0)
+    console.print(f"report: {out_dir / 'report.html'}", highlight=False, markup=False)
+    raise typer.Exit(built.exit_code)

@@ -76,6 +76,13 @@ def run(
     baseline_branch: Annotated[
         str | None, typer.Option("--baseline-branch", help="Pick the baseline among runs of this git branch.")
     ] = None,
+    strict_generator: Annotated[
+        bool,
+        typer.Option(
+            "--strict-generator",
+            help="Exit 5 when the load generator was saturated (CPU, dropped iterations, VU ceiling).",
+        ),
+    ] = False,
     history_dir: Annotated[
         Path | None,
         typer.Option(
@@ -111,6 +118,7 @@ def run(
         baseline=baseline,
         baseline_branch=baseline_branch,
         history_dir=history_dir,
+        strict_generator=strict_generator,
     )
     observer = ConsoleObserver(console_err)
     try:

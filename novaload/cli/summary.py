@@ -39,6 +39,10 @@ def print_results(console: Console, results: RunResults) -> None:
             f"duration {results.duration_s:.1f} s",
             highlight=False,
         )
+    generator = results.load_generator
+    if generator is not None:
+        colour = "green" if generator.trustworthy else "bold yellow"
+        console.print(generator.summary_line(), style=colour, markup=False, highlight=False)
     for w in results.warnings:
         console.print(f"[yellow]warning:[/] {w}", highlight=False)
 

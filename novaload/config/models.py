@@ -216,6 +216,23 @@ def endpoint_metric(name: str) -> str:
     return f"http_req_duration{{name:{name}}}"
 
 
+class GeneratorCriteria(_Frozen):
+    """When the load generator (k6 itself) counts as saturated and the run as untrustworthy.
+
+    Any one criterion met is enough. Defaults follow Locust's 90 % CPU warning;
+    a dropped iteration or a VU ceiling means the arrival rate asked for was not sent.
+    """
+
+    cpu_percent: Annotated[float, Field(gt=0, le=100)] = 90.0  # of k6's CPU share
+    cpu_seconds: Annotated[float, Field(gt=0)] = 10.0  # ... sustained this long
+    max_dropped_iterations: Annotated[int, Field(ge=0)] = 0  # more than this many is a reason
+    vu_ceiling: bool = True  # "Insufficient VUs" from an arrival-rate executor is a reason
+    strict: bool = False  # an untrustworthy run exits 5 (like --strict-generator)
+
+
+DEFAULT_APDEX_T_MS = 500.0
+
+
 class Endpoint(_Frozen):
     """One weighted REST request of the ``api`` scenario (and friends)."""
 
@@ -227,6 +244,7 @@ class Endpoint(_Frozen):
     headers: dict[str, str] = Field(default_factory=dict)
     expect_status: tuple[int, ...] = (200,)
     thresholds: tuple[ConfigThreshold, ...] = ()  # on http_req_duration{name:<name>}
+    apdex_t_ms: Annotated[float, Field(gt=0)] | None = None  # Apdex T; the scenario's when unset
 
     @model_validator(mode="before")
     @classmethod
@@ -257,6 +275,15 @@ class Scenario(_Frozen):
     # The scenario's own load model (benchmark, capacity, stress, soak, spike), used
     # instead of default_profile; an explicit --profile / PROFILE still wins.
     load: Profile | None = None
+    # Load-generator health: when a run counts as untrustworthy (and whether that fails it).
+    generator: GeneratorCriteria = Field(default_factory=GeneratorCriteria)
+    # Apdex T in ms for every endpoint without its own ``apdex_t_ms``.
+    apdex_t_ms: Annotated[float, Field(gt=0)] = DEFAULT_APDEX_T_MS
+
+    @property
+    def apdex_targets(self) -> dict[str, float]:
+        """Apdex T (ms) of each endpoint that sets its own."""
+        return {e.name: e.apdex_t_ms for e in self.endpoints if e.apdex_t_ms is not None}
 
     @model_validator(mode="before")
     @classmethod
@@ -307,9 +334,11 @@ class ProjectConfig(_Frozen):
 
 
 __all__ = [
+    "DEFAULT_APDEX_T_MS",
     "ENV_REF",
     "Endpoint",
     "Environment",
+    "GeneratorCriteria",
     "Profile",
     "ProjectConfig",
     "Scenario",

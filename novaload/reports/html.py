@@ -62,6 +62,10 @@ C_P99 = "#dc2626"
 C_ERR = "#be123c"
 C_VUS = "#7c3aed"
 C_HIST = "#4f46e5"
+C_GEN_CPU = "#0891b2"  # k6's own CPU use
+C_GEN_DEMAND = "#ea580c"  # k6's CPU use plus run-queue wait
+C_GEN_LIMIT = "#9ca3af"  # the saturation criterion
+C_GEN_MEM = "#65a30d"
 
 CSS = """
 :root{--ink:#111827;--mute:#6b7280;--line:#e5e7eb;--bg:#f6f7f9;--card:#fff}
@@ -166,6 +170,9 @@ def _verdict(results: RunResults, context: ReportContext) -> str:
         parts.append(f"k6 exit code: {context.exit_code}.")
     parts.append(f"Duration {fmt_num(results.duration_s, 1)} s, "
                  f"{fmt_int(results.value('http_reqs', 'count'))} requests.")
+    gen = results.load_generator
+    if gen is not None and not gen.trustworthy:
+        parts.append("Load generator UNTRUSTWORTHY (see Load generator).")
     body = f"<p>{esc(' '.join(parts))}</p>"
     notable = [t for t in results.thresholds if t.status != "passed"][:10]
     if notable:  # the reason for the verdict, before any detail
@@ -260,6 +267,61 @@ def _charts(results: RunResults) -> str:
             + (" The last window, which the run covered for less than half its length, is left out "
                "(it is in timeseries.csv)." if dropped else "") + "</p>")
     return _section("charts", "Over time", "\n".join(f"<figure>{c}</figure>" for c in charts) + note)
+
+
+def _generator(results: RunResults) -> str:
+    """Load generator: the verdict with its reasons, k6's CPU (used, used + waited for) as a
+    share of its cores against the criterion, and its memory."""
+    gen = results.load_generator
+    if gen is None:
+        return ""
+    status = "✔ trustworthy" if gen.trustworthy else "✘ UNTRUSTWORTHY"
+    body = f"<p><strong>{esc(status)}</strong>"
+    if gen.trustworthy:
+        body += esc(": none of the saturation criteria was met.") + "</p>"
+    else:
+        body += esc(": latencies and rates of this run may describe k6, not the system under test.") + "</p>"
+        body += "<ul>" + "".join(f"<li>{esc(r)}</li>" for r in gen.reasons) + "</ul>"
+    c = gen.criteria
+    crit = (f"Criteria: CPU used or waited for ≥ {c.cpu_percent:g} % of k6's share for ≥ {c.cpu_seconds:g} s; "
+            f"more than {c.max_dropped_iterations} dropped iterations"
+            + ("; an arrival-rate executor at its VU ceiling" if c.vu_ceiling else "") + ".")
+    share = gen.cpu_share
+    rows = [
+        ("CPU share (cores k6 may use)", DASH if share is None else f"{share:g}"),
+        ("Peak CPU used, % of share", fmt_num(gen.peak_cpu_of_share, 1)),
+        ("Peak CPU used + waited for, % of share", fmt_num(gen.peak_demand_of_share, 1)),
+        ("Longest stretch at or above the CPU criterion", f"{fmt_num(gen.longest_saturated_s, 1)} s"),
+        ("Peak memory (RSS)", fmt_bytes(gen.peak_rss_bytes)),
+        ("Dropped iterations", fmt_int(gen.dropped_iterations)),
+        ("VU ceilings reached", ", ".join(f"{v.scenario} ({v.executor}, {v.max_vus} VUs)" for v in gen.vu_ceilings)
+         or "none"),
+    ]
+    body += table(("Figure", num("Value")), [(k, num(v)) for k, v in rows], total=len(rows), shown=len(rows))
+    body += f'<p class="more">{esc(crit)}</p>'
+    for note in gen.notes:
+        body += f'<p class="more">{esc(note)}</p>'
+    if gen.samples:
+        instances = sorted({smp.instance for smp in gen.samples})
+        cpu: list[svg.Series] = []
+        mem: list[svg.Series] = []
+        for i in instances:
+            mine = [smp for smp in gen.samples if smp.instance == i]
+            tag = f" ({i})" if len(instances) > 1 else ""
+            xs = [smp.t for smp in mine]
+            cpu.append(svg.Series(f"CPU used{tag}", C_GEN_CPU, xs, [smp.cpu_of_share for smp in mine]))
+            cpu.append(svg.Series(f"used + waited for{tag}", C_GEN_DEMAND, xs, [smp.demand_of_share for smp in mine]))
+            mem.append(svg.Series(f"RSS{tag}", C_GEN_MEM, xs,
+                                  [math.nan if smp.rss_bytes is None else smp.rss_bytes / 1e6 for smp in mine]))
+        xs_all = [smp.t for smp in gen.samples]
+        cpu.append(svg.Series(f"criterion {c.cpu_percent:g} %", C_GEN_LIMIT, [min(xs_all), max(xs_all)],
+                              [c.cpu_percent, c.cpu_percent]))
+        charts = [
+            svg.line_chart("k6 CPU, % of its share", cpu, y_label="% of share", y_fmt=lambda v: f"{v:,.0f} %"),
+            svg.line_chart("k6 memory (RSS)", mem, y_label="MB", y_fmt=lambda v: f"{v:,.6g} MB"),
+        ]
+        body += "\n".join(f"<figure>{ch}</figure>" for ch in charts)
+    return _section("generator", "Load generator", body)
 
 
 def _endpoints(results: RunResults) -> str:
@@ -412,14 +474,14 @@ def _header(context: ReportContext) -> str:
 
 
 _NAV = (("verdict", "Verdict"), ("thresholds", "Thresholds"), ("figures", "Figures"),
-        ("recommendations", "Recommendations"), ("charts", "Charts"), ("endpoints", "Endpoints"),
+        ("recommendations", "Recommendations"), ("generator", "Load generator"), ("charts", "Charts"), ("endpoints", "Endpoints"),
         ("errors", "Errors"), ("checks", "Checks"), ("distribution", "Distribution"), ("metadata", "Metadata"))
 
 
 def render_html(results: RunResults, context: ReportContext) -> str:
     builders: list[Callable[[], str]] = [
         lambda: _verdict(results, context), lambda: _thresholds(results), lambda: _figures(results),
-        lambda: _recommendations(results), lambda: _charts(results), lambda: _endpoints(results),
+        lambda: _recommendations(results), lambda: _generator(results), lambda: _charts(results), lambda: _endpoints(results),
         lambda: _errors(results), lambda: _checks(results), lambda: _distribution(results),
         lambda: _scenarios(results), *[(lambda s=s: s) for s in _extra(context)],
         lambda: _metadata(results, context),

@@ -105,9 +105,18 @@ def _top_errors(results: RunResults) -> str:
     return "### Top errors\n\n" + md_table(("Status", "Error code", "Error", "Requests"), rows, align_right=(3,))
 
 
+def _generator(results: RunResults) -> str:
+    gen = results.load_generator
+    assert gen is not None
+    icon = "✅" if gen.trustworthy else "⚠️"
+    return f"{icon} {md_text(gen.summary_line())}"
+
+
 def render_markdown(results: RunResults, context: ReportContext) -> str:
     parts = [_verdict_line(context), "### Thresholds", _thresholds(results),
              "### Headline figures", _figures(results), "### Top endpoints", _top_endpoints(results)]
+    if results.load_generator is not None:
+        parts[1:1] = [_generator(results)]
     if errors := _top_errors(results):
         parts.append(errors)
     recs = recommend(results)[:MAX_RECOMMENDATIONS]

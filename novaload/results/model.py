@@ -14,12 +14,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
 
 from novaload.thresholds import MetricSelector, parse_selector
+
+if TYPE_CHECKING:
+    from novaload.results.generator import GeneratorHealth
 
 
 class MetricType(StrEnum):
@@ -130,6 +133,8 @@ class RunResults:
     # http_req_duration values of the windows starting in [t0, t1) seconds (the
     # timeseries' ``t``), for exact percentiles over a stretch of the run.
     latency_window_source: Callable[[float, float], np.ndarray] | None = field(default=None, repr=False)
+    # Load-generator health (k6's CPU/memory, dropped iterations, VU ceilings), when judged.
+    load_generator: GeneratorHealth | None = None
 
     def latency_samples(self) -> pd.DataFrame | None:
         """Raw ``http_req_duration`` values with their ``name`` tag, or None."""

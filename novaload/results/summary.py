@@ -140,6 +140,7 @@ def summary_document(results: RunResults) -> dict:
             "warnings": list(results.warnings),
             "thresholds_failed": results.thresholds_failed,
             "types": {name: m.type for name, m in results.metrics.items()},
+            **({"load_generator": results.load_generator.to_json()} if results.load_generator else {}),
         },
     }
 

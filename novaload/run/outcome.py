@@ -35,7 +35,15 @@ K6_MEANINGS = {
 }
 
 
-def exit_code_for(k6_exit: int, results: RunResults | None, *, regressed: bool = False) -> int:
+def exit_code_for(
+    k6_exit: int, results: RunResults | None, *, regressed: bool = False, strict_generator: bool = False
+) -> int:
+    """k6's code when not 0, else 99 / 3 / 0. ``strict_generator``: an untrustworthy load
+    generator turns 0, 99 and 3 into 5, since those verdicts rest on figures a saturated
+    k6 distorted; k6's other codes (a crash, an abort) still pass through."""
+    generator = results.load_generator if results is not None else None
+    if strict_generator and generator is not None and not generator.trustworthy and k6_exit in (0, 99):
+        return ExitCode.GENERATOR_UNTRUSTWORTHY
     if k6_exit != 0:
         return k6_exit
     if results is not None and results.thresholds_failed:
@@ -49,7 +57,12 @@ def verdict_for(exit_code: int, results: RunResults | None, execution: K6Executi
     """One word or phrase for humans: passed, failed, interrupted, error: ..."""
     if execution is not None and execution.interrupted:
         return "interrupted"
+    generator = results.load_generator if results is not None else None
+    if exit_code == ExitCode.GENERATOR_UNTRUSTWORTHY:
+        return "untrustworthy"
     if exit_code == ExitCode.OK:
+        if generator is not None and not generator.trustworthy:
+            return "passed (untrustworthy load generator)"
         if results is not None and results.thresholds_no_data:
             return "passed (some thresholds had no data)"
         return "passed"

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from novaload import __version__
+from novaload.config.models import GeneratorCriteria
 from novaload.errors import InputError, NovaloadError
 from novaload.redact import Redactor
 from novaload.results.model import RunResults
@@ -199,9 +200,15 @@ def finish_run(
         except InputError as exc:
             warnings.append(f"no report: {exc}")
             observer.warn(f"no report: {exc}")
+        criteria = _generator_criteria(request, prepared)
+        if results is not None:
+            _judge_generator(results, run_dir, criteria, observer)
         comparison, snapshot = _compare_with_baseline(request, results, run_dir, observer)
         exit_code = exit_code_for(
-            execution.exit_code, results, regressed=bool(comparison and comparison.regressed)
+            execution.exit_code,
+            results,
+            regressed=bool(comparison and comparison.regressed),
+            strict_generator=criteria.strict,
         )
         verdict = verdict_for(exit_code, results, execution)
         outcome = RunOutcome(
@@ -247,6 +254,28 @@ def finish_run(
         record.files = sorted(p.name for p in run_dir.iterdir() if p.is_file())
         files.append(record.write(run_dir))
     return outcome
+
+
+def _generator_criteria(request: RunRequest, prepared: PreparedRun) -> GeneratorCriteria:
+    """The scenario's ``generator:`` criteria (defaults for a script); --strict-generator wins."""
+    criteria = prepared.scenario.generator if prepared.scenario is not None else GeneratorCriteria()
+    return criteria.model_copy(update={"strict": True}) if request.strict_generator else criteria
+
+
+def _judge_generator(
+    results: RunResults, run_dir: Path, criteria: GeneratorCriteria, observer: RunObserver
+) -> None:
+    """Attach the load-generator verdict to the results and say it when it is bad."""
+    from novaload.results.generator import assess_run_folder
+
+    results.load_generator = assess_run_folder(
+        run_dir,
+        dropped_iterations=int(results.value("dropped_iterations", "count", 0) or 0),
+        origin_s=results.started_at.timestamp() if results.started_at else None,
+        criteria=criteria,
+    )
+    if not results.load_generator.trustworthy:
+        observer.warn(results.load_generator.summary_line())
 
 
 def _complete_record(

@@ -42,6 +42,7 @@ class RunRequest:
     baseline_branch: str | None = None
     history_dir: Path | None = None  # the run-history store [reports/.history]
     record_history: bool = True
+    strict_generator: bool = False  # an untrustworthy load generator exits 5
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 
     @property

@@ -33,6 +33,7 @@ from novaload.runners.base import (
     K6Execution,
     ProgressCallback,
 )
+from novaload.runners.health import ContainerProbe, sampling
 from novaload.runners.image import BUILD_HINT, DEFAULT_IMAGE, DEFAULT_LOCAL_IMAGE, docker_client
 from novaload.runners.k6api import K6ApiPoller
 from novaload.runners.ports import free_port
@@ -234,8 +235,10 @@ class DockerRunner:
                 )
                 if poller:
                     poller.start()
+                probes = [ContainerProbe(inst.container, inst.index + 1) for inst in instances]
                 try:
-                    killed = _supervise(instances, interrupts, console)
+                    with sampling(probes, plan.run_dir):
+                        killed = _supervise(instances, interrupts, console)
                 finally:
                     if poller:
                         poller.stop()

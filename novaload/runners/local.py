@@ -26,6 +26,7 @@ from typing import IO
 
 from novaload.redact import Redactor
 from novaload.runners.base import ExecutionPlan, K6Execution, ProgressCallback
+from novaload.runners.health import ProcessProbe, sampling
 from novaload.runners.k6api import K6ApiPoller
 from novaload.runners.ports import free_port
 
@@ -138,7 +139,7 @@ class LocalRunner:
         poller = K6ApiPoller([f"http://127.0.0.1:{port}"], progress, started) if progress else None
         interrupts = _Interrupts(proc, self.on_log)
         try:
-            with interrupts:
+            with interrupts, sampling([ProcessProbe(proc.pid)], plan.run_dir):
                 if poller:
                     poller.start()
                 while True:

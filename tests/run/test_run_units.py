@@ -18,6 +18,7 @@ from novaload.runners.segments import segment_args
 class _Results:
     def __init__(self, failed: bool) -> None:
         self.thresholds_failed = failed
+        self.load_generator = None
 
 
 @pytest.mark.parametrize(

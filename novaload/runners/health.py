@@ -205,14 +205,14 @@ class ContainerProbe:
         except Exception:  # noqa: BLE001 - the container is gone or the engine is busy: no sample
             return None
         cpu = (stats.get("cpu_stats") or {}).get("cpu_usage", {}).get("total_usage")
-        if cpu is None:
-            return None  # an exited container reports empty stats
+        if cpu is None or not (stats.get("memory_stats") or {}).get("usage"):
+            return None  # an exited container reports empty stats (its CPU counter reads 0)
         now = time.monotonic()
         share = self._limit(stats)
         # On a local engine the container's k6 is a host process: its run-queue wait is readable.
         wait = _runqueue_wait_s(self._pid) if self._pid else None
         last, self._last = self._last, (now, int(cpu), wait)
-        if last is None or now <= last[0]:
+        if last is None or now <= last[0] or int(cpu) < last[1]:
             return None
         mem = stats.get("memory_stats") or {}
         inner = mem.get("stats") or {}
@@ -255,38 +255,54 @@ class GeneratorSampler:
         self.interval_s = interval_s
         self._clock = clock
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="novaload-generator-sampler", daemon=True)
+        self._lock = threading.Lock()
+        self._out: Any = None
+        # One thread per probe: a stats call to the engine can take most of a second, and
+        # sampling instances one after the other would stretch every instance's interval.
+        self._threads = [
+            threading.Thread(
+                target=self._loop, args=(p,), name=f"novaload-generator-{p.instance}", daemon=True
+            )
+            for p in self.probes
+        ]
 
     def start(self) -> GeneratorSampler:
-        self.path.write_text("", encoding="utf-8")  # a rerun into the same folder starts afresh
-        for probe in self.probes:
-            probe.sample()  # the first reading opens each probe's first interval
-        self._thread.start()
+        self._out = self.path.open("w", encoding="utf-8")  # a rerun into the same folder starts afresh
+        for thread in self._threads:
+            thread.start()
         return self
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(timeout=5)
+        with self._lock:
+            if self._out is not None:
+                self._out.close()
+                self._out = None
 
-    def _loop(self) -> None:
-        try:
-            with self.path.open("a", encoding="utf-8") as out:
-                while not self._stop.wait(self.interval_s):
-                    for probe in self.probes:
-                        got = probe.sample()
-                        if got is None:
-                            continue
-                        record = {
-                            "time": self._clock(),
-                            "instance": probe.instance,
-                            "runner": probe.runner,
-                            **got,
-                        }
-                        out.write(json.dumps(record) + "\n")
-                    out.flush()
-        except OSError:  # the run folder vanished: sampling is best effort, the run goes on
-            return
+    def _loop(self, probe: Probe) -> None:
+        probe.sample()  # the first reading opens the probe's first interval
+        due = time.monotonic()
+        while True:
+            # A fixed cadence: a slow read (the engine's first stats of a container can take
+            # a second) delays one sample, not every later one.
+            due = max(due + self.interval_s, time.monotonic())
+            if self._stop.wait(due - time.monotonic()):
+                return
+            got = probe.sample()
+            if got is None:
+                continue
+            record = {"time": self._clock(), "instance": probe.instance, "runner": probe.runner, **got}
+            with self._lock:
+                if self._out is None:
+                    return
+                try:
+                    self._out.write(json.dumps(record) + "\n")
+                    self._out.flush()
+                except OSError:  # the run folder vanished: sampling is best effort, the run goes on
+                    return
 
 
 @contextlib.contextmanager

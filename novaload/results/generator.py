@@ -32,8 +32,8 @@ from novaload.config.models import GeneratorCriteria
 from novaload.runfolder import GENERATOR_SAMPLES
 
 K6_LOG = "k6.log"
-TRUSTWORTHY = "trustworthy"
-UNTRUSTWORTHY = "untrustworthy"
+TRUSTWORTHY: Literal["trustworthy"] = "trustworthy"
+UNTRUSTWORTHY: Literal["untrustworthy"] = "untrustworthy"
 # k6 (lib/executor/*arrival_rate.go): logged once per executor when maxVUs is reached.
 _VU_CEILING = re.compile(r"Insufficient VUs, reached (\d+) active VUs")
 _LOGFMT_FIELD = re.compile(r'\b(executor|scenario)=("(?:[^"\\]|\\.)*"|\S+)')

@@ -41,8 +41,8 @@ def build_reports(
     from novaload.results.generator import assess_run_folder
     from novaload.results.ingest import ingest
     from novaload.results.summary import write_summary
-    from novaload.thresholds import load_thresholds_file
     from novaload.run.outcome import exit_code_for, verdict_for
+    from novaload.thresholds import load_thresholds_file
 
     extra = load_thresholds_file(thresholds_file) if thresholds_file else None
     results = ingest(

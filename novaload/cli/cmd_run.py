@@ -57,7 +57,16 @@ def run(
         bool,
         typer.Option(
             "--monitor",
-            help="Stream metrics to the monitoring stack (Prometheus, InfluxDB) and print the Grafana link.",
+            help="Stream metrics and logs to the monitoring stack (Prometheus, InfluxDB, Loki: each "
+            "service that answers) and print the Grafana link.",
+        ),
+    ] = False,
+    monitor_native_histograms: Annotated[
+        bool,
+        typer.Option(
+            "--monitor-native-histograms",
+            help="With --monitor (implied): send trends to Prometheus as native histograms "
+            "[$NOVALOAD_MONITOR_NATIVE_HISTOGRAMS].",
         ),
     ] = False,
     image: Annotated[str | None, typer.Option("--image", help="k6 image for the docker runner.")] = None,
@@ -110,7 +119,8 @@ def run(
         out_dir=out_dir,
         k6=k6,
         yes=yes,
-        monitor=monitor,
+        monitor=monitor or monitor_native_histograms,
+        monitor_native_histograms=monitor_native_histograms,
         image=image,
         network=network,
         config_dir=state.config_dir,

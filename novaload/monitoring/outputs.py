@@ -1,21 +1,26 @@
 """How a k6 run reaches the monitoring stack: k6 CLI arguments, environment and links.
 
+:func:`reachable_outputs` asks each service once before the run (an output whose
+service is down would only make k6 log an error every push interval);
 :func:`k6_output_args` gives what the runner adds to ``k6 run`` (the runner itself adds
 ``--tag testid=<run id>``, which every dashboard and alert filters on);
+:class:`OutputErrorFilter` keeps k6's repeated output errors out of the terminal;
 :func:`grafana_run_url` links a run to its live dashboard.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 from novaload.errors import ConfigError
-from novaload.monitoring.settings import DASHBOARD_UIDS, MonitoringSettings
+from novaload.monitoring.settings import DASHBOARD_UIDS, OUTPUTS, MonitoringSettings
+from novaload.monitoring.stack import Fetch, Post, http_get, http_post, reason_of
 
-OUTPUTS = ("prometheus", "influxdb", "loki")
 # p95/p99 feed the dashboards and alert rules; min/max/avg make the latency panel honest.
 TREND_STATS = "p(95),p(99),min,max,avg"
 # Before the start: rate() windows need samples from the first seconds of the run.
@@ -33,12 +38,14 @@ def k6_output_args(
     """k6 CLI arguments and environment variables sending a run to the stack.
 
     ``outputs`` picks among "prometheus" (remote write), "influxdb" (k6's InfluxDB 1.x
-    output) and "loki" (k6 logs, labelled ``testid=<run_id>``). With
-    ``native_histograms`` trends go as Prometheus native histograms
-    (``k6_<trend>_seconds``) instead of the ``k6_<trend>_p95``... stat gauges that the
-    provisioned dashboards and alert rules read.
+    output) and "loki" (k6 logs, labelled ``testid=<run_id>``; k6 then writes its log
+    lines to Loki *instead of* its stderr). With ``native_histograms`` (or the
+    settings') trends go as Prometheus native histograms (``k6_<trend>_seconds``) instead
+    of the ``k6_<trend>_p95``... stat gauges; the provisioned dashboards and alert rules
+    read both.
     """
     _check_run_id(run_id)
+    native_histograms = native_histograms or settings.native_histograms
     chosen = list(dict.fromkeys(outputs))
     unknown = [o for o in chosen if o not in OUTPUTS]
     if unknown:
@@ -53,6 +60,9 @@ def k6_output_args(
         args += ["--out", "experimental-prometheus-rw"]
         env["K6_PROMETHEUS_RW_SERVER_URL"] = f"{settings.prometheus_url}/api/v1/write"
         env["K6_PROMETHEUS_RW_PUSH_INTERVAL"] = settings.prometheus_push_interval
+        # Without stale markers a finished run's series live on for Prometheus' 5-minute
+        # lookback: panels show a flat line and alerts keep firing after the run.
+        env["K6_PROMETHEUS_RW_STALE_MARKERS"] = "true"
         if native_histograms:
             env["K6_PROMETHEUS_RW_TREND_AS_NATIVE_HISTOGRAM"] = "true"
         else:
@@ -63,6 +73,131 @@ def k6_output_args(
     if "loki" in chosen:
         args += ["--log-output", f"loki={settings.loki_url}/loki/api/v1/push,label.testid={run_id}"]
     return args, env
+
+
+@dataclass(frozen=True, slots=True)
+class OutputCheck:
+    """Whether one monitoring output can take a run's data; ``detail`` says why not."""
+
+    output: str
+    url: str
+    ok: bool
+    detail: str
+
+    def line(self) -> str:
+        """The one line printed before the run when the output is left out."""
+        return f"monitoring: {_SERVICE[self.output]} at {self.url} {self.detail}: {_LOST[self.output]}"
+
+
+_SERVICE = {"prometheus": "Prometheus", "influxdb": "InfluxDB", "loki": "Loki"}
+_LOST = {
+    "prometheus": "no Prometheus metrics for this run",
+    "influxdb": "no InfluxDB metrics for this run",
+    "loki": "k6 logs stay in k6.log",
+}
+
+
+def check_outputs(
+    settings: MonitoringSettings,
+    outputs: Iterable[str] = OUTPUTS,
+    *,
+    fetch: Fetch = http_get,
+    post: Post = http_post,
+) -> list[OutputCheck]:
+    """Ask each output's service whether it would take a run's data (one request each).
+
+    Prometheus must be ready *and* accept remote write: without
+    ``--web.enable-remote-write-receiver`` it answers 404 on ``/api/v1/write`` and k6
+    would log an error every push interval while the run's metrics are lost.
+    """
+    checks = []
+    for output in dict.fromkeys(outputs):
+        if output == "prometheus":
+            url = settings.prometheus_url
+            check = _answers(fetch, output, url, "/-/ready")
+            if check.ok:
+                check = _accepts_remote_write(post, url)
+        elif output == "influxdb":
+            check = _answers(fetch, output, settings.influxdb_url, "/ping")
+        elif output == "loki":
+            check = _answers(fetch, output, settings.loki_url, "/ready")
+        else:
+            raise ConfigError(
+                f"unknown monitoring output, expected one of {', '.join(OUTPUTS)}",
+                key="outputs",
+                value=output,
+            )
+        checks.append(check)
+    return checks
+
+
+def _answers(fetch: Fetch, output: str, url: str, path: str) -> OutputCheck:
+    try:
+        code, body = fetch(url + path, {})
+    except OSError as exc:
+        return OutputCheck(output, url, False, f"is not reachable ({reason_of(exc)})")
+    if 200 <= code < 300:
+        return OutputCheck(output, url, True, "ready")
+    first = body.strip().splitlines()[0][:120] if body.strip() else ""
+    return OutputCheck(output, url, False, f"is not ready (HTTP {code}{': ' + first if first else ''})")
+
+
+def _accepts_remote_write(post: Post, url: str) -> OutputCheck:
+    # An empty body is not a valid write request: a receiver answers 400, none answers 404.
+    try:
+        code, _ = post(f"{url}/api/v1/write", b"", {"Content-Type": "application/x-protobuf"})
+    except OSError as exc:
+        return OutputCheck("prometheus", url, False, f"is not reachable ({reason_of(exc)})")
+    if code == 404:
+        return OutputCheck(
+            "prometheus",
+            url,
+            False,
+            "does not accept remote write (start it with --web.enable-remote-write-receiver)",
+        )
+    return OutputCheck("prometheus", url, True, "ready")
+
+
+class OutputErrorFilter:
+    """Passes k6 log lines on, except repeats of the same output's errors.
+
+    An output whose service stops answering makes k6 log one error per push interval
+    (every 5 s for a whole run); the first is shown, the rest counted for
+    :meth:`summary`. Everything still goes to k6.log: this only filters the terminal.
+    """
+
+    def __init__(self, forward: Callable[[str], None]) -> None:
+        self._forward = forward
+        self.repeats: Counter[str] = Counter()
+
+    def __call__(self, line: str) -> None:
+        output = _output_of(line)
+        if output is None:
+            self._forward(line)
+            return
+        if output not in self.repeats:
+            self._forward(line)
+        self.repeats[output] += 1
+
+    def summary(self) -> list[str]:
+        """One line per output that failed more than once."""
+        return [
+            f"k6 output {name!r} failed {count} times during the run (every failure is in k6.log)"
+            for name, count in self.repeats.items()
+            if count > 1
+        ]
+
+
+_OUTPUT_FIELD = re.compile(r'\boutput=(?:"([^"]*)"|(\S+))')
+
+
+def _output_of(line: str) -> str | None:
+    if "level=error" not in line and "level=warning" not in line:
+        return None
+    if "Error while sending logs to loki" in line:  # k6's Loki hook names no output field
+        return "loki"
+    match = _OUTPUT_FIELD.search(line)
+    return (match.group(1) or match.group(2)) if match else None
 
 
 def grafana_run_url(
@@ -115,4 +250,12 @@ def _epoch_ms(moment: datetime) -> int:
     return int(aware.timestamp() * 1000)
 
 
-__all__ = ["TREND_STATS", "grafana_run_url", "k6_output_args"]
+__all__ = [
+    "OUTPUTS",
+    "TREND_STATS",
+    "OutputCheck",
+    "OutputErrorFilter",
+    "check_outputs",
+    "grafana_run_url",
+    "k6_output_args",
+]

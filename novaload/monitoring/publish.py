@@ -3,14 +3,17 @@
 One ``novaload_run`` point per run and one ``novaload_endpoint`` point per endpoint
 (k6 ``name`` tag), written with ``influxdb-client``'s v2 write API — which InfluxDB 2.x
 and 1.8+ both serve (on 1.8 the bucket is ``database/retention-policy`` and the token
-``user:password``). Publishing is best effort: a failure is one logged warning and
-``False``, never an exception, because a run's verdict must not depend on it.
+``user:password``). Publishing is best effort: a failure is one line (to ``on_failure``,
+else a logged warning) and ``False``, never an exception, because a run's verdict must
+not depend on it.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -102,8 +105,12 @@ def publish_run_history(
     git_commit: str | None = None,
     time: datetime | None = None,
     timeout_s: float = 10.0,
+    on_failure: Callable[[str], None] | None = None,
 ) -> bool:
-    """Write the run's history points; True when InfluxDB accepted them."""
+    """Write the run's history points; True when InfluxDB accepted them.
+
+    On failure one line saying where and why goes to ``on_failure`` (default: this
+    module's logger at WARNING)."""
     try:
         points = history_points(
             results,
@@ -126,16 +133,31 @@ def publish_run_history(
             client.write_api(write_options=SYNCHRONOUS).write(
                 bucket=settings.influxdb_bucket, org=settings.influxdb_org or "-", record=points
             )
-    except Exception as exc:  # noqa: BLE001 - best effort by contract; the reason is logged
-        reason = " ".join(str(exc).split())[:200] or type(exc).__name__
-        log.warning(
-            "run history not published to %s (bucket %s): %s",
-            settings.influxdb_url,
-            settings.influxdb_bucket,
-            reason,
+    except Exception as exc:  # noqa: BLE001 - best effort by contract; the reason is reported
+        message = (
+            f"run history not published to {settings.influxdb_url} "
+            f"(bucket {settings.influxdb_bucket}): {_why(exc)}"
         )
+        if on_failure is None:
+            log.warning("%s", message)
+        else:
+            on_failure(message)
         return False
     return True
+
+
+def _why(exc: Exception) -> str:
+    """One line from what influxdb-client raises, whose text is a multi-line header dump."""
+    status = getattr(exc, "status", None)
+    if isinstance(status, int):
+        body = getattr(exc, "message", None) or getattr(exc, "body", None) or ""
+        detail = " ".join(str(body).split())[:160]
+        hint = " (InfluxDB before 1.8 has no /api/v2/write)" if status == 404 else ""
+        return f"HTTP {status}{': ' + detail if detail else ''}{hint}"
+    text = " ".join(str(exc).split())
+    # urllib3: "HTTPConnection(host=..., port=...): Failed to establish a new connection: [Errno 111] Connection refused"
+    tail = text.rsplit(": ", 1)[-1]
+    return re.sub(r"^\[Errno -?\d+\] ", "", tail)[:200] or type(exc).__name__
 
 
 def _rows(results: RunResults) -> list[dict[str, Any]]:

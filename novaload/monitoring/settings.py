@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from novaload.errors import ConfigError
@@ -21,6 +22,8 @@ DASHBOARD_UIDS: dict[str, str] = {
     "influxdb": "novaload-k6-influxdb",
     "history": "novaload-run-history",
 }
+# The stack's outputs for a k6 run: remote write, k6's InfluxDB 1.x output, k6 logs to Loki.
+OUTPUTS: tuple[str, ...] = ("prometheus", "influxdb", "loki")
 # Datasource uids provisioned from monitoring/grafana/provisioning/datasources.
 DATASOURCE_UIDS: tuple[str, ...] = ("novaload-prometheus", "novaload-influxdb", "novaload-loki")
 
@@ -46,6 +49,15 @@ class MonitoringSettings:
     grafana_password: str | None = field(default=None, repr=False)
     # How often k6 pushes to Prometheus: short, so a live dashboard moves.
     prometheus_push_interval: str = "5s"
+    # Which outputs `run --monitor` wires (each only when its service answers).
+    outputs: tuple[str, ...] = OUTPUTS
+    # Trends as Prometheus native histograms (k6_<trend>_seconds) instead of stat gauges.
+    native_histograms: bool = False
+    # Where Prometheus reads file-based service discovery (the compose file mounts
+    # monitoring/prometheus/targets); None: the demo target of a run is not announced.
+    prometheus_targets_dir: Path | None = None
+    # The host part of the demo target's address as the scraping Prometheus sees it.
+    target_scrape_host: str = "host.docker.internal"
 
     def __post_init__(self) -> None:
         for name in ("prometheus_url", "alertmanager_url", "grafana_url", "influxdb_url", "loki_url"):
@@ -56,6 +68,13 @@ class MonitoringSettings:
             )
         if not self.influxdb_bucket:
             raise ConfigError("must not be empty", key="influxdb_bucket", value=self.influxdb_bucket)
+        unknown = [o for o in self.outputs if o not in OUTPUTS]
+        if unknown or not self.outputs:
+            raise ConfigError(
+                f"must name outputs among {', '.join(OUTPUTS)}",
+                key="NOVALOAD_MONITOR_OUTPUTS",
+                value=",".join(self.outputs),
+            )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> MonitoringSettings:
@@ -64,8 +83,11 @@ class MonitoringSettings:
         ``NOVALOAD_{PROMETHEUS,ALERTMANAGER,GRAFANA,INFLUXDB,LOKI}_URL`` win; otherwise
         the URL is built from the compose file's ``MONITORING_BIND`` and ``*_PORT``.
         Also ``NOVALOAD_INFLUXDB_DB``, ``NOVALOAD_INFLUXDB_BUCKET``, ``INFLUXDB_ORG``,
-        ``INFLUXDB_TOKEN``, ``GRAFANA_ADMIN_USER``, ``GRAFANA_ADMIN_PASSWORD`` and
-        ``NOVALOAD_PROMETHEUS_PUSH_INTERVAL``.
+        ``INFLUXDB_TOKEN``, ``GRAFANA_ADMIN_USER``, ``GRAFANA_ADMIN_PASSWORD``,
+        ``NOVALOAD_PROMETHEUS_PUSH_INTERVAL``, ``NOVALOAD_MONITOR_OUTPUTS`` (comma-separated)
+        ``NOVALOAD_MONITOR_NATIVE_HISTOGRAMS`` (true/false), ``NOVALOAD_PROMETHEUS_TARGETS_DIR``
+        (default: ``monitoring/prometheus/targets`` of the working directory, else of
+        novaload's checkout) and ``NOVALOAD_TARGET_SCRAPE_HOST``.
         """
         env = os.environ if environ is None else environ
         host = env.get("MONITORING_BIND") or "127.0.0.1"
@@ -79,6 +101,10 @@ class MonitoringSettings:
             return f"http://{host}:{env.get(port_var) or port}"
 
         database = env.get("NOVALOAD_INFLUXDB_DB") or "k6"
+        outputs = env.get("NOVALOAD_MONITOR_OUTPUTS")
+        native = (env.get("NOVALOAD_MONITOR_NATIVE_HISTOGRAMS") or "false").strip().lower()
+        if native not in _BOOLEANS:
+            raise ConfigError("must be true or false", key="NOVALOAD_MONITOR_NATIVE_HISTOGRAMS", value=native)
         return cls(
             prometheus_url=url("PROMETHEUS", "PROMETHEUS_PORT", 9090),
             alertmanager_url=url("ALERTMANAGER", "ALERTMANAGER_PORT", 9093),
@@ -92,7 +118,24 @@ class MonitoringSettings:
             grafana_user=env.get("GRAFANA_ADMIN_USER") or "admin",
             grafana_password=env.get("GRAFANA_ADMIN_PASSWORD") or None,
             prometheus_push_interval=env.get("NOVALOAD_PROMETHEUS_PUSH_INTERVAL") or "5s",
+            outputs=tuple(o.strip() for o in outputs.split(",") if o.strip()) if outputs else OUTPUTS,
+            native_histograms=_BOOLEANS[native],
+            prometheus_targets_dir=_targets_dir(env.get("NOVALOAD_PROMETHEUS_TARGETS_DIR")),
+            target_scrape_host=env.get("NOVALOAD_TARGET_SCRAPE_HOST") or "host.docker.internal",
         )
+
+
+def _targets_dir(explicit: str | None) -> Path | None:
+    if explicit:
+        return Path(explicit)
+    for root in (Path.cwd(), Path(__file__).resolve().parents[2]):
+        candidate = root / "monitoring" / "prometheus" / "targets"
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+_BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 
 
 def _check_url(value: str, key: str) -> str:
@@ -106,4 +149,4 @@ def _check_url(value: str, key: str) -> str:
     return value.rstrip("/")
 
 
-__all__ = ["DASHBOARD_UIDS", "DATASOURCE_UIDS", "MonitoringSettings"]
+__all__ = ["DASHBOARD_UIDS", "DATASOURCE_UIDS", "OUTPUTS", "MonitoringSettings"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -27,6 +28,8 @@ from novaload.monitoring.settings import DASHBOARD_UIDS, DATASOURCE_UIDS, Monito
 Runner = Callable[[Sequence[str], Mapping[str, str]], subprocess.CompletedProcess[str]]
 # (url, headers) -> (HTTP status, body); raises OSError when nothing answers.
 Fetch = Callable[[str, Mapping[str, str]], tuple[int, str]]
+# (url, body, headers) -> (HTTP status, body); raises OSError when nothing answers.
+Post = Callable[[str, bytes, Mapping[str, str]], tuple[int, str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +76,7 @@ class ComposeStack:
         self.environ = dict(os.environ if environ is None else environ)
         self.settings = settings or MonitoringSettings.from_env(self.environ)
         self._run = runner or _run_process
-        self._fetch = fetch or _http_get
+        self._fetch = fetch or http_get
         self._which = which
         self._sleep = sleep
         self._clock = clock
@@ -147,7 +150,7 @@ class ComposeStack:
             try:
                 done = self._run(cmd, self.environ)
             except OSError as exc:
-                return f"removing its volumes failed: {_reason(exc)}"
+                return f"removing its volumes failed: {reason_of(exc)}"
             if done.returncode != 0:
                 return f"removing its volumes failed: {_last_line(done.stderr or done.stdout)}"
         return f"removed the containers, network and {len(created_volumes)} volume(s) it had created"
@@ -182,7 +185,7 @@ class ComposeStack:
         try:
             code, body = self._fetch(url, {})
         except OSError as exc:
-            return ServiceStatus(name, url, False, f"not reachable ({_reason(exc)})")
+            return ServiceStatus(name, url, False, f"not reachable ({reason_of(exc)})")
         if 200 <= code < 300:
             return ServiceStatus(name, url, True, "ready")
         return ServiceStatus(name, url, False, f"not ready (HTTP {code}: {_first_line(body)})")
@@ -193,7 +196,7 @@ class ComposeStack:
             code, body = self._fetch(url, {})
             targets = json.loads(body)["data"]["activeTargets"] if code == 200 else None
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            return ServiceStatus("prometheus targets", url, False, f"cannot list targets ({_reason(exc)})")
+            return ServiceStatus("prometheus targets", url, False, f"cannot list targets ({reason_of(exc)})")
         if targets is None:
             return ServiceStatus("prometheus targets", url, False, f"cannot list targets (HTTP {code})")
         down = [t for t in targets if t.get("health") == "down"]
@@ -230,7 +233,7 @@ class ComposeStack:
             present = {d.get("uid") for d in json.loads(body)}
         except (OSError, ValueError, AttributeError) as exc:
             return ServiceStatus(
-                "grafana datasources", url, False, f"cannot list datasources ({_reason(exc)})"
+                "grafana datasources", url, False, f"cannot list datasources ({reason_of(exc)})"
             )
         missing = [uid for uid in DATASOURCE_UIDS if uid not in present]
         if missing:
@@ -269,7 +272,7 @@ class ComposeStack:
         try:
             done = self._run(cmd, env)
         except OSError as exc:
-            raise MonitoringError(f"`{' '.join(cmd)}` could not start: {_reason(exc)}") from None
+            raise MonitoringError(f"`{' '.join(cmd)}` could not start: {reason_of(exc)}") from None
         if done.returncode != 0:
             last = _last_line(done.stderr or done.stdout or "") or "no output"
             raise MonitoringError(f"`{' '.join(cmd)}` failed (exit {done.returncode}): {last}")
@@ -279,18 +282,38 @@ def _run_process(cmd: Sequence[str], env: Mapping[str, str]) -> subprocess.Compl
     return subprocess.run(list(cmd), env=dict(env), capture_output=True, text=True, check=False)
 
 
-def _http_get(url: str, headers: Mapping[str, str]) -> tuple[int, str]:
-    request = urllib.request.Request(url, headers=dict(headers))
+# The stack is local or named by the user: an HTTP(S)_PROXY from the environment must not
+# be used to reach it.
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def http_get(url: str, headers: Mapping[str, str]) -> tuple[int, str]:
+    """GET ``url``: (status, body); raises OSError when nothing answers."""
+    return _send(urllib.request.Request(url, headers=dict(headers)))
+
+
+def http_post(url: str, body: bytes, headers: Mapping[str, str]) -> tuple[int, str]:
+    """POST ``body`` to ``url``: (status, body); raises OSError when nothing answers."""
+    return _send(urllib.request.Request(url, data=body, headers=dict(headers), method="POST"))
+
+
+def _send(request: urllib.request.Request) -> tuple[int, str]:
     try:
-        with urllib.request.urlopen(request, timeout=3.0) as response:
+        with _DIRECT.open(request, timeout=3.0) as response:
             return response.status, response.read(65536).decode("utf-8", "replace")
     except urllib.error.HTTPError as exc:  # a status is an answer, not an outage
         return exc.code, exc.read(65536).decode("utf-8", "replace")
 
 
-def _reason(exc: BaseException) -> str:
+def reason_of(exc: BaseException) -> str:
+    """Why a request failed, in a few words ("Connection refused", "timed out")."""
     inner = getattr(exc, "reason", None)
-    return _first_line(str(inner if inner is not None else exc)) or type(exc).__name__
+    if isinstance(inner, OSError) and inner.strerror:
+        return inner.strerror
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    text = _first_line(str(inner if inner is not None else exc))
+    return re.sub(r"^\[Errno -?\d+\] ", "", text) or type(exc).__name__
 
 
 def _last_line(text: str) -> str:
@@ -309,4 +332,4 @@ def _first_line(text: str) -> str:
     return text.strip().splitlines()[0][:200] if text and text.strip() else ""
 
 
-__all__ = ["ComposeStack", "ServiceStatus", "urls"]
+__all__ = ["ComposeStack", "Fetch", "Post", "ServiceStatus", "http_get", "http_post", "reason_of", "urls"]

@@ -32,6 +32,7 @@ from novaload.runners.k6binary import find_k6
 
 if TYPE_CHECKING:
     from novaload.compare import Comparison, RunSnapshot
+    from novaload.monitoring.settings import MonitoringSettings
     from novaload.reports.base import ExtraSection
 
 
@@ -75,25 +76,62 @@ class RunOutcome:
 
 
 @contextlib.contextmanager
-def demo_target_for(prepared: PreparedRun, observer: RunObserver) -> Iterator[str | None]:
-    """Start the demo target for the `local` environment unless one already runs."""
+def demo_target_for(
+    prepared: PreparedRun,
+    observer: RunObserver,
+    scrape: MonitoringSettings | None = None,
+    run_id: str = "",
+) -> Iterator[str | None]:
+    """Start the demo target for the `local` environment unless one already runs.
+
+    ``scrape``: the settings of a Prometheus that answered; the target started here is
+    then announced to it for the run (a service-discovery entry, removed before the
+    target stops) and bound where that Prometheus can reach it.
+    """
     env = prepared.environment
     if env is None or not env.uses_demo_target:
         yield None
         return
     from novaload.scenario.render import DEMO_DEFAULT_URL
     from novaload.target.process import TargetProcess, is_target_running
+    from novaload.target.settings import TargetSettings
 
     if is_target_running(DEMO_DEFAULT_URL):
         observer.info(f"using the demo target already running at {DEMO_DEFAULT_URL}")
         yield DEMO_DEFAULT_URL
         return
-    target = TargetProcess.start()
+    bind = _scrapable_bind_host(scrape, observer) if scrape else None
+    target = TargetProcess.start(TargetSettings(host=bind) if bind else None)
     observer.info(f"demo target started at {target.url}")
     try:
-        yield target.url
+        if bind and scrape and scrape.prometheus_targets_dir and run_id:
+            from novaload.monitoring.targets import scrape_entry
+
+            port = target.url.rsplit(":", 1)[-1]
+            with scrape_entry(scrape.prometheus_targets_dir, run_id, f"{scrape.target_scrape_host}:{port}"):
+                yield target.url
+        else:
+            yield target.url
     finally:
         target.stop()
+
+
+def _scrapable_bind_host(settings: MonitoringSettings, observer: RunObserver) -> str | None:
+    from novaload.monitoring.targets import bind_host_for
+
+    if settings.prometheus_targets_dir is None or not settings.prometheus_targets_dir.is_dir():
+        observer.warn(
+            "monitoring: no Prometheus target directory (NOVALOAD_PROMETHEUS_TARGETS_DIR): "
+            "the demo target is not scraped"
+        )
+        return None
+    bind = bind_host_for(settings.target_scrape_host)
+    if bind is None:
+        observer.warn(
+            f"monitoring: no local address to bind the demo target for Prometheus to scrape it at "
+            f"{settings.target_scrape_host} (set NOVALOAD_TARGET_SCRAPE_HOST): the demo target is not scraped"
+        )
+    return bind
 
 
 def run_test(request: RunRequest, observer: RunObserver | None = None) -> RunOutcome:
@@ -113,7 +151,12 @@ def run_test(request: RunRequest, observer: RunObserver | None = None) -> RunOut
         raise
     for warning in prepared.warnings:
         observer.warn(warning)
-    runner = get_runner(request.runner, on_log=observer.info)
+    output_errors = None
+    if request.monitor:
+        from novaload.monitoring.outputs import OutputErrorFilter
+
+        output_errors = OutputErrorFilter(observer.info)
+    runner = get_runner(request.runner, on_log=output_errors or observer.info)
     runner.check(request.image)
     git = git_info()
     started = datetime.now(UTC)
@@ -138,10 +181,11 @@ def run_test(request: RunRequest, observer: RunObserver | None = None) -> RunOut
     record.write(run_dir)  # a run that dies early still leaves a record
     env = dict(prepared.env)
     monitor_args: list[str] = []
+    scrape: MonitoringSettings | None = None
     if request.monitor:
-        monitor_args, monitor_env = _monitoring(run_id, observer)
+        monitor_args, monitor_env, scrape = _monitoring(run_id, observer, request.monitor_native_histograms)
         env.update(monitor_env)
-    with demo_target_for(prepared, observer) as demo_url:
+    with demo_target_for(prepared, observer, scrape, run_id) as demo_url:
         if demo_url:
             env["NOVALOAD_BASE_URL"] = demo_url
             env["NOVALOAD_WS_URL"] = "ws" + demo_url[len("http") :]
@@ -165,17 +209,37 @@ def run_test(request: RunRequest, observer: RunObserver | None = None) -> RunOut
         )
         observer.start(plan)
         execution = runner.run(plan, observer.progress)
+    for line in output_errors.summary() if output_errors else ():
+        observer.warn(line)
     return finish_run(request, prepared, record, execution, run_dir, observer)
 
 
-def _monitoring(run_id: str, observer: RunObserver) -> tuple[list[str], dict[str, str]]:
-    from novaload.monitoring.outputs import grafana_run_url, k6_output_args
+def _monitoring(
+    run_id: str, observer: RunObserver, native_histograms: bool
+) -> tuple[list[str], dict[str, str], MonitoringSettings | None]:
+    """k6 arguments for the outputs whose service answers (one line for each that does
+    not), and the settings when Prometheus answered (it then scrapes the demo target)."""
+    from novaload.monitoring.outputs import check_outputs, grafana_run_url, k6_output_args
     from novaload.monitoring.settings import MonitoringSettings
 
     settings = MonitoringSettings.from_env()
-    args, env = k6_output_args(settings, run_id)
-    observer.info(f"live dashboard: {grafana_run_url(settings, run_id, datetime.now(UTC), None)}")
-    return args, env
+    checks = check_outputs(settings, settings.outputs)
+    for check in checks:
+        if not check.ok:
+            observer.warn(check.line())
+    outputs = [c.output for c in checks if c.ok]
+    if not outputs:
+        observer.warn("monitoring: nothing to send the run to; start the stack with `novaload monitor up`")
+        return [], {}, None
+    args, env = k6_output_args(settings, run_id, native_histograms, outputs=outputs)
+    if "loki" in outputs:
+        observer.info(f"k6 logs go to Loki (label testid={run_id}) instead of k6.log")
+    if "prometheus" in outputs:
+        observer.info(f"live dashboard: {grafana_run_url(settings, run_id, datetime.now(UTC), None)}")
+    elif "influxdb" in outputs:
+        link = grafana_run_url(settings, run_id, datetime.now(UTC), None, dashboard="influxdb")
+        observer.info(f"live dashboard: {link}")
+    return args, env, settings if "prometheus" in outputs else None
 
 
 def finish_run(
@@ -370,7 +434,7 @@ def _publish_history(
     from novaload.monitoring.publish import publish_run_history
     from novaload.monitoring.settings import MonitoringSettings
 
-    ok = publish_run_history(
+    publish_run_history(
         results,
         MonitoringSettings.from_env(),
         run_id=record.run_id,
@@ -379,9 +443,8 @@ def _publish_history(
         verdict=verdict,
         exit_code=exit_code,
         git_commit=record.git_commit,
+        on_failure=observer.warn,
     )
-    if not ok:
-        observer.warn("run history not published to InfluxDB (see the warning above)")
 
 
 def _write_reports(

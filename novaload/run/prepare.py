@@ -33,6 +33,7 @@ class RunRequest:
     k6: str | None = None  # explicit k6 binary
     yes: bool = False  # confirmed a run against an environment that requires it
     monitor: bool = False
+    monitor_native_histograms: bool = False  # trends as Prometheus native histograms
     image: str | None = None
     network: str | None = None
     config_dir: Path | None = None

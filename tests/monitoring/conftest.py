@@ -17,9 +17,11 @@ from monitoring_support import (
     INFLUXD_BIN,
     INFLUXD_CONFIG,
     PROMETHEUS_BIN,
+    LokiReceiver,
     Server,
     free_port,
     require,
+    start_loki_receiver,
     wait_http,
 )
 from support import stop_process
@@ -97,3 +99,14 @@ def influxdb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield Server(f"http://127.0.0.1:{port}", port, tmp)
     finally:
         stop_process(proc)
+
+
+@pytest.fixture(scope="module")
+def loki() -> Iterator[LokiReceiver]:
+    """Loki cannot run here: a local endpoint receives what k6 pushes to Loki."""
+    receiver, server = start_loki_receiver()
+    try:
+        yield receiver
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -3,13 +3,17 @@ servers (stopped with support.stop_process), and one bounded k6 run feeding the 
 
 from __future__ import annotations
 
+import gzip
+import http.server
+import json
 import os
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -85,6 +89,79 @@ class Server:
     url: str
     port: int
     data_dir: Path
+
+
+@dataclass
+class LokiReceiver:
+    """A local HTTP endpoint speaking Loki's push API far enough for k6's log output:
+    ``/ready`` answers 200, ``/loki/api/v1/push`` stores each JSON push (204)."""
+
+    url: str
+    pushes: list[dict] = field(default_factory=list)
+
+    def streams(self) -> list[dict]:
+        return [stream for push in self.pushes for stream in push.get("streams", [])]
+
+
+def start_loki_receiver() -> tuple[LokiReceiver, http.server.ThreadingHTTPServer]:
+    receiver = LokiReceiver("")
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200 if self.path == "/ready" else 404)
+            self.end_headers()
+            self.wfile.write(b"ready\n")
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if self.headers.get("Content-Encoding") == "gzip":
+                body = gzip.decompress(body)
+            if self.path != "/loki/api/v1/push" or self.headers.get("Content-Type") != "application/json":
+                self.send_response(400)  # k6 pushes JSON; anything else is a finding
+            else:
+                receiver.pushes.append(json.loads(body))
+                self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    receiver.url = f"http://127.0.0.1:{server.server_address[1]}"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return receiver, server
+
+
+def start_prometheus(
+    data_dir: Path, config: str, log_name: str = "prometheus.log", *, remote_write: bool = True
+) -> tuple[subprocess.Popen[bytes], Server]:
+    """Prometheus 2.42 on a free loopback port with ``config``; the caller stops it."""
+    port = free_port()
+    (data_dir / "prometheus.yml").write_text(config, encoding="utf-8")
+    log = data_dir / log_name
+    flags = (
+        ["--web.enable-remote-write-receiver", "--enable-feature=native-histograms"] if remote_write else []
+    )
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [
+                PROMETHEUS_BIN,
+                f"--config.file={data_dir / 'prometheus.yml'}",
+                f"--storage.tsdb.path={data_dir / 'data'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+                *flags,
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    try:
+        wait_http(f"http://127.0.0.1:{port}/-/ready", proc, log)
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    return proc, Server(f"http://127.0.0.1:{port}", port, data_dir)
 
 
 @dataclass(frozen=True)

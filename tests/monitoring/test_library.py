@@ -76,7 +76,66 @@ def test_k6_output_args_for_prometheus_and_influxdb() -> None:
         "K6_PROMETHEUS_RW_SERVER_URL": "http://127.0.0.1:9090/api/v1/write",
         "K6_PROMETHEUS_RW_PUSH_INTERVAL": "5s",
         "K6_PROMETHEUS_RW_TREND_STATS": "p(95),p(99),min,max,avg",
+        "K6_PROMETHEUS_RW_STALE_MARKERS": "true",
     }
+
+
+def test_settings_choose_outputs_and_native_histograms_from_env() -> None:
+    s = MonitoringSettings.from_env(
+        {"NOVALOAD_MONITOR_OUTPUTS": "prometheus, loki", "NOVALOAD_MONITOR_NATIVE_HISTOGRAMS": "true"}
+    )
+    assert s.outputs == ("prometheus", "loki") and s.native_histograms
+    _, env = k6_output_args(s, "run-3", outputs=s.outputs)
+    assert env["K6_PROMETHEUS_RW_TREND_AS_NATIVE_HISTOGRAM"] == "true"
+
+
+@pytest.mark.parametrize(
+    "env, key",
+    [
+        ({"NOVALOAD_MONITOR_OUTPUTS": "prometheus,graphite"}, "NOVALOAD_MONITOR_OUTPUTS"),
+        ({"NOVALOAD_MONITOR_NATIVE_HISTOGRAMS": "maybe"}, "NOVALOAD_MONITOR_NATIVE_HISTOGRAMS"),
+    ],
+    ids=["unknown-output", "not-a-boolean"],
+)
+def test_bad_monitor_choice_is_a_config_error_naming_the_variable(env: dict[str, str], key: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        MonitoringSettings.from_env(env)
+    assert str(err.value).startswith(f"{key}: ")
+
+
+# Lines as k6 v1.1.0 prints them when an output's service is gone.
+_PROM_ERROR = (
+    'time="2026-12-02T08:53:26Z" level=error msg="Failed to send the time series data to the endpoint" '
+    'error="HTTP POST request failed: connection refused" output="Prometheus remote write"'
+)
+_INFLUX_ERROR = 'time="2026-12-02T08:53:26Z" level=error msg="Couldn\'t write stats" error="connection refused" output=InfluxDBv1'
+_LOKI_ERROR = 'time="2026-12-02T08:53:21Z" level=error msg="Error while sending logs to loki" error="refused"'
+
+
+def test_output_error_filter_shows_each_outputs_first_error_and_counts_the_rest() -> None:
+    from novaload.monitoring.outputs import OutputErrorFilter
+
+    shown: list[str] = []
+    gate = OutputErrorFilter(shown.append)
+    other = (
+        'time="x" level=warning msg="Insufficient VUs, reached 4 active VUs" executor=constant-arrival-rate'
+    )
+    for line in [
+        _PROM_ERROR,
+        _INFLUX_ERROR,
+        _PROM_ERROR,
+        other,
+        _LOKI_ERROR,
+        _PROM_ERROR,
+        _LOKI_ERROR,
+        other,
+    ]:
+        gate(line)
+    assert shown == [_PROM_ERROR, _INFLUX_ERROR, other, _LOKI_ERROR, other]
+    assert gate.summary() == [
+        "k6 output 'Prometheus remote write' failed 3 times during the run (every failure is in k6.log)",
+        "k6 output 'loki' failed 2 times during the run (every failure is in k6.log)",
+    ]
 
 
 def test_k6_output_args_native_histograms_loki_and_influx_credentials() -> None:

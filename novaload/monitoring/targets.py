@@ -1,0 +1,107 @@
+"""The demo target as a Prometheus scrape target for exactly the length of a run.
+
+A demo target started for a run listens on a port picked at run time, so no static
+scrape config can name it. Instead novaload writes one file-based service-discovery
+entry per run into the directory Prometheus watches (``monitoring/prometheus/targets``,
+mounted into the compose Prometheus) and removes it *before* it stops the target: the
+``novaload-target`` job then only ever holds targets that really run, and
+``NovaloadTargetDown`` fires only when one of them stops answering.
+
+From the compose Prometheus the host is ``host.docker.internal`` (the Docker bridge's
+gateway address), which a target bound to 127.0.0.1 cannot be reached on: for that
+case :func:`bind_host_for` binds the target to the gateway address instead (still an
+address of this machine, on its Docker bridge).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import yaml
+
+from novaload.errors import MonitoringError
+
+# The name compose maps to the Docker bridge's gateway (`extra_hosts: host-gateway`).
+DOCKER_HOST_ALIAS = "host.docker.internal"
+JOB_LABEL_SERVICE = "novaload-demo-target"
+
+
+def entry_path(directory: Path, run_id: str) -> Path:
+    return directory / f"novaload-run-{run_id}.yml"
+
+
+@contextlib.contextmanager
+def scrape_entry(directory: Path, run_id: str, address: str) -> Iterator[Path]:
+    """Write the run's service-discovery entry (``address`` is ``host:port`` as the
+    scraping Prometheus sees it); remove it on exit."""
+    if not directory.is_dir():
+        raise MonitoringError(f"{directory}: Prometheus target directory not found")
+    path = entry_path(directory, run_id)
+    entry = [{"targets": [address], "labels": {"service": JOB_LABEL_SERVICE, "testid": run_id}}]
+    # Prometheus re-reads the file on every change: it must never see half of it.
+    partial = path.with_name(f".{path.name}.tmp")
+    partial.write_text(
+        "# written by novaload for the run it names; removed when the run ends\n" + yaml.safe_dump(entry),
+        encoding="utf-8",
+    )
+    os.replace(partial, path)
+    try:
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def docker_bridge_gateway(timeout: float = 5.0) -> str | None:
+    """The address ``host-gateway`` resolves to (the default bridge's gateway), or None."""
+    try:
+        done = subprocess.run(
+            [
+                "docker",
+                "network",
+                "inspect",
+                "bridge",
+                "--format",
+                "{{range .IPAM.Config}}{{.Gateway}} {{end}}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    for word in done.stdout.split() if done.returncode == 0 else ():
+        with contextlib.suppress(ValueError):
+            if ipaddress.ip_address(word).version == 4:
+                return word
+    return None
+
+
+def bind_host_for(scrape_host: str) -> str | None:
+    """The address a demo target must listen on to be scraped at ``scrape_host``.
+
+    Loopback or an IP address: that address. ``host.docker.internal``: the Docker bridge
+    gateway (None when Docker cannot say). Any other name: None (not known here).
+    """
+    if scrape_host == DOCKER_HOST_ALIAS:
+        return docker_bridge_gateway()
+    if scrape_host == "localhost":
+        return "127.0.0.1"
+    try:
+        return str(ipaddress.ip_address(scrape_host))
+    except ValueError:
+        return None
+
+
+__all__ = [
+    "DOCKER_HOST_ALIAS",
+    "bind_host_for",
+    "docker_bridge_gateway",
+    "entry_path",
+    "scrape_entry",
+]

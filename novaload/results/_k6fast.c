@@ -591,6 +591,35 @@ fail:
     return NULL;
 }
 
+/* drain() -> (values bytes, gids bytes, counts bytes): the points kept since the last
+ * drain, sorted by group id (a stable counting sort, so each group's values stay in file
+ * order), with the groups present (uint32, ascending) and their counts (int64). The
+ * point arrays are then emptied (their capacity stays): the caller appends the values
+ * to an on-disk store, so memory does not grow with the input. */
+static PyObject *Scanner_drain(Scanner *s, PyObject *unused) {
+    if (check_idle(s)) return NULL;
+    uint32_t ng = s->ng;
+    int64_t *off = calloc((size_t)ng + 1, sizeof(int64_t));
+    if (!off) return PyErr_NoMemory();
+    for (size_t j = 0; j < s->np; j++) off[s->p_gid[j] + 1]++;
+    uint32_t present = 0;
+    for (uint32_t g = 0; g < ng; g++) if (off[g + 1]) present++;
+    PyObject *vals = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(s->np * sizeof(double)));
+    PyObject *gids = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)present * (Py_ssize_t)sizeof(uint32_t));
+    PyObject *cnts = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)present * (Py_ssize_t)sizeof(int64_t));
+    if (!vals || !gids || !cnts) { Py_XDECREF(vals); Py_XDECREF(gids); Py_XDECREF(cnts); free(off); return NULL; }
+    uint32_t *gp = (uint32_t *)PyBytes_AS_STRING(gids);
+    int64_t *cp = (int64_t *)PyBytes_AS_STRING(cnts);
+    uint32_t k = 0;
+    for (uint32_t g = 0; g < ng; g++) if (off[g + 1]) { gp[k] = g; cp[k] = off[g + 1]; k++; }
+    for (uint32_t g = 0; g < ng; g++) off[g + 1] += off[g];
+    double *out = (double *)PyBytes_AS_STRING(vals);
+    for (size_t j = 0; j < s->np; j++) out[off[s->p_gid[j]]++] = s->p_v[j];
+    free(off);
+    s->np = 0;
+    return Py_BuildValue("NNN", vals, gids, cnts);
+}
+
 /* release(): free the per-point arrays once they were scattered */
 static PyObject *Scanner_release(Scanner *s, PyObject *unused) {
     if (check_idle(s)) return NULL;
@@ -644,6 +673,7 @@ static PyMethodDef Scanner_methods[] = {
     {"groups", (PyCFunction)Scanner_groups, METH_NOARGS, "per-group arrays as bytes"},
     {"npoints", (PyCFunction)Scanner_npoints, METH_NOARGS, "points kept"},
     {"release", (PyCFunction)Scanner_release, METH_NOARGS, "free the per-point arrays"},
+    {"drain", (PyCFunction)Scanner_drain, METH_NOARGS, "drain() -> (values, gids, counts): kept points by group, then emptied"},
     {NULL}
 };
 

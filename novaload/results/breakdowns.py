@@ -17,7 +17,7 @@ import pandas as pd
 
 from novaload.results.model import RunResults
 from novaload.results.scan import ScanResult
-from novaload.results.stats import log_histogram, percentiles
+from novaload.results.stats import log_edges, percentiles
 
 TAG_COLUMNS = (
     "name",
@@ -44,9 +44,13 @@ class Context:
     first_us: int | None
 
     def values_of(self, gids: Iterable[int]) -> np.ndarray:
-        off = self.scan.offsets
-        parts = [self.scan.values[off[g] : off[g + 1]] for g in gids]
-        return np.concatenate(parts) if parts else np.empty(0)
+        """Every value of the groups ``gids``, in memory: for small sets (a window, a
+        stretch of the run); whole-run figures use the store's bounded-memory methods."""
+        return self.scan.store.read(np.fromiter(gids, dtype=np.int64))
+
+    def percentiles_of(self, gids: Iterable[int], pcts: Sequence[float]) -> dict[float, float]:
+        """k6 percentiles of the groups' values, exact, in bounded memory."""
+        return self.scan.store.percentiles(np.fromiter(gids, dtype=np.int64), pcts)
 
 
 def select(rows: pd.DataFrame, selector: Iterable[tuple[str, str]]) -> pd.DataFrame:
@@ -70,7 +74,7 @@ def _key(frame: pd.DataFrame, tag: str, default: str = "") -> pd.Series:
 
 def _latency(ctx: Context, rows: pd.DataFrame, pcts: Sequence[float]) -> dict[str, Any]:
     n = int(rows["n"].sum())
-    got = percentiles(ctx.values_of(rows.index), pcts)
+    got = ctx.percentiles_of(rows.index, pcts)
     out = {f"p{p:g}" if p != 50 else "med": got[p] for p in pcts}
     out["avg"] = float(rows["s"].sum()) / n if n else 0.0
     out["min"] = float(rows["mn"].min()) if n else 0.0
@@ -347,9 +351,17 @@ def _window_percentiles(
     return out
 
 
-def histogram(ctx: Context, buckets: int) -> pd.DataFrame:
-    rows = _metric(ctx, DURATION)
-    edges, counts = log_histogram(ctx.values_of(rows.index), buckets)
+def histogram(ctx: Context, buckets: int, rows: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Log-spaced histogram of ``http_req_duration`` (or of ``rows``' values), streamed
+    from the store: the same buckets and counts as ``stats.log_histogram``."""
+    rows = _metric(ctx, DURATION) if rows is None else rows
+    n = int(rows["n"].sum()) if len(rows) else 0
+    if n == 0 or buckets < 1:
+        edges, counts = np.array([]), np.array([], dtype=np.int64)
+    else:
+        gids = rows.index.to_numpy()
+        edges = log_edges(ctx.scan.store.min_positive(gids), float(rows["mx"].max()), buckets)
+        counts = ctx.scan.store.histogram_counts(gids, edges)
     return pd.DataFrame({"le_ms": edges, "requests": counts.astype("int64")})
 
 

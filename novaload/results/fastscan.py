@@ -33,6 +33,7 @@ import pandas as pd
 
 from novaload.errors import InputError
 from novaload.results.sources import Source, parse_time_us
+from novaload.results.store import ValueStore
 
 if TYPE_CHECKING:
     from novaload.results.scan import ScanResult
@@ -47,13 +48,35 @@ except ImportError:  # extension not built: the DuckDB scan is used instead
 Scanner = Any
 
 CHUNK = 8 << 20
-WINDOW = 32 << 20  # bytes mapped at a time per thread
+WINDOW = 16 << 20  # bytes mapped at a time per thread (resident while scanned)
 MMAP = True  # False: read() into a buffer instead (same results; tests use both)
 MIN_SPLIT = 32 << 20  # smaller files are scanned by one thread
 
 
 def available() -> bool:
     return _k6fast is not None
+
+
+FLUSH_POINTS = 1 << 18  # kept values a scanner holds before they go to the store
+
+
+class Owners:
+    """Scanners numbered in creation order (= file order, extras last) and the store
+    their kept values are drained into."""
+
+    def __init__(self, make: Callable[[], Any], store: ValueStore) -> None:
+        self._make = make
+        self.store = store
+        self.ids: dict[int, int] = {}
+
+    def make(self) -> Any:
+        sc = self._make()
+        self.ids[id(sc)] = len(self.ids)
+        return sc
+
+    def drain(self, sc: Any, force: bool = False) -> None:
+        if force or sc.npoints() >= FLUSH_POINTS:
+            self.store.append(self.ids[id(sc)], *sc.drain())
 
 
 def scan(
@@ -64,50 +87,71 @@ def scan(
     threads: int | None,
     non_trend: Sequence[str],
     timeseries: Sequence[str],
+    store_dir: Path | None = None,
 ) -> ScanResult:
     """Scan k6 JSON sources (index, source) into a ScanResult."""
     if _k6fast is None:
         raise InputError("the fast scanner is not built (novaload/results/_k6fast.c)")
-    make = functools.partial(
-        _k6fast.Scanner, origin_us, window_us, "\n".join(timeseries).encode(), "\n".join(non_trend).encode()
-    )
+    owners = Owners(new_scanner_factory(origin_us, window_us, timeseries, non_trend), ValueStore(store_dir))
     nthreads = max(1, threads or min(2, os.cpu_count() or 1))
     runs: list[tuple[int, Scanner, list[bytes]]] = []  # (src, scanner, slow lines)
     for idx, src in sources:
         if src.gzip:
-            sc = make()
-            runs.append((idx, sc, _scan_gzip(sc, src)))
+            sc = owners.make()
+            runs.append((idx, sc, _scan_gzip(sc, src, owners)))
         else:
-            runs += [(idx, sc, slow) for sc, slow in _scan_plain(src, nthreads, make)]
+            runs += [(idx, sc, slow) for sc, slow in _scan_plain(src, nthreads, owners)]
+    return finish(runs, owners, non_trend)
+
+
+def new_scanner_factory(
+    origin_us: int, window_us: int, timeseries: Sequence[str], non_trend: Sequence[str]
+) -> Callable[[], Scanner]:
+    assert _k6fast is not None
+    return functools.partial(
+        _k6fast.Scanner, origin_us, window_us, "\n".join(timeseries).encode(), "\n".join(non_trend).encode()
+    )
+
+
+def finish(
+    runs: list[tuple[int, Scanner, list[bytes]]], owners: Owners, non_trend: Sequence[str]
+) -> ScanResult:
+    """The ScanResult of scanners that have read everything: slow lines judged, groups
+    merged, every kept value in the sealed store."""
     extras: dict[int, Scanner] = {}  # per source: valid Points written in another layout
 
     def extra_for(idx: int) -> Scanner:
         if idx not in extras:
-            extras[idx] = make()
+            extras[idx] = owners.make()
         return extras[idx]
 
     meta_rows, bad = _slow_lines(runs, extra_for)
     scanners = [(idx, sc) for idx, sc, _ in runs] + list(extras.items())
     groups, remaps = _merge_groups(scanners, meta_rows, bad)
-    return _with_values(groups, [sc for _, sc in scanners], remaps, non_trend)
+    return _with_values(groups, [sc for _, sc in scanners], remaps, non_trend, owners)
 
 
 def _with_values(
-    groups: pd.DataFrame, scanners: list[Scanner], remaps: list[bytes], non_trend: Sequence[str]
+    groups: pd.DataFrame,
+    scanners: list[Scanner],
+    remaps: list[bytes],
+    non_trend: Sequence[str],
+    owners: Owners,
 ) -> ScanResult:
-    """The ScanResult: each kept group's values, contiguous and in file order."""
+    """The ScanResult: each kept group's values in the sealed store, in file order."""
     from novaload.results.scan import ScanResult
 
     keep = (groups["type"].eq("Point") & ~groups["bad"] & ~groups["metric"].isin(list(non_trend))).to_numpy(
-        dtype=np.uint8
+        dtype=bool
     )
-    raw, offs = _k6fast.scatter(scanners, remaps, len(groups), keep.tobytes())
-    for sc in scanners:
+    maps = {}
+    for sc, remap in zip(scanners, remaps, strict=True):
+        owners.drain(sc, force=True)
+        maps[owners.ids[id(sc)]] = np.frombuffer(remap, dtype=np.int64)
         sc.release()
-    values = np.frombuffer(raw, dtype=np.float64)
-    offsets = np.frombuffer(offs, dtype=np.int64)
-    groups["nvals"] = np.diff(offsets)
-    return ScanResult(groups, values, offsets)
+    store = owners.store.seal(maps, len(groups), keep)
+    groups["nvals"] = store.group_n
+    return ScanResult(groups, store)
 
 
 # --------------------------------------------------------------------------- reading
@@ -135,13 +179,13 @@ def _boundaries(path: Path, size: int, parts: int) -> list[int]:
     return cuts
 
 
-def _scan_plain(src: Source, parts: int, make: Callable[[], Scanner]) -> list[tuple[Scanner, list[bytes]]]:
+def _scan_plain(src: Source, parts: int, owners: Owners) -> list[tuple[Scanner, list[bytes]]]:
     size = src.path.stat().st_size
     if size < MIN_SPLIT:
         parts = 1
     cuts = _boundaries(src.path, size, parts)
     jobs: list[tuple[Scanner, int, int, list[bytes]]] = [
-        (make(), cuts[i], cuts[i + 1], []) for i in range(parts) if cuts[i] < cuts[i + 1]
+        (owners.make(), cuts[i], cuts[i + 1], []) for i in range(parts) if cuts[i] < cuts[i + 1]
     ]
     errors: list[BaseException] = []
 
@@ -149,10 +193,10 @@ def _scan_plain(src: Source, parts: int, make: Callable[[], Scanner]) -> list[tu
         try:
             with open(src.path, "rb", buffering=0) as fh:
                 if MMAP:
-                    _feed_mapped(sc, fh.fileno(), start, end, size, slow)
+                    _feed_mapped(sc, fh.fileno(), start, end, size, slow, owners)
                 else:
                     fh.seek(start)
-                    _feed_stream(sc, fh, end - start, slow)
+                    _feed_stream(sc, fh, end - start, slow, owners)
         except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
             errors.append(exc)
 
@@ -168,7 +212,9 @@ def _scan_plain(src: Source, parts: int, make: Callable[[], Scanner]) -> list[tu
     return [(sc, slow) for sc, _, _, slow in jobs]
 
 
-def _feed_mapped(sc: Scanner, fd: int, start: int, end: int, size: int, slow: list[bytes]) -> None:
+def _feed_mapped(
+    sc: Scanner, fd: int, start: int, end: int, size: int, slow: list[bytes], owners: Owners
+) -> None:
     """Feed bytes [start, end) through read-only memory maps of WINDOW bytes.
 
     Mapping avoids read()'s copy into user space; each window is unmapped before
@@ -190,6 +236,7 @@ def _feed_mapped(sc: Scanner, fd: int, start: int, end: int, size: int, slow: li
         finally:
             mm.close()
         slow += lines
+        owners.drain(sc)
         if used == 0 and not final:  # one line longer than a window: map more
             window *= 2
         pos += used
@@ -198,7 +245,11 @@ def _feed_mapped(sc: Scanner, fd: int, start: int, end: int, size: int, slow: li
 
 
 def _feed_stream(
-    sc: Scanner, fh: io.RawIOBase | io.BufferedIOBase, limit: int | None, slow: list[bytes]
+    sc: Scanner,
+    fh: io.RawIOBase | io.BufferedIOBase,
+    limit: int | None,
+    slow: list[bytes],
+    owners: Owners,
 ) -> None:
     """Feed ``limit`` bytes (or all) of ``fh`` to the scanner, whole lines at a time."""
     buf = bytearray(CHUNK)
@@ -217,6 +268,7 @@ def _feed_stream(
         final = got == 0 or left == 0
         used, lines = sc.feed(view[:have], final)
         slow += lines
+        owners.drain(sc)
         rest = have - used
         if final:
             break
@@ -230,7 +282,7 @@ def _feed_stream(
     view.release()
 
 
-def _scan_gzip(sc: Scanner, src: Source) -> list[bytes]:
+def _scan_gzip(sc: Scanner, src: Source, owners: Owners) -> list[bytes]:
     """Decompress in a reader thread while this one scans (zlib and the scanner both
     run without the GIL, so the two overlap on two cores)."""
     chunks: queue.Queue = queue.Queue(maxsize=3)  # bounded: at most ~4 chunks in memory
@@ -255,6 +307,7 @@ def _scan_gzip(sc: Scanner, src: Source) -> list[bytes]:
         data = carry + block if carry else block
         used, lines = sc.feed(data, not block)
         slow += lines
+        owners.drain(sc)
         if not block:
             break
         carry = data[used:]

@@ -29,7 +29,7 @@ from novaload.results.sources import (
     tail_is_truncated,
     uncompressed_size,
 )
-from novaload.results.stats import trend_values
+from novaload.results.stats import trend_from
 from novaload.results.summary import DEFAULT_TREND_STATS, K6Summary, load_k6_summary
 from novaload.thresholds import (
     MetricSelector,
@@ -465,18 +465,18 @@ def _values(
             "max": float(rows["mx"].max()),
         }
     if mtype == "trend":
-        # Add the values up in a canonical group order (numpy's pairwise sum): the
-        # total then does not depend on how the scan split the file over threads, so
-        # plain and gzip input (scanned differently) give bit-identical averages.
+        # Add the values up left to right (as k6 does) in a canonical group order, each
+        # group in file order: the total does not depend on how the scan split the file
+        # over threads, nor on how the store streams it, so plain and gzip input and the
+        # in-memory and streamed paths give bit-identical averages.
         ordered = rows.sort_values(["src", "metric", "tg", "win"], kind="stable")
-        vals = ctx.values_of(ordered.index)
-        return trend_values(
-            vals,
+        _, total, got = ctx.scan.store.trend(ordered.index.to_numpy(), sorted(set(pcts) | {50.0}))
+        return trend_from(
             n,
-            float(vals.sum()) if n else 0.0,
+            total if n else 0.0,
             float(rows["mn"].min()) if n else 0.0,
             float(rows["mx"].max()) if n else 0.0,
-            pcts,
+            got,
         )
     out = {"count": float(n)}
     if n:

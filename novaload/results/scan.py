@@ -21,8 +21,9 @@ any submetric selector can be answered later without a second pass over the inpu
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -30,6 +31,7 @@ import pandas as pd
 
 from novaload.errors import InputError
 from novaload.results.sources import Source
+from novaload.results.store import SealedStore
 
 if TYPE_CHECKING:
     import duckdb
@@ -100,8 +102,19 @@ CSV_TAG_COLUMNS = (
 @dataclass(slots=True)
 class ScanResult:
     groups: pd.DataFrame  # one row per group, column gid = row position
-    values: np.ndarray  # every listed value, grouped by gid (gid order)
-    offsets: np.ndarray  # values[offsets[g]:offsets[g+1]] belong to group g
+    store: SealedStore  # every kept value, by group (on disk for the C scan)
+
+    @property
+    def offsets(self) -> np.ndarray:
+        """values[offsets[g]:offsets[g+1]] belong to group g (see ``values``)."""
+        out = np.zeros(len(self.groups) + 1, dtype=np.int64)
+        np.cumsum(self.store.group_n[: len(self.groups)], out=out[1:])
+        return out
+
+    @property
+    def values(self) -> np.ndarray:
+        """Every kept value in memory, grouped by gid (for tests and small inputs)."""
+        return self.store.read(np.arange(len(self.groups)))
 
 
 def _sql_list(names: Sequence[str]) -> str:
@@ -175,6 +188,7 @@ def run_scan(
     memory_limit: str,
     threads: int | None,
     engine: str = "auto",
+    store_dir: Path | None = None,
 ) -> ScanResult:
     """One pass over all sources; see the module docstring.
 
@@ -201,6 +215,7 @@ def run_scan(
                 threads=threads,
                 non_trend=NON_TREND_BUILTINS,
                 timeseries=TIMESERIES_METRICS,
+                store_dir=store_dir,
             )
         )
     if other:
@@ -209,17 +224,10 @@ def run_scan(
 
 
 def concat(parts: Sequence[ScanResult]) -> ScanResult:
-    """Several scan results as one (group ids renumbered, values appended)."""
-    groups, values, offsets, base = [], [], [np.zeros(1, dtype=np.int64)], 0
-    for p in parts:
-        g = p.groups.copy()
-        groups.append(g)
-        values.append(p.values)
-        offsets.append(p.offsets[1:] + base)
-        base += int(p.offsets[-1])
-    out = pd.concat(groups, ignore_index=True)
+    """Several scan results as one (group ids renumbered, stores joined)."""
+    out = pd.concat([p.groups for p in parts], ignore_index=True)
     out["gid"] = np.arange(len(out), dtype=np.int32)
-    return ScanResult(out, np.concatenate(values), np.concatenate(offsets))
+    return ScanResult(out, ChainedStore([p.store for p in parts]))
 
 
 def _duckdb_scan(
@@ -259,7 +267,43 @@ def _fetch(con: duckdb.DuckDBPyConnection) -> ScanResult:
     counts = groups["nvals"].to_numpy(dtype=np.int64)
     offsets = np.zeros(len(groups) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
-    return ScanResult(groups, vals[order], offsets)
+    return ScanResult(groups, SealedStore.from_array(vals[order], offsets))
+
+
+class ChainedStore(SealedStore):
+    """Several sealed stores as one; group ids run on from one store to the next."""
+
+    def __init__(self, parts: Sequence[SealedStore]) -> None:
+        self.parts = list(parts)
+        self.bases = np.cumsum([0] + [len(p.group_n) for p in self.parts])
+        self.group_n = np.concatenate([p.group_n for p in self.parts])
+
+    def _split(self, gids: Sequence[int] | np.ndarray) -> list[tuple[SealedStore, np.ndarray]]:
+        g = np.asarray(gids, dtype=np.int64)
+        which = np.searchsorted(self.bases, g, side="right") - 1
+        out = []
+        # consecutive runs of one part keep the order asked for
+        cuts = np.flatnonzero(np.diff(which)) + 1
+        for run in np.split(np.arange(len(g)), cuts):
+            if len(run):
+                i = int(which[run[0]])
+                out.append((self.parts[i], g[run] - self.bases[i]))
+        return out
+
+    def read(self, gids: Sequence[int] | np.ndarray) -> np.ndarray:
+        got = [p.read(g) for p, g in self._split(gids)]
+        return np.concatenate(got) if got else np.zeros(0)
+
+    def chunks(self, gids: Sequence[int] | np.ndarray, size: int = 0) -> Iterator[np.ndarray]:
+        for p, g in self._split(gids):
+            yield from p.chunks(g, size)
+
+    def close(self) -> None:
+        for p in self.parts:
+            p.close()
+
+    def __del__(self) -> None:
+        pass
 
 
 __all__ = ["ScanResult", "concat", "run_scan", "NON_TREND_BUILTINS", "TIMESERIES_METRICS"]

@@ -37,6 +37,17 @@ def percentiles(values: np.ndarray, pcts: Sequence[float]) -> dict[float, float]
     return out
 
 
+def interpolate(ranked: dict[int, float], p: float, n: int) -> float:
+    """k6's ``P(p/100)`` from the values at ranks floor(i) and ceil(i) (``ranked``)."""
+    if n == 0:
+        return 0.0
+    if n == 1:
+        return ranked[0]
+    i = (p / 100) * (n - 1.0)
+    j, k = ranked[math.floor(i)], ranked[math.ceil(i)]
+    return j + (k - j) * (i - math.floor(i))
+
+
 def trend_values(
     values: np.ndarray,
     count: int,
@@ -47,16 +58,33 @@ def trend_values(
 ) -> dict[str, float]:
     """A trend's k6 values: avg, min, med, max and every ``p(N)`` asked for."""
     pcts = sorted(set(pcts) | {50.0})
-    got = percentiles(values, pcts)
+    return trend_from(count, total, vmin, vmax, percentiles(values, pcts))
+
+
+def trend_from(
+    count: int, total: float, vmin: float, vmax: float, got: dict[float, float]
+) -> dict[str, float]:
+    """A trend's k6 values from its count, sum, extremes and percentiles (``got``,
+    which has the median, 50)."""
     out = {
         "avg": total / count if count else 0.0,
         "min": vmin if count else 0.0,
         "med": got[50.0],
         "max": vmax if count else 0.0,
     }
-    for p in pcts:
+    for p in sorted(got):
         out[percentile_key(p)] = got[p]
     return out
+
+
+def log_edges(lo_positive: float | None, hi: float, buckets: int) -> np.ndarray:
+    """Upper bounds of ``buckets`` log-spaced buckets from the smallest positive value
+    (1e-3 when there is none) to the largest value."""
+    lo = lo_positive if lo_positive is not None else 1e-3
+    hi = max(hi, lo * 1.000001)
+    edges = np.geomspace(lo, hi, buckets)
+    edges[-1] = hi  # geomspace may round the last edge below the max
+    return edges
 
 
 def log_histogram(values: np.ndarray, buckets: int) -> tuple[np.ndarray, np.ndarray]:
@@ -64,14 +92,18 @@ def log_histogram(values: np.ndarray, buckets: int) -> tuple[np.ndarray, np.ndar
     if len(values) == 0 or buckets < 1:
         return np.array([]), np.array([], dtype=np.int64)
     positive = values[values > 0]
-    lo = float(positive.min()) if len(positive) else 1e-3
-    hi = float(values.max())
-    hi = max(hi, lo * 1.000001)
-    edges = np.geomspace(lo, hi, buckets)
-    edges[-1] = hi  # geomspace may round the last edge below the max
+    edges = log_edges(float(positive.min()) if len(positive) else None, float(values.max()), buckets)
     idx = np.searchsorted(edges, values, side="left")
     counts = np.bincount(np.minimum(idx, buckets - 1), minlength=buckets)
     return edges, counts
 
 
-__all__ = ["log_histogram", "percentile_key", "percentiles", "trend_values"]
+__all__ = [
+    "interpolate",
+    "log_edges",
+    "log_histogram",
+    "percentile_key",
+    "percentiles",
+    "trend_from",
+    "trend_values",
+]

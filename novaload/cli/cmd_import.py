@@ -75,3 +75,33 @@ def openapi(
         spec, name=check_name(name) if name else None, base_path=base_path, tags=tag or ()
     )
     _write(imported, output, force)
+
+
+@import_app.command("har", no_args_is_help=True)
+def har(
+    recording: Annotated[Path, typer.Argument(help="HAR file recorded by a browser (DevTools, Playwright).")],
+    name: NameOption = None,
+    host: Annotated[
+        str | None, typer.Option("--host", help="Replay this host's requests [default: the page's host].")
+    ] = None,
+    keep_static: Annotated[
+        bool, typer.Option("--keep-static", help="Keep stylesheets, scripts, images, fonts and media.")
+    ] = False,
+    max_think_time: Annotated[
+        float, typer.Option("--max-think-time", min=0, help="Cap recorded pauses at this many seconds.")
+    ] = 30.0,
+    output: OutputOption = None,
+    force: ForceOption = False,
+) -> None:
+    """The recorded requests in order, with their think times; secrets become ${VAR}s."""
+    from novaload.importers import import_har
+    from novaload.importers.common import check_name
+
+    imported = import_har(
+        recording,
+        name=check_name(name) if name else None,
+        host=host,
+        keep_static=keep_static,
+        max_think_time=max_think_time,
+    )
+    _write(imported, output, force)

@@ -245,6 +245,9 @@ class Endpoint(_Frozen):
     expect_status: tuple[int, ...] = (200,)
     thresholds: tuple[ConfigThreshold, ...] = ()  # on http_req_duration{name:<name>}
     apdex_t_ms: Annotated[float, Field(gt=0)] | None = None  # Apdex T; the scenario's when unset
+    # Seconds the `flow` template sleeps before this request (a recorded think time);
+    # the weighted templates pick endpoints at random and ignore it.
+    sleep_before: Annotated[float, Field(ge=0)] = 0.0
 
     @model_validator(mode="before")
     @classmethod

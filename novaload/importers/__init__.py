@@ -6,6 +6,7 @@ written by :func:`write_scenario`. They depend on ``config`` only (never on ``ru
 """
 
 from novaload.importers.common import ImportedScenario, default_output, write_scenario
+from novaload.importers.har import import_har
 from novaload.importers.openapi import import_openapi
 
-__all__ = ["ImportedScenario", "default_output", "import_openapi", "write_scenario"]
+__all__ = ["ImportedScenario", "default_output", "import_har", "import_openapi", "write_scenario"]

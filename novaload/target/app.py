@@ -32,6 +32,7 @@ from novaload.target.responses import (
 )
 from novaload.target.settings import TargetSettings
 from novaload.target.state import Store
+from novaload.target.webapp import add_webapp_routes
 
 SERVICE_NAME = "novaload-demo"
 # Listening address is fixed once bound; seed is consumed at start.
@@ -55,6 +56,7 @@ def create_app(settings: TargetSettings | None = None) -> web.Application:
     app.router.add_get("/openapi.json", openapi_json)
     app.router.add_routes(api.routes)
     ws.add_ws_routes(app)
+    add_webapp_routes(app)
     return app
 
 

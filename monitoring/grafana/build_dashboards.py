@@ -120,6 +120,21 @@ def _dashboard(uid: str, title: str, description: str, templating: list[Json], p
 
 # --- (1) live run overview on Prometheus ---------------------------------------------
 
+# Latency panels work in both of k6's trend modes: each has the stat-gauge query
+# (K6_PROMETHEUS_RW_TREND_STATS, k6_http_req_duration_p95: k6's percentile since the
+# run started, never reset) and the native-histogram query
+# (K6_PROMETHEUS_RW_TREND_AS_NATIVE_HISTOGRAM, k6_http_req_duration_seconds: the
+# percentile over the rate window). A run has one or the other, so one query is empty.
+CUMULATIVE = ("k6 sends its percentile since the run started (never reset): a slow minute late in a long "
+              "run barely moves it. In native-histogram mode the percentile is over the rate window.")
+
+
+def _native_quantile(q: float, t: str, by: str = "") -> str:
+    grouping = f" by ({by})" if by else ""
+    return (f"histogram_quantile({q}, sum{grouping} "
+            f"(rate(k6_http_req_duration_seconds{{{t}}}[$__rate_interval])))")
+
+
 def _prometheus_overview() -> Json:
     t = 'testid=~"$testid"'
     reqs_rate = f"rate(k6_http_reqs_total{{{t}}}[$__rate_interval])"
@@ -130,8 +145,10 @@ def _prometheus_overview() -> Json:
         _panel(L, "stat", "Failed requests (whole run)", PROM, [_prom(
             f"sum(k6_http_req_failed_rate{{{t}}} * k6_http_reqs_total{{{t}}}) / sum(k6_http_reqs_total{{{t}}})",
             "failed")], unit="percentunit", w=6, h=4),
-        _panel(L, "stat", "p95 latency (worst endpoint)", PROM, [_prom(
-            f"max(k6_http_req_duration_p95{{{t}}})", "p95")], unit="s", w=6, h=4),
+        _panel(L, "stat", "p95 latency (worst endpoint)", PROM, [
+            _prom(f"max(k6_http_req_duration_p95{{{t}}})", "p95"),
+            _prom(f"max({_native_quantile(0.95, t, 'name')})", "p95 (native histogram)"),
+        ], unit="s", w=6, h=4, description=CUMULATIVE),
         _panel(L, "stat", "Checks passed", PROM, [_prom(
             f"avg(k6_checks_rate{{{t}}})", "checks")], unit="percentunit", w=6, h=4,
             description="Average pass rate over all checks."),
@@ -144,18 +161,22 @@ def _prometheus_overview() -> Json:
             _prom(f"sum({failed_w})", "failed/s"),
         ], unit="reqps"),
         _panel(L, "timeseries", "Latency p95 / p99 (worst endpoint)", PROM, [
-            _prom(f"max(k6_http_req_duration_p95{{{t}}})", "p95"),
-            _prom(f"max(k6_http_req_duration_p99{{{t}}})", "p99"),
-        ], unit="s"),
+            _prom(f"max(k6_http_req_duration_p95{{{t}}})", "p95 since start"),
+            _prom(f"max(k6_http_req_duration_p99{{{t}}})", "p99 since start"),
+            _prom(f"max({_native_quantile(0.95, t, 'name')})", "p95 (window)"),
+            _prom(f"max({_native_quantile(0.99, t, 'name')})", "p99 (window)"),
+        ], unit="s", description=CUMULATIVE),
         _panel(L, "timeseries", "Error rate", PROM, [
             _prom(f"sum({failed_w}) / sum({reqs_rate})", "failed share"),
         ], unit="percentunit", description="Share of failed requests (http_req_failed) over the rate window."),
         _panel(L, "timeseries", "p95 latency by endpoint (name)", PROM, [
             _prom(f"max by (name) (k6_http_req_duration_p95{{{t}}})", "{{name}}"),
-        ], unit="s"),
+            _prom(_native_quantile(0.95, t, "name"), "{{name}}"),
+        ], unit="s", description=CUMULATIVE),
         _panel(L, "timeseries", "p99 latency by endpoint (name)", PROM, [
             _prom(f"max by (name) (k6_http_req_duration_p99{{{t}}})", "{{name}}"),
-        ], unit="s"),
+            _prom(_native_quantile(0.99, t, "name"), "{{name}}"),
+        ], unit="s", description=CUMULATIVE),
         _panel(L, "timeseries", "Requests per second by endpoint", PROM, [
             _prom(f"sum by (name) ({reqs_rate})", "{{name}}"),
         ], unit="reqps"),

@@ -22,16 +22,27 @@ pytestmark = [pytest.mark.prometheus, pytest.mark.k6]
 GRAFANA_VARS = {"$__rate_interval": "1m", "$__interval": "15s"}
 
 
-def _prometheus_targets() -> list[Any]:
+def _prometheus_panels() -> list[Any]:
+    """Every Prometheus panel with its queries (a latency panel has one per trend mode)."""
     params = []
     for path in sorted(DASHBOARDS.glob("*.json")):
         for panel in json.loads(path.read_text(encoding="utf-8"))["panels"]:
-            for target in panel.get("targets", []):
-                if target["datasource"]["type"] == "prometheus":
-                    params.append(
-                        pytest.param(target["expr"], id=f"{path.stem}:{panel['title']}:{target['refId']}")
-                    )
+            exprs = [t["expr"] for t in panel.get("targets", []) if t["datasource"]["type"] == "prometheus"]
+            if exprs:
+                params.append(pytest.param(exprs, id=f"{path.stem}:{panel['title']}"))
     return params
+
+
+def _prometheus_targets() -> list[Any]:
+    return [
+        pytest.param(expr, id=f"{p.id}:{i}")
+        for p in _prometheus_panels()
+        for i, expr in enumerate(p.values[0])
+    ]
+
+
+def _native(expr: str) -> bool:
+    return "_seconds" in expr  # k6's native histograms: k6_<trend>_seconds
 
 
 def _inline_records(expr: str) -> str:
@@ -113,10 +124,39 @@ def query_range(server: Server, expr: str, run: K6Run) -> list[dict[str, Any]]:
     return answer["data"]["result"]
 
 
-@pytest.mark.parametrize("expr", _prometheus_targets())
-def test_panel_query_returns_the_runs_data(prometheus: Server, prom_run: K6Run, expr: str) -> None:
-    result = query_range(prometheus, substitute(expr, prom_run.testid), prom_run)
-    assert result, f"no data for testid={prom_run.testid}: {substitute(expr, prom_run.testid)}"
+@pytest.fixture(scope="module")
+def native_run(
+    prometheus: Server, target_url: str, k6_bin: str, tmp_path_factory: pytest.TempPathFactory
+) -> K6Run:
+    """The same run with trends sent as native histograms (--monitor-native-histograms)."""
+    settings = MonitoringSettings(prometheus_url=prometheus.url, prometheus_push_interval="1s")
+    run = run_k6(
+        k6_bin,
+        tmp_path_factory.mktemp("k6-native"),
+        target_url,
+        settings,
+        f"native-{uuid.uuid4().hex[:8]}",
+        ("prometheus",),
+        native_histograms=True,
+    )
+    assert run.exit_code == 0, run.stdout[-2000:]
+    return run
+
+
+@pytest.mark.parametrize("exprs", _prometheus_panels())
+@pytest.mark.parametrize("mode", ["trend-stats", "native-histograms"])
+def test_panel_shows_the_runs_data_in_both_trend_modes(
+    prometheus: Server, prom_run: K6Run, native_run: K6Run, exprs: list[str], mode: str
+) -> None:
+    """Every panel has data in either mode; each query of the mode has data (the other
+    mode's latency query is the one allowed to be empty)."""
+    run = native_run if mode == "native-histograms" else prom_run
+    for expr in exprs:
+        result = query_range(prometheus, substitute(expr, run.testid), run)
+        if _native(expr) == (mode == "native-histograms") or "k6_http_req_duration" not in expr:
+            assert result, f"{mode}: no data for testid={run.testid}: {substitute(expr, run.testid)}"
+        else:
+            assert result == [], f"{mode}: the other mode's query found data: {expr}"
 
 
 @pytest.mark.parametrize("expr", _prometheus_targets()[:4])
@@ -195,25 +235,12 @@ def test_error_ratio_recording_rule_matches_the_counters(prometheus: Server, pro
     assert 0.05 < float(exact["value"][1]) < 0.6
 
 
-def test_native_histograms_reach_prometheus(
-    prometheus: Server, target_url: str, k6_bin: str, tmp_path: Path
-) -> None:
-    settings = MonitoringSettings(prometheus_url=prometheus.url, prometheus_push_interval="1s")
-    run = run_k6(
-        k6_bin,
-        tmp_path,
-        target_url,
-        settings,
-        f"native-{uuid.uuid4().hex[:8]}",
-        ("prometheus",),
-        native_histograms=True,
-    )
-    assert run.exit_code == 0, run.stdout[-2000:]
+def test_native_histograms_reach_prometheus(prometheus: Server, native_run: K6Run) -> None:
     # k6 exits 0 even when Prometheus refuses native histograms: ask Prometheus.
     result = query(
         prometheus,
-        f'histogram_quantile(0.95, sum(rate(k6_http_req_duration_seconds{{testid="{run.testid}"}}[1m])))',
-        _at(run),
+        f'histogram_quantile(0.95, sum(rate(k6_http_req_duration_seconds{{testid="{native_run.testid}"}}[1m])))',
+        _at(native_run),
     )
     assert result and 0 < float(result[0]["value"][1]) < 5
 

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from novaload.cli.app import app, console, console_err, state
 from novaload.errors import ExitCode
@@ -96,6 +97,7 @@ def doctor() -> None:
         table.add_column(col)
     style = {"ok": "green", "warn": "yellow", "fail": "bold red"}
     for c in checks:
-        table.add_row(c.name, f"[{style[c.status]}]{c.status}[/]", c.detail)
+        # Details quote settings and services' answers: never interpreted as markup.
+        table.add_row(Text(c.name), Text(c.status, style=style[c.status]), Text(c.detail))
     console.print(table)
     raise typer.Exit(ExitCode.USAGE if any(c.status == "fail" for c in checks) else 0)

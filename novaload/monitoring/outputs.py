@@ -84,9 +84,13 @@ class OutputCheck:
     ok: bool
     detail: str
 
+    def describe(self) -> str:
+        """ "Loki at http://127.0.0.1:3100 is not reachable (Connection refused)"."""
+        return f"{_SERVICE[self.output]} at {self.url} {self.detail}"
+
     def line(self) -> str:
         """The one line printed before the run when the output is left out."""
-        return f"monitoring: {_SERVICE[self.output]} at {self.url} {self.detail}: {_LOST[self.output]}"
+        return f"monitoring: {self.describe()}: {_LOST[self.output]}"
 
 
 _SERVICE = {"prometheus": "Prometheus", "influxdb": "InfluxDB", "loki": "Loki"}

@@ -199,16 +199,18 @@ class ComposeStack:
             return ServiceStatus("prometheus targets", url, False, f"cannot list targets ({reason_of(exc)})")
         if targets is None:
             return ServiceStatus("prometheus targets", url, False, f"cannot list targets (HTTP {code})")
+        # A system under test that is down (the novaload-target job, or a file of the
+        # user's in targets/) is the run's problem, reported by NovaloadTargetDown; the
+        # stack itself is healthy, and `up` must not wait for it.
         down = [t for t in targets if t.get("health") == "down"]
+        stack_down = [t for t in down if t.get("labels", {}).get("job") in _STACK_JOBS]
+        if stack_down:
+            return ServiceStatus("prometheus targets", url, False, _describe_down(stack_down))
+        pending = sum(1 for t in targets if t.get("health") not in ("up", "down"))
+        up = sum(1 for t in targets if t.get("health") == "up")
+        detail = f"{up} up" + (f", {pending} not scraped yet" if pending else "")
         if down:
-            detail = "; ".join(
-                f"{t.get('labels', {}).get('job', '?')} {t.get('scrapeUrl', '?')} down: "
-                f"{_first_line(t.get('lastError', '')) or 'no reason given'}"
-                for t in down
-            )
-            return ServiceStatus("prometheus targets", url, False, detail)
-        pending = sum(1 for t in targets if t.get("health") != "up")
-        detail = f"{len(targets) - pending} up" + (f", {pending} not scraped yet" if pending else "")
+            detail += f"; system under test down: {_describe_down(down)}"
         return ServiceStatus("prometheus targets", url, True, detail)
 
     def _grafana_datasources(self) -> ServiceStatus:
@@ -276,6 +278,19 @@ class ComposeStack:
         if done.returncode != 0:
             last = _last_line(done.stderr or done.stdout or "") or "no output"
             raise MonitoringError(f"`{' '.join(cmd)}` failed (exit {done.returncode}): {last}")
+
+
+# Scrape jobs of the stack itself (monitoring/prometheus/prometheus.yml); any other job
+# scrapes a system under test.
+_STACK_JOBS = frozenset({"prometheus", "alertmanager"})
+
+
+def _describe_down(targets: list[dict]) -> str:
+    return "; ".join(
+        f"{t.get('labels', {}).get('job', '?')} {t.get('scrapeUrl', '?')} down: "
+        f"{_first_line(t.get('lastError', '')) or 'no reason given'}"
+        for t in targets
+    )
 
 
 def _run_process(cmd: Sequence[str], env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:

@@ -44,7 +44,8 @@ def target_url() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def prometheus(tmp_path_factory: pytest.TempPathFactory, target_url: str) -> Iterator[Server]:
-    """Prometheus 2.42 receiving remote write; scrapes the demo target and one dead port."""
+    """Prometheus 2.42 receiving remote write; scrapes the demo target, a system under
+    test nobody serves (job nothing-listens) and a stack job nobody serves (alertmanager)."""
     require(Path(PROMETHEUS_BIN).exists(), f"{PROMETHEUS_BIN} not installed (apt-get install prometheus)")
     tmp = tmp_path_factory.mktemp("prometheus")
     port = free_port()
@@ -53,7 +54,8 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory, target_url: str) -> Ite
         "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
         "scrape_configs:\n"
         f"  - job_name: novaload-target\n    static_configs: [{{targets: ['{target}']}}]\n"
-        f"  - job_name: nothing-listens\n    static_configs: [{{targets: ['127.0.0.1:{free_port()}']}}]\n",
+        f"  - job_name: nothing-listens\n    static_configs: [{{targets: ['127.0.0.1:{free_port()}']}}]\n"
+        f"  - job_name: alertmanager\n    static_configs: [{{targets: ['127.0.0.1:{free_port()}']}}]\n",
         encoding="utf-8",
     )
     log = tmp / "prometheus.log"

@@ -347,3 +347,37 @@ def test_status_says_what_is_wrong_with_grafana(answer: tuple[int, str], expecte
     stack = ComposeStack(Path("x.yml"), environ={"GRAFANA_ADMIN_PASSWORD": "pw"}, fetch=fetch)
     (ds,) = [c for c in stack.status() if c.name == "grafana datasources"]
     assert not ds.ok and expected in ds.detail
+
+
+def test_status_and_up_do_not_wait_for_a_system_under_test_that_is_down() -> None:
+    """`monitor up` on a healthy stack with no run (or a user's target down) must not time out."""
+    targets = [
+        {"health": "up", "labels": {"job": "prometheus"}, "scrapeUrl": "http://localhost:9090/metrics"},
+        {
+            "health": "down",
+            "labels": {"job": "novaload-target"},
+            "scrapeUrl": "http://host.docker.internal:8080/metrics",
+            "lastError": "connection refused",
+        },
+    ]
+
+    def fetch(url: str, headers: Mapping[str, str]) -> tuple[int, str]:
+        if url.endswith("/api/v1/targets?state=active"):
+            return 200, json.dumps({"data": {"activeTargets": targets}})
+        if url.endswith("/api/datasources"):
+            return 200, json.dumps(
+                [{"uid": u} for u in ("novaload-prometheus", "novaload-influxdb", "novaload-loki")]
+            )
+        return 200, "ok"
+
+    runner = FakeRunner(v2=True)
+    stack = ComposeStack(
+        COMPOSE,
+        environ={"GRAFANA_ADMIN_PASSWORD": "pw"},
+        runner=runner,
+        fetch=fetch,
+        which=lambda n: "/usr/bin/docker",
+    )
+    checks = {c.name: c for c in stack.up(wait_timeout=1)}
+    target = checks["prometheus targets"]
+    assert target.ok and "system under test down: novaload-target" in target.detail

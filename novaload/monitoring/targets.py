@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import json
 import os
 import subprocess
 from collections.abc import Iterator
@@ -57,28 +58,29 @@ def scrape_entry(directory: Path, run_id: str, address: str) -> Iterator[Path]:
 
 
 def docker_bridge_gateway(timeout: float = 5.0) -> str | None:
-    """The address ``host-gateway`` resolves to (the default bridge's gateway), or None."""
+    """The address ``host-gateway`` resolves to (the default bridge's gateway), or None.
+
+    Docker 20.10 may list only the subnet; the bridge's gateway is then its first host.
+    """
     try:
         done = subprocess.run(
-            [
-                "docker",
-                "network",
-                "inspect",
-                "bridge",
-                "--format",
-                "{{range .IPAM.Config}}{{.Gateway}} {{end}}",
-            ],
+            ["docker", "network", "inspect", "bridge", "--format", "{{json .IPAM.Config}}"],
             capture_output=True,
             text=True,
             timeout=timeout,
             check=False,
         )
-    except (OSError, subprocess.TimeoutExpired):
+        configs = json.loads(done.stdout) if done.returncode == 0 else []
+    except (OSError, subprocess.TimeoutExpired, ValueError):
         return None
-    for word in done.stdout.split() if done.returncode == 0 else ():
-        with contextlib.suppress(ValueError):
-            if ipaddress.ip_address(word).version == 4:
-                return word
+    for config in configs or []:
+        with contextlib.suppress(ValueError, TypeError, StopIteration):
+            if config.get("Gateway"):
+                gateway = ipaddress.ip_address(config["Gateway"])
+            else:
+                gateway = next(ipaddress.ip_network(config["Subnet"]).hosts())
+            if gateway.version == 4:
+                return str(gateway)
     return None
 
 

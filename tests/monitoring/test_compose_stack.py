@@ -170,3 +170,75 @@ def test_cli_up_failure_is_one_line_with_exit_2(project: str, unpullable_compose
     assert re.search(r"novaload-test\.invalid|no such host|pull", lines[0]), lines
     assert "removed the containers, network and 5 volume(s) it had created" in lines[0]
     assert _labelled("volume", project) == []
+
+
+# k6 in a container plays the compose Prometheus: same kind of network (a user-defined
+# bridge), same `host.docker.internal:host-gateway` mapping, one scrape of /metrics.
+_SCRAPE = """
+import http from 'k6/http';
+import { check } from 'k6';
+export const options = { iterations: 1, thresholds: { checks: ['rate==1'] } };
+export default function () {
+  const r = http.get(`http://host.docker.internal:${__ENV.PORT}/metrics`, { timeout: '3s' });
+  check(r, { 'metrics scraped': (x) => x.status === 200 && x.body.includes('novaload_demo_') });
+}
+"""
+
+
+@pytest.fixture
+def scraper(project: str, k6_bin: str) -> Iterator[tuple[str, str]]:
+    """A k6 image and a compose-like network, both removed afterwards."""
+    from novaload.runners.image import build_k6_image
+
+    tag = build_k6_image(Path(k6_bin), tag=f"novaload/k6:{project}")
+    network = f"{project}_default"
+    made = _docker("network", "create", "--label", f"com.docker.compose.project={project}", network)
+    assert made.returncode == 0, made.stderr
+    try:
+        yield tag, network
+    finally:
+        _docker("image", "rm", "-f", tag)
+
+
+def _scrape_from_container(image: str, network: str, port: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            "docker",
+            "run",
+            "--rm",
+            "-i",
+            "--network",
+            network,
+            "--add-host",
+            "host.docker.internal:host-gateway",
+            "-e",
+            f"PORT={port}",
+            image,
+            "run",
+            "--quiet",
+            "--no-usage-report",
+            "-",
+        ],  # fmt: skip
+        input=_SCRAPE,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_demo_target_bound_for_the_stack_is_scraped_from_its_network(scraper: tuple[str, str]) -> None:
+    """What `run --monitor` does for the compose Prometheus: bind the demo target to the
+    Docker bridge's gateway, which `host.docker.internal` names inside the stack. The
+    default 127.0.0.1 bind is what made NovaloadTargetDown fire permanently."""
+    from novaload.monitoring.targets import DOCKER_HOST_ALIAS, bind_host_for
+    from novaload.target.process import TargetProcess
+    from novaload.target.settings import TargetSettings
+
+    image, network = scraper
+    bind = bind_host_for(DOCKER_HOST_ALIAS)
+    assert bind is not None and not bind.startswith("127.")
+    for host, reachable in ((bind, True), ("127.0.0.1", False)):
+        with TargetProcess.start(TargetSettings(host=host)) as target:
+            done = _scrape_from_container(image, network, target.url.rsplit(":", 1)[-1])
+        assert (done.returncode == 0) is reachable, (host, done.stdout[-1500:] + done.stderr[-1500:])

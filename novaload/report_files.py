@@ -32,6 +32,9 @@ def build_reports(
 ) -> BuiltReports:
     """Ingest ``sources`` and write every report into ``out_dir``.
 
+    ``sources`` may be one run folder: its k6 results files (every instance of a split
+    run, plain or gzip) and k6 summary are used, e.g. to rebuild the report of a run
+    whose novaload process died while k6 ran.
     The load generator is judged from the folder of the first results file (a run
     folder holds k6.log and generator-samples.jsonl) with the default criteria.
     """
@@ -45,6 +48,8 @@ def build_reports(
     from novaload.thresholds import load_thresholds_file
 
     extra = load_thresholds_file(thresholds_file) if thresholds_file else None
+    if len(sources) == 1 and Path(sources[0]).is_dir():
+        sources, k6_summary = _run_folder_sources(Path(sources[0]), k6_summary)
     results = ingest(
         list(sources),
         k6_summary=k6_summary,
@@ -75,6 +80,20 @@ def build_reports(
     files += write_all(results, context, out_dir)
     append_step_summary((out_dir / "report.md").read_text(encoding="utf-8"))
     return BuiltReports(results=results, files=files, exit_code=exit_code)
+
+
+def _run_folder_sources(run_dir: Path, k6_summary: Path | None) -> tuple[list[Path], Path | None]:
+    from novaload.compare.inputs import run_sources
+    from novaload.errors import InputError
+
+    found, summary = run_sources(run_dir)
+    if not found:
+        raise InputError(
+            f"{run_dir}: no k6 results (k6-results*.json or .json.gz) in this run folder"
+            " (a run with --raw none keeps only its report)"
+        )
+    # sources[0]'s folder is where the load generator's samples are looked for
+    return [p.resolve() for p in found], k6_summary or summary
 
 
 __all__ = ["BuiltReports", "build_reports"]

@@ -15,7 +15,10 @@ from novaload.report_files import build_reports
 @app.command(no_args_is_help=True)
 def report(
     results: Annotated[
-        list[Path], typer.Argument(help="k6 JSON (.json/.json.gz) or CSV results; several = one split run.")
+        list[Path],
+        typer.Argument(
+            help="k6 JSON (.json/.json.gz) or CSV results; several = one split run; or a run folder."
+        ),
     ],
     out_dir: Annotated[Path, typer.Option("--out-dir", "-o", help="Where to write the reports.")],
     k6_summary: Annotated[

@@ -100,11 +100,22 @@ def run(
             envvar="NOVALOAD_HISTORY_DIR",
         ),
     ] = None,
+    raw: Annotated[
+        str,
+        typer.Option(
+            "--raw",
+            help="Keep k6's raw output in the run folder as json (k6-results.json), json.gz "
+            "(k6-results.json.gz, ~25x smaller) or none (read through a pipe; only the report is kept).",
+            envvar="NOVALOAD_RAW",
+        ),
+    ] = "json",
 ) -> None:
     """Render a scenario (or take your script), run k6, write the reports, exit like k6."""
     from novaload.run.pipeline import run_test
-    from novaload.run.prepare import RunRequest
+    from novaload.run.prepare import RAW_RESULTS, RunRequest
 
+    if raw not in RAW_RESULTS:
+        raise UsageError(f"--raw {raw!r}: expected one of {', '.join(RAW_RESULTS)}")
     if parallelism > 1 and runner == "local":
         raise UsageError("--parallelism > 1 needs --runner docker (one k6 per container)")
     request = RunRequest(
@@ -129,6 +140,7 @@ def run(
         baseline_branch=baseline_branch,
         history_dir=history_dir,
         strict_generator=strict_generator,
+        raw=raw,
     )
     observer = ConsoleObserver(console_err)
     try:

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
@@ -38,6 +38,9 @@ from novaload.thresholds import (
     parse_metric_thresholds,
     thresholds_from_mapping,
 )
+
+if TYPE_CHECKING:
+    from novaload.results.live import LiveResult
 
 _BUILTIN_TYPES = {
     **dict.fromkeys(
@@ -101,27 +104,42 @@ def ingest(
     memory_limit: str = "384MB",
     threads: int | None = None,
     engine: str = "auto",
+    live: LiveResult | None = None,
 ) -> RunResults:
     """Read one run's k6 output (one file, or one per execution segment).
 
     ``engine`` picks the single pass (see ``scan.run_scan``): "auto" (the C scanner
     for k6 JSON when built, DuckDB otherwise), "fast" or "duckdb". Both give the
     same figures; "duckdb" is the reference the fast path is tested against.
+    ``live``: the pass already made while k6 ran (``results.live``); ``sources`` and
+    ``window_s`` are then the live scan's.
     """
-    if not sources:
-        raise InputError("no results file given")
     if window_s <= 0:
         raise ConfigError("window must be > 0 seconds", key="window_s", value=window_s)
-    srcs, empty = _sniff_all(sources)
     summary = load_k6_summary(k6_summary) if k6_summary is not None else None
     extra = _extra_specs(extra_thresholds)
-    firsts = [s.first_us for s in srcs if s.first_us is not None]
-    origin = min(firsts) if firsts else 0
-    scan = run_scan(
-        srcs, origin_us=origin, window_s=window_s, memory_limit=memory_limit, threads=threads, engine=engine
-    )
+    if live is not None:
+        srcs, scan, origin, window_s = live.sources, live.scan, live.origin_us, live.window_s
+        skipped_empty = [f"{p}: results file is empty (did k6 write any output?)" for p in live.empty]
+        input_bytes = live.input_bytes
+    else:
+        if not sources:
+            raise InputError("no results file given")
+        srcs, empty = _sniff_all(sources)
+        skipped_empty = [str(e) for e in empty]
+        firsts = [s.first_us for s in srcs if s.first_us is not None]
+        origin = min(firsts) if firsts else 0
+        scan = run_scan(
+            srcs,
+            origin_us=origin,
+            window_s=window_s,
+            memory_limit=memory_limit,
+            threads=threads,
+            engine=engine,
+        )
+        input_bytes = sum(uncompressed_size(s) for s in srcs)
     warnings, skipped = _check_bad_lines(srcs, scan.groups, lenient)
-    warnings[:0] = [f"{e}: skipped (the other results files have the run's samples)" for e in empty]
+    warnings[:0] = [f"{e}: skipped (the other results files have the run's samples)" for e in skipped_empty]
     return _assemble(
         srcs,
         scan,
@@ -134,6 +152,7 @@ def ingest(
         window_s,
         top_urls,
         histogram_buckets,
+        input_bytes,
     )
 
 
@@ -175,6 +194,13 @@ def _check_bad_lines(srcs: list[Source], g: pd.DataFrame, lenient: bool) -> tupl
         if bad == 0:
             continue
         total = int(mine["n"].sum())
+        if not src.path.is_file():  # read from a pipe (--raw none): the lines are gone
+            skipped += bad
+            warnings.append(
+                f"{src.path}: skipped {bad} invalid line(s) (a truncated last line if k6 was killed; "
+                "the raw output was not kept, so they cannot be shown)"
+            )
+            continue
         if bad == 1 and tail_is_truncated(src):
             warnings.append(f"{src.path}:{total}: last line is truncated (k6 stopped mid-write?); ignored")
             continue
@@ -214,6 +240,7 @@ def _assemble(
     window_s: float,
     top_urls: int,
     histogram_buckets: int,
+    input_bytes: int,
 ) -> RunResults:
     g = scan.groups
     good = g[~g["bad"]]
@@ -242,7 +269,7 @@ def _assemble(
         sources=[s.path for s in srcs],
         lines=int(g["n"].sum()),
         points=int(pts["n"].sum()),
-        input_bytes=sum(uncompressed_size(s) for s in srcs),
+        input_bytes=input_bytes,
         warnings=warnings,
         skipped_lines=skipped,
         window_s=window_s,

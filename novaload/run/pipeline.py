@@ -11,7 +11,9 @@ Python. Whatever fails after k6 has run, the files already written stay, and
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,12 +22,12 @@ from typing import TYPE_CHECKING, Protocol
 
 from novaload import __version__
 from novaload.config.models import GeneratorCriteria
-from novaload.errors import InputError, NovaloadError
+from novaload.errors import InputError, NovaloadError, UsageError
 from novaload.redact import Redactor
 from novaload.results.model import RunResults
 from novaload.run.outcome import exit_code_for, verdict_for
-from novaload.run.prepare import PreparedRun, RunRequest, prepare
-from novaload.runfolder import RunRecord, create_run_dir, git_info, safe_url
+from novaload.run.prepare import RAW_RESULTS, PreparedRun, RunRequest, prepare
+from novaload.runfolder import RunRecord, create_run_dir, git_info, instance_file, safe_url
 from novaload.runners import get_runner
 from novaload.runners.base import ExecutionPlan, K6Execution, LiveStats
 from novaload.runners.k6binary import find_k6
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
     from novaload.compare import Comparison, RunSnapshot
     from novaload.monitoring.settings import MonitoringSettings
     from novaload.reports.base import ExtraSection
+    from novaload.results.live import LiveScan
 
 
 class RunObserver(Protocol):
@@ -202,16 +205,55 @@ def run_test(request: RunRequest, observer: RunObserver | None = None) -> RunOut
             secrets=prepared.secrets,
             image=request.image,
             network=request.network,
+            results_name=RAW_RESULTS.get(request.raw, RAW_RESULTS["json"]),
         )
         observer.info(
             f"run {run_id}: k6 {k6.version}, {prepared.scenario_name} → "
             f"{record.target or 'script defaults'} (runner {request.runner})"
         )
         observer.start(plan)
-        execution = runner.run(plan, observer.progress)
+        live = _follow_results(plan, request.raw, observer)
+        try:
+            execution = runner.run(plan, observer.progress)
+        except BaseException:
+            if live is not None:
+                live.abandon()
+            raise
+        finally:
+            _remove_pipes(plan)
     for line in output_errors.summary() if output_errors else ():
         observer.warn(line)
-    return finish_run(request, prepared, record, execution, run_dir, observer)
+    return finish_run(request, prepared, record, execution, run_dir, observer, live)
+
+
+def _results_paths(plan: ExecutionPlan) -> list[Path]:
+    return [
+        plan.run_dir / instance_file(plan.results_name, i, plan.parallelism) for i in range(plan.parallelism)
+    ]
+
+
+def _follow_results(plan: ExecutionPlan, raw: str, observer: RunObserver) -> LiveScan | None:
+    """Read k6's output while k6 writes it (the report is then ready as k6 ends); with
+    ``--raw none`` through named pipes in the run folder, so no raw output is kept."""
+    from novaload.results.live import LiveScan
+
+    paths = _results_paths(plan)
+    if not LiveScan.available():
+        if raw == "none":
+            raise UsageError("--raw none needs the results scanner's C extension (reinstall novaload)")
+        return None  # the results files are read once k6 has ended
+    if raw == "none":
+        for path in paths:
+            path.unlink(missing_ok=True)
+            os.mkfifo(path, 0o600)
+    return LiveScan(paths).start()
+
+
+def _remove_pipes(plan: ExecutionPlan) -> None:
+    for path in _results_paths(plan):
+        with contextlib.suppress(OSError):
+            if stat.S_ISFIFO(path.lstat().st_mode):
+                path.unlink()
 
 
 def _monitoring(
@@ -249,8 +291,11 @@ def finish_run(
     execution: K6Execution,
     run_dir: Path,
     observer: RunObserver,
+    live: LiveScan | None = None,
 ) -> RunOutcome:
-    """Ingest, analyse, report; decide the exit code. Every file written stays written."""
+    """Ingest, analyse, report; decide the exit code. Every file written stays written.
+
+    ``live``: the scan that followed k6's output during the run (finished here)."""
     warnings = list(record.warnings)
     results: RunResults | None = None
     files: list[Path] = []
@@ -260,7 +305,7 @@ def finish_run(
         warnings.append("run interrupted: the report covers what k6 collected until it stopped")
     try:
         try:
-            results = _ingest(execution, prepared)
+            results = _ingest(execution, prepared, live, observer)
         except InputError as exc:
             warnings.append(f"no report: {exc}")
             observer.warn(f"no report: {exc}")
@@ -503,18 +548,29 @@ def _write_reports(
     return files
 
 
-def _ingest(execution: K6Execution, prepared: PreparedRun) -> RunResults:
+def _ingest(
+    execution: K6Execution, prepared: PreparedRun, live: LiveScan | None, observer: RunObserver
+) -> RunResults:
     from novaload.results.ingest import ingest
 
-    # An empty file (a split run's instance with no VUs) is the ingest's to judge: it is
-    # skipped with a warning while another instance has samples.
-    sources = [p for p in execution.results_files if p.exists()]
-    if not sources:
-        raise InputError("k6 wrote no results (see k6.log)")
     summary = next(
         (p for p in execution.summary_files if p.name.startswith("k6-summary") and p.exists()), None
     )
-    # A split run has one summary per instance; the duration of any one is the run's.
+    if live is not None and live.paths == list(execution.results_files):
+        try:
+            # A split run has one summary per instance; the duration of any one is the run's.
+            return ingest(live.paths, k6_summary=summary, live=live.finish())
+        except InputError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the files are still there to be read
+            observer.warn(f"reading k6's output during the run failed ({exc}); reading the results files")
+    elif live is not None:
+        live.abandon()
+    # An empty file (a split run's instance with no VUs) is the ingest's to judge: it is
+    # skipped with a warning while another instance has samples.
+    sources = [p for p in execution.results_files if p.is_file()]
+    if not sources:
+        raise InputError("k6 wrote no results (see k6.log)")
     return ingest(sources, k6_summary=summary)
 
 

@@ -16,6 +16,10 @@ from novaload.errors import UsageError
 from novaload.redact import secret_values
 from novaload.scenario.render import render
 
+# --raw → the name k6 writes its JSON output to, per instance. "none" is a named pipe
+# the live scan reads (k6 writes plain JSON into it; nothing stays on disk).
+RAW_RESULTS = {"json": "k6-results.json", "json.gz": "k6-results.json.gz", "none": "k6-results.pipe"}
+
 
 @dataclass(frozen=True, slots=True)
 class RunRequest:
@@ -44,6 +48,7 @@ class RunRequest:
     history_dir: Path | None = None  # the run-history store [reports/.history]
     record_history: bool = True
     strict_generator: bool = False  # an untrustworthy load generator exits 5
+    raw: str = "json"  # k6's raw output in the run folder: a key of RAW_RESULTS
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 
     @property

@@ -82,3 +82,29 @@ def k6_runs(k6_bin, loopback_url, tmp_path_factory):
         return cache[script]
 
     return get
+
+
+def replay_live(sources: list[Path], into: Path, **kw: object):
+    """``ingest`` through the live path: each results file is written again, in
+    pieces, while a ``LiveScan`` follows the copies (as during a run)."""
+    import threading
+
+    from novaload.results.ingest import ingest
+    from novaload.results.live import LiveScan
+
+    into.mkdir(parents=True, exist_ok=True)
+    copies = [into / f"{i}-{p.name}" for i, p in enumerate(sources)]
+    live = LiveScan(copies, poll_s=0.005).start()
+
+    def write(src: Path, dst: Path) -> None:
+        with src.open("rb") as fin, dst.open("wb") as fout:
+            while piece := fin.read(50_001):  # lines cut anywhere
+                fout.write(piece)
+                fout.flush()
+
+    writers = [threading.Thread(target=write, args=pair) for pair in zip(sources, copies, strict=True)]
+    for t in writers:
+        t.start()
+    for t in writers:
+        t.join()
+    return ingest(copies, live=live.finish(timeout=60), **kw)  # type: ignore[arg-type]

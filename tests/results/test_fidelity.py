@@ -11,7 +11,7 @@ import pytest
 from novaload.results.ingest import ingest
 from novaload.results.summary import load_k6_summary, summary_document
 
-from .conftest import run_k6
+from .conftest import replay_live, run_k6
 
 pytestmark = pytest.mark.k6
 SCRIPTS = ["mixed.js", "scenarios.js", "segments.js"]
@@ -41,21 +41,29 @@ def _mismatches(ours: dict, export: dict) -> list[str]:
     return bad
 
 
+def _ingest(path: str, sources, tmp_path, **kw):
+    """``file``: the scan of finished files; ``live``: the scan that follows k6's output
+    while it is written (what ``novaload run`` uses)."""
+    return ingest(sources, **kw) if path == "file" else replay_live(sources, tmp_path / "live", **kw)
+
+
+@pytest.mark.parametrize("path", ["file", "live"])
 @pytest.mark.parametrize("summary_kind", ["export", "handle"])
 @pytest.mark.parametrize("script", SCRIPTS)
-def test_values_equal_k6_summary_export(k6_runs, script, summary_kind):
+def test_values_equal_k6_summary_export(k6_runs, script, summary_kind, path, tmp_path):
     run = k6_runs(script)
     summary = run.export if summary_kind == "export" else run.handle
-    res = ingest([run.json], k6_summary=summary)
+    res = _ingest(path, [run.json], tmp_path, k6_summary=summary)
     export = json.loads(run.export.read_text())
     assert _mismatches(summary_document(res), export) == []
     assert res.duration_source == "k6-summary"
 
 
+@pytest.mark.parametrize("path", ["file", "live"])
 @pytest.mark.parametrize("script", SCRIPTS)
-def test_threshold_verdicts_agree_with_handle_summary(k6_runs, script):
+def test_threshold_verdicts_agree_with_handle_summary(k6_runs, script, path, tmp_path):
     run = k6_runs(script)
-    res = ingest([run.json], k6_summary=run.handle)
+    res = _ingest(path, [run.json], tmp_path, k6_summary=run.handle)
     k6 = load_k6_summary(run.handle)
     judged = 0
     for m in res.metrics.values():
@@ -128,6 +136,10 @@ def test_two_execution_segments_merge_like_one_run(k6_bin, loopback_url, tmp_pat
     b = run_k6(k6_bin, "segments.js", tmp_path / "b", loopback_url, "--execution-segment", "1/2:1", *seq)
     whole = k6_runs("segments.js")
     merged = ingest([a.json, b.json])
+    assert (
+        summary_document(replay_live([a.json, b.json], tmp_path / "live"))["metrics"]
+        == (summary_document(merged)["metrics"])
+    )
     single = ingest([whole.json])
     for metric, key in [
         ("iterations", "count"),

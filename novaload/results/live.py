@@ -1,0 +1,343 @@
+"""Reading k6's JSON output while k6 writes it: the results scan during the run.
+
+A :class:`LiveScan` follows each results file of a run (one per k6 instance) like
+``tail -f`` from a background thread: it reads what has been appended, decompresses
+it when the file is gzip (``--raw json.gz``), and feeds whole lines to the same C
+scanner the file scan uses, keeping a partial last line for the next read; kept trend
+values go to the on-disk store as they come. A results "file" may also be a named
+pipe (``--raw none``): then nothing but the compact store is ever written.
+
+When k6 has exited, :meth:`LiveScan.finish` reads the little that is left and
+returns a :class:`LiveResult`, which :func:`novaload.results.ingest.ingest` turns
+into figures exactly as if it had scanned the finished files (the scan of a finished
+file is the same code: scanner, slow lines, group merge, store). So the report of a
+run of any length is ready a fraction of a second after k6 ends.
+
+Time windows start at the first sample of the run (the earliest first Point of all
+instances), as in the file scan: the scanners are created once every instance has
+written its first Point (or ended); until then the bytes wait in memory.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+import stat
+import threading
+import time
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from novaload.results.scan import NON_TREND_BUILTINS, TIMESERIES_METRICS, ScanResult
+from novaload.results.sources import Source, parse_time_us
+
+READ_BYTES = 8 << 20
+POLL_S = 0.05
+_F_SETPIPE_SZ = 1031
+PIPE_BYTES = 1 << 20  # a bigger pipe buffer: k6 never waits for a reader's short pause
+
+
+@dataclass(slots=True)
+class LiveResult:
+    """A finished live scan: what ``ingest`` needs instead of reading the files."""
+
+    sources: list[Source]  # the instances that wrote something, in instance order
+    empty: list[Path]  # instances that wrote nothing
+    origin_us: int
+    window_s: float
+    scan: ScanResult
+    input_bytes: int  # uncompressed bytes read
+
+
+class _Follower:
+    """One results file (or pipe) read as it grows."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.fd: int | None = None
+        self.is_pipe = False
+        self.gzip: bool | None = None  # unknown until two bytes were read
+        self.raw = b""  # read but not yet known plain or gzip
+        self.dec: Any = None
+        self.pending = (
+            bytearray()
+        )  # decompressed text not yet fed (a partial line, or all of it before the scanner exists)
+        self.first_us: int | None = None
+        self.first_checked = 0  # bytes of ``pending`` already searched for the first Point
+        self.nbytes = 0  # decompressed bytes
+        self.scanner: Any = None
+        self.slow: list[bytes] = []
+        self.gzip_error: str | None = None
+
+    def _open(self) -> bool:
+        if self.fd is not None:
+            return True
+        try:
+            mode = os.stat(self.path).st_mode
+        except FileNotFoundError:
+            return False
+        self.is_pipe = stat.S_ISFIFO(mode)
+        # non-blocking: opening a pipe for reading must not wait for its writer
+        self.fd = os.open(self.path, os.O_RDONLY | (os.O_NONBLOCK if self.is_pipe else 0))
+        if self.is_pipe:
+            try:
+                fcntl.fcntl(self.fd, _F_SETPIPE_SZ, PIPE_BYTES)
+            except OSError:  # above /proc/sys/fs/pipe-max-size: keep the default
+                pass
+        return True
+
+    def read(self) -> bytes:
+        """What was appended since the last call (decompressed), b"" when nothing."""
+        if not self._open():
+            return b""
+        assert self.fd is not None
+        try:
+            data = os.read(self.fd, READ_BYTES)
+        except BlockingIOError:
+            return b""
+        except OSError as exc:
+            if exc.errno == errno.EAGAIN:
+                return b""
+            raise
+        if not data:
+            return b""
+        if self.gzip is None:
+            self.raw += data
+            if len(self.raw) < 2:
+                return b""
+            self.gzip = self.raw[:2] == b"\x1f\x8b"
+            data, self.raw = self.raw, b""
+            if self.gzip:
+                self.dec = zlib.decompressobj(wbits=31)
+        if not self.gzip:
+            self.nbytes += len(data)
+            return data
+        return self._inflate(data)
+
+    def _inflate(self, data: bytes) -> bytes:
+        if self.gzip_error is not None:
+            return b""
+        out = []
+        try:
+            while data:
+                out.append(self.dec.decompress(data))
+                if not self.dec.eof:
+                    break
+                data = self.dec.unused_data  # the next gzip member, if any
+                if not data.lstrip(b"\x00"):
+                    break
+                self.dec = zlib.decompressobj(wbits=31)
+        except zlib.error as exc:
+            self.gzip_error = f"gzip: {exc}"
+        text = b"".join(out)
+        self.nbytes += len(text)
+        return text
+
+    def find_first_point(self) -> bool:
+        """Look for the first complete Point line (the run's first sample)."""
+        if self.first_us is not None:
+            return True
+        buf = self.pending
+        start = self.first_checked
+        while True:
+            nl = buf.find(b"\n", start)
+            if nl < 0:
+                self.first_checked = start
+                return False
+            line = bytes(buf[start:nl])
+            start = nl + 1
+            if b'"Point"' in line:
+                try:
+                    self.first_us = parse_time_us(json.loads(line)["data"]["time"])
+                except (ValueError, KeyError, TypeError):
+                    self.first_us = None
+                if self.first_us is None:  # as ``sniff``: a bad first Point gives no origin
+                    self.first_us = -1
+                return True
+
+    def feed(self, final: bool) -> None:
+        if self.scanner is None:
+            return
+        used, slow = self.scanner.feed(bytes(self.pending), final)
+        self.slow += slow
+        del self.pending[:used]
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+class LiveScan:
+    """Follows a run's results files from a background thread (see the module doc)."""
+
+    def __init__(
+        self,
+        paths: Sequence[Path],
+        *,
+        window_s: float = 1.0,
+        store_dir: Path | None = None,
+        poll_s: float = POLL_S,
+    ) -> None:
+        self.paths = [Path(p) for p in paths]
+        self.window_s = window_s
+        self.store_dir = store_dir
+        self.poll_s = poll_s
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+        self._result: LiveResult | None = None
+        self._followers = [_Follower(p) for p in self.paths]
+        self._owners: Any = None
+        self._origin: int | None = None
+
+    @staticmethod
+    def available() -> bool:
+        from novaload.results import fastscan
+
+        return fastscan.available()
+
+    def start(self) -> LiveScan:
+        self._thread = threading.Thread(target=self._run, name="novaload-live-scan", daemon=True)
+        self._thread.start()
+        return self
+
+    def abandon(self) -> None:
+        """The run failed before k6 ended normally: stop following (the thread ends on
+        its own once the files stop growing; pipes are emptied until then)."""
+        self._done.set()
+
+    def finish(self, timeout: float | None = None) -> LiveResult:
+        """k6 has exited: read what is left, return the scan (raises what went wrong)."""
+        self._done.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                raise TimeoutError("the live results scan did not finish in time")
+        if self._error is not None:
+            raise self._error
+        assert self._result is not None
+        return self._result
+
+    # ------------------------------------------------------------------ the thread
+
+    def _run(self) -> None:
+        try:
+            self._follow()
+        except BaseException as exc:  # noqa: BLE001 - handed to finish()'s caller
+            self._error = exc
+            self._discard()
+        finally:
+            for f in self._followers:
+                f.close()
+
+    def _discard(self) -> None:
+        """After a failure keep emptying pipes until k6 ends, so k6 never blocks on them."""
+        while not self._done.is_set():
+            idle = True
+            for f in self._followers:
+                try:
+                    if f.is_pipe and f.fd is not None and os.read(f.fd, READ_BYTES):
+                        idle = False
+                except OSError:
+                    pass
+            if idle:
+                time.sleep(self.poll_s)
+
+    def _follow(self) -> None:
+        while True:
+            ended = self._done.is_set()  # before reading: all k6 wrote is then readable
+            moved = self._pump()
+            if ended:
+                while self._pump():
+                    pass
+                break
+            if not moved:
+                self._done.wait(self.poll_s)
+        self._start_scanners(force=True)
+        for f in self._followers:
+            f.feed(final=True)
+        self._result = self._finish()
+
+    def _pump(self) -> bool:
+        moved = False
+        for f in self._followers:
+            data = f.read()
+            if not data:
+                continue
+            moved = True
+            f.pending += data
+            if f.scanner is None and self._owners is None:
+                f.find_first_point()
+                self._start_scanners(force=False)
+            elif f.scanner is None:  # an instance that started writing late
+                f.scanner = self._owners.make()
+                f.feed(final=False)
+            else:
+                f.feed(final=False)
+                self._owners.drain(f.scanner)
+        return moved
+
+    def _start_scanners(self, force: bool) -> None:
+        if self._owners is not None:
+            return
+        from novaload.results import fastscan
+        from novaload.results.store import ValueStore
+
+        if not force and not all(f.first_us is not None for f in self._followers):
+            return
+        for f in self._followers:  # a file that ends without a newline still has its first line
+            if f.first_us is None:
+                f.find_first_point()
+        firsts = [f.first_us for f in self._followers if f.first_us is not None and f.first_us >= 0]
+        self._origin = min(firsts) if firsts else 0
+        window_us = max(1, round(self.window_s * 1_000_000))
+        make = fastscan.new_scanner_factory(self._origin, window_us, TIMESERIES_METRICS, NON_TREND_BUILTINS)
+        self._owners = fastscan.Owners(make, ValueStore(self.store_dir))
+        for f in self._followers:
+            if f.nbytes:
+                f.scanner = self._owners.make()
+                f.feed(final=False)
+                self._owners.drain(f.scanner)
+
+    def _finish(self) -> LiveResult:
+        from novaload.errors import InputError
+        from novaload.results import fastscan
+        from novaload.results.sources import EmptyResultsError
+
+        runs: list[tuple[int, Any, list[bytes]]] = []
+        sources: list[Source] = []
+        empty: list[Path] = []
+        for f in self._followers:
+            if f.scanner is None or not f.nbytes:
+                empty.append(f.path)
+                continue
+            if f.gzip_error is not None:
+                f.slow.append(b"\x00" + f.gzip_error.encode())
+            elif f.gzip and not f.dec.eof:
+                f.slow.append(b"\x00gzip: compressed stream ended before the end-of-stream marker")
+            idx = len(sources)
+            first = f.first_us if f.first_us is not None and f.first_us >= 0 else None
+            sources.append(Source(f.path, "json", bool(f.gzip), first))
+            runs.append((idx, f.scanner, f.slow))
+        if not runs:
+            raise EmptyResultsError(f"{self.paths[0]}: results file is empty (did k6 write any output?)")
+        if self._owners is None:
+            raise InputError("no k6 output was read")
+        scan = fastscan.finish(runs, self._owners, NON_TREND_BUILTINS)
+        return LiveResult(
+            sources=sources,
+            empty=empty,
+            origin_us=self._origin or 0,
+            window_s=self.window_s,
+            scan=scan,
+            input_bytes=sum(f.nbytes for f in self._followers),
+        )
+
+
+__all__ = ["LiveResult", "LiveScan"]

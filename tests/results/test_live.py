@@ -1,0 +1,126 @@
+"""Reading k6 output while it is written: the live scan equals the scan of the file.
+
+A writer thread replays a real k6 output in uneven pieces (lines cut anywhere, pauses
+between pieces) into a plain file, a gzip file and a named pipe, as k6 would while it
+runs; the live scan follows it and must give exactly the figures and tables of
+``ingest`` on the finished file.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import random
+import threading
+import time
+import zlib
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from novaload.results import fastscan
+from novaload.results.ingest import ingest
+from novaload.results.live import LiveScan
+from novaload.results.summary import summary_document
+
+pytestmark = pytest.mark.k6
+FRAMES = ("endpoints", "statuses", "errors", "scenarios", "groups", "checks", "timeseries", "histogram")
+
+
+@pytest.fixture(autouse=True)
+def _built():
+    if not fastscan.available():
+        (pytest.fail if os.environ.get("CI") else pytest.skip)("the C scanner is not built")
+
+
+def _pieces(data: bytes, seed: int) -> list[bytes]:
+    rng = random.Random(seed)
+    out, at = [], 0
+    while at < len(data):
+        n = rng.choice([1, 7, 300, 4096, 65536, 300_000])
+        out.append(data[at : at + n])
+        at += n
+    return out
+
+
+def _write_slowly(path: Path, pieces: list[bytes], *, pipe: bool = False) -> threading.Thread:
+    def work() -> None:
+        fd = os.open(path, os.O_WRONLY | (0 if pipe else os.O_CREAT | os.O_TRUNC), 0o644)
+        try:
+            for i, piece in enumerate(pieces):
+                view = memoryview(piece)
+                while view:
+                    view = view[os.write(fd, view) :]
+                if i % 50 == 0:
+                    time.sleep(0.01)
+        finally:
+            os.close(fd)
+
+    t = threading.Thread(target=work, daemon=True)
+    t.start()
+    return t
+
+
+def _assert_same(live_res, file_res) -> None:
+    assert summary_document(live_res)["metrics"] == summary_document(file_res)["metrics"]
+    for frame in FRAMES:
+        pd.testing.assert_frame_equal(getattr(live_res, frame), getattr(file_res, frame), check_exact=True)
+    assert live_res.points == file_res.points and live_res.lines == file_res.lines
+    assert live_res.input_bytes == file_res.input_bytes
+
+
+@pytest.mark.parametrize("kind", ["plain", "gzip", "pipe"])
+def test_following_a_growing_output_gives_the_file_figures(k6_runs, tmp_path, kind, monkeypatch):
+    run = k6_runs("mixed.js")
+    data = run.json.read_bytes()
+    expected = ingest([run.json], k6_summary=run.export)
+    monkeypatch.setattr(fastscan, "FLUSH_POINTS", 100)  # many store chunks while following
+    target = tmp_path / ("k6-results.json.gz" if kind == "gzip" else "k6-results.json")
+    if kind == "pipe":
+        os.mkfifo(target)
+    # started before the file exists, as the pipeline does before k6 starts
+    live = LiveScan([target], poll_s=0.005).start()
+    time.sleep(0.05)
+    if kind == "gzip":  # k6 gzips as it goes: several flushes, then the trailer
+        comp = zlib.compressobj(6, zlib.DEFLATED, 31)
+        body = [comp.compress(p) + comp.flush(zlib.Z_SYNC_FLUSH) for p in _pieces(data, 1)]
+        pieces = body + [comp.flush()]
+    else:
+        pieces = _pieces(data, 2)
+    writer = _write_slowly(target, pieces, pipe=kind == "pipe")
+    writer.join(60)
+    got = ingest([target], k6_summary=run.export, live=live.finish(timeout=30))
+    if kind == "gzip":
+        assert gzip.decompress(target.read_bytes()) == data
+    _assert_same(got, expected)
+
+
+def test_two_instances_share_one_time_origin(k6_runs, tmp_path):
+    """A split run: windows start at the earliest first sample of all instances."""
+    run = k6_runs("mixed.js")
+    lines = run.json.read_bytes().splitlines(keepends=True)
+    a, b = tmp_path / "k6-results-1of2.json", tmp_path / "k6-results-2of2.json"
+    head = [ln for ln in lines if b'"Metric"' in ln]
+    points = [ln for ln in lines if b'"Metric"' not in ln]
+    a_data = b"".join(head + points[::2])
+    b_data = b"".join(head + points[1::2])
+    live = LiveScan([a, b], poll_s=0.005).start()
+    wb = _write_slowly(b, _pieces(b_data, 3))
+    time.sleep(0.05)  # the second instance starts writing first
+    wa = _write_slowly(a, _pieces(a_data, 4))
+    wa.join(60)
+    wb.join(60)
+    got = ingest([a, b], k6_summary=run.export, live=live.finish(timeout=30))
+    _assert_same(got, ingest([a, b], k6_summary=run.export))
+
+
+def test_an_instance_that_wrote_nothing_is_skipped_with_a_warning(k6_runs, tmp_path):
+    run = k6_runs("mixed.js")
+    a, b = tmp_path / "k6-results-1of2.json", tmp_path / "k6-results-2of2.json"
+    b.write_bytes(b"")
+    live = LiveScan([a, b], poll_s=0.005).start()
+    _write_slowly(a, _pieces(run.json.read_bytes(), 5)).join(60)
+    got = ingest([a, b], k6_summary=run.export, live=live.finish(timeout=30))
+    assert any("k6-results-2of2.json" in w and "skipped" in w for w in got.warnings)
+    assert got.value("http_reqs", "count") == ingest([run.json]).value("http_reqs", "count")

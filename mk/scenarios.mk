@@ -2,15 +2,18 @@
 # ENVIRONMENT, PROFILE, RUN_FLAGS and `install`, and exports CONCURRENT_USERS /
 # TEST_DURATION / API_TARGET, which novaload reads itself).
 #
-#   make test            core suite (api vm websocket database federation), smoke
-#                        profile unless PROFILE is set; runs every scenario, fails
-#                        at the end if any failed
+#   make test            the core suite (configs/suites/core.yaml: api vm websocket
+#                        database federation) with `novaload suite`, smoke profile
+#                        unless PROFILE is set: one folder, one index report, one
+#                        JUnit file, the worst exit code
+#   make suite SUITE=F   any suite file (ENVIRONMENT/PROFILE fill what it leaves open)
 #   make test-vm | test-ws | test-db | test-federation | test-mixed
 #   make stress | soak | spike | benchmark | capacity   (their own load models)
 #   make test-all        core + mixed + benchmark, plus stress/spike/capacity with
 #                        INCLUDE_STRESS_TESTS=true and soak with INCLUDE_SOAK_TESTS=true
-#   make dev-test        every core scenario with PROFILE=dev
-#   make ci-test         the api scenario, CI-friendly output
+#   make dev-test        the core suite with PROFILE=dev
+#   make ci-test         SCENARIO (default api), or the suite file SUITE when set,
+#                        CI-friendly output, gated on BASELINE
 #   make cleanup         delete VMs left by novaload runs on ENVIRONMENT's target
 
 CORE_SCENARIOS := api vm websocket database federation
@@ -33,11 +36,18 @@ define run_suite
 	echo "all scenarios passed: $(strip $(1))"
 endef
 
-.PHONY: test test-vm test-ws test-db test-federation test-mixed stress soak spike benchmark \
+.PHONY: suite test test-vm test-ws test-db test-federation test-mixed stress soak spike benchmark \
 	capacity test-all dev-test ci-test cleanup
 
+CORE_SUITE := configs/suites/core.yaml
+SUITE ?=
+
 test: install
-	$(call run_suite,$(CORE_SCENARIOS),$(or $(PROFILE),smoke))
+	$(NOVALOAD) suite $(CORE_SUITE) --env $(ENVIRONMENT) --profile $(or $(PROFILE),smoke)
+
+suite: install
+	@test -n "$(SUITE)" || { echo "usage: make suite SUITE=configs/suites/ci.yaml"; exit 2; }
+	$(NOVALOAD) suite $(SUITE) --env $(ENVIRONMENT) $(if $(PROFILE),--profile $(PROFILE))
 
 test-vm: install
 	$(NOVALOAD) run vm $(RUN_FLAGS)
@@ -73,15 +83,16 @@ test-all: install
 	$(call run_suite,$(ALL_SCENARIOS),$(PROFILE))
 
 dev-test: install
-	$(call run_suite,$(CORE_SCENARIOS),dev)
+	$(NOVALOAD) suite $(CORE_SUITE) --env $(ENVIRONMENT) --profile dev
 
 # No colours or live redraws in CI logs; the exit code is k6's (99 = thresholds).
-# CI: SCENARIO (default api), gated on thresholds (99) and on regression against the
-# last passing run of the same scenario and environment (3); BASELINE= disables the gate.
+# CI: SCENARIO (default api), or every run of the suite file SUITE when it is set, gated
+# on thresholds (99) and on regression against the last passing run of the same scenario
+# and environment (3); BASELINE= disables the gate.
 SCENARIO ?= api
 BASELINE ?= last-passing
 ci-test: install
-	NO_COLOR=1 TERM=dumb $(NOVALOAD) run $(SCENARIO) --env $(ENVIRONMENT) --profile $(or $(PROFILE),smoke) $(if $(BASELINE),--baseline $(BASELINE))
+	NO_COLOR=1 TERM=dumb $(NOVALOAD) $(if $(SUITE),suite $(SUITE),run $(SCENARIO)) --env $(ENVIRONMENT) --profile $(or $(PROFILE),smoke) $(if $(BASELINE),--baseline $(BASELINE))
 
 cleanup: install
 	$(NOVALOAD) cleanup --env $(ENVIRONMENT)

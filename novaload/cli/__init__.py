@@ -21,6 +21,7 @@ from novaload.cli import (  # noqa: F401  (imported for registration)
     cmd_monitor,
     cmd_report,
     cmd_run,
+    cmd_suite,
     cmd_target,
 )
 from novaload.cli.app import app, console_err, state

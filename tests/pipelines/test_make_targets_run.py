@@ -46,6 +46,7 @@ def make(
             "API_TARGET",
             "SCENARIO",
             "BASELINE",
+            "SUITE",
             "MAKEFLAGS",
             "MFLAGS",
         )
@@ -106,3 +107,28 @@ def test_a_failing_threshold_fails_the_ci_step(tmp_path: Path):
     )
     assert proc.returncode != 0
     assert runs(reports)[-1]["exit_code"] == 99
+
+
+def test_ci_test_with_a_suite_and_make_test_run_one_suite_each(tmp_path: Path):
+    """What the pipelines run (make ci-test SUITE=configs/suites/ci.yaml) and `make test`:
+    one suite folder each, every run inside it, one exit code."""
+    reports = tmp_path / "reports"
+    proc = make(
+        "ci-test",
+        reports,
+        ENVIRONMENT="local",
+        PROFILE="dev",
+        TEST_DURATION="2s",
+        SUITE="configs/suites/ci.yaml",
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    proc = make("test", reports, ENVIRONMENT="local", PROFILE="dev", TEST_DURATION="2s")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    suites = sorted(reports.glob("suite-*/suite.json"))
+    assert [p.parent.name.split("-2")[0] for p in suites] == ["suite-ci", "suite-core"]
+    ci, core = (json.loads(p.read_text()) for p in suites)
+    assert [r["label"] for r in ci["runs"]] == ["api", "vm", "websocket"]
+    assert [r["label"] for r in core["runs"]] == ["api", "vm", "websocket", "database", "federation"]
+    for record, path in ((ci, suites[0]), (core, suites[1])):
+        assert record["exit_code"] == 0 and all(r["exit_code"] == 0 for r in record["runs"])
+        assert {"index.html", "index.md", "junit.xml"} <= {p.name for p in path.parent.iterdir()}

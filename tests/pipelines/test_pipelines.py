@@ -55,7 +55,7 @@ def test_actionlint_is_real_and_catches_mistakes(tmp_path: Path):
 def test_workflow_does_what_the_issue_asks():
     doc = yaml.safe_load(WORKFLOW.read_text())
     on = doc.get("on", doc.get(True))  # YAML 1.1 reads a bare `on` key as True
-    assert set(on["workflow_dispatch"]["inputs"]) == {"environment", "profile", "scenario"}
+    assert set(on["workflow_dispatch"]["inputs"]) == {"environment", "profile", "scenario", "suite"}
     assert on["schedule"][0]["cron"]
     steps = doc["jobs"]["load-test"]["steps"]
     uses = [s.get("uses", "") for s in steps]
@@ -94,9 +94,14 @@ def test_jenkinsfile_structure():
         assert re.search(rf"name: '{name}'", text), name
     order = [text.index(f"stage('{s}')") for s in ("Setup", "Load tests", "Report", "Cleanup")]
     assert order == sorted(order)
-    parallel = text[text.index("parallel {") : text.index("stage('Report')")]
-    for stage, target in (("API", "test-api"), ("VM", "test-vm"), ("WebSocket", "test-ws")):
-        assert f"stage('{stage}')" in parallel and f"make {target}" in parallel
+    # The load tests are one suite: api, vm and websocket in parallel, one verdict.
+    load = text[text.index("stage('Load tests')") : text.index("stage('Report')")]
+    assert "make ci-test SUITE=configs/suites/ci.yaml" in load
+    from novaload.config.suite import load_suite
+
+    ci = load_suite(REPO / "configs" / "suites" / "ci.yaml")
+    assert ci.mode == "parallel" and [r.scenario for r in ci.runs] == ["api", "vm", "websocket"]
+    assert "*/index.html" in text  # the suite's index is published
     for step in ("junit ", "publishHTML(", "archiveArtifacts "):
         assert step in text, step
     post = text[text.index("post {") :]
@@ -114,7 +119,9 @@ def make_targets() -> list[str]:
 
 
 def test_pipelines_call_make_targets():
-    assert {"install", "ci-test", "test-api", "test-vm", "test-ws", "cleanup"} <= set(make_targets())
+    assert {"install", "ci-test", "cleanup"} <= set(make_targets())
+    for path in PIPELINES:  # every pipeline runs the CI suite
+        assert "configs/suites/ci.yaml" in path.read_text(), path
 
 
 @pytest.mark.parametrize("target", make_targets())

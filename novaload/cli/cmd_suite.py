@@ -1,0 +1,94 @@
+"""``novaload suite FILE.yaml``: several runs, one folder, one index report, one exit code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from novaload.cli.app import app, console, console_err, state
+
+
+@app.command(no_args_is_help=True)
+def suite(
+    file: Annotated[Path, typer.Argument(help="Suite file (YAML: runs of scenarios or scripts).")],
+    env: Annotated[
+        str | None, typer.Option("--env", "-e", help="Environment for runs that set none.")
+    ] = None,
+    profile: Annotated[
+        str | None, typer.Option("--profile", "-p", help="Profile for runs that set none.")
+    ] = None,
+    vus: Annotated[int | None, typer.Option("--vus", min=1)] = None,
+    duration: Annotated[str | None, typer.Option("--duration")] = None,
+    target_url: Annotated[
+        str | None, typer.Option("--target", help="Base URL for runs that set none.")
+    ] = None,
+    baseline: Annotated[
+        str | None,
+        typer.Option(
+            "--baseline", help="Gate every run on regression against this run / last / last-passing."
+        ),
+    ] = None,
+    mode: Annotated[
+        str | None, typer.Option("--mode", help="sequential or parallel [default: the file's mode].")
+    ] = None,
+    max_parallel: Annotated[int | None, typer.Option("--max-parallel", min=1)] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out-dir", help="Suite folder [default: reports/suite-NAME-…].")
+    ] = None,
+    k6: Annotated[str | None, typer.Option("--k6", envvar="K6_BINARY", help="k6 binary to use.")] = None,
+    history_dir: Annotated[Path | None, typer.Option("--history-dir")] = None,
+) -> None:
+    """Run a suite of scenarios/scripts sequentially or in parallel; exit with the worst code."""
+    from novaload.config.suite import RunSettings, load_suite
+    from novaload.errors import UsageError
+    from novaload.suite import SEVERITY_ORDER, run_suite
+
+    if mode is not None and mode not in ("sequential", "parallel"):
+        raise UsageError(f"--mode must be sequential or parallel (got {mode!r})")
+    spec = load_suite(file)
+    try:
+        overrides = RunSettings(
+            env=env, profile=profile, vus=vus, duration=duration, target=target_url, baseline=baseline
+        )
+    except ValueError as exc:  # pydantic's ValidationError: one line, the first problem
+        first = str(exc).splitlines()
+        raise UsageError(f"suite options: {' '.join(first[1:3]).strip() or first[0]}") from None
+    outcome = run_suite(
+        spec,
+        file,
+        out_dir=out_dir,
+        overrides=overrides,
+        mode=mode,
+        max_parallel=max_parallel,
+        k6=k6,
+        config_dir=state.config_dir,
+        scenarios_dir=state.scenarios_dir,
+        history_dir=history_dir,
+        on_event=lambda message: console_err.print(message, markup=False, highlight=False),
+    )
+    table = Table(title=f"suite {escape(spec.name)}", show_edge=False)
+    for col in ("#", "run", "verdict", "exit", "requests", "p95 ms", "failed", "folder"):
+        table.add_column(col)
+    for row in outcome.rows:
+        f = row.figures
+        table.add_row(
+            str(row.index + 1),
+            escape(row.label),
+            escape(row.verdict),
+            str(row.exit_code) if row.verdict != "not run" else "–",
+            "–" if f.get("requests") is None else f"{f['requests']:,.0f}",
+            "–" if f.get("p95_ms") is None else f"{f['p95_ms']:.1f}",
+            "–" if f.get("failed_rate") is None else f"{100 * (f['failed_rate'] or 0):.2f}%",
+            escape(row.folder),
+        )
+    console.print(table)
+    console.print(f"suite folder: {escape(str(outcome.suite_dir))} (index.html, index.md, junit.xml)")
+    meaning = dict(SEVERITY_ORDER).get(str(outcome.exit_code), "see the runs")
+    console.print(
+        f"suite verdict: {escape(outcome.verdict)} · exit code {outcome.exit_code} ({escape(meaning)})"
+    )
+    raise typer.Exit(outcome.exit_code)

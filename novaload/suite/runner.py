@@ -1,0 +1,322 @@
+"""Run a suite: each entry through :func:`run_test`, sequentially or in parallel, into one
+suite folder, then the index reports and one exit code.
+
+The suite folder (``reports/suite-<name>-<time>-<hex>/`` or ``--out-dir``) holds one run
+folder per entry (``01-api/``, ``02-database/``, …, each exactly what ``novaload run``
+writes), ``index.html``, ``index.md``, ``junit.xml`` and ``suite.json``.
+
+Everything the suite names (scenarios, environments, profiles, scripts) is checked before
+the first run starts, so a typo costs nothing. A run that cannot start or breaks does not
+stop the others; its row says why. The suite's exit code is the worst of its runs' by
+:data:`SEVERITY_ORDER`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from novaload.config.loader import load_project
+from novaload.config.models import ProjectConfig
+from novaload.config.suite import RunSettings, Suite, SuiteRun
+from novaload.errors import ConfigError, ExitCode, NovaloadError
+from novaload.runfolder import create_run_dir
+
+# Worst first. A run that could not be judged is worse than one that was judged and failed.
+SEVERITY_ORDER: tuple[tuple[str, str], ...] = (
+    ("1", "internal error (a bug in novaload)"),
+    ("2", "the run could not start: configuration, usage or input error"),
+    (
+        "other",
+        "any other k6 exit code: the run broke or was aborted (e.g. 105 interrupted, 107 script error)",
+    ),
+    ("5", "the load generator was not trustworthy (--strict-generator): the figures cannot be judged"),
+    ("99", "thresholds failed"),
+    ("3", "regression against the baseline"),
+    ("0", "passed"),
+)
+_RANK = {key: i for i, (key, _) in enumerate(SEVERITY_ORDER)}
+
+EventCallback = Callable[[str], None]
+
+
+def severity(code: int) -> int:
+    """Rank of an exit code in :data:`SEVERITY_ORDER` (0 = worst)."""
+    return _RANK.get(str(code), _RANK["other"])
+
+
+def worst_exit_code(codes: list[int]) -> int:
+    """The suite's exit code: the worst by :data:`SEVERITY_ORDER`; the first wins a tie."""
+    if not codes:
+        return int(ExitCode.OK)
+    return min(codes, key=severity)  # min() keeps the first of equal ranks
+
+
+@dataclass(frozen=True, slots=True)
+class RunRow:
+    """One run of a suite as the index shows it."""
+
+    index: int
+    label: str
+    target: str  # scenario name or script path
+    settings: dict[str, Any]
+    folder: str  # relative to the suite folder
+    exit_code: int
+    verdict: str  # passed / failed / regressed / error / not run
+    run_id: str | None = None
+    message: str = ""  # why it could not run / broke
+    duration_s: float | None = None
+    figures: dict[str, float | None] = field(default_factory=dict)
+    files: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SuiteOutcome:
+    suite: Suite
+    suite_dir: Path
+    rows: tuple[RunRow, ...]
+    exit_code: int
+    verdict: str
+    started_at: str
+    duration_s: float
+    files: tuple[Path, ...] = ()
+
+
+def check_suite(
+    suite: Suite, file: Path, project: ProjectConfig, overrides: RunSettings | None = None
+) -> None:
+    """Every name a suite uses exists (scenarios, scripts, environments, profiles): before anything runs."""
+    overrides = overrides or RunSettings()
+
+    def fail(i: int, key: str, value: str, what: str, known: list[str]) -> None:
+        raise ConfigError(
+            f"unknown {what}",
+            file=file,
+            key=f"runs.{i}.{key}",
+            value=value,
+            hint=f"known: {', '.join(sorted(known))}",
+        )
+
+    for i, run in enumerate(suite.runs):
+        settings = run.settings.over(overrides).over(suite.defaults)
+        if run.scenario is not None and run.scenario not in project.scenarios:
+            fail(i, "scenario", run.scenario, "scenario", list(project.scenarios))
+        if run.script is not None and not _script_path(run.script, file).is_file():
+            raise ConfigError("script not found", file=file, key=f"runs.{i}.script", value=run.script)
+        if settings.env is not None and settings.env not in project.environments:
+            fail(i, "env", settings.env, "environment", list(project.environments))
+        if settings.profile is not None and settings.profile not in project.profiles:
+            fail(i, "profile", settings.profile, "profile", list(project.profiles))
+
+
+def _script_path(script: str, suite_file: Path) -> Path:
+    """A script path as written: relative to the current folder, else to the suite file's."""
+    path = Path(script)
+    if path.is_absolute() or path.is_file():
+        return path.resolve()
+    return (suite_file.parent / path).resolve()
+
+
+def _figures(summary: Mapping[str, Any]) -> dict[str, float | None]:
+    metrics = summary.get("metrics") if isinstance(summary.get("metrics"), dict) else {}
+
+    def value(metric: str, key: str) -> float | None:
+        entry = metrics.get(metric) if isinstance(metrics, dict) else None
+        got = entry.get(key) if isinstance(entry, dict) else None
+        return float(got) if isinstance(got, (int, float)) and not isinstance(got, bool) else None
+
+    return {
+        "requests": value("http_reqs", "count"),
+        "rps": value("http_reqs", "rate"),
+        "p95_ms": value("http_req_duration", "p(95)"),
+        "p99_ms": value("http_req_duration", "p(99)"),
+        "failed_rate": value("http_req_failed", "value"),
+        "checks_rate": value("checks", "value"),
+        "iterations": value("iterations", "count"),
+    }
+
+
+def _verdict_for(code: int, reported: str | None) -> str:
+    if reported:
+        return reported
+    return {0: "passed", 99: "failed", 3: "regressed", 5: "untrustworthy"}.get(code, "error")
+
+
+@dataclass
+class _Context:
+    suite: Suite
+    suite_file: Path
+    suite_dir: Path
+    overrides: RunSettings
+    k6: str | None
+    config_dir: Path | None
+    scenarios_dir: Path | None
+    history_dir: Path | None
+    environ: Mapping[str, str]
+    on_event: EventCallback
+
+
+def _run_one(ctx: _Context, index: int, run: SuiteRun) -> RunRow:
+    import json
+
+    from novaload.run.pipeline import run_test
+    from novaload.run.prepare import RunRequest
+
+    settings = run.settings.over(ctx.overrides).over(ctx.suite.defaults)
+    folder = f"{index + 1:02d}-" + (re.sub(r"[^A-Za-z0-9_.-]+", "-", run.label).strip("-") or "run")
+    target = str(_script_path(run.script, ctx.suite_file)) if run.script else str(run.scenario)
+    shown = settings.model_dump(exclude_none=True)
+    request = RunRequest(
+        target=target,
+        environment=settings.env,
+        profile=settings.profile,
+        runner=settings.runner or "local",
+        parallelism=settings.parallelism or 1,
+        vus=settings.vus,
+        duration=settings.duration,
+        target_url=settings.target,
+        out_dir=ctx.suite_dir / folder,
+        k6=ctx.k6,
+        config_dir=ctx.config_dir,
+        scenarios_dir=ctx.scenarios_dir,
+        baseline=settings.baseline,
+        history_dir=ctx.history_dir,
+        environ=ctx.environ,
+    )
+    ctx.on_event(f"[{index + 1}/{len(ctx.suite.runs)}] {run.label}: started")
+    started = time.monotonic()
+    try:
+        outcome = run_test(request)
+    except NovaloadError as exc:
+        ctx.on_event(f"[{index + 1}/{len(ctx.suite.runs)}] {run.label}: could not run: {exc}")
+        return RunRow(index, run.label, target, shown, folder, int(exc.exit_code), "error", message=str(exc))
+    except Exception as exc:  # noqa: BLE001 - one broken run must not take the suite's report with it
+        message = f"internal error: {type(exc).__name__}: {exc}"
+        ctx.on_event(f"[{index + 1}/{len(ctx.suite.runs)}] {run.label}: {message}")
+        return RunRow(
+            index, run.label, target, shown, folder, int(ExitCode.INTERNAL), "error", message=message
+        )
+    summary_path = outcome.run_dir / "summary.json"
+    try:
+        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        summary = {}
+    figures = _figures(summary if isinstance(summary, dict) else {})
+    verdict = _verdict_for(outcome.exit_code, outcome.verdict)
+    interrupted = bool(outcome.execution is not None and outcome.execution.interrupted)
+    message = "interrupted" if interrupted else ""
+    ctx.on_event(
+        f"[{index + 1}/{len(ctx.suite.runs)}] {run.label}: {verdict} (exit {outcome.exit_code}) "
+        f"in {time.monotonic() - started:.1f} s"
+    )
+    return RunRow(
+        index=index,
+        label=run.label,
+        target=target,
+        settings=shown,
+        folder=folder,
+        exit_code=outcome.exit_code,
+        verdict=verdict,
+        run_id=outcome.run_id,
+        message=message,
+        duration_s=round(time.monotonic() - started, 3),
+        figures=figures,
+        files=tuple(sorted(p.name for p in outcome.run_dir.iterdir() if p.is_file())),
+    )
+
+
+def _not_run(index: int, run: SuiteRun, reason: str) -> RunRow:
+    return RunRow(index, run.label, run.scenario or str(run.script), {}, "", -1, "not run", message=reason)
+
+
+def run_suite(
+    suite: Suite,
+    suite_file: Path,
+    *,
+    out_dir: Path | None = None,
+    overrides: RunSettings | None = None,
+    mode: str | None = None,
+    max_parallel: int | None = None,
+    k6: str | None = None,
+    config_dir: Path | None = None,
+    scenarios_dir: Path | None = None,
+    history_dir: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    on_event: EventCallback | None = None,
+) -> SuiteOutcome:
+    """Run every entry of ``suite`` and write the suite folder; never raises after the first run started."""
+    from novaload.suite.index import write_index
+
+    overrides = overrides or RunSettings()
+    environ = dict(os.environ) if environ is None else environ
+    on_event = on_event or (lambda message: None)
+    project = load_project(config_dir, scenarios_dir)
+    check_suite(suite, suite_file, project, overrides)
+    _, suite_dir = create_run_dir(f"suite-{suite.name}", out_dir)
+    ctx = _Context(
+        suite, suite_file, suite_dir, overrides, k6, config_dir, scenarios_dir, history_dir, environ, on_event
+    )
+    mode = mode or suite.mode
+    started_at = datetime.now(UTC)
+    clock = time.monotonic()
+    rows: list[RunRow] = []
+    if mode == "parallel":
+        workers = max(1, min(max_parallel or suite.max_parallel or len(suite.runs), len(suite.runs)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="suite-run") as pool:
+            futures = [pool.submit(_run_one, ctx, i, run) for i, run in enumerate(suite.runs)]
+            try:
+                rows = [f.result() for f in futures]
+            except KeyboardInterrupt:
+                # A terminal's Ctrl-C reached every k6 too (one process group): they stop
+                # gracefully and their runs finish; the index is still written.
+                on_event("interrupt: waiting for the running k6 processes to stop")
+                for f in futures:
+                    f.cancel()  # not yet started: they never will
+                rows = [
+                    f.result() if not f.cancelled() else _not_run(i, suite.runs[i], "interrupted")
+                    for i, f in enumerate(futures)
+                ]
+    else:
+        for i, run in enumerate(suite.runs):
+            if rows and ((suite.fail_fast and rows[-1].exit_code != 0) or rows[-1].message == "interrupted"):
+                why = (
+                    "interrupted"
+                    if rows[-1].message == "interrupted"
+                    else f"fail_fast after {rows[-1].label}"
+                )
+                rows += [_not_run(j, r, why) for j, r in enumerate(suite.runs) if j >= i]
+                break
+            rows.append(_run_one(ctx, i, run))
+    codes = [r.exit_code for r in rows if r.verdict != "not run"]
+    exit_code = worst_exit_code(codes)
+    verdict = _verdict_for(exit_code, None)
+    outcome = SuiteOutcome(
+        suite=suite,
+        suite_dir=suite_dir,
+        rows=tuple(rows),
+        exit_code=exit_code,
+        verdict=verdict,
+        started_at=started_at.isoformat(),
+        duration_s=round(time.monotonic() - clock, 3),
+    )
+    files = write_index(outcome, environ=environ)
+    return dataclasses.replace(outcome, files=files)
+
+
+__all__ = [
+    "SEVERITY_ORDER",
+    "RunRow",
+    "SuiteOutcome",
+    "check_suite",
+    "run_suite",
+    "severity",
+    "worst_exit_code",
+]

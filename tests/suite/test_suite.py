@@ -1,0 +1,192 @@
+"""`novaload suite`: real k6 runs (scripts that pass, fail thresholds, throw; a scenario on
+the demo target) into one folder with one index, one JUnit file and the worst exit code."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from novaload.suite import worst_exit_code
+
+REPO = Path(__file__).resolve().parents[2]
+
+PASSING = """
+export const options = { iterations: 2, thresholds: { iterations: ['count>=2'] } };
+export default function () {}
+"""
+FAILING = """
+export const options = { iterations: 1, thresholds: { iterations: ['count>1000'] } };
+export default function () {}
+"""
+THROWING = """
+export const options = { iterations: 1 };
+export default function () { throw new Error('boom'); }
+export function setup() { throw new Error('setup broke'); }
+"""
+
+
+def cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "novaload", *args],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env={**os.environ, "NO_COLOR": "1"},
+        cwd=cwd,
+    )
+
+
+@pytest.fixture
+def scripts(tmp_path: Path) -> Path:
+    folder = tmp_path / "k6"
+    folder.mkdir()
+    for name, text in (("passing", PASSING), ("failing", FAILING), ("throwing", THROWING)):
+        (folder / f"{name}.js").write_text(text)
+    return folder
+
+
+def write_suite(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("codes", "worst"),
+    [
+        ([0, 0], 0),
+        ([0, 3, 99], 99),
+        ([99, 107, 2], 2),
+        ([99, 105], 105),
+        ([0, 5, 99], 5),
+        ([1, 2, 107], 1),
+        ([107, 105], 107),  # equal rank: the first
+        ([3, 0], 3),
+        ([], 0),
+    ],
+)
+def test_worst_exit_code_follows_the_documented_order(codes: list[int], worst: int) -> None:
+    assert worst_exit_code(codes) == worst
+
+
+@pytest.mark.k6
+def test_sequential_suite_one_folder_one_index_one_junit_worst_code(
+    tmp_path: Path, scripts: Path, k6_bin: str
+) -> None:
+    suite = write_suite(
+        tmp_path / "mixed-bag.yaml",
+        """
+description: "a <b>bold</b> | suite"
+runs:
+  - {script: k6/passing.js, name: fine}
+  - {script: k6/failing.js}
+  - {script: k6/throwing.js, name: broken}
+  - {scenario: api, env: local, profile: dev, duration: 2s}
+""",
+    )
+    out = tmp_path / "out"
+    proc = cli("suite", str(suite), "--out-dir", str(out), "--k6", k6_bin, cwd=tmp_path)
+    assert proc.returncode == 107, proc.stdout + proc.stderr  # script exception outranks 99
+    assert sorted(p.name for p in out.iterdir()) == [
+        "01-fine", "02-failing", "03-broken", "04-api", "index.html", "index.md", "junit.xml", "suite.json",
+    ]  # fmt: skip
+    record = json.loads((out / "suite.json").read_text())
+    assert [(r["label"], r["exit_code"]) for r in record["runs"]] == [
+        ("fine", 0), ("failing", 99), ("broken", 107), ("api", 0),
+    ]  # fmt: skip
+    assert record["exit_code"] == 107 and record["verdict"].startswith("error")
+    assert record["runs"][3]["figures"]["requests"] > 0
+    for row in record["runs"]:  # each run folder is a complete run folder
+        assert (out / row["folder"] / "run.json").is_file()
+    html = (out / "index.html").read_text()
+    assert "a &lt;b&gt;bold&lt;/b&gt; | suite" in html and "<b>bold" not in html
+    assert 'href="02-failing/report.html"' in html and "<script" not in html
+    md = (out / "index.md").read_text()
+    assert "| 2 | failing |" in md and "[report](04-api/report.html)" in md
+    assert "a &lt;b&gt;bold&lt;/b&gt; \\| suite" in md
+    root = ET.parse(out / "junit.xml").getroot()
+    suites = root.findall("testsuite")
+    assert [s.get("name") for s in suites] == [
+        "novaload fine",
+        "novaload failing",
+        "novaload broken",
+        "novaload api",
+    ]
+    runs = {s.get("name"): s.find("testcase[@name='run']") for s in suites}
+    assert runs["novaload fine"].find("failure") is None
+    assert runs["novaload failing"].find("failure").get("message").startswith("exit 99")
+    assert runs["novaload broken"].find("error").get("message").startswith("exit 107")
+    # the run's own threshold test cases are kept inside its suite
+    assert suites[1].find("testcase[@classname='thresholds.iterations']/failure") is not None
+    assert int(root.get("failures")) >= 2 and int(root.get("errors")) == 1
+    assert "suite verdict: error" in proc.stdout
+
+
+@pytest.mark.k6
+def test_parallel_suite_and_fail_fast(tmp_path: Path, scripts: Path, k6_bin: str) -> None:
+    parallel = write_suite(
+        tmp_path / "par.yaml",
+        "mode: parallel\nruns:\n  - {script: k6/passing.js}\n  - {script: k6/failing.js}\n  - {script: k6/passing.js, name: again}\n",
+    )
+    proc = cli("suite", str(parallel), "--out-dir", str(tmp_path / "par"), "--k6", k6_bin, cwd=tmp_path)
+    assert proc.returncode == 99, proc.stdout + proc.stderr
+    rows = json.loads((tmp_path / "par" / "suite.json").read_text())["runs"]
+    assert [r["exit_code"] for r in rows] == [0, 99, 0]
+    fail_fast = write_suite(
+        tmp_path / "ff.yaml",
+        "fail_fast: true\nruns:\n  - {script: k6/failing.js}\n  - {script: k6/passing.js}\n",
+    )
+    proc = cli("suite", str(fail_fast), "--out-dir", str(tmp_path / "ff"), "--k6", k6_bin, cwd=tmp_path)
+    assert proc.returncode == 99
+    rows = json.loads((tmp_path / "ff" / "suite.json").read_text())["runs"]
+    assert rows[1]["verdict"] == "not run" and rows[1]["message"] == "fail_fast after failing"
+    skipped = (
+        ET.parse(tmp_path / "ff" / "junit.xml")
+        .getroot()
+        .find(".//testcase[@classname='suite.passing']/skipped")
+    )
+    assert skipped is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("runs: []\n", "suite.yaml: runs: Tuple should have at least 1 item"),
+        ("runs:\n  - {scenario: api, script: x.js}\n", "runs.0: give exactly one of scenario or script"),
+        ("runs:\n  - {scenario: api}\n  - {scenario: api}\n", "run labels must be unique"),
+        ("runs:\n  - {scenario: apx}\n", "runs.0.scenario: unknown scenario (got 'apx')"),
+        ("runs:\n  - {scenario: api, profile: huge}\n", "runs.0.profile: unknown profile (got 'huge')"),
+        (
+            "defaults: {env: mars}\nruns:\n  - {scenario: api}\n",
+            "runs.0.env: unknown environment (got 'mars')",
+        ),
+        ("runs:\n  - {script: nope.js}\n", "runs.0.script: script not found (got 'nope.js')"),
+        ("runs:\n  - {scenario: api, duration: soon}\n", "runs.0.duration: not a k6 duration"),
+        ("mode: sideways\nruns:\n  - {scenario: api}\n", "suite.yaml: mode:"),
+        ("runs: [\n", "invalid YAML"),
+    ],
+    ids=["empty", "both", "dupes", "scenario", "profile", "env", "script", "duration", "mode", "yaml"],
+)
+def test_bad_suite_is_one_line_exit_2_and_runs_nothing(tmp_path: Path, text: str, message: str) -> None:
+    suite = write_suite(tmp_path / "suite.yaml", text)
+    proc = cli("suite", str(suite), "--out-dir", str(tmp_path / "out"))
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "configs" / "suites").glob("*.yaml")), ids=lambda p: p.stem)
+def test_shipped_suites_validate_and_name_existing_scenarios(path: Path) -> None:
+    from novaload.config.loader import load_project
+    from novaload.config.suite import load_suite
+    from novaload.suite.runner import check_suite
+
+    suite = load_suite(path)
+    check_suite(suite, path, load_project(REPO / "configs", REPO / "k6-scenarios"))
+    assert suite.runs

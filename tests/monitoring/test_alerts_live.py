@@ -20,6 +20,7 @@ import json
 import os
 import subprocess
 import time
+import urllib.parse
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -41,18 +42,19 @@ RESOLVE_WITHIN_S = 60.0
 
 SCRIPT = """
 import http from 'k6/http';
-import { check } from 'k6';
+import { check, sleep } from 'k6';
 const B = __ENV.TARGET;
 export const options = {
   scenarios: {
     users: { executor: 'constant-vus', vus: 3, duration: '20s' },
     arrivals: { executor: 'constant-arrival-rate', rate: Number(__ENV.RATE), timeUnit: '1s',
-                duration: '20s', preAllocatedVUs: 1, maxVUs: 2, exec: 'paced' },
+                duration: '20s', preAllocatedVUs: 1, maxVUs: Number(__ENV.MAX_VUS), exec: 'paced' },
   },
 };
 export default function () {
   const r = http.get(`${B}/api/v1/items`, { tags: { name: 'items' } });
   check(r, { 'items ok': (x) => x.status === 200 });
+  sleep(0.05);
 }
 export function paced() {
   http.get(`${B}/api/v1/cluster/nodes`, { tags: { name: 'cluster-nodes' } });
@@ -118,14 +120,20 @@ class Seen:
         return current
 
 
+def _query(server: Server, expr: str) -> list[dict]:
+    status, body = http_get(f"{server.url}/api/v1/query?{urllib.parse.urlencode({'query': expr})}")
+    assert status == 200, body[:300]
+    return json.loads(body)["data"]["result"]
+
+
 def _k6(
-    k6: str, script: Path, server: Server, testid: str, target: str, rate: int, native: bool
+    k6: str, script: Path, server: Server, testid: str, target: str, max_vus: int, native: bool
 ) -> subprocess.Popen[str]:
     settings = MonitoringSettings(prometheus_url=server.url, prometheus_push_interval="1s")
     args, env = k6_output_args(settings, testid, native, outputs=("prometheus",))
     return subprocess.Popen(
         [k6, "run", "--quiet", "--no-usage-report", *args, "--tag", f"testid={testid}", str(script)],
-        env={**os.environ, **env, "TARGET": target, "RATE": str(rate)},
+        env={**os.environ, **env, "TARGET": target, "RATE": "10", "MAX_VUS": str(max_vus)},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -158,8 +166,9 @@ def test_every_alert_fires_on_a_run_that_should_trigger_it_and_resolves_after(
             scrape_entry(targets, f"up-{suffix}", fast.url.split("//", 1)[1]),
         ):
             runs = {
-                bad: _k6(k6_bin, script, rule_prometheus, bad, slow.url, 10, native=False),
-                native: _k6(k6_bin, script, rule_prometheus, native, slow.url, 10, native=True),
+                # 10 iterations/s of ~600 ms need ~6 VUs: 2 drop; the clean run has room
+                bad: _k6(k6_bin, script, rule_prometheus, bad, slow.url, 2, native=False),
+                native: _k6(k6_bin, script, rule_prometheus, native, slow.url, 2, native=True),
                 clean: _k6(k6_bin, script, rule_prometheus, clean, fast.url, 10, native=False),
             }
             deadline = time.monotonic() + 90
@@ -183,6 +192,8 @@ def test_every_alert_fires_on_a_run_that_should_trigger_it_and_resolves_after(
         slow.stop()
         fast.stop()
 
+    dropped = _query(rule_prometheus, f'max_over_time(k6_dropped_iterations_total{{testid="{clean}"}}[5m])')
+    assert dropped == [], f"precondition: the clean run dropped iterations (machine overloaded?): {dropped}"
     fired = set(seen.firing)
     for testid in (bad, native):
         assert {(name, testid) for name in K6_ALERTS} <= fired, (testid, sorted(fired))

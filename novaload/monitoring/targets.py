@@ -75,12 +75,13 @@ def docker_bridge_gateway(timeout: float = 5.0) -> str | None:
         return None
     for config in configs or []:
         with contextlib.suppress(ValueError, TypeError, StopIteration):
-            if config.get("Gateway"):
-                gateway = ipaddress.ip_address(config["Gateway"])
-            else:
-                gateway = next(ipaddress.ip_network(config["Subnet"]).hosts())
-            if gateway.version == 4:
-                return str(gateway)
+            gateway = (
+                str(config["Gateway"])
+                if config.get("Gateway")
+                else str(next(ipaddress.ip_network(config["Subnet"]).hosts()))
+            )
+            if ipaddress.ip_address(gateway).version == 4:
+                return gateway
     return None
 
 

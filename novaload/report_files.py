@@ -29,6 +29,7 @@ def build_reports(
     lenient: bool = False,
     scenario: str | None = None,
     strict_generator: bool = False,
+    apdex_t_ms: float | None = None,
 ) -> BuiltReports:
     """Ingest ``sources`` and write every report into ``out_dir``.
 
@@ -38,7 +39,7 @@ def build_reports(
     The load generator is judged from the folder of the first results file (a run
     folder holds k6.log and generator-samples.jsonl) with the default criteria.
     """
-    from novaload.config.models import GeneratorCriteria
+    from novaload.config.models import DEFAULT_APDEX_T_MS, GeneratorCriteria
     from novaload.errors import ExitCode
     from novaload.reports import ReportContext, append_step_summary, default_verdict, write_all
     from novaload.results.generator import assess_run_folder
@@ -57,6 +58,7 @@ def build_reports(
         thresholds_replace=replace_thresholds,
         window_s=window_s,
         lenient=lenient,
+        apdex_t_ms=DEFAULT_APDEX_T_MS if apdex_t_ms is None else apdex_t_ms,
     )
     results.load_generator = assess_run_folder(
         Path(sources[0]).resolve().parent,

@@ -20,6 +20,14 @@ It mirrors k6 v1.1.0:
   selector ends with ``}``, pairs split on ``,`` and cut on the first ``:`` (so values
   keep further colons: URLs, group paths ``::a::b``), both sides trimmed of spaces then
   quotes.
+
+novaload extends it with **windowed thresholds** (SLOs over time), which k6 does not
+have (grafana/k6#1136) and which are therefore judged offline only, never sent to k6:
+``AGG OP VALUE for DURATION`` (the expression is broken in every time-series window
+of a stretch at least DURATION long: a sustained breach) and ``AGG OP VALUE within
+DURATION`` (the expression is judged over every DURATION-long sliding window of the
+run). The words follow Taurus' pass/fail criteria. They are accepted where novaload
+reads thresholds itself (``configs/``, ``--thresholds`` files), not in k6's output.
 """
 
 from __future__ import annotations
@@ -46,6 +54,9 @@ _GO_FLOAT = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$|^[+-]?(inf|in
 # k6's types.ParseExtendedDuration: Go durations plus days ("1d2h"), or milliseconds as a number.
 _GO_DURATION = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h|d))+$|^\d+(\.\d+)?$")
 _OBJECT_KEYS = frozenset({"threshold", "abortOnFail", "delayAbortEval"})
+_WINDOW = re.compile(r"^(?P<expr>.*\S)\s+(?P<kind>for|within)\s+(?P<dur>\S+)\s*$")
+_WINDOW_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+_WINDOW_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 Source = Literal["script", "file", "config"]
 
@@ -150,6 +161,49 @@ def compare(observed: float, operator: str, limit: float) -> bool:
     return observed != limit
 
 
+# --------------------------------------------------------------------------- windows
+
+
+@dataclass(frozen=True, slots=True)
+class ThresholdWindow:
+    """The time window of a windowed threshold: ``for 30s`` or ``within 1m``."""
+
+    kind: Literal["for", "within"]
+    seconds: float
+    written: str  # the whole threshold as written: "p(95) < 500 for 30s"
+
+    def __str__(self) -> str:
+        return f"{self.kind} {_fmt_seconds(self.seconds)}"
+
+
+def _fmt_seconds(seconds: float) -> str:
+    if seconds >= 60 and seconds % 60 == 0:
+        return f"{int(seconds // 60)}m"
+    return f"{go_g(seconds)}s"
+
+
+def window_seconds(text: str) -> float:
+    """A window length like ``30s``, ``1m30s``, ``500ms``, ``1h`` → seconds (> 0).
+
+    A unit is required: k6 reads a bare number as milliseconds elsewhere, which would
+    make ``for 30`` a 30 ms window nobody meant."""
+    if not text or _WINDOW_PART.sub("", text) != "":
+        raise ValueError(f"window {text!r} is not a duration like 30s, 1m or 1m30s")
+    seconds = sum(float(n) * _WINDOW_UNITS[u] for n, u in _WINDOW_PART.findall(text))
+    if seconds <= 0:
+        raise ValueError(f"window {text!r} must be longer than 0")
+    return seconds
+
+
+def split_window(text: str) -> tuple[str, ThresholdWindow | None]:
+    """``"p(95)<500 for 30s"`` → (``"p(95)<500"``, its window); no window → (text, None)."""
+    m = _WINDOW.match(text)
+    if m is None:
+        return text, None
+    kind: Literal["for", "within"] = "for" if m.group("kind") == "for" else "within"
+    return m.group("expr"), ThresholdWindow(kind, window_seconds(m.group("dur")), text.strip())
+
+
 # --------------------------------------------------------------------------- metric names
 
 
@@ -226,6 +280,7 @@ class Threshold:
     source: Source = "script"  # where it was written: the k6 script, a --thresholds file, configs/
     object_form: bool = False  # written as {threshold: ...} (kept when handed back to k6)
     selector: MetricSelector | None = None  # parsed from ``metric``; set by parse_threshold
+    window: ThresholdWindow | None = None  # a windowed threshold (novaload's; never sent to k6)
 
     @property
     def parsed_metric(self) -> MetricSelector:
@@ -233,13 +288,19 @@ class Threshold:
 
     @property
     def expression(self) -> str:
-        return self.expr.source
+        """As written, with its window if it has one: ``p(95)<500 for 30s``."""
+        return self.window.written if self.window is not None else self.expr.source
+
+    @property
+    def for_k6(self) -> bool:
+        """Whether k6 can judge it too (a windowed threshold is novaload's alone)."""
+        return self.window is None
 
     def to_k6(self) -> str | dict[str, object]:
-        """The form k6's ``options.thresholds`` takes, as the user wrote it."""
+        """The form it was written in (k6's ``options.thresholds`` form, when ``for_k6``)."""
         if not self.object_form:
-            return self.expr.source
-        out: dict[str, object] = {"threshold": self.expr.source, "abortOnFail": self.abort_on_fail}
+            return self.expression
+        out: dict[str, object] = {"threshold": self.expression, "abortOnFail": self.abort_on_fail}
         if self.delay_abort_eval is not None:
             out["delayAbortEval"] = self.delay_abort_eval
         return out
@@ -253,6 +314,7 @@ def parse_threshold(
     ``ValueError`` (a short phrase) when the metric name, the form or the expression is
     malformed. ``strict`` also refuses keys k6 does not know (configs and files, where a
     typo would otherwise be ignored silently; k6's own output is read leniently).
+    A window (``for 30s``, ``within 1m``) is accepted unless the source is k6's script.
     """
     selector = parse_selector(metric)
     abort, delay, object_form = False, None, False
@@ -275,8 +337,13 @@ def parse_threshold(
         text = item
     if not isinstance(text, str):
         raise ValueError("a threshold is a string or {threshold: ..., abortOnFail: ..., delayAbortEval: ...}")
-    expr = parse_expression(text)
-    return Threshold(metric, expr, abort, delay, source, object_form, selector)
+    k6_text, window = split_window(text) if source != "script" else (text, None)
+    if window is not None and abort:
+        raise ValueError(
+            "abortOnFail needs k6 to judge the threshold; a windowed one is judged after the run"
+        )
+    expr = parse_expression(k6_text)
+    return Threshold(metric, expr, abort, delay, source, object_form, selector, window)
 
 
 def _delay(value: object) -> str | None:
@@ -382,6 +449,7 @@ __all__ = [
     "MetricSelector",
     "Threshold",
     "ThresholdExpr",
+    "ThresholdWindow",
     "as_thresholds",
     "check_aggregation",
     "compare",
@@ -394,5 +462,7 @@ __all__ = [
     "parse_selector",
     "parse_threshold",
     "percentile_key",
+    "split_window",
     "thresholds_from_mapping",
+    "window_seconds",
 ]

@@ -39,6 +39,10 @@ def report(
     lenient: Annotated[
         bool, typer.Option("--lenient", help="Skip and count invalid lines instead of failing.")
     ] = False,
+    apdex_t: Annotated[
+        float | None,
+        typer.Option("--apdex-t", min=0.001, help="Apdex target time T in ms for every endpoint [500]."),
+    ] = None,
     strict_generator: Annotated[
         bool,
         typer.Option(
@@ -61,6 +65,7 @@ def report(
         window_s=window,
         lenient=lenient,
         strict_generator=strict_generator,
+        apdex_t_ms=apdex_t,
     )
     print_results(console, built.results)
     console.print(f"report: {out_dir / 'report.html'}", highlight=False, markup=False)

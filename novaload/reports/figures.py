@@ -98,6 +98,26 @@ def fmt_observed(value: float | None, unit: str = "") -> str:
     return f"{value:,.6g}"
 
 
+def fmt_apdex(score: float | None, t_ms: float | None) -> str:
+    """``0.947 (T 500 ms)``; a dash without requests."""
+    if _missing(score):
+        return DASH
+    assert score is not None
+    return f"{score:.3f}" + (f" (T {t_ms:g} ms)" if not _missing(t_ms) else "")
+
+
+def window_note(t: ThresholdResult) -> str:
+    """For a windowed threshold: how many windows were judged and where it breached."""
+    if t.window is None:
+        return ""
+    if not t.windows:
+        return "no window had samples"
+    spans = ", ".join(f"{fmt_seconds_tick(a)}–{fmt_seconds_tick(b)}" for a, b in t.breaches[:5])
+    more = f" (+{len(t.breaches) - 5} more)" if len(t.breaches) > 5 else ""
+    head = f"worst of {len(t.windows):,} windows"
+    return f"{head}; breached {spans}{more}" if t.breaches else f"{head}; none breached"
+
+
 def threshold_unit(results: RunResults, t: ThresholdResult) -> str:
     """"ratio" for a Rate metric's rate (0..1, not per second), "ms" for a time trend, else ""."""
     sel = t.selector
@@ -158,11 +178,17 @@ def headline(results: RunResults) -> list[Figure]:
     checks = rate_value(results, "checks")
     if checks is not None:
         figures.append(Figure("Checks passed", fmt_pct(checks)))
+    apdex = results.apdex
+    if apdex is not None and apdex.score is not None:
+        t = results.apdex_default_t_ms
+        note = "each endpoint against its T" + (f"; default T {t:g} ms" if t is not None else "")
+        figures.append(Figure("Apdex", f"{apdex.score:.3f}", note))
     return figures
 
 
 __all__ = [
     "Figure",
+    "fmt_apdex",
     "fmt_bytes",
     "fmt_duration",
     "fmt_int",
@@ -174,5 +200,6 @@ __all__ = [
     "headline",
     "rate_value",
     "threshold_unit",
+    "window_note",
     "with_columns",
 ]

@@ -26,6 +26,7 @@ from novaload.reports import svg
 from novaload.reports.base import ReportContext, write_atomic
 from novaload.reports.figures import (
     DASH,
+    fmt_apdex,
     fmt_bytes,
     fmt_int,
     fmt_ms,
@@ -34,10 +35,11 @@ from novaload.reports.figures import (
     fmt_pct,
     headline,
     threshold_unit,
+    window_note,
     with_columns,
 )
 from novaload.reports.recommendations import recommend
-from novaload.results.model import RunResults
+from novaload.results.model import RunResults, ThresholdResult
 
 ENDPOINT_ROWS = 100
 STATUS_ROWS = 50
@@ -48,6 +50,8 @@ CHECK_ROWS = 200
 SCENARIO_ROWS = 50
 THRESHOLD_ROWS = 500
 HISTOGRAM_BARS = 48
+SLO_CHARTS = 10
+ENDPOINT_CHARTS = 6  # endpoints with their own histogram and percentile charts  # windowed thresholds charted (all are in the thresholds table)
 ENDPOINT_COLS = ("name", "requests", "failures", "error_rate", "rps", "avg", "min", "med", "p90", "p95", "p99", "max")
 CELL_CHARS = 300  # a 10 kB URL would otherwise make a table unreadable
 
@@ -62,6 +66,8 @@ C_P99 = "#dc2626"
 C_ERR = "#be123c"
 C_VUS = "#7c3aed"
 C_HIST = "#4f46e5"
+C_SLO = "#9333ea"  # a windowed threshold's value per window
+C_BREACH = "#fecaca"  # breached windows, shaded
 C_GEN_CPU = "#0891b2"  # k6's own CPU use
 C_GEN_DEMAND = "#ea580c"  # k6's CPU use plus run-queue wait
 C_GEN_LIMIT = "#9ca3af"  # the saturation criterion
@@ -179,7 +185,8 @@ def _verdict(results: RunResults, context: ReportContext) -> str:
         items = "".join(
             f"<li><strong>{esc(STATUS_MARK[t.status])}</strong> {esc(t.metric)}: {esc(t.expression)} "
             + (f"(observed {esc(fmt_observed(t.observed, threshold_unit(results, t)))})" if t.observed is not None
-               else "(no samples reached this metric)") + "</li>" for t in notable)
+               else "(no samples reached this metric)")
+            + (f" {esc(window_note(t))}" if t.window else "") + "</li>" for t in notable)
         body += f"<ul>{items}</ul>"
     return _section("verdict", f"Verdict: {context.verdict}", body)
 
@@ -195,8 +202,8 @@ def _thresholds(results: RunResults) -> str:
         status = Cell(STATUS_MARK[t.status], "st-" + t.status.replace(" ", "-"))
         rows.append((Cell(t.metric, "u"), t.expression, num(fmt_observed(t.observed, unit)),
                      num(f"{t.operator} {fmt_observed(t.limit, unit)}"), status,
-                     "abort" if t.abort_on_fail else ""))
-    headers = ("Metric", "Threshold", num("Observed"), num("Limit"), "Status", "On fail")
+                     "abort" if t.abort_on_fail else "", window_note(t)))
+    headers = ("Metric", "Threshold", num("Observed"), num("Limit"), "Status", "On fail", "Windows")
     return _section("thresholds", "Thresholds", table(headers, rows, total=len(ths), shown=len(shown)))
 
 
@@ -253,14 +260,19 @@ def _charts(results: RunResults) -> str:
     def ms(v: float) -> str:
         return f"{v:,.6g} ms" if v < 10_000 else f"{v / 1000:,.6g} s"
 
+    windowed = [th for th in results.thresholds if th.window is not None]
+    latency_breaches = [b for th in windowed if th.selector.metric == "http_req_duration" for b in th.breaches]
     charts = [
         svg.line_chart("Throughput", series("requests/s", C_RPS, _col(ts, "rps")), y_label="requests/s"),
-        svg.line_chart("Latency percentiles (per window)",
+        svg.line_chart("Latency percentiles (per window)"
+                       + (" · shaded: breached SLO windows" if latency_breaches else ""),
                        series("p50", C_P50, _col(ts, "p50")) + series("p95", C_P95, _col(ts, "p95"))
-                       + series("p99", C_P99, _col(ts, "p99")), y_label="latency", y_fmt=ms),
+                       + series("p99", C_P99, _col(ts, "p99")), y_label="latency", y_fmt=ms,
+                       bands=latency_breaches, band_color=C_BREACH),
         svg.line_chart("Errors", series("failed requests/s", C_ERR, failures), y_label="failed/s"),
         svg.line_chart("Virtual users", series("VUs", C_VUS, _col(ts, "vus")), y_label="VUs"),
     ]
+    charts += [_slo_chart(results, th) for th in windowed[:SLO_CHARTS]]
     note = (f'<p class="more">One point per {fmt_num(window, 3).rstrip("0").rstrip(".")} s window; '
             f"long runs are reduced to at most {svg.MAX_POINTS} points per line, keeping every "
             "window's minimum and maximum."
@@ -324,17 +336,35 @@ def _generator(results: RunResults) -> str:
     return _section("generator", "Load generator", body)
 
 
+def _slo_chart(results: RunResults, th: ThresholdResult) -> str:
+    """A windowed threshold over time: its value in each window judged (at the window's
+    middle), the limit, and the breached stretches shaded."""
+    unit = threshold_unit(results, th)
+    mids = [(w.t0 + w.t1) / 2 for w in th.windows]
+    vals = [math.nan if w.observed is None else w.observed for w in th.windows]
+    series = [svg.Series(f"{th.aggregation} per window ({th.window})", C_SLO, mids, vals)]
+    if mids:
+        series.append(svg.Series(f"limit {th.operator} {th.limit:g}", C_GEN_LIMIT, [min(mids), max(mids)],
+                                 [th.limit, th.limit]))
+    title = f"SLO {th.metric}: {th.expression} · {th.status}"
+    def y_fmt(v: float) -> str:  # axis labels stay short: a ratio as a percentage
+        return f"{v * 100:,.4g} %" if unit == "ratio" else fmt_observed(v, unit)
+
+    return svg.line_chart(title, series, y_label=unit or th.aggregation, y_fmt=y_fmt, bands=th.breaches,
+                          band_color=C_BREACH)
+
+
 def _endpoints(results: RunResults) -> str:
     ep = results.endpoints
     if ep.empty:
         return _section("endpoints", "Endpoints", "<p>No HTTP requests.</p>")
-    top = with_columns(_top(ep, "requests", ENDPOINT_ROWS), *ENDPOINT_COLS)
+    top = with_columns(_top(ep, "requests", ENDPOINT_ROWS), *ENDPOINT_COLS, "apdex", "apdex_t_ms")
     rows = [(Cell(r.name, "u"), num(fmt_int(r.requests)), num(fmt_int(r.failures)), num(fmt_pct(r.error_rate)),
              num(fmt_num(r.rps)), num(fmt_ms(r.avg)), num(fmt_ms(r.med)), num(fmt_ms(r.p90)),
-             num(fmt_ms(r.p95)), num(fmt_ms(r.p99)), num(fmt_ms(r.max)))
+             num(fmt_ms(r.p95)), num(fmt_ms(r.p99)), num(fmt_ms(r.max)), num(fmt_apdex(r.apdex, r.apdex_t_ms)))
             for r in top.itertuples(index=False)]
     headers = ("Endpoint (name tag)", num("Requests"), num("Failed"), num("Error rate"), num("req/s"),
-               num("avg"), num("p50"), num("p90"), num("p95"), num("p99"), num("max"))
+               num("avg"), num("p50"), num("p90"), num("p95"), num("p99"), num("max"), num("Apdex (T)"))
     return _section("endpoints", "Endpoints",
                     table(headers, rows, total=len(ep), shown=len(top), more=" (all endpoints are in endpoints.csv)"))
 
@@ -424,7 +454,36 @@ def _distribution(results: RunResults) -> str:
     chart = svg.bar_chart("Latency distribution (http_req_duration)", [_bucket_label(x) for x in le], counts,
                           color=C_HIST, y_label="requests", x_label="bucket upper bound (hover a bar for its count)",
                           max_labels=12)
-    return _section("distribution", "Latency distribution", f"<figure>{chart}</figure>")
+    body = f"<figure>{chart}</figure>" + _endpoint_distributions(results, len(counts))
+    return _section("distribution", "Latency distribution", body)
+
+
+def _endpoint_distributions(results: RunResults, buckets: int) -> str:
+    """For the busiest endpoints: a histogram over the run's buckets (so endpoints compare
+    bucket by bucket) and their p50/p95/p99 per window."""
+    hist, lat, ep = results.endpoint_histograms, results.endpoint_latency, results.endpoints
+    if hist.empty or ep.empty or buckets == 0:
+        return ""
+    small = svg.Frame(height=190)
+    names = _top(ep, "requests", ENDPOINT_CHARTS)["name"].tolist()
+    parts = [f"<h3>Per endpoint (the {len(names)} busiest; every endpoint is in endpoints.csv)</h3>"]
+
+    def ms(v: float) -> str:
+        return f"{v:,.6g} ms" if v < 10_000 else f"{v / 1000:,.6g} s"
+
+    for name in names:
+        mine = hist[hist["name"] == name]
+        le, counts = _merge_buckets(_col(mine, "le_ms")[:buckets], _col(mine, "requests")[:buckets], HISTOGRAM_BARS)
+        parts.append("<figure>" + svg.bar_chart(
+            f"{name}: distribution", [_bucket_label(x) for x in le], counts, color=C_HIST, y_label="requests",
+            x_label="bucket upper bound", max_labels=12, frame=small) + "</figure>")
+        over = lat[lat["name"] == name] if not lat.empty else lat
+        t = _col(over, "t")
+        series = [svg.Series(p, color, t, _col(over, p)) for p, color in (("p50", C_P50), ("p95", C_P95),
+                                                                         ("p99", C_P99)) if t]
+        parts.append("<figure>" + svg.line_chart(f"{name}: percentiles per window", series, y_label="latency",
+                                                 y_fmt=ms, frame=small) + "</figure>")
+    return "\n".join(parts)
 
 
 def _scenarios(results: RunResults) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from novaload.reports.base import ReportContext, write_atomic
-from novaload.reports.figures import fmt_observed, threshold_unit
+from novaload.reports.figures import fmt_observed, threshold_unit, window_note
 from novaload.results.model import RunResults, ThresholdResult
 
 _XML_INVALID = dict.fromkeys([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0xFFFE, 0xFFFF])
@@ -42,6 +42,8 @@ def _threshold_case(suite: ET.Element, t: ThresholdResult, results: RunResults) 
     elif t.status == "failed":
         msg = (f"observed {t.aggregation} = {fmt_observed(t.observed, unit)}, "
                f"limit {t.operator} {fmt_observed(t.limit, unit)}")
+        if t.window:
+            msg += f"; {t.window}: {window_note(t)}"
         fail = ET.SubElement(case, "failure", message=xml_text(msg), type="threshold")
         fail.text = xml_text(f"{t.metric}: {t.expression}\n{msg}" + ("\n(abortOnFail)" if t.abort_on_fail else ""))
     return t.status

@@ -14,7 +14,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from novaload.reports.base import ReportContext, write_atomic
-from novaload.reports.figures import fmt_int, fmt_ms, fmt_observed, fmt_pct, headline, threshold_unit, with_columns
+from novaload.reports.figures import (
+    fmt_apdex,
+    fmt_int,
+    fmt_ms,
+    fmt_observed,
+    fmt_pct,
+    headline,
+    threshold_unit,
+    window_note,
+    with_columns,
+)
 from novaload.reports.recommendations import recommend
 from novaload.results.model import RunResults
 
@@ -68,7 +78,8 @@ def _thresholds(results: RunResults) -> str:
         return "_No thresholds defined._"
     shown = results.thresholds[:MAX_THRESHOLDS]
     rows = [(f"{STATUS_ICON[t.status]} {t.status}", t.metric, t.expression,
-             fmt_observed(t.observed, threshold_unit(results, t))) for t in shown]
+             fmt_observed(t.observed, threshold_unit(results, t))
+             + (f" ({window_note(t)})" if t.window else "")) for t in shown]
     out = md_table(("Status", "Metric", "Threshold", "Observed"), rows)
     if len(results.thresholds) > len(shown):
         out += f"\n\n_{len(results.thresholds) - len(shown)} more thresholds in report.html._"
@@ -86,10 +97,11 @@ def _top_endpoints(results: RunResults) -> str:
     if ep.empty:
         return "_No HTTP requests._"
     top = with_columns(ep.sort_values("requests", ascending=False, kind="stable").head(TOP_ENDPOINTS),
-                       "name", "requests", "error_rate", "med", "p95", "p99")
-    rows = [(r.name, fmt_int(r.requests), fmt_pct(r.error_rate), fmt_ms(r.med), fmt_ms(r.p95), fmt_ms(r.p99))
-            for r in top.itertuples(index=False)]
-    out = md_table(("Endpoint", "Requests", "Errors", "p50", "p95", "p99"), rows, align_right=range(1, 6))
+                       "name", "requests", "error_rate", "med", "p95", "p99", "apdex", "apdex_t_ms")
+    rows = [(r.name, fmt_int(r.requests), fmt_pct(r.error_rate), fmt_ms(r.med), fmt_ms(r.p95), fmt_ms(r.p99),
+             fmt_apdex(r.apdex, r.apdex_t_ms)) for r in top.itertuples(index=False)]
+    out = md_table(("Endpoint", "Requests", "Errors", "p50", "p95", "p99", "Apdex (T)"), rows,
+                   align_right=range(1, 7))
     if len(ep) > len(top):
         out += f"\n\n_{len(ep) - len(top)} more endpoints in endpoints.csv._"
     return out

@@ -207,8 +207,12 @@ def line_chart(
     x_label: str = "elapsed time",
     frame: Frame = Frame(),
     max_points: int = MAX_POINTS,
+    bands: Sequence[tuple[float, float]] = (),
+    band_color: str = "#fecaca",
 ) -> str:
-    """A time-series line chart; x is seconds since the run's first sample, y starts at 0."""
+    """A time-series line chart; x is seconds since the run's first sample, y starts at 0.
+
+    ``bands`` shade stretches of the x axis (breached windows of an SLO) behind the lines."""
     drawn = [Series(s.label, s.color, *downsample(s.xs, s.ys, max_points)) for s in series]
     ys = [y for s in drawn for y in s.ys if _finite(y)]
     if not ys:
@@ -228,6 +232,14 @@ def line_chart(
         return frame.top + frame.plot_h - (y - y_lo) / (y_hi - y_lo) * frame.plot_h
 
     parts = _svg_open(frame, title)
+    for b0, b1 in bands:
+        left, right = max(px(b0), frame.left), min(px(b1), frame.left + frame.plot_w)
+        if right > left:
+            parts.append(
+                f'<rect data-breach="{b0:g}-{b1:g}" x="{left:.1f}" y="{frame.top}" width="{right - left:.1f}" '
+                f'height="{frame.plot_h}" fill="{escape(band_color)}"><title>breached {escape(fmt_seconds_tick(b0))}'
+                f"–{escape(fmt_seconds_tick(b1))}</title></rect>"
+            )
     parts += _y_axis(frame, y_ticks, py, y_fmt, y_label)
     parts += _x_axis(frame, time_ticks(x0, x1), px, fmt_seconds_tick, x_label)
     for s in drawn:

@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
+from novaload.config.models import DEFAULT_APDEX_T_MS
 from novaload.errors import ConfigError, InputError
-from novaload.results import breakdowns
+from novaload.results import breakdowns, distribution
 from novaload.results.model import MetricSummary, RunResults, ThresholdResult
 from novaload.results.scan import ScanResult, run_scan
 from novaload.results.sources import (
@@ -105,6 +106,8 @@ def ingest(
     threads: int | None = None,
     engine: str = "auto",
     live: LiveResult | None = None,
+    apdex_targets: Mapping[str, float] | None = None,
+    apdex_t_ms: float = DEFAULT_APDEX_T_MS,
 ) -> RunResults:
     """Read one run's k6 output (one file, or one per execution segment).
 
@@ -113,6 +116,8 @@ def ingest(
     same figures; "duckdb" is the reference the fast path is tested against.
     ``live``: the pass already made while k6 ran (``results.live``); ``sources`` and
     ``window_s`` are then the live scan's.
+    ``apdex_targets`` (endpoint name → T in ms) and ``apdex_t_ms`` (the others' T) set
+    the Apdex target times (``results.distribution``).
     """
     if window_s <= 0:
         raise ConfigError("window must be > 0 seconds", key="window_s", value=window_s)
@@ -136,6 +141,7 @@ def ingest(
             memory_limit=memory_limit,
             threads=threads,
             engine=engine,
+            windowed=sorted({t.parsed_metric.metric for t in extra if t.window is not None}),
         )
         input_bytes = sum(uncompressed_size(s) for s in srcs)
     warnings, skipped = _check_bad_lines(srcs, scan.groups, lenient)
@@ -153,6 +159,8 @@ def ingest(
         top_urls,
         histogram_buckets,
         input_bytes,
+        apdex_targets,
+        apdex_t_ms,
     )
 
 
@@ -241,6 +249,8 @@ def _assemble(
     top_urls: int,
     histogram_buckets: int,
     input_bytes: int,
+    apdex_targets: Mapping[str, float] | None = None,
+    apdex_t_ms: float = DEFAULT_APDEX_T_MS,
 ) -> RunResults:
     g = scan.groups
     good = g[~g["bad"]]
@@ -277,6 +287,7 @@ def _assemble(
     if summary is not None:
         _compare_verdicts(res, summary, specs, warnings)
     breakdowns.fill(res, ctx, top_urls=top_urls, histogram_buckets=histogram_buckets)
+    distribution.fill(res, ctx, apdex_targets=apdex_targets, apdex_t_ms=apdex_t_ms)
     res.latency_source = lambda: breakdowns.latency_samples(ctx)
     res.latency_window_source = lambda t0, t1: breakdowns.latency_between(ctx, t0, t1)
     return res
@@ -359,7 +370,7 @@ def _threshold_specs(
     seen: set[tuple[str, str, str]] = set()
     unique = []
     for s in specs:
-        key = (s.parsed_metric.name, s.expr.source, s.source)
+        key = (s.parsed_metric.name, s.expression, s.source)
         if key not in seen:
             seen.add(key)
             unique.append(s)
@@ -460,7 +471,10 @@ def _summarise(
     values = _values(ctx, mtype, rows, pcts)
     n = int(rows["n"].sum())
     mine = [s for s in specs if _resolves_to(s.parsed_metric, name, parent, selector)]
-    results = tuple(_judge(s, name, mtype, values, n) for s in mine)
+    results = tuple(
+        _judge(s, name, mtype, values, n) if s.window is None else _judge_windowed(ctx, s, mtype, rows)
+        for s in mine
+    )
     return MetricSummary(name, mtype, contains, values, results, parent, selector)
 
 
@@ -536,6 +550,26 @@ def _judge(spec: Threshold, name: str, mtype: str, values: dict[str, float], n: 
     )
 
 
+def _judge_windowed(
+    ctx: breakdowns.Context, spec: Threshold, mtype: str, rows: pd.DataFrame
+) -> ThresholdResult:
+    from novaload.results.windows import judge_windowed
+
+    _check_aggregation(spec, mtype)
+    return judge_windowed(ctx, spec, mtype, rows)
+
+
+def _check_aggregation(spec: Threshold, mtype: str) -> None:
+    if not check_aggregation(spec.expr, mtype):
+        origin = _EXTRA if spec.source == "file" else f"{spec.source} thresholds"
+        raise ConfigError(
+            f"aggregation {spec.expr.aggregation!r} is not available for a {mtype} metric",
+            file=origin,
+            key=spec.metric,
+            value=spec.expression,
+        )
+
+
 def _orphan_thresholds(
     specs: Sequence[Threshold], metrics: Mapping[str, MetricSummary], warnings: list[str]
 ) -> list[ThresholdResult]:
@@ -543,20 +577,21 @@ def _orphan_thresholds(
     out = []
     judged = {(t.metric, t.expression) for m in metrics.values() for t in m.thresholds}
     for s in specs:
-        if (s.metric, s.expr.source) in judged:
+        if (s.metric, s.expression) in judged:
             continue
-        warnings.append(f"threshold {s.metric}: {s.expr.source!r}: metric not in the results (no data)")
+        warnings.append(f"threshold {s.metric}: {s.expression!r}: metric not in the results (no data)")
         out.append(
             ThresholdResult(
                 s.metric,
-                s.expr.source,
+                s.expression,
                 s.expr.aggregation,
                 s.expr.operator,
                 s.expr.limit,
                 None,
                 None,
                 s.abort_on_fail,
-                "file" if s.source == "file" else "script",
+                s.source if s.window is not None else ("file" if s.source == "file" else "script"),
+                window=None if s.window is None else str(s.window),
             )
         )
     return out

@@ -183,8 +183,11 @@ class LiveScan:
         window_s: float = 1.0,
         store_dir: Path | None = None,
         poll_s: float = POLL_S,
+        windowed: Sequence[str] = (),
     ) -> None:
         self.paths = [Path(p) for p in paths]
+        # metrics a windowed threshold judges: kept per time window like the time series'
+        self.timeseries = tuple(dict.fromkeys((*TIMESERIES_METRICS, *windowed)))
         self.window_s = window_s
         self.store_dir = store_dir
         self.poll_s = poll_s
@@ -297,7 +300,7 @@ class LiveScan:
         firsts = [f.first_us for f in self._followers if f.first_us is not None and f.first_us >= 0]
         self._origin = min(firsts) if firsts else 0
         window_us = max(1, round(self.window_s * 1_000_000))
-        make = fastscan.new_scanner_factory(self._origin, window_us, TIMESERIES_METRICS, NON_TREND_BUILTINS)
+        make = fastscan.new_scanner_factory(self._origin, window_us, self.timeseries, NON_TREND_BUILTINS)
         self._owners = fastscan.Owners(make, ValueStore(self.store_dir))
         for f in self._followers:
             if f.nbytes:

@@ -22,6 +22,7 @@ import pandas as pd
 from novaload.thresholds import MetricSelector, parse_selector
 
 if TYPE_CHECKING:
+    from novaload.results.distribution import Apdex
     from novaload.results.generator import GeneratorHealth
 
 
@@ -30,6 +31,19 @@ class MetricType(StrEnum):
     GAUGE = "gauge"
     RATE = "rate"
     TREND = "trend"
+
+
+@dataclass(frozen=True, slots=True)
+class WindowValue:
+    """A windowed threshold's expression judged on one window of the run.
+
+    ``t0``/``t1`` are seconds since the run's first sample (like the time series' ``t``);
+    ``observed`` is the aggregation over the window's samples (None: no samples)."""
+
+    t0: float
+    t1: float
+    observed: float | None
+    ok: bool | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +62,12 @@ class ThresholdResult:
     observed: float | None
     ok: bool | None
     abort_on_fail: bool = False
-    source: Literal["script", "file"] = "script"
+    source: Literal["script", "file", "config"] = "script"
+    # A windowed threshold (``for 30s`` / ``within 1m``): its window as text, every window
+    # judged, and the breached stretches (t0, t1) merged; ``observed`` is the worst window.
+    window: str | None = None
+    windows: tuple[WindowValue, ...] = ()
+    breaches: tuple[tuple[float, float], ...] = ()
 
     @property
     def status(self) -> Literal["passed", "failed", "no data"]:
@@ -104,7 +123,8 @@ class RunResults:
     skipped_lines: int = 0  # invalid lines skipped with --lenient
 
     # name, requests, failures, error_rate, rps, avg, min, med, p90, p95, p99, max
-    # (latencies in ms, from http_req_duration, grouped by the `name` tag)
+    # (latencies in ms, from http_req_duration, grouped by the `name` tag), then
+    # apdex_t_ms, apdex, apdex_satisfied, apdex_tolerating, apdex_frustrated
     endpoints: pd.DataFrame = field(default_factory=pd.DataFrame)
     # method, status, requests
     statuses: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -135,6 +155,15 @@ class RunResults:
     latency_window_source: Callable[[float, float], np.ndarray] | None = field(default=None, repr=False)
     # Load-generator health (k6's CPU/memory, dropped iterations, VU ceilings), when judged.
     load_generator: GeneratorHealth | None = None
+    # Apdex over every request (each endpoint against its own T; per endpoint: the
+    # apdex* columns of ``endpoints``), and the T of endpoints without their own.
+    apdex: Apdex | None = None
+    apdex_default_t_ms: float | None = None
+    # name, le_ms, requests: each endpoint's http_req_duration histogram (the buckets of
+    # ``histogram``)
+    endpoint_histograms: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # t, name, requests, p50, p95, p99: each endpoint's percentiles per window (sparse)
+    endpoint_latency: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def latency_samples(self) -> pd.DataFrame | None:
         """Raw ``http_req_duration`` values with their ``name`` tag, or None."""
@@ -161,4 +190,4 @@ class RunResults:
         return default if m is None else m.values.get(key, default)
 
 
-__all__ = ["MetricSummary", "MetricType", "RunResults", "ThresholdResult"]
+__all__ = ["MetricSummary", "MetricType", "RunResults", "ThresholdResult", "WindowValue"]

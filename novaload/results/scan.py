@@ -158,7 +158,12 @@ def _csv_select(idx: int, src: Source) -> str:
     )
 
 
-def _aggregate_sql(sources: Sequence[tuple[int, Source]], origin_us: int, window_us: int) -> str:
+def _aggregate_sql(
+    sources: Sequence[tuple[int, Source]],
+    origin_us: int,
+    window_us: int,
+    timeseries: Sequence[str] = TIMESERIES_METRICS,
+) -> str:
     parts = [(_csv_select if s.format == "csv" else _json_select)(i, s) for i, s in sources]
     rows = "\nUNION ALL\n".join(parts)
     bad = (
@@ -169,7 +174,7 @@ def _aggregate_sql(sources: Sequence[tuple[int, Source]], origin_us: int, window
 CREATE TEMP TABLE agg AS
 WITH r AS ({rows})
 SELECT src, ({bad}) AS bad, type, metric, mtype, contains, thr, sub, tg,
-  CASE WHEN metric IN {_sql_list(TIMESERIES_METRICS)}
+  CASE WHEN metric IN {_sql_list(timeseries)}
        THEN CASE WHEN us >= {origin_us} THEN (us - {origin_us}) // {window_us}
                  ELSE -(({origin_us} - us + {window_us} - 1) // {window_us}) END END AS win,
   count(*) AS n, fsum(v) AS s, min(v) AS mn, max(v) AS mx,
@@ -189,20 +194,25 @@ def run_scan(
     threads: int | None,
     engine: str = "auto",
     store_dir: Path | None = None,
+    windowed: Sequence[str] = (),
 ) -> ScanResult:
     """One pass over all sources; see the module docstring.
+
+    ``windowed``: metrics besides ``TIMESERIES_METRICS`` whose groups are kept per
+    time window (those a windowed threshold judges).
 
     ``engine``: "fast" (the C scanner of ``fastscan``; k6 JSON only), "duckdb", or
     "auto" = fast for JSON sources when the extension is built, DuckDB for the rest.
     """
     window_us = max(1, round(window_s * 1_000_000))
+    timeseries = tuple(dict.fromkeys((*TIMESERIES_METRICS, *windowed)))
     from novaload.results import fastscan
 
     use_fast = engine == "fast" or (engine == "auto" and fastscan.available())
     if engine not in ("auto", "fast", "duckdb"):
         raise ValueError(f"unknown scan engine {engine!r}")
     if not use_fast:
-        return _duckdb_scan(list(enumerate(sources)), origin_us, window_us, memory_limit, threads)
+        return _duckdb_scan(list(enumerate(sources)), origin_us, window_us, memory_limit, threads, timeseries)
     json_srcs = [(i, s) for i, s in enumerate(sources) if s.format == "json"]
     other = [(i, s) for i, s in enumerate(sources) if s.format != "json"]
     parts = []
@@ -214,12 +224,12 @@ def run_scan(
                 window_us=window_us,
                 threads=threads,
                 non_trend=NON_TREND_BUILTINS,
-                timeseries=TIMESERIES_METRICS,
+                timeseries=timeseries,
                 store_dir=store_dir,
             )
         )
     if other:
-        parts.append(_duckdb_scan(other, origin_us, window_us, memory_limit, threads))
+        parts.append(_duckdb_scan(other, origin_us, window_us, memory_limit, threads, timeseries))
     return parts[0] if len(parts) == 1 else concat(parts)
 
 
@@ -236,6 +246,7 @@ def _duckdb_scan(
     window_us: int,
     memory_limit: str,
     threads: int | None,
+    timeseries: Sequence[str] = TIMESERIES_METRICS,
 ) -> ScanResult:
     import duckdb
 
@@ -247,7 +258,7 @@ def _duckdb_scan(
             con.execute(f"SET temp_directory='{tmp}'")
             if threads:
                 con.execute(f"SET threads={int(threads)}")
-            con.execute(_aggregate_sql(sources, origin_us, window_us))
+            con.execute(_aggregate_sql(sources, origin_us, window_us, timeseries))
             return _fetch(con)
         except duckdb.Error as exc:
             first = str(exc).splitlines()[0]

@@ -17,10 +17,11 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from novaload.errors import InputError
 from novaload.fileio import write_atomic
-from novaload.results.model import RunResults
+from novaload.results.model import RunResults, ThresholdResult
 
 DEFAULT_TREND_STATS = ("avg", "min", "med", "max", "p(90)", "p(95)")
 
@@ -117,13 +118,51 @@ def _num(x: float) -> float | int:
     return int(x) if x == int(x) and abs(x) < 2**53 else x
 
 
+def _threshold_entry(t: ThresholdResult) -> dict[str, Any]:
+    """``{"ok": ...}`` like k6's; a windowed threshold adds its window, the worst window's
+    value and the breached stretches (seconds since the run's first sample)."""
+    if t.window is None:
+        return {"ok": t.ok}
+    return {
+        "ok": t.ok,
+        "window": t.window,
+        "observed": t.observed,
+        "windows_judged": len(t.windows),
+        "windows_breached": sum(1 for w in t.windows if w.ok is False),
+        "breaches": [{"from_s": a, "to_s": b} for a, b in t.breaches],
+    }
+
+
+def _apdex(results: RunResults) -> dict[str, Any]:
+    """Overall and per-endpoint Apdex (T in ms; score null without requests)."""
+    assert results.apdex is not None
+    endpoints: dict[str, Any] = {}
+    ep = results.endpoints
+    if not ep.empty and "apdex" in ep.columns:
+        for r in ep.itertuples(index=False):
+            n = int(r.apdex_satisfied + r.apdex_tolerating + r.apdex_frustrated)
+            endpoints[str(r.name)] = {
+                "t_ms": r.apdex_t_ms,
+                "score": None if n == 0 else float(r.apdex),
+                "requests": n,
+                "satisfied": int(r.apdex_satisfied),
+                "tolerating": int(r.apdex_tolerating),
+                "frustrated": int(r.apdex_frustrated),
+            }
+    return {
+        "default_t_ms": results.apdex_default_t_ms,
+        "overall": results.apdex.to_json(),
+        "endpoints": endpoints,
+    }
+
+
 def summary_document(results: RunResults) -> dict:
     """The ``summary.json`` content (see module docstring)."""
     metrics: dict[str, dict] = {}
     for name, m in results.metrics.items():
         entry: dict = {k: _num(v) for k, v in m.values.items()}
         if m.thresholds:
-            entry["thresholds"] = {t.expression: {"ok": t.ok} for t in m.thresholds}
+            entry["thresholds"] = {t.expression: _threshold_entry(t) for t in m.thresholds}
         metrics[name] = entry
     return {
         "metrics": metrics,
@@ -141,6 +180,7 @@ def summary_document(results: RunResults) -> dict:
             "thresholds_failed": results.thresholds_failed,
             "types": {name: m.type for name, m in results.metrics.items()},
             **({"load_generator": results.load_generator.to_json()} if results.load_generator else {}),
+            **({"apdex": _apdex(results)} if results.apdex is not None else {}),
         },
     }
 

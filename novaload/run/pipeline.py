@@ -14,14 +14,14 @@ import contextlib
 import os
 import shutil
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from novaload import __version__
-from novaload.config.models import GeneratorCriteria
+from novaload.config.models import DEFAULT_APDEX_T_MS, GeneratorCriteria
 from novaload.errors import InputError, NovaloadError, UsageError
 from novaload.redact import Redactor
 from novaload.results.model import RunResults
@@ -31,6 +31,7 @@ from novaload.runfolder import RunRecord, create_run_dir, git_info, instance_fil
 from novaload.runners import get_runner
 from novaload.runners.base import ExecutionPlan, K6Execution, LiveStats
 from novaload.runners.k6binary import find_k6
+from novaload.thresholds import Threshold
 
 if TYPE_CHECKING:
     from novaload.compare import Comparison, RunSnapshot
@@ -212,7 +213,8 @@ def run_test(request: RunRequest, observer: RunObserver | None = None) -> RunOut
             f"{record.target or 'script defaults'} (runner {request.runner})"
         )
         observer.start(plan)
-        live = _follow_results(plan, request.raw, observer)
+        windowed = sorted({t.parsed_metric.metric for t in windowed_thresholds(prepared)})
+        live = _follow_results(plan, request.raw, observer, windowed)
         try:
             execution = runner.run(plan, observer.progress)
         except BaseException:
@@ -232,7 +234,9 @@ def _results_paths(plan: ExecutionPlan) -> list[Path]:
     ]
 
 
-def _follow_results(plan: ExecutionPlan, raw: str, observer: RunObserver) -> LiveScan | None:
+def _follow_results(
+    plan: ExecutionPlan, raw: str, observer: RunObserver, windowed: Sequence[str] = ()
+) -> LiveScan | None:
     """Read k6's output while k6 writes it (the report is then ready as k6 ends); with
     ``--raw none`` through named pipes in the run folder, so no raw output is kept."""
     from novaload.results.live import LiveScan
@@ -246,7 +250,7 @@ def _follow_results(plan: ExecutionPlan, raw: str, observer: RunObserver) -> Liv
         for path in paths:
             path.unlink(missing_ok=True)
             os.mkfifo(path, 0o600)
-    return LiveScan(paths).start()
+    return LiveScan(paths, windowed=windowed).start()
 
 
 def _remove_pipes(plan: ExecutionPlan) -> None:
@@ -556,10 +560,21 @@ def _ingest(
     summary = next(
         (p for p in execution.summary_files if p.name.startswith("k6-summary") and p.exists()), None
     )
+    scenario = prepared.scenario
+    windowed = windowed_thresholds(prepared)
+    apdex_targets = scenario.apdex_targets if scenario else None
+    apdex_t_ms = scenario.apdex_t_ms if scenario else DEFAULT_APDEX_T_MS
     if live is not None and live.paths == list(execution.results_files):
         try:
             # A split run has one summary per instance; the duration of any one is the run's.
-            return ingest(live.paths, k6_summary=summary, live=live.finish())
+            return ingest(
+                live.paths,
+                k6_summary=summary,
+                live=live.finish(),
+                extra_thresholds=windowed or None,
+                apdex_targets=apdex_targets,
+                apdex_t_ms=apdex_t_ms,
+            )
         except InputError:
             raise
         except Exception as exc:  # noqa: BLE001 - the files are still there to be read
@@ -571,7 +586,22 @@ def _ingest(
     sources = [p for p in execution.results_files if p.is_file()]
     if not sources:
         raise InputError("k6 wrote no results (see k6.log)")
-    return ingest(sources, k6_summary=summary)
+    return ingest(
+        sources,
+        k6_summary=summary,
+        extra_thresholds=windowed or None,
+        apdex_targets=apdex_targets,
+        apdex_t_ms=apdex_t_ms,
+    )
+
+
+def windowed_thresholds(prepared: PreparedRun) -> list[Threshold]:
+    """The scenario's windowed thresholds: k6 never saw them (it has none), they are
+    judged offline from the results."""
+    scenario = prepared.scenario
+    if scenario is None:
+        return []
+    return [t for items in scenario.all_thresholds.values() for t in items if not t.for_k6]
 
 
 def _analyses(results: RunResults, prepared: PreparedRun, observer: RunObserver) -> list:

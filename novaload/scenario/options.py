@@ -53,8 +53,12 @@ def executor_for(profile: Profile, *, exec_fn: str = "default") -> dict[str, Any
 
 
 def thresholds_option(thresholds: dict[str, tuple[Threshold, ...]]) -> dict[str, list[Any]]:
-    """Config thresholds → k6's ``options.thresholds``, each in the form it was written."""
-    return {metric: [t.to_k6() for t in items] for metric, items in thresholds.items() if items}
+    """Config thresholds → k6's ``options.thresholds``, each in the form it was written.
+
+    Windowed thresholds (``... for 30s``) are novaload's alone: k6 would refuse them, so
+    they stay out of the script and are judged offline after the run."""
+    out = {metric: [t.to_k6() for t in items if t.for_k6] for metric, items in thresholds.items()}
+    return {metric: items for metric, items in out.items() if items}
 
 
 def build_options(

@@ -109,6 +109,18 @@ def test_shipped_config_is_valid():
         ),
         pytest.param(
             "scenarios/api.yaml",
+            "template: api.js.j2\nthresholds:\n  http_req_duration: ['p(95)<500 for 30']\n",
+            ["api.yaml", "thresholds", "http_req_duration", "window '30' is not a duration"],
+            id="window-without-unit",
+        ),
+        pytest.param(
+            "scenarios/api.yaml",
+            "template: api.js.j2\ngenerator: {cpu_percent: 120}\n",
+            ["api.yaml", "generator.cpu_percent", "120"],
+            id="generator-cpu-over-100",
+        ),
+        pytest.param(
+            "scenarios/api.yaml",
             "template: api.js.j2\nendpoints:\n  - {name: a, path: /x, thresholds: ['p(95)<abc']}\n",
             ["api.yaml", "endpoints.0", "http_req_duration{name:a}", "'abc' is not a number"],
             id="bad-endpoint-threshold",

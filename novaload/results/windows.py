@@ -1,0 +1,183 @@
+"""Windowed thresholds (SLOs over time), judged offline from the run's samples.
+
+A windowed threshold is a k6 threshold plus a window (``novaload.thresholds``):
+
+* ``AGG OP VALUE within D``: the expression is judged on the samples of every
+  D-long *sliding* window (it starts at each time-series window and spans the
+  ceil(D / window) time-series windows from there; a run shorter than D is one
+  window). It fails when any window breaches. "p(95) < 500 within 30s": in every
+  30 seconds of the run, p95 stayed under 500 ms.
+* ``AGG OP VALUE for D``: the expression is judged on every time-series window
+  (``--window``, 1 s by default) and fails when it is broken in consecutive windows
+  covering at least D: a *sustained* breach. A window without samples ends a
+  streak. "p(95) < 500 for 30s": p95 was not above 500 ms for 30 s in a row.
+
+Each window's figure is exact and computed like k6's end-of-test value over the
+window's samples: percentiles with k6's interpolation over the raw values, a Rate's
+rate as non-zero / all, a Counter's count (and rate = count / window length), a
+Gauge's last value. The samples come from the results engine's per-window groups
+(the scan windows every metric a windowed threshold names), never from a second
+read of the results file.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from novaload.results.breakdowns import Context
+from novaload.results.model import ThresholdResult, WindowValue
+from novaload.results.stats import percentiles
+from novaload.thresholds import Threshold
+
+
+@dataclass(frozen=True, slots=True)
+class _Win:
+    """The groups of one time-series window of one (sub)metric."""
+
+    gids: np.ndarray
+    n: int
+    total: float
+    nz: int
+    vmin: float
+    vmax: float
+    last: float
+
+
+def _per_window(rows: pd.DataFrame) -> dict[int, _Win]:
+    out: dict[int, _Win] = {}
+    rows = rows[rows["win"].notna()]
+    for win, part in rows.groupby(rows["win"].astype("int64"), sort=True):
+        last = part.sort_values("last_us", kind="stable")["last_v"].iloc[-1] if "last_v" in part else math.nan
+        out[int(win)] = _Win(
+            gids=part.index.to_numpy(),
+            n=int(part["n"].sum()),
+            total=float(part["s"].sum()),
+            nz=int(part["nz"].sum()),
+            vmin=float(part["mn"].min()),
+            vmax=float(part["mx"].max()),
+            last=float(last) if last is not None and not pd.isna(last) else math.nan,
+        )
+    return out
+
+
+def aggregate(
+    ctx: Context, spec: Threshold, mtype: str, members: Sequence[_Win], seconds: float
+) -> float | None:
+    """The expression's aggregation over the samples of ``members`` (None: no samples)."""
+    n = sum(w.n for w in members)
+    if n == 0:
+        return None
+    expr = spec.expr
+    if mtype == "rate":
+        return sum(w.nz for w in members) / n
+    if mtype == "counter":
+        count = sum(w.total for w in members)
+        return count if expr.aggregation == "count" else count / seconds
+    if mtype == "gauge":
+        return members[-1].last
+    agg = expr.aggregation
+    if agg == "min":
+        return min(w.vmin for w in members)
+    if agg == "max":
+        return max(w.vmax for w in members)
+    values = ctx.values_of(np.concatenate([w.gids for w in members]))
+    if agg == "avg":
+        return float(values.sum()) / n
+    pct = 50.0 if agg == "med" else expr.percentile
+    if pct is None:  # count/rate/value on a trend: k6 refuses these; the caller checked
+        return None
+    return percentiles(values, [pct])[pct]
+
+
+def _worst(spec: Threshold, values: Sequence[WindowValue]) -> float | None:
+    seen = [v.observed for v in values if v.observed is not None]
+    if not seen:
+        return None
+    op = spec.expr.operator
+    if op in ("<", "<="):
+        return max(seen)
+    if op in (">", ">="):
+        return min(seen)
+    failing = [v.observed for v in values if v.ok is False and v.observed is not None]
+    return failing[0] if failing else seen[0]
+
+
+def _merge(spans: Sequence[tuple[float, float]]) -> tuple[tuple[float, float], ...]:
+    out: list[tuple[float, float]] = []
+    for t0, t1 in sorted(spans):
+        if out and t0 <= out[-1][1] + 1e-9:
+            out[-1] = (out[-1][0], max(out[-1][1], t1))
+        else:
+            out.append((t0, t1))
+    return tuple(out)
+
+
+def judge_windowed(ctx: Context, spec: Threshold, mtype: str, rows: pd.DataFrame) -> ThresholdResult:
+    """One windowed threshold on the groups ``rows`` of its (sub)metric."""
+    window = spec.window
+    assert window is not None
+    per = _per_window(rows)
+    step = ctx.window_s
+    values: list[WindowValue] = []
+    breaches: list[tuple[float, float]] = []
+
+    def t(win: int) -> float:
+        assert ctx.first_us is not None
+        return (ctx.origin_us + win * step * 1e6 - ctx.first_us) / 1e6
+
+    if per and ctx.first_us is not None:
+        lo, hi = min(per), max(per)
+        if window.kind == "within":
+            k = max(1, math.ceil(window.seconds / step - 1e-9))
+            for w0 in range(lo, max(lo, hi - k + 1) + 1):
+                members = [per[w] for w in range(w0, w0 + k) if w in per]
+                observed = aggregate(ctx, spec, mtype, members, k * step) if members else None
+                if observed is None:
+                    continue
+                ok = spec.expr.holds(observed)
+                values.append(WindowValue(t(w0), t(w0 + k), observed, ok))
+                if not ok:
+                    breaches.append((t(w0), t(w0 + k)))
+        else:
+            streak: list[int] = []
+
+            def close() -> None:
+                if streak and len(streak) * step >= window.seconds - 1e-9:
+                    breaches.append((t(streak[0]), t(streak[-1] + 1)))
+                streak.clear()
+
+            for w in range(lo, hi + 1):
+                observed = aggregate(ctx, spec, mtype, [per[w]], step) if w in per else None
+                if observed is None:
+                    close()
+                    continue
+                ok = spec.expr.holds(observed)
+                values.append(WindowValue(t(w), t(w + 1), observed, ok))
+                if ok:
+                    close()
+                else:
+                    streak.append(w)
+            close()
+    judged = bool(values)
+    return ThresholdResult(
+        spec.metric,
+        spec.expression,
+        spec.expr.aggregation,
+        spec.expr.operator,
+        spec.expr.limit,
+        _worst(spec, values),
+        (not breaches) if judged else None,
+        spec.abort_on_fail,
+        spec.source,
+        window=str(window),
+        windows=tuple(values),
+        breaches=_merge(breaches),
+    )
+
+
+__all__ = ["aggregate", "judge_windowed"]

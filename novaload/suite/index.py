@@ -93,7 +93,7 @@ def render_html(outcome: SuiteOutcome) -> str:
         f"<title>novaload suite {esc(suite.name)}: {esc(outcome.verdict)}</title>"
         "<style>body{font-family:system-ui,sans-serif;margin:2rem;color:#1f2328}"
         "table{border-collapse:collapse;font-size:14px}th,td{border:1px solid #d0d7de;padding:4px 8px;"
-        "text-align:left;vertical-align:top}th{background:#f6f8fa}td:nth-child(n+6){text-align:right}"
+        "text-align:left;vertical-align:top}th{background:#f6f8fa}td:nth-child(n+6):not(:last-child){text-align:right}"
         ".verdict{font-size:20px;font-weight:700}</style></head><body>"
         f"<h1>novaload suite {esc(suite.name)}</h1>{description}"
         f'<p class="verdict" style="color:{_colour(outcome.verdict)}">{esc(outcome.verdict)} · exit code '

@@ -13,11 +13,14 @@ stop the others; its row says why. The suite's exit code is the worst of its run
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import re
+import signal
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -162,10 +165,60 @@ class _Context:
     history_dir: Path | None
     environ: Mapping[str, str]
     on_event: EventCallback
+    interrupts: int = 0  # parallel suites: Ctrl-C/SIGTERM seen by the suite
+
+
+def _k6_children() -> list[int]:
+    """PIDs of the k6 processes this process started (Linux /proc; runs' own k6 only)."""
+    me, found = os.getpid(), []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        comm = stat[stat.find("(") + 1 : stat.rfind(")")]
+        fields = stat[stat.rfind(")") + 2 :].split()
+        if comm == "k6" and len(fields) > 1 and fields[1] == str(me):
+            found.append(int(entry.name))
+    return found
+
+
+@contextlib.contextmanager
+def _parallel_interrupts(ctx: _Context) -> Iterator[None]:
+    """Runs on worker threads get no signals (each k6 has its own session): the suite
+    forwards them. First Ctrl-C/SIGTERM: every running k6 stops gracefully and no new run
+    starts; second: they are killed. Only the k6 processes of this process are signalled."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def forward(signum: int, _frame: object) -> None:
+        ctx.interrupts += 1
+        graceful = ctx.interrupts == 1
+        ctx.on_event(
+            "interrupt: stopping the running k6 processes gracefully (again to kill them)"
+            if graceful
+            else "second interrupt: killing the running k6 processes"
+        )
+        for pid in _k6_children():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGINT if graceful else signal.SIGKILL)
+
+    saved = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
 
 
 def _run_one(ctx: _Context, index: int, run: SuiteRun) -> RunRow:
     import json
+
+    if ctx.interrupts:
+        return _not_run(index, run, "interrupted")
 
     from novaload.run.pipeline import run_test
     from novaload.run.prepare import RunRequest
@@ -211,8 +264,13 @@ def _run_one(ctx: _Context, index: int, run: SuiteRun) -> RunRow:
         summary = {}
     figures = _figures(summary if isinstance(summary, dict) else {})
     verdict = _verdict_for(outcome.exit_code, outcome.verdict)
-    interrupted = bool(outcome.execution is not None and outcome.execution.interrupted)
+    # On a worker thread the pipeline cannot see the interrupt the suite forwarded to k6.
+    interrupted = bool(outcome.execution is not None and outcome.execution.interrupted) or (
+        ctx.interrupts > 0 and outcome.exit_code == ExitCode.K6_EXTERNAL_ABORT
+    )
     message = "interrupted" if interrupted else ""
+    if interrupted:
+        verdict = "interrupted"
     ctx.on_event(
         f"[{index + 1}/{len(ctx.suite.runs)}] {run.label}: {verdict} (exit {outcome.exit_code}) "
         f"in {time.monotonic() - started:.1f} s"
@@ -270,20 +328,11 @@ def run_suite(
     rows: list[RunRow] = []
     if mode == "parallel":
         workers = max(1, min(max_parallel or suite.max_parallel or len(suite.runs), len(suite.runs)))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="suite-run") as pool:
-            futures = [pool.submit(_run_one, ctx, i, run) for i, run in enumerate(suite.runs)]
-            try:
-                rows = [f.result() for f in futures]
-            except KeyboardInterrupt:
-                # A terminal's Ctrl-C reached every k6 too (one process group): they stop
-                # gracefully and their runs finish; the index is still written.
-                on_event("interrupt: waiting for the running k6 processes to stop")
-                for f in futures:
-                    f.cancel()  # not yet started: they never will
-                rows = [
-                    f.result() if not f.cancelled() else _not_run(i, suite.runs[i], "interrupted")
-                    for i, f in enumerate(futures)
-                ]
+        with (
+            _parallel_interrupts(ctx),
+            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="suite-run") as pool,
+        ):
+            rows = list(pool.map(lambda item: _run_one(ctx, *item), enumerate(suite.runs)))
     else:
         for i, run in enumerate(suite.runs):
             if rows and ((suite.fail_fast and rows[-1].exit_code != 0) or rows[-1].message == "interrupted"):
@@ -295,9 +344,11 @@ def run_suite(
                 rows += [_not_run(j, r, why) for j, r in enumerate(suite.runs) if j >= i]
                 break
             rows.append(_run_one(ctx, i, run))
-    codes = [r.exit_code for r in rows if r.verdict != "not run"]
-    exit_code = worst_exit_code(codes)
-    verdict = _verdict_for(exit_code, None)
+    judged = [r for r in rows if r.verdict != "not run"]
+    exit_code = worst_exit_code([r.exit_code for r in judged])
+    # The suite's verdict is its worst run's (the first of the worst, as for the code).
+    worst = next((r for r in judged if r.exit_code == exit_code), None)
+    verdict = "passed" if exit_code == 0 else (worst.verdict if worst else _verdict_for(exit_code, None))
     outcome = SuiteOutcome(
         suite=suite,
         suite_dir=suite_dir,

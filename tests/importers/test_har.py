@@ -104,6 +104,10 @@ def test_committed_chromium_recording_imports_and_replays_green(
     from novaload.target.process import TargetProcess
 
     check_demo_shop_import(data_dir / "har" / "demo-shop.har", config_dir)
+    rendered = cli("--config-dir", str(config_dir), "render", "demo-shop", "-o", str(tmp_path / "shop.js"))
+    assert rendered.returncode == 0, rendered.stderr
+    inspected = subprocess.run([k6_bin, "inspect", str(tmp_path / "shop.js")], capture_output=True, text=True)
+    assert inspected.returncode == 0, inspected.stderr
     with TargetProcess.start() as target:
         summary = replay(config_dir, "demo-shop", target.url, tmp_path / "run", SECRETS)
     metrics = summary["metrics"]

@@ -190,3 +190,57 @@ def test_shipped_suites_validate_and_name_existing_scenarios(path: Path) -> None
     suite = load_suite(path)
     check_suite(suite, path, load_project(REPO / "configs", REPO / "k6-scenarios"))
     assert suite.runs
+
+
+SLOW = """
+import { sleep } from 'k6';
+export const options = { vus: 1, duration: '40s' };
+export default function () { sleep(0.1); }
+"""
+
+
+@pytest.mark.k6
+@pytest.mark.parametrize("mode", ["sequential", "parallel"])
+def test_ctrl_c_stops_the_running_k6_gracefully_and_still_writes_the_index(
+    tmp_path: Path, scripts: Path, k6_bin: str, mode: str
+) -> None:
+    """Ctrl-C in a terminal signals the whole foreground group (here: killpg)."""
+    import signal
+    import time
+
+    (scripts / "slow.js").write_text(SLOW)
+    suite = write_suite(
+        tmp_path / "s.yaml",
+        f"mode: {mode}\nmax_parallel: 2\nruns:\n  - {{script: k6/slow.js}}\n"
+        "  - {script: k6/slow.js, name: slow2}\n  - {script: k6/passing.js}\n",
+    )
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "novaload", "suite", str(suite), "--out-dir", str(out), "--k6", k6_bin],
+        cwd=tmp_path,
+        env={**os.environ, "NO_COLOR": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (out / "01-slow" / "k6.log").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(2)  # k6 is running its iterations
+        os.killpg(proc.pid, signal.SIGINT)
+        started = time.monotonic()
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert time.monotonic() - started < 25, "k6 was not stopped: it ran its 40 s"
+    assert proc.returncode == 105, stderr
+    rows = {r["label"]: r for r in json.loads((out / "suite.json").read_text())["runs"]}
+    assert rows["slow"]["verdict"] == "interrupted" and rows["slow"]["exit_code"] == 105
+    assert rows["passing"]["verdict"] == "not run"  # nothing starts after the interrupt
+    if mode == "parallel":
+        assert rows["slow2"]["verdict"] == "interrupted"
+    assert (out / "index.html").is_file() and (out / "01-slow" / "run.json").is_file()

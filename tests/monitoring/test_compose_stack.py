@@ -10,19 +10,21 @@ that project's label, nothing else.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
-from monitoring_support import REPO, require
+from monitoring_support import REPO, Server, free_port, require
 
 from novaload.errors import MonitoringError
 from novaload.monitoring import ComposeStack
@@ -242,3 +244,71 @@ def test_demo_target_bound_for_the_stack_is_scraped_from_its_network(scraper: tu
         with TargetProcess.start(TargetSettings(host=host)) as target:
             done = _scrape_from_container(image, network, target.url.rsplit(":", 1)[-1])
         assert (done.returncode == 0) is reachable, (host, done.stdout[-1500:] + done.stderr[-1500:])
+
+
+def test_run_monitor_for_the_compose_prometheus_binds_the_demo_target_to_the_bridge(
+    prometheus: Server, tmp_path: Path
+) -> None:
+    """Default scrape host (host.docker.internal): the entry names it, the target listens
+    on the bridge's gateway, and k6 ran against that address."""
+    from novaload.monitoring.targets import docker_bridge_gateway
+
+    require(_docker("info").returncode == 0, "Docker engine not reachable")
+    gateway = docker_bridge_gateway()
+    assert gateway
+    targets = tmp_path / "targets"
+    targets.mkdir()
+    script = tmp_path / "short.js"
+    script.write_text(
+        "import http from 'k6/http';\nimport { sleep } from 'k6';\n"
+        "export const options = { vus: 1, duration: '4s' };\n"
+        "export default function () { http.get(`${__ENV.NOVALOAD_BASE_URL}/health`); sleep(0.2); }\n",
+        encoding="utf-8",
+    )
+    dead = f"http://127.0.0.1:{free_port()}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NOVALOAD_", "K6_"))} | {
+        "NOVALOAD_PROMETHEUS_URL": prometheus.url,
+        "NOVALOAD_MONITOR_OUTPUTS": "prometheus",
+        "NOVALOAD_GRAFANA_URL": dead,
+        "NOVALOAD_INFLUXDB_URL": dead,
+        "NOVALOAD_PROMETHEUS_TARGETS_DIR": str(targets),
+        "NOVALOAD_HISTORY_DIR": str(tmp_path / "history"),
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "novaload",
+            "run",
+            str(script),
+            "--env",
+            "local",
+            "--monitor",
+            "-o",
+            str(tmp_path / "run"),
+        ],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    entries: list[list[dict]] = []
+    deadline = time.monotonic() + 90
+    while proc.poll() is None and time.monotonic() < deadline:
+        for path in targets.glob("novaload-run-*.yml"):
+            with contextlib.suppress(OSError):
+                entries.append(yaml.safe_load(path.read_text(encoding="utf-8")))
+        time.sleep(0.2)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 0, stdout[-1500:] + stderr[-1500:]
+    record = json.loads((tmp_path / "run" / "run.json").read_text(encoding="utf-8"))
+    assert record["target"].startswith(f"http://{gateway}:"), record["target"]
+    port = record["target"].rsplit(":", 1)[-1]
+    assert entries and entries[0] == [
+        {
+            "targets": [f"host.docker.internal:{port}"],
+            "labels": {"service": "novaload-demo-target", "testid": record["run_id"]},
+        }
+    ]
+    assert list(targets.iterdir()) == []

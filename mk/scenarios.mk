@@ -9,32 +9,18 @@
 #   make suite SUITE=F   any suite file (ENVIRONMENT/PROFILE fill what it leaves open)
 #   make test-vm | test-ws | test-db | test-federation | test-mixed
 #   make stress | soak | spike | benchmark | capacity   (their own load models)
-#   make test-all        core + mixed + benchmark, plus stress/spike/capacity with
-#                        INCLUDE_STRESS_TESTS=true and soak with INCLUDE_SOAK_TESTS=true
+#   make test-all        the suite configs/suites/all.yaml: core + mixed + benchmark, plus
+#                        stress/spike/capacity with INCLUDE_STRESS_TESTS=true and soak
+#                        with INCLUDE_SOAK_TESTS=true (listed as "not run" otherwise)
 #   make dev-test        the core suite with PROFILE=dev
 #   make ci-test         SCENARIO (default api), or the suite file SUITE when set,
 #                        CI-friendly output, gated on BASELINE
 #   make cleanup         delete VMs left by novaload runs on ENVIRONMENT's target
 
-CORE_SCENARIOS := api vm websocket database federation
-STRESS_SCENARIOS := stress spike capacity
-SOAK_SCENARIOS := soak
+# test-all's suite runs stress/spike/capacity and soak only when these are true.
 INCLUDE_STRESS_TESTS ?= false
 INCLUDE_SOAK_TESTS ?= false
-ALL_SCENARIOS = $(CORE_SCENARIOS) mixed benchmark \
-	$(if $(filter true 1 yes,$(INCLUDE_STRESS_TESTS)),$(STRESS_SCENARIOS)) \
-	$(if $(filter true 1 yes,$(INCLUDE_SOAK_TESTS)),$(SOAK_SCENARIOS))
-
-# $(call run_suite,SCENARIOS,PROFILE): run each scenario (empty PROFILE = each
-# scenario's own default), keep going after a failure, exit 1 naming the failures.
-define run_suite
-	@failed=""; for s in $(strip $(1)); do \
-	  echo "==> $(NOVALOAD) run $$s --env $(ENVIRONMENT) $(if $(2),--profile $(2))"; \
-	  $(NOVALOAD) run $$s --env $(ENVIRONMENT) $(if $(2),--profile $(2)) || failed="$$failed $$s"; \
-	done; \
-	if [ -n "$$failed" ]; then echo "FAILED scenarios:$$failed"; exit 1; fi; \
-	echo "all scenarios passed: $(strip $(1))"
-endef
+export INCLUDE_STRESS_TESTS INCLUDE_SOAK_TESTS
 
 .PHONY: suite test test-vm test-ws test-db test-federation test-mixed stress soak spike benchmark \
 	capacity test-all dev-test ci-test cleanup
@@ -80,7 +66,7 @@ capacity: install
 	$(NOVALOAD) run capacity $(RUN_FLAGS)
 
 test-all: install
-	$(call run_suite,$(ALL_SCENARIOS),$(PROFILE))
+	$(NOVALOAD) suite configs/suites/all.yaml --env $(ENVIRONMENT) $(if $(PROFILE),--profile $(PROFILE))
 
 dev-test: install
 	$(NOVALOAD) suite $(CORE_SUITE) --env $(ENVIRONMENT) --profile dev

@@ -12,6 +12,7 @@ frozen :class:`Suite`::
       - scenario: api
       - {scenario: database, profile: dev, vus: 2, duration: 10s}
       - {script: tests/k6/login.js, name: login, env: staging}
+      - {scenario: soak, only_if_env: INCLUDE_SOAK_TESTS}   # only when that is true/1/yes
 
 Per run, the first value found wins: the run's own entry, the ``suite`` command's
 options, the file's ``defaults``, then what a single ``novaload run`` would use
@@ -71,6 +72,9 @@ class SuiteRun(RunSettings):
     scenario: str | None = None
     script: str | None = None
     name: str | None = None  # the label in the index and the run's folder name
+    # Run only when this environment variable is true/1/yes (e.g. INCLUDE_SOAK_TESTS);
+    # otherwise the index lists the run as "not run".
+    only_if_env: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | None = None
 
     @model_validator(mode="after")
     def _one_target(self) -> SuiteRun:

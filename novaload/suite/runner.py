@@ -219,6 +219,8 @@ def _run_one(ctx: _Context, index: int, run: SuiteRun) -> RunRow:
 
     if ctx.interrupts:
         return _not_run(index, run, "interrupted")
+    if run.only_if_env and ctx.environ.get(run.only_if_env, "").strip().lower() not in ("1", "true", "yes"):
+        return _not_run(index, run, f"{run.only_if_env} is not true")
 
     from novaload.run.pipeline import run_test
     from novaload.run.prepare import RunRequest

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
+from support import require_tool
 
 from novaload.config.loader import load_project
 from novaload.importers import import_har, write_scenario
@@ -81,8 +82,9 @@ def check_demo_shop_import(har: Path, config_dir: Path) -> str:
     ]
     eps = {e.data["name"]: e.data for e in imported.endpoints}
     # the page's pauses (400, 300, 500 ms) are the think times, give or take the request time
-    assert 0.25 <= eps["get_api_v1_items_1"]["sleep_before"] <= 0.8
-    assert 0.4 <= eps["post_api_v1_items"]["sleep_before"] <= 1.0
+    # (upper bounds loose: a busy CI machine stretches a browser's timers)
+    assert 0.3 <= eps["get_api_v1_items_1"]["sleep_before"] <= 5
+    assert 0.4 <= eps["post_api_v1_items"]["sleep_before"] <= 5
     assert eps["post_api_v1_items"]["body"] == {"name": "from-the-browser", "kind": "demo"}
     assert eps["get_api_v1_search"]["headers"]["Authorization"] == "Bearer ${DEMO_SHOP_AUTHORIZATION}"
     # prefs was set by script: a secret reference; the server's session cookie is the jar's
@@ -125,9 +127,8 @@ def test_live_chromium_recording_imports_and_replays_green(
 ) -> None:
     from novaload.target.process import TargetProcess
 
-    require = pytest.importorskip("support").require_tool
-    require(shutil.which("chromium") is not None, "chromium not installed (apt-get install chromium)")
-    require(
+    require_tool(shutil.which("chromium") is not None, "chromium not installed (apt-get install chromium)")
+    require_tool(
         importlib.util.find_spec("playwright") is not None,
         "playwright not installed (pip install -e .[test])",
     )

@@ -244,3 +244,23 @@ def test_ctrl_c_stops_the_running_k6_gracefully_and_still_writes_the_index(
     if mode == "parallel":
         assert rows["slow2"]["verdict"] == "interrupted"
     assert (out / "index.html").is_file() and (out / "01-slow" / "run.json").is_file()
+
+
+@pytest.mark.k6
+def test_only_if_env_runs_an_entry_only_when_its_variable_is_true(
+    tmp_path: Path, scripts: Path, k6_bin: str
+) -> None:
+    suite = write_suite(
+        tmp_path / "cond.yaml",
+        "runs:\n  - {script: k6/passing.js}\n  - {script: k6/failing.js, only_if_env: NOVALOAD_TEST_EXTRA}\n",
+    )
+    off = cli("suite", str(suite), "--out-dir", str(tmp_path / "off"), "--k6", k6_bin, cwd=tmp_path)
+    assert off.returncode == 0, off.stdout + off.stderr
+    rows = json.loads((tmp_path / "off" / "suite.json").read_text())["runs"]
+    assert rows[1]["verdict"] == "not run" and rows[1]["message"] == "NOVALOAD_TEST_EXTRA is not true"
+    env = {**os.environ, "NO_COLOR": "1", "NOVALOAD_TEST_EXTRA": "true"}
+    on = subprocess.run(
+        [sys.executable, "-m", "novaload", "suite", str(suite), "--out-dir", str(tmp_path / "on"), "--k6", k6_bin],
+        capture_output=True, text=True, timeout=240, env=env, cwd=tmp_path,
+    )  # fmt: skip
+    assert on.returncode == 99, on.stdout + on.stderr

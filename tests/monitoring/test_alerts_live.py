@@ -206,3 +206,53 @@ def test_every_alert_fires_on_a_run_that_should_trigger_it_and_resolves_after(
         if key[1] in (bad, native) or key[0] == "NovaloadTargetDown":
             assert last - ended <= RESOLVE_WITHIN_S, (key, last - ended)
     assert not remaining, remaining
+
+
+@pytest.fixture(scope="module")
+def shipped_prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """Prometheus with the shipped rule file itself and the shipped evaluation interval."""
+    require(Path("/usr/bin/prometheus").exists(), "/usr/bin/prometheus not installed")
+    tmp = tmp_path_factory.mktemp("shipped-prometheus")
+    shipped = yaml.safe_load((MONITORING / "prometheus/prometheus.yml").read_text(encoding="utf-8"))
+    interval = shipped["global"]["evaluation_interval"]
+    config = f"global: {{scrape_interval: 15s, evaluation_interval: {interval}}}\nrule_files: ['{RULES}']\n"
+    proc, server = start_prometheus(tmp, config)
+    try:
+        yield server
+    finally:
+        stop_process(proc)
+
+
+def test_shipped_rules_unchanged_fire_during_a_75_second_run_and_resolve_within_a_minute(
+    shipped_prometheus: Server, k6_bin: str, tmp_path: Path
+) -> None:
+    """No test copy at all: the shipped `for:` and evaluation interval on one real run."""
+    from novaload.target.process import TargetProcess
+    from novaload.target.settings import TargetSettings
+
+    script = tmp_path / "alerts.js"
+    script.write_text(SCRIPT.replace("'20s'", "'75s'"), encoding="utf-8")
+    testid = f"shipped-{uuid.uuid4().hex[:6]}"
+    seen = Seen()
+    with TargetProcess.start(
+        TargetSettings(error_rate=0.25, latency_median_ms=600, latency_p99_ms=900, seed=5)
+    ) as slow:
+        run = _k6(k6_bin, script, shipped_prometheus, testid, slow.url, 2, native=False)
+        try:
+            deadline = time.monotonic() + 150
+            while run.poll() is None and time.monotonic() < deadline:
+                seen.record(shipped_prometheus)
+                time.sleep(2.0)
+            ended = time.time()
+            output = run.communicate(timeout=30)[0]
+        finally:
+            if run.poll() is None:
+                run.kill()
+    assert run.returncode == 0, output[-2000:]
+    remaining = {("-", "-")}
+    while remaining and time.time() - ended < RESOLVE_WITHIN_S + 10:
+        remaining = {k for k in seen.record(shipped_prometheus) if k[1] == testid}
+        time.sleep(2.0)
+    assert {(name, testid) for name in K6_ALERTS} <= set(seen.firing), sorted(seen.firing)
+    late = {k: round(last - ended, 1) for k, last in seen.active.items() if last - ended > RESOLVE_WITHIN_S}
+    assert not late and not remaining, (late, remaining)

@@ -69,13 +69,19 @@ def render(
 
 @app.command("list")
 def list_() -> None:
-    """Show scenarios, environments and profiles, one line each."""
+    """Show scenarios, environments, profiles and suites, one line each."""
+    from rich.markup import escape
+
     from novaload.config import load_project
+    from novaload.config.loader import default_config_dir
 
     project = load_project(state.config_dir, state.scenarios_dir)
     console.print("[bold]scenarios[/]")
     for s in project.scenarios.values():
-        console.print(f"  {s.name:<12} {s.description} [dim](default profile {s.default_profile})[/]")
+        # Descriptions are user text (imported ones come from API titles): never markup.
+        console.print(
+            f"  {escape(s.name):<12} {escape(s.description)} [dim](default profile {escape(s.default_profile)})[/]"
+        )
     console.print("[bold]environments[/]")
     for e in project.environments.values():
         target = "built-in demo target" if e.uses_demo_target else e.base_url
@@ -83,7 +89,16 @@ def list_() -> None:
         console.print(f"  {e.name:<12} {target}{note}")
     console.print("[bold]profiles[/]")
     for p in project.profiles.values():
-        console.print(f"  {p.name:<12} {p.description}")
+        console.print(f"  {escape(p.name):<12} {escape(p.description)}")
+    suites = sorted((state.config_dir or default_config_dir()).joinpath("suites").glob("*.yaml"))
+    if suites:
+        from novaload.config.loader import read_yaml
+
+        console.print("[bold]suites[/] (novaload suite NAME)")
+        for path in suites:
+            data = read_yaml(path)
+            about = data.get("description", "") if isinstance(data, dict) else ""
+            console.print(f"  {escape(path.stem):<12} {escape(str(about))}")
 
 
 @app.command()

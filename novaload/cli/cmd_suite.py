@@ -14,7 +14,10 @@ from novaload.cli.app import app, console, console_err, state
 
 @app.command(no_args_is_help=True)
 def suite(
-    file: Annotated[Path, typer.Argument(help="Suite file (YAML: runs of scenarios or scripts).")],
+    file: Annotated[
+        Path,
+        typer.Argument(help="Suite file (YAML: runs of scenarios or scripts), or a name in configs/suites/."),
+    ],
     env: Annotated[
         str | None, typer.Option("--env", "-e", help="Environment for runs that set none.")
     ] = None,
@@ -49,6 +52,11 @@ def suite(
 
     if mode is not None and mode not in ("sequential", "parallel"):
         raise UsageError(f"--mode must be sequential or parallel (got {mode!r})")
+    if not file.exists() and file.suffix == "" and len(file.parts) == 1:
+        from novaload.config.loader import default_config_dir
+
+        named = (state.config_dir or default_config_dir()) / "suites" / f"{file}.yaml"
+        file = named if named.is_file() else file  # `novaload suite core` = configs/suites/core.yaml
     spec = load_suite(file)
     try:
         overrides = RunSettings(

@@ -264,3 +264,17 @@ def test_only_if_env_runs_an_entry_only_when_its_variable_is_true(
         capture_output=True, text=True, timeout=240, env=env, cwd=tmp_path,
     )  # fmt: skip
     assert on.returncode == 99, on.stdout + on.stderr
+
+
+def test_a_suite_by_name_and_novaload_list_shows_suites(tmp_path: Path) -> None:
+    listed = cli("list")
+    assert (
+        listed.returncode == 0 and "core" in listed.stdout and "suites (novaload suite NAME)" in listed.stdout
+    )
+    cfg = tmp_path / "configs"
+    import shutil
+
+    shutil.copytree(REPO / "configs", cfg)
+    (cfg / "suites" / "typo.yaml").write_text("runs:\n  - {scenario: apx}\n")
+    proc = cli("--config-dir", str(cfg), "suite", "typo", "--out-dir", str(tmp_path / "out"))
+    assert proc.returncode == 2 and "typo.yaml: runs.0.scenario: unknown scenario (got 'apx')" in proc.stderr

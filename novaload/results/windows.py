@@ -39,34 +39,66 @@ from novaload.thresholds import Threshold
 class _Win:
     """The groups of one time-series window of one (sub)metric."""
 
+    win: int
     gids: np.ndarray
     n: int
     total: float
     nz: int
     vmin: float
     vmax: float
-    last: float
+    last: float  # a gauge's last value (NaN unless asked for)
 
 
-def _per_window(rows: pd.DataFrame) -> dict[int, _Win]:
-    out: dict[int, _Win] = {}
+def _per_window(rows: pd.DataFrame, want_last: bool) -> dict[int, _Win]:
+    """Per-window sums of the groups, vectorised (a long run has thousands of windows)."""
     rows = rows[rows["win"].notna()]
-    for win, part in rows.groupby(rows["win"].astype("int64"), sort=True):
-        last = part.sort_values("last_us", kind="stable")["last_v"].iloc[-1] if "last_v" in part else math.nan
-        out[int(win)] = _Win(
-            gids=part.index.to_numpy(),
-            n=int(part["n"].sum()),
-            total=float(part["s"].sum()),
-            nz=int(part["nz"].sum()),
-            vmin=float(part["mn"].min()),
-            vmax=float(part["mx"].max()),
-            last=float(last) if last is not None and not pd.isna(last) else math.nan,
+    if rows.empty:
+        return {}
+    win = rows["win"].to_numpy(dtype=np.int64)
+    order = np.argsort(win, kind="stable")
+    wins, starts = np.unique(win[order], return_index=True)
+
+    def summed(col: str, how: np.ufunc = np.add) -> np.ndarray:
+        return how.reduceat(rows[col].to_numpy(dtype=np.float64)[order], starts)
+
+    n, total, nz = summed("n"), summed("s"), summed("nz")
+    vmin, vmax = summed("mn", np.minimum), summed("mx", np.maximum)
+    gids = np.split(rows.index.to_numpy()[order], starts[1:])
+    last = np.full(len(wins), np.nan)
+    if want_last:  # a gauge: the value of the group written last in each window
+        ordered = rows.iloc[order]
+        for i, (_, part) in enumerate(ordered.groupby(win[order], sort=True)):
+            last[i] = float(part.sort_values("last_us", kind="stable")["last_v"].iloc[-1])
+    return {
+        int(w): _Win(
+            int(w), gids[i], int(n[i]), float(total[i]), int(nz[i]), float(vmin[i]), float(vmax[i]), last[i]
         )
-    return out
+        for i, w in enumerate(wins)
+    }
+
+
+class _Values:
+    """Each window's raw values, read from the engine once and kept only while a sliding
+    window still covers them (memory stays at one window's worth of samples)."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.cache: dict[int, np.ndarray] = {}
+
+    def of(self, members: Sequence[_Win]) -> np.ndarray:
+        lowest = members[0].win
+        for w in [w for w in self.cache if w < lowest]:
+            del self.cache[w]
+        parts = []
+        for m in members:
+            if m.win not in self.cache:
+                self.cache[m.win] = self.ctx.values_of(m.gids)
+            parts.append(self.cache[m.win])
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def aggregate(
-    ctx: Context, spec: Threshold, mtype: str, members: Sequence[_Win], seconds: float
+    values: _Values, spec: Threshold, mtype: str, members: Sequence[_Win], seconds: float
 ) -> float | None:
     """The expression's aggregation over the samples of ``members`` (None: no samples)."""
     n = sum(w.n for w in members)
@@ -85,13 +117,13 @@ def aggregate(
         return min(w.vmin for w in members)
     if agg == "max":
         return max(w.vmax for w in members)
-    values = ctx.values_of(np.concatenate([w.gids for w in members]))
+    raw = values.of(members)
     if agg == "avg":
-        return float(values.sum()) / n
+        return float(raw.sum()) / n
     pct = 50.0 if agg == "med" else expr.percentile
     if pct is None:  # count/rate/value on a trend: k6 refuses these; the caller checked
         return None
-    return percentiles(values, [pct])[pct]
+    return percentiles(raw, [pct])[pct]
 
 
 def _worst(spec: Threshold, values: Sequence[WindowValue]) -> float | None:
@@ -121,7 +153,8 @@ def judge_windowed(ctx: Context, spec: Threshold, mtype: str, rows: pd.DataFrame
     """One windowed threshold on the groups ``rows`` of its (sub)metric."""
     window = spec.window
     assert window is not None
-    per = _per_window(rows)
+    per = _per_window(rows, want_last=mtype == "gauge")
+    values_of = _Values(ctx)
     step = ctx.window_s
     values: list[WindowValue] = []
     breaches: list[tuple[float, float]] = []
@@ -136,7 +169,7 @@ def judge_windowed(ctx: Context, spec: Threshold, mtype: str, rows: pd.DataFrame
             k = max(1, math.ceil(window.seconds / step - 1e-9))
             for w0 in range(lo, max(lo, hi - k + 1) + 1):
                 members = [per[w] for w in range(w0, w0 + k) if w in per]
-                observed = aggregate(ctx, spec, mtype, members, k * step) if members else None
+                observed = aggregate(values_of, spec, mtype, members, k * step) if members else None
                 if observed is None:
                     continue
                 ok = spec.expr.holds(observed)
@@ -152,7 +185,7 @@ def judge_windowed(ctx: Context, spec: Threshold, mtype: str, rows: pd.DataFrame
                 streak.clear()
 
             for w in range(lo, hi + 1):
-                observed = aggregate(ctx, spec, mtype, [per[w]], step) if w in per else None
+                observed = aggregate(values_of, spec, mtype, [per[w]], step) if w in per else None
                 if observed is None:
                     close()
                     continue

@@ -94,6 +94,8 @@ def _run_folder_sources(run_dir: Path, k6_summary: Path | None) -> tuple[list[Pa
             f"{run_dir}: no k6 results (k6-results*.json or .json.gz) in this run folder"
             " (a run with --raw none keeps only its report)"
         )
+    if summary is None:  # a split run: every instance's summary has the run's duration
+        summary = next(iter(sorted(run_dir.glob("k6-summary*.json"))), None)
     # sources[0]'s folder is where the load generator's samples are looked for
     return [p.resolve() for p in found], k6_summary or summary
 

@@ -68,15 +68,20 @@ class Owners:
         self._make = make
         self.store = store
         self.ids: dict[int, int] = {}
+        # sees every drained chunk too (the live scan's recent latencies)
+        self.on_drain: Callable[[Scanner, bytes, bytes, bytes], None] | None = None
 
     def make(self) -> Any:
         sc = self._make()
         self.ids[id(sc)] = len(self.ids)
         return sc
 
-    def drain(self, sc: Any, force: bool = False) -> None:
+    def drain(self, sc: Scanner, force: bool = False) -> None:
         if force or sc.npoints() >= FLUSH_POINTS:
-            self.store.append(self.ids[id(sc)], *sc.drain())
+            values, gids, counts = sc.drain()
+            self.store.append(self.ids[id(sc)], values, gids, counts)
+            if self.on_drain is not None:
+                self.on_drain(sc, values, gids, counts)
 
 
 def scan(

@@ -433,16 +433,15 @@ def _metrics(
     warnings: list[str],
 ) -> dict[str, MetricSummary]:
     out: dict[str, MetricSummary] = {}
-    by_metric = dict(tuple(ctx.pts.groupby("metric", sort=False)))
     for name in sorted(types):
-        rows = by_metric.get(name, ctx.pts.iloc[0:0])
+        rows = ctx.rows_of(name)
         out[name] = _summarise(
             ctx, name, types[name], contains.get(name, "default"), rows, pcts, specs, None, ()
         )
     for sub in subs:
         if sub.name in out or sub.parent not in types:
             continue
-        rows = breakdowns.select(by_metric.get(sub.parent, ctx.pts.iloc[0:0]), sub.selector)
+        rows = breakdowns.select(ctx.rows_of(sub.parent), sub.selector)
         out[sub.name] = _summarise(
             ctx,
             sub.name,

@@ -38,6 +38,9 @@ from novaload.results.sources import Source, parse_time_us
 
 READ_BYTES = 8 << 20
 POLL_S = 0.05
+DRAIN_S = 1.0  # kept values go to the store at least this often (and feed the live p95)
+RECENT_S = 10.0  # the live p95 covers about this many seconds of samples
+LATENCY = b"http_req_duration"
 _F_SETPIPE_SZ = 1031
 PIPE_BYTES = 1 << 20  # a bigger pipe buffer: k6 never waits for a reader's short pause
 
@@ -198,6 +201,47 @@ class LiveScan:
         self._followers = [_Follower(p) for p in self.paths]
         self._owners: Any = None
         self._origin: int | None = None
+        self._last_drain = time.monotonic()
+        self._recent: list[tuple[float, Any]] = []  # (monotonic time, http_req_duration values)
+        self._recent_lock = threading.Lock()
+        self._latency_gids: dict[int, tuple[int, Any]] = {}  # scanner id -> (groups known, mask)
+
+    def recent_p95(self) -> float | None:
+        """k6's p(95) of ``http_req_duration`` over about the last ``RECENT_S`` seconds
+        of samples read (all instances), or None before any; for the live display."""
+        import numpy as np
+
+        from novaload.results.stats import percentiles
+
+        with self._recent_lock:
+            parts = [v for _, v in self._recent]
+        if not parts:
+            return None
+        values = np.concatenate(parts)
+        return percentiles(values, [95.0])[95.0] if len(values) else None
+
+    def _on_drain(self, sc: Any, values: bytes, gids: bytes, counts: bytes) -> None:
+        """Keep the drained chunk's ``http_req_duration`` values for the live p95."""
+        import numpy as np
+
+        g = np.frombuffer(gids, dtype=np.uint32)
+        if not len(g):
+            return
+        known, mask = self._latency_gids.get(id(sc), (0, np.zeros(0, dtype=bool)))
+        if int(g.max()) >= known:  # new groups since the last look: which are latencies
+            raw = sc.groups()
+            keys = np.frombuffer(raw["key"], dtype=np.uint32)
+            key_list = sc.keys()  # the scanner's (metric, tags) pairs, not a dict
+            is_latency = np.array([m == LATENCY for m, _ in key_list], dtype=bool)
+            mask = is_latency[keys] if len(keys) else np.zeros(0, dtype=bool)
+            known = len(mask)
+            self._latency_gids[id(sc)] = (known, mask)
+        per_value = np.repeat(mask[g], np.frombuffer(counts, dtype=np.int64))
+        mine = np.frombuffer(values, dtype=np.float64)[per_value]
+        now = time.monotonic()
+        with self._recent_lock:
+            self._recent.append((now, mine.copy()))
+            self._recent = [(t, v) for t, v in self._recent if now - t <= RECENT_S]
 
     @staticmethod
     def available() -> bool:
@@ -284,6 +328,11 @@ class LiveScan:
             else:
                 f.feed(final=False)
                 self._owners.drain(f.scanner)
+        if self._owners is not None and time.monotonic() - self._last_drain >= DRAIN_S:
+            self._last_drain = time.monotonic()
+            for f in self._followers:
+                if f.scanner is not None and f.scanner.npoints():
+                    self._owners.drain(f.scanner, force=True)
         return moved
 
     def _start_scanners(self, force: bool) -> None:
@@ -302,6 +351,7 @@ class LiveScan:
         window_us = max(1, round(self.window_s * 1_000_000))
         make = fastscan.new_scanner_factory(self._origin, window_us, self.timeseries, NON_TREND_BUILTINS)
         self._owners = fastscan.Owners(make, ValueStore(self.store_dir))
+        self._owners.on_drain = self._on_drain
         for f in self._followers:
             if f.nbytes:
                 f.scanner = self._owners.make()
@@ -332,6 +382,7 @@ class LiveScan:
             raise EmptyResultsError(f"{self.paths[0]}: results file is empty (did k6 write any output?)")
         if self._owners is None:
             raise InputError("no k6 output was read")
+        self._owners.on_drain = None
         scan = fastscan.finish(runs, self._owners, NON_TREND_BUILTINS)
         return LiveResult(
             sources=sources,

@@ -11,10 +11,11 @@ Python. Whatever fails after k6 has run, the files already written stay, and
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import shutil
 import stat
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -216,7 +217,7 @@ def run_test(request: RunRequest, observer: RunObserver | None = None) -> RunOut
         windowed = sorted({t.parsed_metric.metric for t in windowed_thresholds(prepared)})
         live = _follow_results(plan, request.raw, observer, windowed)
         try:
-            execution = runner.run(plan, observer.progress)
+            execution = runner.run(plan, _with_live_p95(observer, live))
         except BaseException:
             if live is not None:
                 live.abandon()
@@ -226,6 +227,19 @@ def run_test(request: RunRequest, observer: RunObserver | None = None) -> RunOut
     for line in output_errors.summary() if output_errors else ():
         observer.warn(line)
     return finish_run(request, prepared, record, execution, run_dir, observer, live)
+
+
+def _with_live_p95(observer: RunObserver, live: LiveScan | None) -> Callable[[LiveStats], None]:
+    """Progress with the p95 of the last seconds' samples from the live scan (k6's REST
+    API is asked for counters only: its p95 sorts every sample of the run each time)."""
+    if live is None:
+        return observer.progress
+
+    def progress(stats: LiveStats) -> None:
+        p95 = live.recent_p95()
+        observer.progress(stats if p95 is None else dataclasses.replace(stats, p95_ms=p95))
+
+    return progress
 
 
 def _results_paths(plan: ExecutionPlan) -> list[Path]:

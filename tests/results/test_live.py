@@ -124,3 +124,32 @@ def test_an_instance_that_wrote_nothing_is_skipped_with_a_warning(k6_runs, tmp_p
     got = ingest([a, b], k6_summary=run.export, live=live.finish(timeout=30))
     assert any("k6-results-2of2.json" in w and "skipped" in w for w in got.warnings)
     assert got.value("http_reqs", "count") == ingest([run.json]).value("http_reqs", "count")
+
+
+def test_recent_p95_is_k6s_p95_of_the_last_seconds_read(k6_runs, tmp_path, monkeypatch):
+    """The live display's p95 comes from the samples read so far (k6's REST API would
+    sort every sample of the run on each poll)."""
+    import json
+
+    import numpy as np
+
+    from novaload.results import live as live_mod
+    from novaload.results.stats import percentiles
+
+    run = k6_runs("mixed.js")
+    monkeypatch.setattr(live_mod, "DRAIN_S", 0.0)  # every read goes to the store and the p95
+    target = tmp_path / "k6-results.json"
+    scan = LiveScan([target], poll_s=0.005).start()
+    assert scan.recent_p95() is None
+    _write_slowly(target, _pieces(run.json.read_bytes(), 6)).join(60)
+    deadline = time.monotonic() + 10
+    values = [
+        json.loads(line)["data"]["value"]
+        for line in run.json.read_text().splitlines()
+        if '"http_req_duration"' in line and '"Point"' in line
+    ]
+    expected = percentiles(np.array(values), [95.0])[95.0]
+    while scan.recent_p95() != expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert scan.recent_p95() == expected  # everything was read within the last seconds
+    scan.finish(timeout=30)

@@ -1,0 +1,206 @@
+"""Benchmark of ``novaload run`` at a high request rate on loopback (figures, not assertions).
+
+Two questions, each answered by real runs of ``k6_bench_script.js`` against nginx on
+127.0.0.1 (``/usr/sbin/nginx``, one worker, fixed small bodies):
+
+* what the wrapper costs k6: requests/s of ``novaload run`` against bare
+  ``k6 run --out json=FILE`` with the same script, VUs and duration (k6's own
+  ``http_reqs`` rate from ``--summary-export``; runs alternate, median of N);
+* how soon the report exists after k6 exits: ``novaload run --k6 WRAPPER`` where the
+  wrapper runs the real k6 and stamps the time it exited; "report" is the newest of
+  the report files (summary.json, report.html/.md, CSVs, junit.xml), "done" is the
+  novaload process's exit.
+
+    .venv/bin/python benchmarks/bench_run.py [--duration 12s] [--vus 20] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SCRIPT = HERE / "k6_bench_script.js"
+BIN = Path(sys.executable).parent
+REPORT_FILES = ("summary.json", "report.html", "report.md", "endpoints.csv", "timeseries.csv", "junit.xml")
+NGINX_CONF = """
+daemon off;
+worker_processes 1;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  client_body_temp_path {dir}; proxy_temp_path {dir}; fastcgi_temp_path {dir};
+  uwsgi_temp_path {dir}; scgi_temp_path {dir};
+  keepalive_requests 10000000;
+  server {{
+    listen 127.0.0.1:{port};
+    default_type application/json;
+    location /api/v1/cluster/status {{ return 200 '{{"status":"ok","nodes":3}}'; }}
+    location /api/v1/items {{ return 200 '{{"items":[1,2,3,4,5]}}'; }}
+    location /api/v1/vms/ {{ return 404 '{{"error":"not found"}}'; }}
+  }}
+}}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Nginx:
+    """A private nginx on a free loopback port, stopped (by its PID) on exit."""
+
+    def __init__(self) -> None:
+        exe = shutil.which("nginx") or "/usr/sbin/nginx"
+        if not Path(exe).exists():
+            sys.exit("nginx not found (apt-get install nginx-light): the run benchmark needs a fast target")
+        self.dir = Path(tempfile.mkdtemp(prefix="nl-bench-nginx-"))
+        self.port = free_port()
+        conf = self.dir / "nginx.conf"
+        conf.write_text(NGINX_CONF.format(dir=self.dir, port=self.port))
+        self.proc = subprocess.Popen([exe, "-p", str(self.dir), "-c", str(conf)], stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    sys.exit(f"nginx did not start: {(self.dir / 'error.log').read_text()[-500:]}")
+                time.sleep(0.05)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _env(base: str, vus: int, duration: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "GITHUB_STEP_SUMMARY"}
+    env.update(BASE=base, VUS=str(vus), DURATION=duration, NO_COLOR="1")
+    for var in ("ENVIRONMENT", "PROFILE", "CONCURRENT_USERS", "TEST_DURATION", "API_TARGET"):
+        env.pop(var, None)
+    return env
+
+
+def bare_k6(base: str, vus: int, duration: str, work: Path) -> float:
+    """k6's own http_reqs rate for ``k6 run --out json=FILE``."""
+    work.mkdir(parents=True, exist_ok=True)
+    export = work / "export.json"
+    cmd = [str(BIN / "k6"), "run", "-q", "--no-color", "--out", f"json={work / 'out.json'}"]
+    cmd += ["--summary-export", str(export), str(SCRIPT)]
+    res = subprocess.run(cmd, env=_env(base, vus, duration), capture_output=True, text=True, timeout=600)
+    if res.returncode not in (0, 99):
+        sys.exit(f"k6 failed ({res.returncode}): {res.stderr[-1500:]}")
+    rate = float(json.loads(export.read_text())["metrics"]["http_reqs"]["rate"])
+    shutil.rmtree(work, ignore_errors=True)
+    return rate
+
+
+def _wrapper(work: Path) -> tuple[Path, Path]:
+    mark = work / "k6-exited"
+    wrapper = work / "k6"
+    wrapper.write_text(f'#!/bin/sh\n"{BIN / "k6"}" "$@"\nrc=$?\ndate +%s.%N > "{mark}"\nexit $rc\n')
+    wrapper.chmod(0o755)
+    return wrapper, mark
+
+
+def novaload_run(base: str, vus: int, duration: str, work: Path, raw: str = "json") -> dict:
+    """``novaload run`` of the same script: k6's rate, and seconds from k6's exit to the
+    report files and to the end of the process."""
+    work.mkdir(parents=True, exist_ok=True)
+    wrapper, mark = _wrapper(work)
+    out = work / "run"
+    cmd = [str(BIN / "novaload"), "run", str(SCRIPT), "--target", base, "--out-dir", str(out)]
+    cmd += ["--k6", str(wrapper), "--raw", raw, "--history-dir", str(work / "history")]
+    env = _env(base, vus, duration)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    _, err = proc.communicate(timeout=900)
+    done = time.time()
+    if proc.returncode not in (0, 99):
+        sys.exit(f"novaload run failed ({proc.returncode}): {err[-2000:]}")
+    exited = float(mark.read_text())
+    ready = max((out / name).stat().st_mtime for name in REPORT_FILES)
+    export = json.loads((out / "k6-summary-export.json").read_text())["metrics"]
+    raw_bytes = sum(p.stat().st_size for p in out.glob("k6-results*"))
+    m = {
+        "rate": float(export["http_reqs"]["rate"]),
+        "requests": int(export["http_reqs"]["count"]),
+        "report_s": ready - exited,
+        "done_s": done - exited,
+        "raw_bytes": raw_bytes,
+    }
+    shutil.rmtree(work, ignore_errors=True)
+    return m
+
+
+def measure(duration: str, vus: int, repeat: int, raw: str = "json") -> dict:
+    nginx = Nginx()
+    loads, bare, wrapped = [], [], []
+    try:
+        with tempfile.TemporaryDirectory(prefix="nl-bench-run-") as tmp:
+            for i in range(repeat):  # alternate, so a busier minute hits both
+                loads.append(os.getloadavg()[0])
+                bare.append(bare_k6(nginx.url, vus, duration, Path(tmp) / f"bare{i}"))
+                loads.append(os.getloadavg()[0])
+                wrapped.append(novaload_run(nginx.url, vus, duration, Path(tmp) / f"nl{i}", raw))
+    finally:
+        nginx.stop()
+    return {
+        "bare_rps": statistics.median(bare),
+        "novaload_rps": statistics.median(m["rate"] for m in wrapped),
+        "bare_all": bare,
+        "novaload_all": [m["rate"] for m in wrapped],
+        "report_s": statistics.median(m["report_s"] for m in wrapped),
+        "report_all": [m["report_s"] for m in wrapped],
+        "done_s": statistics.median(m["done_s"] for m in wrapped),
+        "requests": statistics.median(m["requests"] for m in wrapped),
+        "raw_mb": statistics.median(m["raw_bytes"] for m in wrapped) / 1e6,
+        "loads": [round(x, 2) for x in loads],
+    }
+
+
+def print_run(m: dict, duration: str, vus: int, raw: str) -> None:
+    ratio = m["novaload_rps"] / m["bare_rps"]
+    print(
+        f"run {duration} x {vus} VUs vs nginx (--raw {raw}): bare k6 --out json {m['bare_rps']:,.0f} req/s "
+        f"{[round(x) for x in m['bare_all']]}; novaload run {m['novaload_rps']:,.0f} req/s "
+        f"{[round(x) for x in m['novaload_all']]} = {ratio:.3f}x bare; "
+        f"k6 exit -> report {m['report_s']:.2f} s {[round(x, 2) for x in m['report_all']]}, "
+        f"-> novaload exit {m['done_s']:.2f} s; {m['requests']:,.0f} requests, {m['raw_mb']:.0f} MB raw; "
+        f"load {m['loads']}",
+        flush=True,
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--duration", default="12s")
+    ap.add_argument("--vus", type=int, default=20)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--raw", default="json")
+    args = ap.parse_args()
+    m = measure(args.duration, args.vus, args.repeat, args.raw)
+    print_run(m, args.duration, args.vus, args.raw)
+
+
+if __name__ == "__main__":
+    main()

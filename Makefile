@@ -4,7 +4,8 @@
 #   make test-api [ENVIRONMENT=local|staging|production] [PROFILE=smoke] \
 #                 [CONCURRENT_USERS=N] [TEST_DURATION=30s] [API_TARGET=URL]
 #   make check    the test suite
-#   make bench    ingestion benchmarks (figures, not assertions)
+#   make bench    results engine and run wrapper benchmarks (figures, not assertions);
+#                 BENCH_ARGS=--quick for a short one (see benchmarks/bench_ingest.py)
 
 PYTHON ?= python3
 VENV ?= .venv

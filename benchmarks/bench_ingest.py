@@ -1,23 +1,32 @@
-"""Benchmark of ``novaload report`` over big k6 JSON files (figures, not assertions).
+"""``make bench``: the results engine and the run wrapper, measured (figures, not assertions).
 
 Input: one REAL k6 run (``k6_bench_script.js``, 20 VUs x 10 s) against the novaload
-demo target (``novaload.target.process.TargetProcess``); its Point lines are then
-replicated with shifted timestamps until the file reaches each size (0.3, 1.2 and
-3.6 GB by default). Inputs are cached in ``.bench/`` (rebuilt when they were not
-made from the demo target).
+demo target; its Point lines are then replicated with shifted timestamps until the
+file reaches each size (1.2 and 6 GB by default; 0.3 and 1.5 GB with ``--quick``).
+Inputs are cached in ``.bench/`` (not committed; ``--clean`` deletes them after, and
+``make clean`` removes the folder): mind the disk (``df -h``), 6 GB input needs 6 GB.
 
-Two measurements per input, each in a fresh process, warm page cache, best of N:
+Per input, each in a fresh process, warm page cache, best of N:
 
 * ``cli``: the real command ``novaload report FILE --out-dir DIR`` — interpreter
   start, CLI imports, ingestion, summary.json and every report file;
 * ``lib``: ``novaload.report_files.build_reports`` (what the command calls) in a
   child ``python``; it also reports its in-process time (imports excluded).
 
+Then, side by side, as ratios: in-process ingest MB/s against a bare Python line loop
+and DuckDB's own aggregation of the same file; peak RSS at the smallest and largest
+input (the store keeps memory flat) and whether the figures equal the in-memory
+engine's; and, from real runs against nginx on loopback (``bench_run.py``), the
+seconds from k6's exit to the report files and requests/s against bare ``k6 run``.
+
 MB = 10^6 bytes of input. Peak RSS is the child's own ``ru_maxrss`` (``os.wait4``).
 The 1-minute load average is printed with every figure: on a shared 2-core machine
 a load above ~1 makes wall times unreliable, so compare CPU seconds too.
 
-    .venv/bin/python benchmarks/bench_ingest.py [--sizes 0.3,1.2,3.6] [--repeat 3] [--gzip]
+    make bench                                   # full: 1.2 + 6 GB, best of 2, 3 x 12 s runs
+    make bench BENCH_ARGS=--quick                # 0.3 + 1.5 GB, 1 repeat, 1 x 6 s run
+    .venv/bin/python benchmarks/bench_ingest.py [--sizes 1.2,6] [--repeat 2] [--run-duration 12s]
+        [--run-repeat 3] [--no-run] [--gzip] [--clean]
 """
 
 from __future__ import annotations
@@ -36,6 +45,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # bench_run beside this file
 REPO = HERE.parent
 CACHE = REPO / ".bench"
 PY = sys.executable
@@ -263,6 +273,62 @@ def naive_child(path: str, slice_bytes: int = 50_000_000) -> None:
     )
 
 
+def loop_child(path: str) -> None:
+    """A bare Python line loop: the floor any line-by-line reader pays."""
+    t0 = time.perf_counter()
+    n = 0
+    with open(path, "rb") as fh:
+        for _ in fh:
+            n += 1
+    dt = time.perf_counter() - t0
+    print(json.dumps({"run_s": dt, "lines": n}))
+
+
+def duckdb_child(path: str) -> None:
+    """DuckDB's own aggregation of the same file: per metric and name tag, count, mean,
+    p95 (its interpolation, not k6's) and max (the figures, not the reports)."""
+    import duckdb
+
+    cols = "{type: 'VARCHAR', metric: 'VARCHAR', data: 'STRUCT(time TIMESTAMPTZ, value DOUBLE, tags STRUCT(name VARCHAR))'}"
+    t0 = time.perf_counter()
+    con = duckdb.connect(":memory:")
+    rows = con.execute(
+        f"SELECT metric, data.tags.name, count(*), avg(data.value), quantile_cont(data.value, 0.95), "
+        f"max(data.value), min(data.time), max(data.time) FROM read_ndjson('{path}', columns={cols}, "
+        f"format='newline_delimited') WHERE type = 'Point' GROUP BY ALL"
+    ).fetchall()
+    dt = time.perf_counter() - t0
+    print(json.dumps({"run_s": dt, "groups": len(rows)}))
+
+
+def equal_child(path: str) -> None:
+    """The bounded-memory figures against the in-memory engine's (every value read at
+    once and partitioned), for the same file."""
+    from novaload.results import store
+    from novaload.results.ingest import ingest
+    from novaload.results.summary import summary_document
+
+    res = ingest([Path(path)])
+    streamed = summary_document(res)["metrics"]
+    biggest = int(res.value("http_reqs", "count", 0) or 0)  # = http_req_duration samples
+    store.IN_MEMORY = 1 << 62
+    whole = summary_document(ingest([Path(path)]))["metrics"]
+    diff = [k for k in whole if whole[k] != streamed.get(k)]
+    print(
+        json.dumps(
+            {"equal": not diff and whole.keys() == streamed.keys(), "diff": diff[:5], "max_count": biggest}
+        )
+    )
+
+
+def child_json(args: list[str]) -> dict:
+    m = _spawn([PY, __file__, *args])
+    if m["rc"] != 0:
+        sys.exit(f"{args[0]} failed:\n{m['output'][-3000:]}")
+    m.update(json.loads(m.pop("output").strip().splitlines()[-1]))
+    return m
+
+
 def naive_pandas(path: Path) -> dict:
     """The baseline in its own process (its ~1 GiB must not inflate later children)."""
     m = _spawn([PY, __file__, "--naive", str(path)])
@@ -290,18 +356,34 @@ def _line(label: str, nbytes: int, lines: int, m: dict) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", default="0.3,1.2,3.6", help="GB, comma separated")
-    ap.add_argument("--repeat", type=int, default=3, help="runs per input; best is kept")
+    ap.add_argument("--quick", action="store_true", help="small inputs, one repeat, one short run")
+    ap.add_argument("--sizes", help="GB, comma separated [1.2,6; quick: 0.3,1.5]")
+    ap.add_argument("--repeat", type=int, help="runs per input; best is kept [2; quick: 1]")
+    ap.add_argument("--run-duration", help="k6 run length for the run figures [12s; quick: 6s]")
+    ap.add_argument("--run-repeat", type=int, help="bare/novaload run pairs [3; quick: 1]")
+    ap.add_argument("--no-run", action="store_true", help="skip the k6 runs (ingest figures only)")
+    ap.add_argument("--clean", action="store_true", help="delete the generated inputs afterwards")
     ap.add_argument("--gzip", action="store_true", help="also measure .json.gz inputs")
     ap.add_argument("--child", nargs=2, metavar=("FILE", "OUT_DIR"), help=argparse.SUPPRESS)
     ap.add_argument("--naive", metavar="FILE", help=argparse.SUPPRESS)
+    ap.add_argument("--loop", metavar="FILE", help=argparse.SUPPRESS)
+    ap.add_argument("--duckdb", metavar="FILE", help=argparse.SUPPRESS)
+    ap.add_argument("--equal", metavar="FILE", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    for flag, fn in (("loop", loop_child), ("duckdb", duckdb_child), ("equal", equal_child)):
+        if getattr(args, flag):
+            fn(getattr(args, flag))
+            return
     if args.child:
         child(*args.child)
         return
     if args.naive:
         naive_child(args.naive)
         return
+    args.sizes = args.sizes or ("0.3,1.5" if args.quick else "1.2,6")
+    args.repeat = args.repeat or (1 if args.quick else 2)
+    args.run_duration = args.run_duration or ("6s" if args.quick else "12s")
+    args.run_repeat = args.run_repeat or (1 if args.quick else 3)
     sizes = [float(s) for s in args.sizes.split(",") if s.strip()]
     inputs = [sized_input(s) for s in sizes]
     print(
@@ -374,6 +456,62 @@ def main() -> None:
             warm(gz)
             m = best_of(measure_cli, gz, args.repeat)
             print(_line(f"{gz.name} cli (gz)", size, lines, m) + "  (MB of uncompressed text)", flush=True)
+    side_by_side(rows, args)
+    if args.clean:
+        for path in inputs:
+            for p in (path, path.with_suffix(".json.gz")):
+                p.unlink(missing_ok=True)
+
+
+def _met(ok: bool) -> str:
+    return "MET" if ok else "NOT MET"
+
+
+def side_by_side(rows: list, args: argparse.Namespace) -> None:
+    """The issue's figures in one block, as ratios."""
+    import bench_run
+
+    path0, size0, lines0, cli0, lib0, inproc0 = min(rows, key=lambda r: abs(r[1] - 1.2e9))
+    small_cli, small_lib = rows[0][3], rows[0][4]
+    big_path, big_size, _, big_cli, big_lib, _ = rows[-1]
+    warm(path0)
+    loop = child_json(["--loop", str(path0)])
+    duck = child_json(["--duckdb", str(path0)])
+    eq = child_json(["--equal", str(big_path)])
+    loop_mbs = size0 / loop["run_s"] / 1e6
+    duck_mbs = size0 / duck["run_s"] / 1e6
+    rss0 = max(small_cli["rss_mib"], small_lib["rss_mib"])
+    rss1 = max(big_cli["rss_mib"], big_lib["rss_mib"])
+    limit = 1.1 * rss0 + 32
+    print()
+    print(f"== side by side (1-minute load average now {os.getloadavg()[0]:.2f}; 2 cores) ==")
+    print(
+        f"ingest {size0 / 1e9:.2f} GB: novaload {inproc0:,.0f} MB/s in-process (every figure and report file; "
+        f"`novaload report` whole process {size0 / cli0['wall_s'] / 1e6:,.0f} MB/s) | bare Python line loop "
+        f"{loop_mbs:,.0f} MB/s | DuckDB read_ndjson aggregation {duck_mbs:,.0f} MB/s -> "
+        f"{inproc0 / loop_mbs:.2f}x the loop, {inproc0 / duck_mbs:.2f}x DuckDB (loads {loop['load']:.1f}, "
+        f"{duck['load']:.1f})"
+    )
+    print(
+        f"peak RSS of `novaload report`: {rows[0][1] / 1e9:.1f} GB {rss0:.0f} MiB | {big_size / 1e9:.1f} GB "
+        f"{rss1:.0f} MiB -> {rss1 / rss0:.2f}x; limit 1.1x + 32 MiB = {limit:.0f} MiB: {_met(rss1 <= limit)}; "
+        f"<= 512 MiB: {_met(max(rss0, rss1) <= 512)}"
+    )
+    print(
+        f"figures on {big_size / 1e9:.1f} GB equal to the in-memory engine's (all values read at once): "
+        f"{'yes' if eq['equal'] else 'NO ' + str(eq['diff'])} (http_req_duration: {eq['max_count']:,} samples; "
+        f"bigger than 1 Mi values goes through the radix selection)"
+    )
+    if args.no_run:
+        return
+    run = bench_run.measure(args.run_duration, 20, args.run_repeat)
+    bench_run.print_run(run, args.run_duration, 20, "json")
+    ratio = run["novaload_rps"] / run["bare_rps"]
+    print(
+        f"k6 exit -> report files: {run['report_s']:.2f} s (target <= 0.3 s: {_met(run['report_s'] <= 0.3)}); "
+        f"requests/s: {ratio:.3f}x bare k6 --out json (target >= 0.97x: {_met(ratio >= 0.97)}); "
+        f"{run['requests']:,.0f} requests in {args.run_duration} = {run['novaload_rps']:,.0f} req/s"
+    )
 
 
 if __name__ == "__main__":

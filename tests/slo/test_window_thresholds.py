@@ -150,3 +150,24 @@ def test_within_judges_sliding_windows(tmp_path: Path) -> None:
 def test_bad_aggregation_for_the_metric_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not available for a rate metric"):
         _judge(_run(tmp_path, slow=set()), {"http_req_failed": ["p(95)<1 within 5s"]}, tmp_path)
+
+
+@pytest.mark.parametrize("engine", ["fast", "duckdb"])
+def test_any_metric_is_windowed_for_its_threshold(tmp_path: Path, engine: str) -> None:
+    """A custom trend is not in the time series: the scan windows it because a windowed
+    threshold names it (both scan engines)."""
+    from novaload.results import fastscan
+
+    if engine == "fast" and not fastscan.available():
+        pytest.skip("the C scanner is not built")
+    lines = [_point("my_trend", s + i / 4, 50.0 if s == 3 else 1.0, step="x") for s in range(8) for i in range(4)]
+    path = tmp_path / "custom.json"
+    path.write_text("\n".join(lines) + "\n")
+    file = tmp_path / "t.yaml"
+    file.write_text(json.dumps({"my_trend{step:x}": ["avg<10 within 2s", "max<10 for 1s"]}))
+    res = ingest([path], extra_thresholds=load_thresholds_file(file), engine=engine)
+    got = {t.expression: t for t in res.thresholds}
+    within = got["avg<10 within 2s"]
+    assert [w.t0 for w in within.windows if w.ok is False] == [2.0, 3.0]  # (4*1 + 4*50) / 8 = 25.5
+    assert within.observed == (4 * 1.0 + 4 * 50.0) / 8
+    assert got["max<10 for 1s"].breaches == ((3.0, 4.0),)

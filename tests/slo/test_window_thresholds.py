@@ -160,7 +160,9 @@ def test_any_metric_is_windowed_for_its_threshold(tmp_path: Path, engine: str) -
 
     if engine == "fast" and not fastscan.available():
         pytest.skip("the C scanner is not built")
-    lines = [_point("my_trend", s + i / 4, 50.0 if s == 3 else 1.0, step="x") for s in range(8) for i in range(4)]
+    lines = [
+        _point("my_trend", s + i / 4, 50.0 if s == 3 else 1.0, step="x") for s in range(8) for i in range(4)
+    ]
     path = tmp_path / "custom.json"
     path.write_text("\n".join(lines) + "\n")
     file = tmp_path / "t.yaml"

@@ -204,6 +204,49 @@ def _output_of(line: str) -> str | None:
     return (match.group(1) or match.group(2)) if match else None
 
 
+@dataclass(frozen=True, slots=True)
+class RunOutputs:
+    """What `run --monitor` adds to one k6 run, and what to tell the user about it."""
+
+    settings: MonitoringSettings
+    outputs: tuple[str, ...]  # the outputs whose service answered
+    args: tuple[str, ...]
+    env: dict[str, str]
+    problems: tuple[str, ...]  # one line per service left out (warnings)
+    notes: tuple[str, ...]  # where the run can be watched, where its logs go
+
+
+def outputs_for_run(
+    run_id: str,
+    native_histograms: bool = False,
+    settings: MonitoringSettings | None = None,
+    *,
+    started_at: datetime | None = None,
+    fetch: Fetch = http_get,
+    post: Post = http_post,
+) -> RunOutputs:
+    """Ask each configured output's service once, then wire those that answered.
+
+    ``settings`` default to :meth:`MonitoringSettings.from_env`.
+    """
+    settings = settings or MonitoringSettings.from_env()
+    checks = check_outputs(settings, settings.outputs, fetch=fetch, post=post)
+    problems = [c.line() for c in checks if not c.ok]
+    outputs = tuple(c.output for c in checks if c.ok)
+    if not outputs:
+        problems.append("monitoring: nothing to send the run to; start the stack with `novaload monitor up`")
+        return RunOutputs(settings, (), (), {}, tuple(problems), ())
+    args, env = k6_output_args(settings, run_id, native_histograms, outputs=outputs)
+    notes = []
+    if "loki" in outputs:
+        notes.append(f"k6 logs go to Loki (label testid={run_id}) instead of k6.log")
+    if "prometheus" in outputs or "influxdb" in outputs:
+        dashboard = "prometheus" if "prometheus" in outputs else "influxdb"
+        link = grafana_run_url(settings, run_id, started_at or datetime.now(UTC), None, dashboard=dashboard)
+        notes.append(f"live dashboard: {link}")
+    return RunOutputs(settings, outputs, tuple(args), env, tuple(problems), tuple(notes))
+
+
 def grafana_run_url(
     settings: MonitoringSettings,
     run_id: str,
@@ -259,7 +302,9 @@ __all__ = [
     "TREND_STATS",
     "OutputCheck",
     "OutputErrorFilter",
+    "RunOutputs",
     "check_outputs",
     "grafana_run_url",
     "k6_output_args",
+    "outputs_for_run",
 ]

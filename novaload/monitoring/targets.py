@@ -21,11 +21,13 @@ import json
 import os
 import subprocess
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 from novaload.errors import MonitoringError
+from novaload.monitoring.settings import MonitoringSettings
 
 # The name compose maps to the Docker bridge's gateway (`extra_hosts: host-gateway`).
 DOCKER_HOST_ALIAS = "host.docker.internal"
@@ -101,10 +103,42 @@ def bind_host_for(scrape_host: str) -> str | None:
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class ScrapePlan:
+    """Where a run's demo target listens and how Prometheus is told about it."""
+
+    bind_host: str  # what the target binds
+    scrape_host: str  # what Prometheus connects to
+    directory: Path  # Prometheus' file-SD directory
+
+    def entry(self, run_id: str, port: int | str) -> contextlib.AbstractContextManager[Path]:
+        return scrape_entry(self.directory, run_id, f"{self.scrape_host}:{port}")
+
+
+def scrape_plan(settings: MonitoringSettings) -> tuple[ScrapePlan | None, str]:
+    """The plan for announcing a demo target to the Prometheus of ``settings``, or None
+    and one line saying why it cannot be scraped."""
+    directory = settings.prometheus_targets_dir
+    if directory is None or not directory.is_dir():
+        return None, (
+            "monitoring: no Prometheus target directory (NOVALOAD_PROMETHEUS_TARGETS_DIR): "
+            "the demo target is not scraped"
+        )
+    bind = bind_host_for(settings.target_scrape_host)
+    if bind is None:
+        return None, (
+            "monitoring: no local address to bind the demo target to for Prometheus to scrape it at "
+            f"{settings.target_scrape_host} (set NOVALOAD_TARGET_SCRAPE_HOST): the demo target is not scraped"
+        )
+    return ScrapePlan(bind, settings.target_scrape_host, directory), ""
+
+
 __all__ = [
     "DOCKER_HOST_ALIAS",
+    "ScrapePlan",
     "bind_host_for",
     "docker_bridge_gateway",
     "entry_path",
     "scrape_entry",
+    "scrape_plan",
 ]

@@ -36,7 +36,7 @@ from novaload.thresholds import Threshold
 
 if TYPE_CHECKING:
     from novaload.compare import Comparison, RunSnapshot
-    from novaload.monitoring.settings import MonitoringSettings
+    from novaload.monitoring.targets import ScrapePlan
     from novaload.reports.base import ExtraSection
     from novaload.results.live import LiveScan
 
@@ -84,14 +84,13 @@ class RunOutcome:
 def demo_target_for(
     prepared: PreparedRun,
     observer: RunObserver,
-    scrape: MonitoringSettings | None = None,
+    scrape: ScrapePlan | None = None,
     run_id: str = "",
 ) -> Iterator[str | None]:
     """Start the demo target for the `local` environment unless one already runs.
 
-    ``scrape``: the settings of a Prometheus that answered; the target started here is
-    then announced to it for the run (a service-discovery entry, removed before the
-    target stops) and bound where that Prometheus can reach it.
+    ``scrape``: the target started here listens where a Prometheus can reach it and is
+    announced to it for the run (a service-discovery entry, removed before it stops).
     """
     env = prepared.environment
     if env is None or not env.uses_demo_target:
@@ -105,38 +104,16 @@ def demo_target_for(
         observer.info(f"using the demo target already running at {DEMO_DEFAULT_URL}")
         yield DEMO_DEFAULT_URL
         return
-    bind = _scrapable_bind_host(scrape, observer) if scrape else None
-    target = TargetProcess.start(TargetSettings(host=bind) if bind else None)
+    target = TargetProcess.start(TargetSettings(host=scrape.bind_host) if scrape else None)
     observer.info(f"demo target started at {target.url}")
     try:
-        if bind and scrape and scrape.prometheus_targets_dir and run_id:
-            from novaload.monitoring.targets import scrape_entry
-
-            port = target.url.rsplit(":", 1)[-1]
-            with scrape_entry(scrape.prometheus_targets_dir, run_id, f"{scrape.target_scrape_host}:{port}"):
+        if scrape and run_id:
+            with scrape.entry(run_id, target.url.rsplit(":", 1)[-1]):
                 yield target.url
         else:
             yield target.url
     finally:
         target.stop()
-
-
-def _scrapable_bind_host(settings: MonitoringSettings, observer: RunObserver) -> str | None:
-    from novaload.monitoring.targets import bind_host_for
-
-    if settings.prometheus_targets_dir is None or not settings.prometheus_targets_dir.is_dir():
-        observer.warn(
-            "monitoring: no Prometheus target directory (NOVALOAD_PROMETHEUS_TARGETS_DIR): "
-            "the demo target is not scraped"
-        )
-        return None
-    bind = bind_host_for(settings.target_scrape_host)
-    if bind is None:
-        observer.warn(
-            f"monitoring: no local address to bind the demo target for Prometheus to scrape it at "
-            f"{settings.target_scrape_host} (set NOVALOAD_TARGET_SCRAPE_HOST): the demo target is not scraped"
-        )
-    return bind
 
 
 def run_test(request: RunRequest, observer: RunObserver | None = None) -> RunOutcome:
@@ -185,8 +162,8 @@ def run_test(request: RunRequest, observer: RunObserver | None = None) -> RunOut
     )
     record.write(run_dir)  # a run that dies early still leaves a record
     env = dict(prepared.env)
-    monitor_args: list[str] = []
-    scrape: MonitoringSettings | None = None
+    monitor_args: tuple[str, ...] = ()
+    scrape: ScrapePlan | None = None
     if request.monitor:
         monitor_args, monitor_env, scrape = _monitoring(run_id, observer, request.monitor_native_histograms)
         env.update(monitor_env)
@@ -276,30 +253,23 @@ def _remove_pipes(plan: ExecutionPlan) -> None:
 
 def _monitoring(
     run_id: str, observer: RunObserver, native_histograms: bool
-) -> tuple[list[str], dict[str, str], MonitoringSettings | None]:
-    """k6 arguments for the outputs whose service answers (one line for each that does
-    not), and the settings when Prometheus answered (it then scrapes the demo target)."""
-    from novaload.monitoring.outputs import check_outputs, grafana_run_url, k6_output_args
-    from novaload.monitoring.settings import MonitoringSettings
+) -> tuple[tuple[str, ...], dict[str, str], ScrapePlan | None]:
+    """k6 arguments and environment for the outputs that answered, and how the demo
+    target is announced when Prometheus is one of them."""
+    from novaload.monitoring.outputs import outputs_for_run
+    from novaload.monitoring.targets import scrape_plan
 
-    settings = MonitoringSettings.from_env()
-    checks = check_outputs(settings, settings.outputs)
-    for check in checks:
-        if not check.ok:
-            observer.warn(check.line())
-    outputs = [c.output for c in checks if c.ok]
-    if not outputs:
-        observer.warn("monitoring: nothing to send the run to; start the stack with `novaload monitor up`")
-        return [], {}, None
-    args, env = k6_output_args(settings, run_id, native_histograms, outputs=outputs)
-    if "loki" in outputs:
-        observer.info(f"k6 logs go to Loki (label testid={run_id}) instead of k6.log")
-    if "prometheus" in outputs:
-        observer.info(f"live dashboard: {grafana_run_url(settings, run_id, datetime.now(UTC), None)}")
-    elif "influxdb" in outputs:
-        link = grafana_run_url(settings, run_id, datetime.now(UTC), None, dashboard="influxdb")
-        observer.info(f"live dashboard: {link}")
-    return args, env, settings if "prometheus" in outputs else None
+    wired = outputs_for_run(run_id, native_histograms)
+    for line in wired.problems:
+        observer.warn(line)
+    for line in wired.notes:
+        observer.info(line)
+    scrape = None
+    if "prometheus" in wired.outputs:
+        scrape, why_not = scrape_plan(wired.settings)
+        if scrape is None:
+            observer.warn(why_not)
+    return wired.args, wired.env, scrape
 
 
 def finish_run(

@@ -362,6 +362,7 @@ class _Importer:
         self.skipped: list[str] = []
         self.secrets: dict[str, str] = {}  # env var -> what it is
         self.scheme_notes: set[str] = set()
+        self.untagged = 0  # operations --tag left out
         servers = self.doc.get("servers")
         self.server_url = _server_url(servers[0]) if isinstance(servers, list) and servers else ""
         self.base_path = _base_path(base_path if base_path is not None else urlparse(self.server_url).path)
@@ -572,6 +573,7 @@ class _Importer:
                 if op_id:
                     label += f" ({op_id})"
                 if self.tags and not self.tags.intersection(str(t) for t in operation.get("tags") or ()):
+                    self.untagged += 1
                     continue
                 try:
                     endpoint = self.operation(str(path), method, item, operation)
@@ -645,6 +647,8 @@ def _query_pairs(name: str, value: Any, param: dict[str, Any]) -> list[tuple[str
         if explode:
             return [(name, _scalar(v)) for v in value]
         return [(name, ",".join(_scalar(v) for v in value))]
+    if isinstance(value, dict) and param.get("style") == "deepObject":
+        return [(f"{name}[{k}]", _scalar(v)) for k, v in value.items()]
     if isinstance(value, dict) and param.get("style", "form") == "form":
         if explode:
             return [(str(k), _scalar(v)) for k, v in value.items()]
@@ -689,6 +693,10 @@ def import_openapi(
     info: dict[str, Any] = raw_info if isinstance(raw_info, dict) else {}
     title = str(info.get("title") or Path(spec.origin).stem)
     version = str(info.get("version") or "")
+    if tags:
+        skipped.append(
+            f"--tag {', '.join(sorted(tags))}: {importer.untagged} operation(s) without it left out"
+        )
     if not endpoints:
         raise InputError(
             f"{spec.origin}: no operation could be generated"

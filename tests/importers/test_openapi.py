@@ -259,6 +259,29 @@ def test_unsupported_things_are_listed_in_the_file(tmp_path: Path, config_dir: P
     assert "#   - GET /ext (ext): external $ref other.yaml#/p" in text
 
 
+def test_query_styles(tmp_path: Path) -> None:
+    params = [
+        {
+            "name": "ids",
+            "in": "query",
+            "required": True,
+            "schema": {"type": "array", "items": {"type": "integer"}},
+        },
+        {"name": "tags", "in": "query", "explode": False, "example": ["a", "b c"]},
+        {"name": "filter", "in": "query", "style": "deepObject", "example": {"kind": "vm", "state": "on"}},
+        {"name": "optional", "in": "query", "schema": {"type": "string"}},
+    ]
+    doc = _doc(
+        {
+            "/q": {
+                "get": {"operationId": "q", "parameters": params, "responses": {"200": {"description": "ok"}}}
+            }
+        }
+    )
+    path = endpoints_of(import_openapi(write_spec(tmp_path, doc)))["q"]["path"]
+    assert path == "/q?ids=1&tags=a,b%20c&filter%5Bkind%5D=vm&filter%5Bstate%5D=on"
+
+
 def test_servers_variables_base_path_tags_and_duplicate_names(tmp_path: Path) -> None:
     doc = _doc(
         {
@@ -295,6 +318,7 @@ def test_servers_variables_base_path_tags_and_duplicate_names(tmp_path: Path) ->
     assert endpoints_of(import_openapi(spec, base_path="/"))["same"]["path"] == "/a/a%20b"
     only_reads = import_openapi(spec, tags=["read"])
     assert [e.data["method"] for e in only_reads.endpoints] == ["GET"]
+    assert "--tag read: 1 operation(s) without it left out" in only_reads.skipped
 
 
 @pytest.mark.k6

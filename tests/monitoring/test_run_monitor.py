@@ -257,3 +257,17 @@ def test_preflight_names_a_prometheus_without_remote_write(tmp_path: Path) -> No
         stop_process(proc)
     assert not check.ok and "--web.enable-remote-write-receiver" in check.line()
     assert "\n" not in check.line()
+
+
+def test_outputs_for_run_as_a_library(sd_prometheus: Server, loki: LokiReceiver) -> None:
+    from novaload.monitoring import outputs_for_run
+
+    dead = f"http://127.0.0.1:{free_port()}"
+    settings = MonitoringSettings(prometheus_url=sd_prometheus.url, influxdb_url=dead, loki_url=loki.url)
+    wired = outputs_for_run("lib-run", settings=settings)
+    assert wired.outputs == ("prometheus", "loki")
+    assert wired.problems == (f"monitoring: InfluxDB at {dead} is not reachable (Connection refused): "
+                              "no InfluxDB metrics for this run",)  # fmt: skip
+    assert "--log-output" in wired.args and "influxdb" not in " ".join(wired.args)
+    assert wired.env["K6_PROMETHEUS_RW_STALE_MARKERS"] == "true"
+    assert any(n.startswith("live dashboard: ") and "var-testid=lib-run" in n for n in wired.notes)

@@ -148,3 +148,35 @@ def test_exit_code_when_untrustworthy(tmp_path: Path, k6_exit: int, strict: bool
     assert code == expected
     if code == ExitCode.OK:
         assert verdict_for(code, results, None) == "passed (untrustworthy load generator)"
+
+
+@pytest.mark.parametrize(("strict", "outcome"), [(True, "failure"), (False, "skipped")])
+def test_junit_shows_the_generator(strict: bool, outcome: str) -> None:
+    import xml.etree.ElementTree as ET
+
+    from novaload.reports import ReportContext, render_junit
+    from novaload.results.model import RunResults
+
+    results = RunResults(
+        metrics={},
+        thresholds=[],
+        duration_s=1.0,
+        duration_source="sample-span",
+        started_at=None,
+        ended_at=None,
+        sources=[],
+        lines=0,
+        points=0,
+        input_bytes=0,
+    )
+    results.load_generator = assess(
+        dropped_iterations=7, samples=[], vu_ceilings=[], criteria=GeneratorCriteria(strict=strict)
+    )
+    suite = ET.fromstring(render_junit(results, ReportContext(run_id="r", scenario="s", verdict="x"))).find(
+        "testsuite"
+    )
+    assert suite is not None
+    case = suite.find("testcase[@classname='load_generator']")
+    assert case is not None and case.find(outcome) is not None
+    assert "7 iterations dropped" in case.find(outcome).get("message", "")
+    assert suite.get("tests") == "1" and suite.get("failures") == ("1" if strict else "0")

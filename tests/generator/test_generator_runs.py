@@ -103,6 +103,7 @@ def test_saturated_generator_is_flagged_and_exits_5(tmp_path: Path) -> None:
     html = (out / "report.html").read_text()
     assert 'id="generator"' in html and "k6 CPU, % of its share" in html
     assert "load generator: UNTRUSTWORTHY" in proc.stdout
+    assert '<testcase classname="load_generator" name="trustworthy"' in (out / "junit.xml").read_text()
     run_json = json.loads((out / "run.json").read_text())
     assert run_json["exit_code"] == 5 and run_json["verdict"] == "untrustworthy"
 

@@ -1,5 +1,6 @@
 """Remove what load tests leave behind: VMs created on the target (by run tag)
-and, with ``force``, k6 containers of the Docker runner."""
+and, with ``force``, k6 containers of the Docker runner and the Kubernetes objects of
+``--runner k8s`` runs."""
 
 from __future__ import annotations
 
@@ -41,6 +42,21 @@ def cleanup(
             yield f"removed {remove_leftovers(run_id)} novaload k6 container(s)"
         except NovaloadError as exc:
             yield f"containers: {exc}"
+        yield from _cleanup_kubernetes()
+
+
+def _cleanup_kubernetes() -> Iterator[str]:
+    """What ``--runner k8s`` runs left in the current kubeconfig context's namespace
+    (only when a kubeconfig exists: most machines never talk to a cluster)."""
+    kubeconfig = os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
+    if not any(os.path.isfile(p) for p in kubeconfig.split(os.pathsep)):
+        return
+    try:
+        from novaload.runners.k8s import remove_leftovers as remove_k8s_leftovers
+
+        yield f"deleted {remove_k8s_leftovers()} novaload object(s) from Kubernetes"
+    except NovaloadError as exc:
+        yield f"kubernetes: {exc}"
 
 
 def _resolve(value: str) -> str:

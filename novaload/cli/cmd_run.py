@@ -29,11 +29,11 @@ def run(
         str | None,
         typer.Option("--profile", "-p", help="Load profile [default: $PROFILE or the scenario's]."),
     ] = None,
-    runner: Annotated[str, typer.Option("--runner", help="local or docker.")] = "local",
+    runner: Annotated[str, typer.Option("--runner", help="local, docker or k8s.")] = "local",
     parallelism: Annotated[
         int,
         typer.Option(
-            "--parallelism", min=1, max=64, help="k6 instances (execution segments; docker runner)."
+            "--parallelism", min=1, max=64, help="k6 instances (execution segments; docker and k8s runners)."
         ),
     ] = 1,
     vus: Annotated[
@@ -69,8 +69,30 @@ def run(
             "[$NOVALOAD_MONITOR_NATIVE_HISTOGRAMS].",
         ),
     ] = False,
-    image: Annotated[str | None, typer.Option("--image", help="k6 image for the docker runner.")] = None,
+    image: Annotated[
+        str | None, typer.Option("--image", help="k6 image for the docker and k8s runners.")
+    ] = None,
     network: Annotated[str | None, typer.Option("--network", help="Docker network [default: host].")] = None,
+    namespace: Annotated[
+        str | None,
+        typer.Option("--namespace", help="k8s: namespace [default: the kubeconfig context's, else default]."),
+    ] = None,
+    kube_context: Annotated[
+        str | None, typer.Option("--kube-context", help="k8s: kubeconfig context [default: the current one].")
+    ] = None,
+    k8s_mode: Annotated[
+        str,
+        typer.Option(
+            "--k8s-mode",
+            help="k8s: auto (k6-operator TestRun when its CRD is installed, else Jobs), operator or jobs.",
+        ),
+    ] = "auto",
+    host_network: Annotated[
+        bool,
+        typer.Option(
+            "--host-network", help="k8s: runner pods on the node's network (to reach a target on loopback)."
+        ),
+    ] = False,
     baseline: Annotated[
         str | None,
         typer.Option(
@@ -113,11 +135,17 @@ def run(
     """Render a scenario (or take your script), run k6, write the reports, exit like k6."""
     from novaload.run.pipeline import run_test
     from novaload.run.prepare import RAW_RESULTS, RunRequest
+    from novaload.runners.base import K8S_MODES, K8sOptions
 
     if raw not in RAW_RESULTS:
         raise UsageError(f"--raw {raw!r}: expected one of {', '.join(RAW_RESULTS)}")
     if parallelism > 1 and runner == "local":
-        raise UsageError("--parallelism > 1 needs --runner docker (one k6 per container)")
+        raise UsageError("--parallelism > 1 needs --runner docker or k8s (one k6 per container or pod)")
+    if k8s_mode not in K8S_MODES:
+        raise UsageError(f"--k8s-mode {k8s_mode!r}: use one of {', '.join(K8S_MODES)}")
+    k8s_flags = namespace or kube_context or k8s_mode != "auto" or host_network
+    if k8s_flags and runner != "k8s":
+        raise UsageError("--namespace, --kube-context, --k8s-mode and --host-network need --runner k8s")
     request = RunRequest(
         target=target,
         environment=env,
@@ -134,6 +162,7 @@ def run(
         monitor_native_histograms=monitor_native_histograms,
         image=image,
         network=network,
+        kubernetes=K8sOptions(namespace, kube_context, k8s_mode, host_network) if runner == "k8s" else None,
         config_dir=state.config_dir,
         scenarios_dir=state.scenarios_dir,
         baseline=baseline,

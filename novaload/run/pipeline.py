@@ -185,6 +185,7 @@ def run_test(request: RunRequest, observer: RunObserver | None = None) -> RunOut
             image=request.image,
             network=request.network,
             results_name=RAW_RESULTS.get(request.raw, RAW_RESULTS["json"]),
+            kubernetes=request.kubernetes,
         )
         observer.info(
             f"run {run_id}: k6 {k6.version}, {prepared.scenario_name} → "
@@ -294,6 +295,9 @@ def finish_run(
     try:
         try:
             results = _ingest(execution, prepared, live, observer)
+            # What the runner knows about a split run (e.g. per-runner verdicts) goes
+            # into the report next to the results' own warnings.
+            results.warnings.extend(execution.notes)
         except InputError as exc:
             warnings.append(f"no report: {exc}")
             observer.warn(f"no report: {exc}")

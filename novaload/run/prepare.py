@@ -14,6 +14,7 @@ from novaload.config import Overrides, load_project, parse_duration, select
 from novaload.config.models import Environment, Profile, Scenario
 from novaload.errors import UsageError
 from novaload.redact import secret_values
+from novaload.runners.base import K8sOptions
 from novaload.scenario.render import render
 
 # --raw → the name k6 writes its JSON output to, per instance. "none" is a named pipe
@@ -40,6 +41,7 @@ class RunRequest:
     monitor_native_histograms: bool = False  # trends as Prometheus native histograms
     image: str | None = None
     network: str | None = None
+    kubernetes: K8sOptions | None = None  # --runner k8s: namespace, context, mode
     config_dir: Path | None = None
     scenarios_dir: Path | None = None
     extra_k6_args: tuple[str, ...] = ()

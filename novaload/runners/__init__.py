@@ -25,7 +25,13 @@ def _docker() -> RunnerFactory:
     return DockerRunner
 
 
-_RUNNERS: dict[str, Callable[[], RunnerFactory]] = {"local": _local, "docker": _docker}
+def _k8s() -> RunnerFactory:
+    from novaload.runners.k8s import K8sRunner
+
+    return K8sRunner
+
+
+_RUNNERS: dict[str, Callable[[], RunnerFactory]] = {"local": _local, "docker": _docker, "k8s": _k8s}
 RUNNER_NAMES = tuple(_RUNNERS)
 
 

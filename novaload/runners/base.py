@@ -19,6 +19,20 @@ from typing import Protocol
 
 
 @dataclass(frozen=True, slots=True)
+class K8sOptions:
+    """Where and how ``--runner k8s`` runs (see ``novaload.runners.k8s``)."""
+
+    namespace: str | None = None  # None: the kubeconfig context's, else "default"
+    context: str | None = None  # kubeconfig context; None: the current one
+    mode: str = "auto"  # auto (operator when the TestRun CRD is installed), operator, jobs
+    host_network: bool = False  # runner pods on the node's network (reach a loopback target)
+    ready_timeout_s: float = 120.0  # runners not all ready by then fail the run
+
+
+K8S_MODES = ("auto", "operator", "jobs")
+
+
+@dataclass(frozen=True, slots=True)
 class ExecutionPlan:
     """Everything a runner needs to start k6 for one run.
 
@@ -41,6 +55,7 @@ class ExecutionPlan:
     secrets: tuple[str, ...] = ()  # values to redact from anything logged
     image: str | None = None  # docker: image to run
     network: str | None = None  # docker: named network (None = host network)
+    kubernetes: K8sOptions | None = None  # k8s: cluster, namespace, mode
 
 
 @dataclass(slots=True)
@@ -56,6 +71,7 @@ class K6Execution:
     interrupted: bool = False  # the user pressed Ctrl-C (or SIGTERM arrived)
     killed: bool = False  # k6 had to be killed (second interrupt)
     instances: int = 1
+    notes: list[str] = field(default_factory=list)  # for the report (e.g. per-runner verdicts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,8 +114,10 @@ RunnerFactory = Callable[..., Runner]
 
 
 __all__ = [
+    "K8S_MODES",
     "ExecutionPlan",
     "K6Execution",
+    "K8sOptions",
     "LiveStats",
     "ProgressCallback",
     "Runner",

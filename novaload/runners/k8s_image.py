@@ -44,6 +44,7 @@ dir=$NOVALOAD_RESULTS_DIR
 busybox mkdir -p "$dir/cgi-bin"
 { echo '#!/bin/sh'; echo ": > '$dir/released'"; echo 'echo Content-Type: text/plain'; echo echo; echo 'echo released'; } > "$dir/cgi-bin/release"
 busybox chmod 755 "$dir/cgi-bin/release"
+echo ok > "$dir/ready"
 busybox httpd -f -p "${NOVALOAD_COLLECT_ADDRESS:-0.0.0.0:6566}" -h "$dir" &
 server=$!
 /usr/bin/k6 "$@"
@@ -107,12 +108,13 @@ def ensure_runner_image(
     client: docker.DockerClient | None = None,
     busybox: Path = BUSYBOX,
     rebuild: bool = False,
+    tag: str | None = None,
 ) -> str:
     """The runner image's tag, built in the ``DOCKER_HOST`` engine when missing."""
     import docker
 
     version = k6_binary_version(k6_binary)
-    tag = image_tag(version)
+    tag = tag or image_tag(version)
     client = client or docker_client()
     if not rebuild:
         try:

@@ -38,6 +38,7 @@ RESULTS_FILE = "k6-results.json"
 SUMMARY_FILE = "k6-summary.json"  # handleSummary's file (NOVALOAD_K6_SUMMARY)
 SUMMARY_EXPORT_FILE = "k6-summary-export.json"
 EXIT_CODE_FILE = "exit-code"  # written by the wrapper once k6 has exited
+READY_FILE = "ready"  # served from the start: the results server is up
 RELEASE_PATH = "cgi-bin/release"  # the wrapper stops holding once this is requested
 
 # A ConfigMap's data may not exceed 1 MiB (the API server's limit, for data + binaryData).
@@ -246,6 +247,43 @@ def runner_job(
     }
 
 
+def gitops_testrun(
+    *,
+    name: str,
+    run_id: str,
+    namespace: str,
+    parallelism: int,
+    image: str,
+    k6_args: Sequence[str],
+    payload: ScriptPayload,
+    env: Mapping[str, str],
+    secret_names: Sequence[str],
+) -> dict[str, Any]:
+    """A TestRun for teams that apply manifests themselves (``render --k8s``): no novaload
+    wrapper, plain env values, secrets only as references to a Secret they create."""
+    # Not labelled managed-by novaload: `novaload cleanup --force` must not delete what a
+    # GitOps tool owns.
+    labels = {RUN_LABEL: name}
+    runner: dict[str, Any] = {
+        "image": image,
+        "metadata": {"labels": labels},
+        "env": [{"name": k, "value": v} for k, v in sorted(env.items())],
+    }
+    if secret_names:
+        runner["envFrom"] = [{"secretRef": {"name": secret_name(name)}}]
+    return {
+        "apiVersion": f"{TESTRUN_GROUP}/{TESTRUN_VERSION}",
+        "kind": "TestRun",
+        "metadata": {**_metadata(name, name, run_id, namespace), "labels": labels},
+        "spec": {
+            "parallelism": parallelism,
+            "script": {"configMap": {"name": name, "file": payload.file_name}},
+            "args": list(k6_args),
+            "runner": runner,
+        },
+    }
+
+
 def testrun(
     *,
     name: str,
@@ -304,6 +342,7 @@ __all__ = [
     "INSTANCE_LABEL",
     "MANAGED_BY",
     "MANAGED_BY_LABEL",
+    "READY_FILE",
     "RELEASE_PATH",
     "RESULTS_DIR",
     "RESULTS_FILE",
@@ -315,6 +354,7 @@ __all__ = [
     "RunnerPorts",
     "ScriptPayload",
     "env_secret",
+    "gitops_testrun",
     "object_name",
     "owner_reference",
     "run_labels",

@@ -165,3 +165,30 @@ def test_a_script_with_a_local_import_travels_as_a_k6_archive(tmp_path: Path) ->
     plain = tmp_path / "plain.js"
     plain.write_text("export default function () {}\n")
     assert script_payload(_plan(plain)).data == plain.read_bytes()
+
+
+def test_render_k8s_writes_manifests_without_secret_values(tmp_path: Path) -> None:
+    import yaml
+    from typer.testing import CliRunner
+
+    from novaload.cli.app import app
+
+    result = CliRunner().invoke(app, ["render", "api", "--k8s", "-o", str(tmp_path), "--parallelism", "3"])
+    assert result.exit_code == 0, result.output
+    configmap = yaml.safe_load((tmp_path / "configmap.yaml").read_text())
+    testrun = yaml.safe_load((tmp_path / "testrun.yaml").read_text())
+    assert configmap["data"]["api.js"] == (tmp_path / "api.js").read_text()
+    assert testrun["spec"]["parallelism"] == 3
+    assert testrun["spec"]["script"]["configMap"]["name"] == configmap["metadata"]["name"]
+    # Applied by a GitOps tool: never labelled for `novaload cleanup --force` to delete.
+    for body in (configmap, testrun):
+        assert objects.MANAGED_BY_LABEL not in body["metadata"]["labels"]
+
+
+def test_render_k8s_needs_a_folder() -> None:
+    from typer.testing import CliRunner
+
+    from novaload.cli.app import app
+
+    result = CliRunner().invoke(app, ["render", "api", "--k8s"])
+    assert result.exit_code != 0

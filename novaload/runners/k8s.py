@@ -727,8 +727,8 @@ class _Run:
         if stage != self.stage:
             self.stage = stage
             self.console.line(f"k8s: TestRun {self.name} stage {stage}")
-            if stage == "started":
-                self.released = True
+        if stage in ("started", "stopped", "finished"):  # a quick run may skip a poll
+            self.released = True
         if stage == "error" and not self.released:
             raise RunnerError(f"k6-operator put TestRun {self.name} in stage error (see its conditions)")
 

@@ -18,6 +18,7 @@ import json
 import os
 import re
 import signal
+import stat
 import subprocess
 import tempfile
 import threading
@@ -409,6 +410,7 @@ class _Run:
         self.on_log = runner.on_log
         self.poll_interval_s = runner._poll_interval_s
         self.name = objects.object_name(plan.run_id)
+        self.gzip = plan.results_name.endswith(".gz")
         self.count = max(1, plan.parallelism)
         self.redactor = Redactor(plan.secrets)
         self.errors = _proxy_errors()
@@ -498,7 +500,8 @@ class _Run:
         )
 
     def _local(self, r: _Runner, name: str) -> Path:
-        return self.plan.run_dir.resolve() / instance_file(name, r.index, r.count)
+        # The pipeline's own spelling of the path: it follows these files during the run.
+        return self.plan.run_dir / instance_file(name, r.index, r.count)
 
     def _write_runners_file(self) -> None:
         from novaload.fileio import write_atomic
@@ -556,6 +559,7 @@ class _Run:
                         host_network=self.options.host_network,
                         deadline_s=self._deadline_s(),
                         hold_s=_HOLD_S,
+                        gzip=self.gzip,
                     )
                     job["metadata"]["ownerReferences"] = owner
                     self.cluster.batch.create_namespaced_job(ns, job)
@@ -570,6 +574,7 @@ class _Run:
                     k6_args=self.plan.k6_args,
                     payload=self.payload,
                     hold_s=_HOLD_S,
+                    gzip=self.gzip,
                 )
                 body["metadata"]["ownerReferences"] = owner
                 self.cluster.custom.create_namespaced_custom_object(
@@ -845,7 +850,7 @@ class _Run:
             if r.pod is None or self.killed or r.exit_code is None:
                 continue
             try:
-                self._download(r, objects.RESULTS_FILE, self.plan.results_name, required=True)
+                self._download(r, objects.results_file(self.gzip), self.plan.results_name, required=True)
                 self._download(r, objects.SUMMARY_EXPORT_FILE, self.plan.summary_export_name)
                 self._download(r, objects.SUMMARY_FILE, self.plan.summary_name)
                 r.collected = True
@@ -865,14 +870,18 @@ class _Run:
             if exc.status == 404 and not required:
                 return
             raise
-        tmp = target.with_name(target.name + ".part")
+        # A named pipe (``--raw none``) is the pipeline's live scan reading: write into it.
+        # A file appears whole, by a rename, so a reader following it never sees half.
+        pipe = target.exists() and stat.S_ISFIFO(target.stat().st_mode)
+        tmp = target if pipe else target.with_name(target.name + ".part")
         try:
             with open(tmp, "wb") as out:
                 for chunk in resp.stream(1 << 20):
                     out.write(chunk)
         finally:
             resp.release_conn()
-        tmp.replace(target)
+        if not pipe:
+            tmp.replace(target)
 
     def _release_all(self) -> None:
         for r in self.runners:

@@ -142,11 +142,17 @@ class RunnerPorts:
     collect: int = COLLECT_PORT
 
 
-def results_args() -> list[str]:
+def results_file(gzip: bool) -> str:
+    """The runner's raw results file: gzip when the run folder keeps ``.json.gz``
+    (k6 compresses by the name), which also makes the copy smaller."""
+    return RESULTS_FILE + (".gz" if gzip else "")
+
+
+def results_args(gzip: bool = False) -> list[str]:
     """k6 outputs every runner writes into its results folder (the same in both modes)."""
     return [
         "--out",
-        f"json={RESULTS_DIR}/{RESULTS_FILE}",
+        f"json={RESULTS_DIR}/{results_file(gzip)}",
         "--summary-export",
         f"{RESULTS_DIR}/{SUMMARY_EXPORT_FILE}",
     ]
@@ -180,6 +186,7 @@ def runner_job(
     host_network: bool,
     deadline_s: int,
     hold_s: int,
+    gzip: bool = False,
 ) -> dict[str, Any]:
     """Runner ``index`` (0-based) of ``count``: ``k6 run`` on its execution segment, paused.
 
@@ -196,7 +203,7 @@ def runner_job(
         "--quiet",
         *segment_args(index, count),
         *k6_args,
-        *results_args(),
+        *results_args(gzip),
         payload.path,
         f"--address=$(POD_IP):{ports.api}",
         "--paused",
@@ -296,6 +303,7 @@ def testrun(
     payload: ScriptPayload,
     hold_s: int,
     with_env_secret: bool = True,
+    gzip: bool = False,
 ) -> dict[str, Any]:
     """A k6-operator ``TestRun`` (v1alpha1) for the same run.
 
@@ -321,7 +329,7 @@ def testrun(
         "spec": {
             "parallelism": parallelism,
             "script": {"configMap": {"name": name, "file": payload.file_name}},
-            "args": [*k6_args, *results_args()],
+            "args": [*k6_args, *results_args(gzip)],
             "runner": runner,
             # The initializer runs `k6 archive` and `k6 inspect` under `sh -c`: novaload's
             # image has a shell for it.

@@ -11,9 +11,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from novaload.fileio import write_atomic
+from novaload.redact import safe_url  # re-exported: run.json's target has no credentials
 
 RUN_JSON = "run.json"
 # k6's CPU and memory sampled during the run (novaload.runners.health writes it)
@@ -98,19 +98,6 @@ def git_info(cwd: Path | None = None) -> GitInfo:
         branch=None if branch == "HEAD" else branch,
         dirty=None if status is None else bool(status),
     )
-
-
-def safe_url(url: str | None) -> str | None:
-    """Drop credentials from a URL before it is written anywhere."""
-    if not url:
-        return url
-    parts = urlsplit(url)
-    if parts.username or parts.password:
-        host = parts.hostname or ""
-        if parts.port:
-            host += f":{parts.port}"
-        parts = parts._replace(netloc=host)
-    return urlunsplit(parts)
 
 
 @dataclass(slots=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 from novaload.config import Overrides, load_project, parse_duration, select
 from novaload.config.models import Environment, Profile, Scenario
 from novaload.errors import UsageError
-from novaload.redact import secret_values
+from novaload.redact import secret_values, url_credentials
 from novaload.runners.base import K8sOptions
 from novaload.scenario.render import render
 
@@ -94,7 +94,13 @@ def _confirm(environment: Environment, yes: bool) -> None:
 
 def _secret_env(
     environment: Environment, environ: Mapping[str, str], scenario: Scenario | None = None
-) -> tuple[tuple[str, ...], tuple[str, ...]]:
+) -> tuple[dict[str, str], tuple[str, ...], tuple[str, ...]]:
+    """k6's environment for the secrets the environment (and the scenario's endpoints)
+    reference, the values to redact, and a warning per variable that is not set.
+
+    The variables are passed explicitly (not only inherited), so k6 in a container, which
+    inherits nothing, receives them too: through its environment, never through a file.
+    """
     # Endpoint headers/paths (e.g. imported API keys) reference secrets the same way.
     from_scenario = scenario.secret_refs - environment.secret_refs if scenario else frozenset()
     names = sorted(environment.secret_refs | from_scenario)
@@ -109,7 +115,13 @@ def _secret_env(
         for n in names
         if not environ.get(n)
     )
-    return secret_values(names, environ), missing
+    env = {n: environ[n] for n in names if environ.get(n)}
+    secrets = (
+        *secret_values(names, environ),
+        *url_credentials(environment.base_url),
+        *url_credentials(environment.ws_url),
+    )
+    return env, secrets, missing
 
 
 def prepare(request: RunRequest, run_id: str, run_dir: Path) -> PreparedRun:
@@ -136,8 +148,8 @@ def prepare(request: RunRequest, run_id: str, run_dir: Path) -> PreparedRun:
         scenarios_dir=request.scenarios_dir,
     )
     script = rendered.write(run_dir / f"{selection.scenario.name}.js")
-    secrets, missing = _secret_env(selection.environment, request.environ, selection.scenario)
-    env = {"NOVALOAD_RUN_ID": run_id}
+    secret_env, secrets, missing = _secret_env(selection.environment, request.environ, selection.scenario)
+    env = {**secret_env, "NOVALOAD_RUN_ID": run_id}
     if not selection.environment.uses_demo_target:
         env["NOVALOAD_BASE_URL"] = selection.environment.base_url
         if selection.environment.ws_url:
@@ -184,7 +196,8 @@ def _prepare_script(request: RunRequest, run_id: str, run_dir: Path, args: list[
         _confirm(environment, request.yes)
         if not environment.uses_demo_target:
             env["NOVALOAD_BASE_URL"] = environment.base_url
-    secrets, missing = _secret_env(environment, request.environ) if environment else ((), ())
+    secret_env, secrets, missing = _secret_env(environment, request.environ) if environment else ({}, (), ())
+    env.update(secret_env)
     duration = parse_duration(request.duration) if request.duration else None
     return PreparedRun(
         scenario_name=script.stem,

@@ -8,7 +8,8 @@ a string or a template literal. Templates therefore write
 ``const CONFIG = {{ config }};`` and never build JavaScript from text.
 
 Secrets never reach the script: header values keep their ``${VAR}``
-references and the script resolves them from ``__ENV`` at run time.
+references and the script resolves them from ``__ENV`` at run time; a target URL's
+credentials are dropped (k6 reads the full URL from ``NOVALOAD_BASE_URL``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from novaload.config.loader import default_scenarios_dir
 from novaload.config.models import Environment, Profile, Scenario
 from novaload.errors import ConfigError
 from novaload.fileio import write_atomic
+from novaload.redact import safe_url
 from novaload.scenario.options import build_options
 
 # Used when a script rendered for the `local` environment is run by hand.
@@ -69,8 +71,10 @@ def script_config(
     scenario: Scenario, environment: Environment, profile: Profile, run_id: str
 ) -> dict[str, Any]:
     """The data a template sees as ``config`` (embedded as ``CONFIG`` in the script)."""
-    base = DEMO_DEFAULT_URL if environment.uses_demo_target else environment.base_url
-    ws = environment.ws_url or ("ws" + base[len("http") :] if base.startswith("http") else base)
+    # Credentials in a URL are secrets: k6 gets the full URL from NOVALOAD_BASE_URL in its
+    # environment; the script (kept in the run folder) has the URL without them.
+    base = DEMO_DEFAULT_URL if environment.uses_demo_target else (safe_url(environment.base_url) or "")
+    ws = safe_url(environment.ws_url) or ("ws" + base[len("http") :] if base.startswith("http") else base)
     if ws == "demo":
         ws = "ws" + DEMO_DEFAULT_URL[len("http") :]
     return {

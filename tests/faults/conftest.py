@@ -161,6 +161,10 @@ class Probe:
         """This probe's live processes whose command line contains ``fragment``."""
         return [pid for pid in self.processes() if fragment in command_line(pid)]
 
+    def programs(self, name: str) -> list[int]:
+        """This probe's live processes whose program (argv[0]'s base name) is ``name``."""
+        return [pid for pid in self.processes() if Path(command_line(pid).split(" ")[0]).name == name]
+
     def assert_no_orphans(self, grace_s: float = 10.0) -> None:
         """Every process of the probe is gone within ``grace_s``; leftovers are killed by PID."""
         if wait_for(lambda: not self.processes(), grace_s, 0.1):
@@ -176,12 +180,12 @@ class Probe:
     @staticmethod
     def containers(run_id: str | None = None, owner_pid: int | None = None) -> list[str]:
         """Containers (running or exited) labelled with this run id and/or owner PID."""
-        from novaload.runners.docker import OWNER_PID_LABEL, label_filters
+        from novaload.runners import docker as runner
         from novaload.runners.image import docker_client
 
-        filters = label_filters(run_id)
+        filters = runner.label_filters(run_id)
         if owner_pid is not None:
-            filters.append(f"{OWNER_PID_LABEL}={owner_pid}")
+            filters.append(f"{runner.OWNER_PID_LABEL}={owner_pid}")
         client = docker_client()
         try:
             return [c.name for c in client.containers.list(all=True, filters={"label": filters})]
@@ -261,3 +265,98 @@ def probe(tmp_path: Path) -> Iterator[Probe]:
     p = Probe(token=secrets.token_hex(8), tmp=tmp_path)
     yield p
     p.assert_no_orphans()
+
+
+# ---- a system under test that records what it receives -------------------------------------
+
+
+@dataclass
+class Recorder:
+    """A loopback HTTP server answering 200 to everything and keeping each request's headers."""
+
+    url: str
+    requests: list[dict[str, str]]
+
+    def header_values(self, name: str) -> set[str]:
+        return {r[name.lower()] for r in list(self.requests) if name.lower() in r}
+
+
+@pytest.fixture
+def recorder() -> Iterator[Recorder]:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen: list[dict[str, str]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length:
+                self.rfile.read(length)
+            seen.append({k.lower(): v for k, v in self.headers.items()} | {":path": self.path})
+            body = b'{"id": 1, "items": []}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _answer
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield Recorder(f"http://127.0.0.1:{server.server_address[1]}", seen)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def project_with_environment(tmp: Path, name: str, environment_yaml: str) -> Path:
+    """A copy of the repository's configs/ with one more environment (``--config-dir``)."""
+    import shutil
+
+    config = tmp / "configs"
+    shutil.copytree(REPO / "configs", config)
+    (config / "environments" / f"{name}.yaml").write_text(environment_yaml, encoding="utf-8")
+    return config
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Callable[[str, str], Path]:
+    """``project(name, yaml)``: a config folder with an extra environment ``name``."""
+    return lambda name, text: project_with_environment(tmp_path, name, text)
+
+
+# ---- Docker ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def k6_image() -> Iterator[str]:
+    """novaload's scratch k6 image under a tag of this session (no registry is reachable).
+
+    CI starts the engine (``.ci/run``); locally a missing engine skips the Docker probes.
+    """
+    from support import k6_path, require_tool
+
+    from novaload.errors import RunnerError
+    from novaload.runners.image import build_k6_image, docker_client
+
+    try:
+        client = docker_client()
+    except RunnerError as exc:
+        require_tool(False, f"Docker engine: {exc}")
+        return
+    k6 = k6_path()
+    require_tool(k6 is not None, "k6 binary not found")
+    assert k6 is not None
+    tag = build_k6_image(Path(k6), tag=f"novaload/k6:faults-{os.getpid()}")
+    try:
+        yield tag
+    finally:
+        client.images.remove(tag, noprune=False)
+        client.close()

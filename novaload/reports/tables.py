@@ -1,6 +1,12 @@
 """``endpoints.csv`` and ``timeseries.csv``: the results' DataFrames as written
 by the results engine, for spreadsheets and scripts. Values are exact (floats
 in round-trip form); times are ISO 8601 UTC.
+
+Text cells come from the system under test and the script (endpoint names, URLs, tag
+values), so a cell that a spreadsheet would run as a formula (it starts with ``=``,
+``+``, ``-``, ``@``, a tab or a carriage return) is written with a leading ``'``, as
+OWASP's CSV-injection rule says. Numbers are never touched (a negative figure stays a
+number).
 """
 
 from __future__ import annotations
@@ -19,15 +25,32 @@ def _iso_utc(col: pd.Series) -> pd.Series:
     return times.dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ").where(times.notna(), "")
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_cell(value: object) -> object:
+    """``'=1+1`` for ``=1+1``: a text cell a spreadsheet would evaluate is kept as text."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _neutralised(frame: pd.DataFrame) -> pd.DataFrame:
+    text = [c for c in frame.columns if pd.api.types.is_object_dtype(frame[c]) or pd.api.types.is_string_dtype(frame[c])]
+    if not text or not len(frame):
+        return frame
+    return frame.assign(**{c: frame[c].map(neutralise_cell) for c in text})
+
+
 def endpoints_csv(results: RunResults) -> str:
-    return results.endpoints.to_csv(index=False, lineterminator="\n")
+    return _neutralised(results.endpoints).to_csv(index=False, lineterminator="\n")
 
 
 def timeseries_csv(results: RunResults) -> str:
     ts = results.timeseries
     if "time" in ts.columns and len(ts):
         ts = ts.assign(time=_iso_utc(ts["time"]))
-    return ts.to_csv(index=False, lineterminator="\n")
+    return _neutralised(ts).to_csv(index=False, lineterminator="\n")
 
 
 class EndpointsCsvReporter:
@@ -46,4 +69,10 @@ class TimeseriesCsvReporter:
         return write_atomic(out_dir / self.filename, timeseries_csv(results))
 
 
-__all__ = ["EndpointsCsvReporter", "TimeseriesCsvReporter", "endpoints_csv", "timeseries_csv"]
+__all__ = [
+    "EndpointsCsvReporter",
+    "TimeseriesCsvReporter",
+    "endpoints_csv",
+    "neutralise_cell",
+    "timeseries_csv",
+]

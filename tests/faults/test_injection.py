@@ -8,6 +8,9 @@ that drains k6's output so k6 blocked on a full pipe and the run hung for ever.
 
 from __future__ import annotations
 
+import csv
+import json
+
 import pytest
 
 pytestmark = pytest.mark.k6
@@ -84,3 +87,24 @@ def test_a_branch_name_with_markup_is_listed_as_text_by_history(probe, tmp_path)
     listed = probe.run("history", env=env)
     probe.exit_ok(listed.returncode, 0, listed.stdout, listed.stderr)
     assert branch in listed.stdout
+
+
+def test_csv_cells_that_a_spreadsheet_would_evaluate_are_neutralised(probe):
+    """OWASP's rule for CSV injection: a leading ', for =, +, -, @, tab and CR."""
+    names = ['=HYPERLINK("http://evil.example","x")', "+1+1", "-2+3", "@SUM(A1)", "\tlead", "plain"]
+    calls = "\n".join(
+        f"http.get(__ENV.NOVALOAD_BASE_URL + '/health', {{ tags: {{ name: {json.dumps(n)} }} }});"
+        for n in names
+    )
+    script = probe.script(calls, options="{ vus: 1, iterations: 2 }")
+    out = probe.tmp / "run"
+    proc = probe.run("run", str(script), "--env", "local", "--out-dir", str(out), timeout=60)
+    probe.exit_ok(proc.returncode, 0, proc.stdout, proc.stderr)
+    with (out / "endpoints.csv").open(newline="", encoding="utf-8") as f:
+        cells = [cell for row in csv.reader(f) for cell in row]
+    for name in names[:-1]:
+        assert "'" + name in cells, (name, cells)
+        assert name not in cells
+    assert "plain" in cells
+    numbers = [c for c in cells if c.startswith("'") and c[1:].lstrip("-").replace(".", "", 1).isdigit()]
+    assert not numbers  # figures stay numbers

@@ -1,6 +1,7 @@
-"""Remove what load tests leave behind: VMs created on the target (by run tag)
-and, with ``force``, k6 containers of the Docker runner and the Kubernetes objects of
-``--runner k8s`` runs."""
+"""Remove what load tests leave behind: VMs created on the target (by run tag),
+k6 containers whose novaload is gone (every command reaps those, see
+``runners.reaper``) and, with ``force``, every k6 container of the Docker runner and
+the Kubernetes objects of ``--runner k8s`` runs."""
 
 from __future__ import annotations
 

@@ -79,3 +79,8 @@ def _global(
     state.scenarios_dir = scenarios_dir
     if debug:
         os.environ["NOVALOAD_DEBUG"] = "1"
+    # Containers of a novaload that was killed (and whose watchdog died too) go now.
+    from novaload.runners.reaper import reap_orphans
+
+    for name in reap_orphans():
+        console_err.print(f"removed container {name}: the novaload run that started it is gone")

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from novaload.cli.app import app, console, console_err, state
+from novaload.cli.interrupts import InterruptsAroundK6
 from novaload.cli.progress import ConsoleObserver
 from novaload.cli.summary import print_outcome
 from novaload.errors import UsageError
@@ -173,7 +174,8 @@ def run(
     )
     observer = ConsoleObserver(console_err)
     try:
-        outcome = run_test(request, observer)
+        with InterruptsAroundK6(lambda: observer.k6_started, observer.warn):
+            outcome = run_test(request, observer)
     finally:
         observer.close()
     print_outcome(console, outcome)

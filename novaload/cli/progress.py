@@ -37,10 +37,12 @@ class ConsoleObserver:
         self.plain_interval_s = plain_interval_s
         self._live: Live | None = None
         self._last_plain = 0.0
+        self.k6_started = False  # the pipeline calls start() just before the runner starts k6
 
     # RunObserver -------------------------------------------------------------------
     def start(self, plan: ExecutionPlan) -> None:
         self.planned_s = plan.planned_duration_s
+        self.k6_started = True
 
     def info(self, message: str) -> None:
         self.console.print(f"[cyan]•[/] {message}", highlight=False, soft_wrap=True)

@@ -5,7 +5,15 @@ read-only, run folder read-write, both at their host paths), per-instance k6
 arguments and outputs, live logs (redacted) and live progress from each
 instance's REST API, interrupt forwarding (first Ctrl-C/SIGTERM = graceful
 SIGINT to every k6, second = kill) and removal of every container whatever
-happens. :func:`remove_leftovers` cleans up after a crashed novaload.
+happens.
+
+Containers cannot die with novaload by themselves, so each carries its owner (PID,
+start time, boot id: :class:`novaload.lifetime.Owner`) as labels, and two things
+remove them when novaload is killed (even by SIGKILL): a watchdog process
+(``novaload.runners.watchdog``) started for the run, which outlives novaload only
+to remove its containers, and the reaper, which every novaload command
+runs and which removes containers whose owner is gone. :func:`remove_leftovers`
+(``cleanup --force``) removes them all.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from novaload.errors import RunnerError
+from novaload.lifetime import Owner
 from novaload.redact import Redactor
 from novaload.runfolder import instance_file
 from novaload.runners.base import (
@@ -38,6 +47,7 @@ from novaload.runners.image import BUILD_HINT, DEFAULT_IMAGE, DEFAULT_LOCAL_IMAG
 from novaload.runners.k6api import K6ApiPoller
 from novaload.runners.ports import free_port
 from novaload.runners.segments import segment_args
+from novaload.runners.watchdog import start_watchdog
 
 if TYPE_CHECKING:
     import docker
@@ -46,6 +56,9 @@ if TYPE_CHECKING:
 MANAGED_LABEL = "io.novaload.managed"
 RUN_ID_LABEL = "io.novaload.run-id"
 INSTANCE_LABEL = "io.novaload.instance"
+OWNER_PID_LABEL = "io.novaload.owner-pid"
+OWNER_START_LABEL = "io.novaload.owner-start"
+OWNER_BOOT_LABEL = "io.novaload.owner-boot"
 LOG_NAME = "k6.log"
 _API_PORT_IN_CONTAINER = 6565  # only on a named network, where ports are published
 _API_TIMEOUT_S = 1.0
@@ -220,6 +233,7 @@ class DockerRunner:
         interrupts = _Interrupts()
         log_path = plan.run_dir.resolve() / LOG_NAME
         started_at = datetime.now(UTC)
+        watchdog = start_watchdog(plan.run_id)
         try:
             with open(log_path, "w", encoding="utf-8") as combined, _signals_to(interrupts):
                 console = _Console(self.on_log, combined)
@@ -246,7 +260,10 @@ class DockerRunner:
                     if inst.log_thread is not None:
                         inst.log_thread.join(timeout=10)
         finally:
-            _remove_all(instances)
+            try:
+                _remove_all(instances)
+            finally:
+                watchdog.release()
         # In exit order: the instance that failed first is the cause, the others followed.
         codes = [
             inst.exit_code if inst.exit_code is not None else 1
@@ -347,7 +364,12 @@ def _create(
             network_mode="host" if host_network else None,
             network=None if host_network else plan.network,
             ports=ports,
-            labels={MANAGED_LABEL: "true", RUN_ID_LABEL: plan.run_id, INSTANCE_LABEL: str(index + 1)},
+            labels={
+                MANAGED_LABEL: "true",
+                RUN_ID_LABEL: plan.run_id,
+                INSTANCE_LABEL: str(index + 1),
+                **owner_labels(Owner.current()),
+            },
         )
     except docker.errors.DockerException as exc:
         raise RunnerError(
@@ -503,6 +525,22 @@ def remove_leftovers(run_id: str | None = None, client: docker.DockerClient | No
     return removed
 
 
+def owner_labels(owner: Owner) -> dict[str, str]:
+    return {
+        OWNER_PID_LABEL: str(owner.pid),
+        OWNER_START_LABEL: owner.started,
+        OWNER_BOOT_LABEL: owner.boot_id,
+    }
+
+
+def owner_of(labels: dict[str, str]) -> Owner | None:
+    """The owner recorded in a container's labels (None for containers without one)."""
+    try:
+        return Owner(int(labels[OWNER_PID_LABEL]), labels[OWNER_START_LABEL], labels[OWNER_BOOT_LABEL])
+    except (KeyError, ValueError):
+        return None
+
+
 def label_filters(run_id: str | None) -> list[str]:
     filters = [f"{MANAGED_LABEL}=true"]
     if run_id is not None:
@@ -518,12 +556,17 @@ def _explain(exc: Exception) -> str:
 __all__ = [
     "INSTANCE_LABEL",
     "MANAGED_LABEL",
+    "OWNER_BOOT_LABEL",
+    "OWNER_PID_LABEL",
+    "OWNER_START_LABEL",
     "RUN_ID_LABEL",
     "DockerRunner",
     "InstanceFiles",
     "combined_exit_code",
     "k6_command",
     "label_filters",
+    "owner_labels",
+    "owner_of",
     "remove_leftovers",
     "resolve_image",
     "volume_binds",

@@ -14,7 +14,6 @@ Process hygiene is the point of this module:
 
 from __future__ import annotations
 
-import ctypes
 import os
 import signal
 import subprocess
@@ -24,22 +23,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
+from novaload.lifetime import die_with_parent
 from novaload.redact import Redactor
 from novaload.runners.base import ExecutionPlan, K6Execution, ProgressCallback
 from novaload.runners.health import ProcessProbe, sampling
 from novaload.runners.k6api import K6ApiPoller
 from novaload.runners.ports import free_port
 
-_PR_SET_PDEATHSIG = 1
-
 LogCallback = Callable[[str], None]
-
-
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    except OSError:  # not Linux/glibc: the finally-kill still applies
-        pass
 
 
 class _Interrupts:
@@ -130,7 +121,7 @@ class LocalRunner:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent(signal.SIGKILL),
         )
         pump = threading.Thread(
             target=_pump_output, daemon=True, args=(proc.stdout, log_path, redactor, self.on_log)

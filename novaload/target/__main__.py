@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from novaload.errors import NovaloadError
@@ -28,7 +32,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--ready-file", type=Path, default=None, help="write the actual base URL here once listening"
     )
+    p.add_argument(
+        "--exit-with-parent",
+        action="store_true",
+        help="stop when stdin reaches end of file (the parent holds the pipe's only writer)",
+    )
     return p
+
+
+def _stop_at_stdin_eof() -> None:
+    """Stop gracefully (SIGTERM to ourselves) once the parent's pipe is closed."""
+
+    def watch() -> None:
+        # os.read, not sys.stdin: a daemon thread blocked in a buffered read aborts the
+        # interpreter's shutdown (it cannot take the buffer's lock).
+        with contextlib.suppress(OSError):
+            while os.read(0, 4096):
+                pass
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def settings_from_args(args: argparse.Namespace) -> TargetSettings:
@@ -47,6 +70,8 @@ def settings_from_args(args: argparse.Namespace) -> TargetSettings:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.exit_with_parent:
+        _stop_at_stdin_eof()
     try:
         serve(settings_from_args(args), ready_file=args.ready_file)
     except NovaloadError as exc:

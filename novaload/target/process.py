@@ -3,10 +3,18 @@
 Used by tests and by the runner (which reuses a target that is already up).
 The child binds port 0 and reports its URL through a ready file, so there is
 no race between picking a free port and binding it.
+
+The child never outlives its owner: the kernel sends it SIGTERM when the owner dies
+(``PR_SET_PDEATHSIG``), and it also stops when its stdin, a pipe only the owner
+holds, reaches end of file (``--exit-with-parent``), which covers a parent that forked
+it from a thread or a platform without the prctl. It runs in its own session, so a
+terminal's Ctrl-C reaches novaload only: the target keeps serving until k6's teardown
+has run, and novaload stops it afterwards.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import signal
@@ -19,6 +27,7 @@ from pathlib import Path
 from types import TracebackType
 
 from novaload.errors import RunnerError
+from novaload.lifetime import die_with_parent
 from novaload.target.app import SERVICE_NAME
 from novaload.target.settings import TargetSettings
 
@@ -99,7 +108,12 @@ class TargetProcess:
         ready = workdir / "ready"
         with open(workdir / "target.log", "wb") as log:
             proc = subprocess.Popen(
-                _args(settings, ready), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+                [*_args(settings, ready), "--exit-with-parent"],
+                stdin=subprocess.PIPE,  # never written: its end of file tells the child we are gone
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=die_with_parent(signal.SIGTERM),
             )
         target = cls(proc, "", workdir)
         try:
@@ -133,6 +147,9 @@ class TargetProcess:
 
     def stop(self) -> int:
         """SIGTERM, then SIGKILL after 5 s; always reaps. Returns the exit status."""
+        if self._proc.stdin is not None:
+            with contextlib.suppress(OSError):
+                self._proc.stdin.close()
         if self._proc.poll() is None:
             self._proc.send_signal(signal.SIGTERM)
             try:

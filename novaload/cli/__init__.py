@@ -11,7 +11,6 @@ from __future__ import annotations
 import sys
 
 import typer
-from rich.markup import escape
 
 # Command modules register themselves on `app` when imported.
 from novaload.cli import (  # noqa: F401  (imported for registration)
@@ -24,7 +23,7 @@ from novaload.cli import (  # noqa: F401  (imported for registration)
     cmd_suite,
     cmd_target,
 )
-from novaload.cli.app import app, console_err, state
+from novaload.cli.app import app, console_err, state, styled
 from novaload.errors import ExitCode, NovaloadError
 
 
@@ -36,8 +35,7 @@ def main(argv: list[str] | None = None) -> None:
     except NovaloadError as exc:
         if state.debug:
             console_err.print_exception()
-        # The message quotes user input and tools' output: escaped, never read as markup.
-        console_err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        console_err.print(styled("error:", "bold red", f" {exc}"), soft_wrap=True)
         sys.exit(int(exc.exit_code))
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
@@ -54,8 +52,11 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(code)
         console_err.print_exception()
         console_err.print(
-            "[bold red]internal error[/] — this is a bug in novaload; "
-            "please report it with the traceback above"
+            styled(
+                "internal error",
+                "bold red",
+                " — this is a bug in novaload; please report it with the traceback above",
+            )
         )
         sys.exit(ExitCode.INTERNAL)
     sys.exit(code if isinstance(code, int) else 0)

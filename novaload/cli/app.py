@@ -10,6 +10,7 @@ from typing import Annotated, TextIO
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from novaload import __version__
 
@@ -32,8 +33,17 @@ def _width(stream: TextIO) -> int | None:
 
 
 # Results go to stdout; progress, warnings and errors to stderr, so stdout can be piped.
-console = Console(highlight=False, width=_width(sys.stdout))
-console_err = Console(stderr=True, highlight=False, width=_width(sys.stderr))
+# Markup is off: k6 output, error messages, names from the config and git branches are
+# user-controlled, and a "[/]" in any of them would raise MarkupError (or restyle the
+# line). novaload's own styling is passed as rich Text/styles, never parsed from strings.
+console = Console(highlight=False, markup=False, width=_width(sys.stdout))
+console_err = Console(stderr=True, highlight=False, markup=False, width=_width(sys.stderr))
+
+
+def styled(label: str, style: str, rest: str = "") -> Text:
+    """``label`` in ``style`` followed by ``rest`` as plain text (never parsed as markup)."""
+    return Text.assemble((label, style), rest)
+
 
 app = typer.Typer(
     name="novaload",

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from novaload.cli.app import app, console, state
 from novaload.errors import ExitCode
@@ -105,13 +106,11 @@ def print_comparison(result: Comparison) -> None:
                 _fmt_value(m.metric, m.new),
                 m.change_text(),
                 m.ci_text(),
-                f"[{s}]{m.status}[/]" if s else str(m.status),
+                Text(str(m.status), style=s or ""),
             )
         table.add_section()
     console.print(table)
-    console.print(
-        ("[bold red]" if result.regressed else "[green]") + result.summary_line() + "[/]", highlight=False
-    )
+    console.print(Text(result.summary_line(), style="bold red" if result.regressed else "green"))
 
 
 @app.command()

@@ -77,42 +77,41 @@ def render(
         from novaload.scenario.shapes import draw_shape, plan_series
 
         for name, executor in rendered.options["scenarios"].items():
-            console_err.print(f"[bold]{name}[/] · {executor['executor']}")
+            console_err.print(Text.assemble((name, "bold"), f" · {executor['executor']}"))
             console_err.print(draw_shape(plan_series(executor, 1.0), width=72, height=14), highlight=False)
 
 
 @app.command("list")
 def list_() -> None:
     """Show scenarios, environments, profiles and suites, one line each."""
-    from rich.markup import escape
-
     from novaload.config import load_project
     from novaload.config.loader import default_config_dir
 
     project = load_project(state.config_dir, state.scenarios_dir)
-    console.print("[bold]scenarios[/]")
+    console.print(Text("scenarios", style="bold"))
     for s in project.scenarios.values():
-        # Descriptions are user text (imported ones come from API titles): never markup.
         console.print(
-            f"  {escape(s.name):<12} {escape(s.description)} [dim](default profile {escape(s.default_profile)})[/]"
+            Text.assemble(
+                f"  {s.name:<12} {s.description} ", (f"(default profile {s.default_profile})", "dim")
+            )
         )
-    console.print("[bold]environments[/]")
+    console.print(Text("environments", style="bold"))
     for e in project.environments.values():
         target = "built-in demo target" if e.uses_demo_target else e.base_url
-        note = " [yellow](requires --yes)[/]" if e.requires_confirmation else ""
-        console.print(f"  {e.name:<12} {target}{note}")
-    console.print("[bold]profiles[/]")
+        note = " (requires --yes)" if e.requires_confirmation else ""
+        console.print(Text.assemble(f"  {e.name:<12} {target}", (note, "yellow")))
+    console.print(Text("profiles", style="bold"))
     for p in project.profiles.values():
-        console.print(f"  {escape(p.name):<12} {escape(p.description)}")
+        console.print(f"  {p.name:<12} {p.description}")
     suites = sorted((state.config_dir or default_config_dir()).joinpath("suites").glob("*.yaml"))
     if suites:
         from novaload.config.loader import read_yaml
 
-        console.print("[bold]suites[/] (novaload suite NAME)")
+        console.print(Text.assemble(("suites", "bold"), " (novaload suite NAME)"))
         for path in suites:
             data = read_yaml(path)
             about = data.get("description", "") if isinstance(data, dict) else ""
-            console.print(f"  {escape(path.stem):<12} {escape(str(about))}")
+            console.print(f"  {path.stem:<12} {about}")
 
 
 @app.command()

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.progress_bar import ProgressBar
 from rich.table import Table
+from rich.text import Text
 
 from novaload.runners.base import ExecutionPlan, LiveStats
 
@@ -45,10 +46,10 @@ class ConsoleObserver:
         self.k6_started = True
 
     def info(self, message: str) -> None:
-        self.console.print(f"[cyan]•[/] {message}", highlight=False, soft_wrap=True)
+        self.console.print(Text.assemble(("•", "cyan"), " ", message), soft_wrap=True)
 
     def warn(self, message: str) -> None:
-        self.console.print(f"[yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
+        self.console.print(Text.assemble(("warning:", "yellow"), " ", message), soft_wrap=True)
 
     def progress(self, stats: LiveStats) -> None:
         if self.console.is_terminal:
@@ -66,8 +67,8 @@ class ConsoleObserver:
         row = _fmt(stats, self.planned_s)
         for _ in row:
             table.add_column()
-        table.add_row(*[f"[dim]{k}[/]" for k, _ in row])
-        table.add_row(*[f"[bold]{v}[/]" for _, v in row])
+        table.add_row(*[Text(k, style="dim") for k, _ in row])
+        table.add_row(*[Text(v, style="bold") for _, v in row])
         if self.planned_s:
             outer = Table.grid()
             outer.add_row(

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from novaload.run.outcome import K6_MEANINGS
 
@@ -27,7 +28,7 @@ def print_results(console: Console, results: RunResults) -> None:
         style = {"passed": "green", "failed": "bold red", "no data": "yellow"}
         for t in results.thresholds:
             observed = "-" if t.observed is None else f"{t.observed:.4g}"
-            table.add_row(t.metric, t.expression, observed, f"[{style[t.status]}]{t.status}[/]")
+            table.add_row(t.metric, t.expression, observed, Text(t.status, style=style[t.status]))
         console.print(table)
     reqs = results.value("http_reqs", "count")
     if reqs is not None:
@@ -44,7 +45,7 @@ def print_results(console: Console, results: RunResults) -> None:
         colour = "green" if generator.trustworthy else "bold yellow"
         console.print(generator.summary_line(), style=colour, markup=False, highlight=False)
     for w in results.warnings:
-        console.print(f"[yellow]warning:[/] {w}", highlight=False)
+        console.print(Text.assemble(("warning:", "yellow"), " ", w))
 
 
 def print_outcome(console: Console, outcome: RunOutcome) -> None:
@@ -53,8 +54,10 @@ def print_outcome(console: Console, outcome: RunOutcome) -> None:
     colour = "green" if outcome.exit_code == 0 else "red"
     meaning = K6_MEANINGS.get(outcome.exit_code, outcome.verdict)
     console.print(
-        f"[bold {colour}]{outcome.verdict}[/] · exit {outcome.exit_code} ({meaning}) · run {outcome.run_id}",
-        highlight=False,
+        Text.assemble(
+            (outcome.verdict, f"bold {colour}"),
+            f" · exit {outcome.exit_code} ({meaning}) · run {outcome.run_id}",
+        )
     )
     html = outcome.run_dir / "report.html"
     where = html if html.exists() else outcome.run_dir

@@ -18,6 +18,7 @@ runs and which removes containers whose owner is gone. :func:`remove_leftovers`
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -189,10 +190,13 @@ class _Console:
         self._lock = threading.Lock()
 
     def line(self, text: str) -> None:
+        """Never raises: a full disk or a failing sink loses the line, not the run."""
         with self._lock:
-            self._combined.write(text + "\n")
-            self._combined.flush()
-            self._sink(text)
+            with contextlib.suppress(OSError, ValueError):
+                self._combined.write(text + "\n")
+                self._combined.flush()
+            with contextlib.suppress(Exception):
+                self._sink(text)
 
 
 def _print_line(text: str) -> None:
@@ -452,15 +456,32 @@ def _wait_exit(inst: _Instance, interrupts: _Interrupts) -> None:
 
 
 def _stream_logs(inst: _Instance, prefix: str, redactor: Redactor, console: _Console) -> None:
-    with open(inst.files.log, "w", encoding="utf-8") as own:
-        try:
-            for line in _lines(inst.container.logs(stream=True, follow=True)):
+    """Follow one container's output to its own log, ``k6.log`` and the console.
+
+    A line that cannot be written or shown is dropped, never the stream: the reader
+    must follow the container to its end whatever k6 prints.
+    """
+    try:
+        own: IO[str] | None = open(inst.files.log, "w", encoding="utf-8")  # noqa: SIM115 (closed below)
+    except OSError:
+        own = None
+    try:
+        for line in _lines(inst.container.logs(stream=True, follow=True)):
+            try:
                 line = redactor(line)
-                own.write(line + "\n")
-                own.flush()
+                if own is not None:
+                    own.write(line + "\n")
+                    own.flush()
                 console.line(prefix + line)
-        except Exception as exc:  # noqa: BLE001 - logs are best effort; the exit code is what counts
+            except Exception:  # noqa: BLE001 - a lost line beats a lost stream
+                continue
+    except Exception as exc:  # noqa: BLE001 - logs are best effort; the exit code is what counts
+        with contextlib.suppress(Exception):
             console.line(f"{prefix}(log stream ended: {exc})")
+    finally:
+        if own is not None:
+            with contextlib.suppress(OSError):
+                own.close()
 
 
 def _lines(chunks: Iterator[bytes]) -> Iterator[str]:

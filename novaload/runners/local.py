@@ -14,6 +14,7 @@ Process hygiene is the point of this module:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -65,14 +66,31 @@ class _Interrupts:
 
 
 def _pump_output(stream: IO[bytes], log_path: Path, redactor: Redactor, on_line: LogCallback | None) -> None:
-    """Copy k6's output to k6.log (secrets redacted); surface warnings and errors."""
-    with log_path.open("w", encoding="utf-8") as log:
+    """Copy k6's output to k6.log (secrets redacted); surface warnings and errors.
+
+    This thread must drain the pipe until k6 closes it, whatever a line holds or a
+    callback does: k6 blocks on a full pipe, and a run whose reader died would hang
+    forever. A failing k6.log (disk full) or callback only loses that line.
+    """
+    try:
+        log: IO[str] | None = log_path.open("w", encoding="utf-8")
+    except OSError:
+        log = None
+    try:
         for raw in iter(stream.readline, b""):
-            line = redactor(raw.decode("utf-8", "replace").rstrip("\n"))
-            log.write(line + "\n")
-            log.flush()
-            if on_line is not None and ("level=error" in line or "level=warning" in line):
-                on_line(line)
+            try:
+                line = redactor(raw.decode("utf-8", "replace").rstrip("\n"))
+                if log is not None:
+                    log.write(line + "\n")
+                    log.flush()
+                if on_line is not None and ("level=error" in line or "level=warning" in line):
+                    on_line(line)
+            except Exception:  # noqa: BLE001 - keep draining: a lost line beats a hung k6
+                continue
+    finally:
+        if log is not None:
+            with contextlib.suppress(OSError):
+                log.close()
 
 
 class LocalRunner:

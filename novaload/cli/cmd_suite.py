@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from novaload.cli.app import app, console, console_err, state
@@ -78,25 +77,23 @@ def suite(
         history_dir=history_dir,
         on_event=lambda message: console_err.print(message, markup=False, highlight=False),
     )
-    table = Table(title=f"suite {escape(spec.name)}", show_edge=False)
+    table = Table(title=f"suite {spec.name}", show_edge=False)
     for col in ("#", "run", "verdict", "exit", "requests", "p95 ms", "failed", "folder"):
         table.add_column(col)
     for row in outcome.rows:
         f = row.figures
         table.add_row(
             str(row.index + 1),
-            escape(row.label),
-            escape(row.verdict),
+            row.label,
+            row.verdict,
             str(row.exit_code) if row.verdict != "not run" else "–",
             "–" if f.get("requests") is None else f"{f['requests']:,.0f}",
             "–" if f.get("p95_ms") is None else f"{f['p95_ms']:.1f}",
             "–" if f.get("failed_rate") is None else f"{100 * (f['failed_rate'] or 0):.2f}%",
-            escape(row.folder),
+            row.folder,
         )
     console.print(table)
-    console.print(f"suite folder: {escape(str(outcome.suite_dir))} (index.html, index.md, junit.xml)")
+    console.print(f"suite folder: {outcome.suite_dir} (index.html, index.md, junit.xml)")
     meaning = dict(SEVERITY_ORDER).get(str(outcome.exit_code), "see the runs")
-    console.print(
-        f"suite verdict: {escape(outcome.verdict)} · exit code {outcome.exit_code} ({escape(meaning)})"
-    )
+    console.print(f"suite verdict: {outcome.verdict} · exit code {outcome.exit_code} ({meaning})")
     raise typer.Exit(outcome.exit_code)

@@ -10,9 +10,13 @@ and URL-encoded (a secret in a query string or in a URL's user info).
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from urllib.parse import quote, quote_plus, unquote, urlsplit, urlunsplit
+
+from novaload.fileio import write_atomic
 
 MASK = "***"
 # Escaping depth covered: a value JSON-encoded by the script, then escaped by k6's logfmt.
@@ -36,6 +40,7 @@ def printed_forms(secret: str) -> set[str]:
     forms = set(base)
     for form in base:
         forms |= _json_escaped(form, _ESCAPE_DEPTH)
+    forms |= {html.escape(f, quote=q) for f in list(forms) for q in (True, False)}  # HTML reports
     return forms
 
 
@@ -54,6 +59,18 @@ class Redactor:
             if secret in text:
                 text = text.replace(secret, MASK)
         return text
+
+    def redact_file(self, path: Path) -> None:
+        """Mask secrets in a text file novaload wrote (rewritten atomically, only if needed)."""
+        if not self.secrets:
+            return
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return
+        masked = self(text)
+        if masked != text:
+            write_atomic(path, masked)
 
 
 def secret_values(names: Iterable[str], environ: Mapping[str, str]) -> tuple[str, ...]:

@@ -534,6 +534,10 @@ def _write_reports(
     except Exception as exc:  # noqa: BLE001 - the other reports are already written
         warnings.append(f"a report could not be written: {exc}")
         observer.warn(f"a report could not be written: {exc}")
+    # Endpoint names, URLs and tags come from the script and may carry a secret in any
+    # report (a query-string token keys Apdex in summary.json): every file is masked.
+    for path in files:
+        redact.redact_file(path)
     md = run_dir / "report.md"
     if md.exists():
         append_step_summary(md.read_text(encoding="utf-8"))

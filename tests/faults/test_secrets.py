@@ -8,6 +8,7 @@ secret into a URL or tag puts it there (README says so).
 from __future__ import annotations
 
 import base64
+import html
 import json
 from pathlib import Path
 from urllib.parse import quote, quote_plus
@@ -20,8 +21,8 @@ RAW_K6_FILES = ("k6-results.json",)
 
 
 def forms(secret: str) -> dict[str, str]:
-    """How k6 can print ``secret``: as given, escaped once or twice (JSON in a logfmt line),
-    URL-encoded."""
+    """How ``secret`` can be printed: as given, escaped once or twice (JSON in a logfmt
+    line), URL-encoded, HTML-escaped (report.html)."""
     once = json.dumps(secret)[1:-1]
     return {
         "raw": secret,
@@ -29,6 +30,7 @@ def forms(secret: str) -> dict[str, str]:
         "json-in-logfmt": json.dumps(once)[1:-1],
         "url": quote(secret, safe=""),
         "url-plus": quote_plus(secret),
+        "html": html.escape(secret),
     }
 
 

@@ -38,8 +38,9 @@ def k6_output_args(
     """k6 CLI arguments and environment variables sending a run to the stack.
 
     ``outputs`` picks among "prometheus" (remote write), "influxdb" (k6's InfluxDB 1.x
-    output) and "loki" (k6 logs, labelled ``testid=<run_id>``; k6 then writes its log
-    lines to Loki *instead of* its stderr). With ``native_histograms`` (or the
+    output) and "loki" (k6's own Loki log output, labelled ``testid=<run_id>``; k6 then
+    writes its log lines to Loki *instead of* its stderr, which is why
+    :func:`outputs_for_run` forwards k6.log to Loki instead). With ``native_histograms`` (or the
     settings') trends go as Prometheus native histograms (``k6_<trend>_seconds``) instead
     of the ``k6_<trend>_p95``... stat gauges; the provisioned dashboards and alert rules
     read both.
@@ -214,6 +215,9 @@ class RunOutputs:
     env: dict[str, str]
     problems: tuple[str, ...]  # one line per service left out (warnings)
     notes: tuple[str, ...]  # where the run can be watched, where its logs go
+    # Loki, when it answered: novaload forwards k6.log's entries there
+    # (novaload.monitoring.logs), so k6's log lines also stay in k6.log.
+    loki_url: str | None = None
 
 
 def outputs_for_run(
@@ -236,15 +240,20 @@ def outputs_for_run(
     if not outputs:
         problems.append("monitoring: nothing to send the run to; start the stack with `novaload monitor up`")
         return RunOutputs(settings, (), (), {}, tuple(problems), ())
-    args, env = k6_output_args(settings, run_id, native_histograms, outputs=outputs)
+    # Not k6's --log-output=loki: it would take k6's log lines out of k6.log and the terminal.
+    k6_outputs = [o for o in outputs if o != "loki"]
+    args, env = (
+        k6_output_args(settings, run_id, native_histograms, outputs=k6_outputs) if k6_outputs else ([], {})
+    )
     notes = []
     if "loki" in outputs:
-        notes.append(f"k6 logs go to Loki (label testid={run_id}) instead of k6.log")
+        notes.append(f"k6 logs also go to Loki (label testid={run_id})")
     if "prometheus" in outputs or "influxdb" in outputs:
         dashboard = "prometheus" if "prometheus" in outputs else "influxdb"
         link = grafana_run_url(settings, run_id, started_at or datetime.now(UTC), None, dashboard=dashboard)
         notes.append(f"live dashboard: {link}")
-    return RunOutputs(settings, outputs, tuple(args), env, tuple(problems), tuple(notes))
+    loki_url = settings.loki_url if "loki" in outputs else None
+    return RunOutputs(settings, outputs, tuple(args), env, tuple(problems), tuple(notes), loki_url)
 
 
 def grafana_run_url(

@@ -164,8 +164,11 @@ def run_test(request: RunRequest, observer: RunObserver | None = None) -> RunOut
     env = dict(prepared.env)
     monitor_args: tuple[str, ...] = ()
     scrape: ScrapePlan | None = None
+    loki_url: str | None = None
     if request.monitor:
-        monitor_args, monitor_env, scrape = _monitoring(run_id, observer, request.monitor_native_histograms)
+        monitor_args, monitor_env, scrape, loki_url = _monitoring(
+            run_id, observer, request.monitor_native_histograms
+        )
         env.update(monitor_env)
     with demo_target_for(prepared, observer, scrape, run_id) as demo_url:
         if demo_url:
@@ -195,7 +198,8 @@ def run_test(request: RunRequest, observer: RunObserver | None = None) -> RunOut
         windowed = sorted({t.parsed_metric.metric for t in windowed_thresholds(prepared)})
         live = _follow_results(plan, request.raw, observer, windowed)
         try:
-            execution = runner.run(plan, _with_live_p95(observer, live))
+            with _forward_logs(loki_url, run_id, run_dir, observer):
+                execution = runner.run(plan, _with_live_p95(observer, live))
         except BaseException:
             if live is not None:
                 live.abandon()
@@ -252,11 +256,26 @@ def _remove_pipes(plan: ExecutionPlan) -> None:
                 path.unlink()
 
 
+@contextlib.contextmanager
+def _forward_logs(loki_url: str | None, run_id: str, run_dir: Path, observer: RunObserver) -> Iterator[None]:
+    """k6's log lines to Loki while k6 runs (from k6.log, which keeps them all)."""
+    if loki_url is None:
+        yield
+        return
+    from novaload.monitoring.logs import forward_k6_logs
+
+    with forward_k6_logs(loki_url, run_id, run_dir / "k6.log") as forwarder:
+        yield
+    lost = forwarder.summary() if forwarder else None
+    if lost:
+        observer.warn(lost)
+
+
 def _monitoring(
     run_id: str, observer: RunObserver, native_histograms: bool
-) -> tuple[tuple[str, ...], dict[str, str], ScrapePlan | None]:
-    """k6 arguments and environment for the outputs that answered, and how the demo
-    target is announced when Prometheus is one of them."""
+) -> tuple[tuple[str, ...], dict[str, str], ScrapePlan | None, str | None]:
+    """k6 arguments and environment for the outputs that answered, how the demo target
+    is announced when Prometheus is one of them, and Loki's URL when it answered."""
     from novaload.monitoring.outputs import outputs_for_run
     from novaload.monitoring.targets import scrape_plan
 
@@ -270,7 +289,7 @@ def _monitoring(
         scrape, why_not = scrape_plan(wired.settings)
         if scrape is None:
             observer.warn(why_not)
-    return wired.args, wired.env, scrape
+    return wired.args, wired.env, scrape, wired.loki_url
 
 
 def finish_run(

@@ -381,3 +381,29 @@ def test_status_and_up_do_not_wait_for_a_system_under_test_that_is_down() -> Non
     checks = {c.name: c for c in stack.up(wait_timeout=1)}
     target = checks["prometheus targets"]
     assert target.ok and "system under test down: novaload-target" in target.detail
+
+
+def test_log_forwarder_counts_what_a_dead_loki_did_not_get(tmp_path: Path) -> None:
+    """Nothing listens: the run goes on, one line says how many log lines Loki missed."""
+    import socket
+
+    from novaload.monitoring.logs import forward_k6_logs
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    log = tmp_path / "k6.log"
+    with forward_k6_logs(dead, "r1", log) as forwarder:
+        log.write_text(
+            'time="2026-12-02T09:43:11Z" level=info msg="hello" source=console\n'
+            "     checks.........................: 100.00% 3 out of 3\n"  # k6's summary: not a log entry
+            'time="2026-12-02T09:43:12Z" level=warning msg="Insufficient VUs, reached 1 active VUs" '
+            "executor=constant-arrival-rate scenario=a\n"
+            'time="2026-12-02T09:43:12Z" level=info msg="half a li',  # still being written
+            encoding="utf-8",
+        )
+    assert forwarder is not None
+    assert forwarder.summary() == (
+        f"monitoring: 2 k6 log line(s) not sent to Loki at {dead}/loki/api/v1/push "
+        "(1 failed push(es), last: Connection refused); k6.log has them all"
+    )

@@ -28,6 +28,7 @@ from monitoring_support import (
     free_port,
     http_get,
     require,
+    start_loki_receiver,
     start_prometheus,
 )
 from support import stop_process
@@ -164,7 +165,8 @@ def test_run_monitor_sends_metrics_and_logs_and_announces_the_demo_target(
     assert scraped_up, "Prometheus never scraped the demo target of the run"
     assert list(targets.glob("novaload-run-*")) == [] and list(targets.glob(".novaload-run-*")) == []
     assert "monitoring:" not in stderr, stderr  # every service answered: no preflight line
-    assert f"k6 logs go to Loki (label testid={run_id})" in stderr
+    assert f"k6 logs also go to Loki (label testid={run_id})" in stderr
+    assert "iteration 0 of VU 1" in (tmp_path / "run" / "k6.log").read_text(encoding="utf-8")  # kept
     # InfluxDB 1.6.7 has no v2 write API: the history publish fails in one plain line.
     (publish,) = [ln for ln in stderr.splitlines() if "run history not published" in ln]
     assert "HTTP 404" in publish and "before 1.8" in publish, publish
@@ -199,6 +201,72 @@ def test_run_monitor_sends_metrics_and_logs_and_announces_the_demo_target(
     ]
     for stream in selected:  # Loki's push format: [ns timestamp as a string, line]
         assert all(len(v) == 2 and v[0].isdigit() and len(v[0]) >= 19 for v in stream["values"])
+
+
+# console output at two levels, and an arrival-rate scenario short of VUs (k6's
+# "Insufficient VUs" warning, which novaload's generator check reads from k6.log).
+LOG_SCRIPT = """
+import { sleep } from 'k6';
+export const options = { scenarios: { a: { executor: 'constant-arrival-rate', rate: 20, timeUnit: '1s',
+  duration: '3s', preAllocatedVUs: 1, maxVUs: 1 } } };
+export default function () {
+  if (__ITER < 3) { console.log(`line ${__ITER} with "quotes" and = sign`); console.error('bad thing'); }
+  sleep(0.3);
+}
+"""
+
+
+def _shape(streams: list[dict]) -> set[tuple[tuple[tuple[str, str], ...], str]]:
+    return {(tuple(sorted(s["stream"].items())), v[1]) for s in streams for v in s["values"]}
+
+
+def test_forwarded_logs_have_the_shape_of_k6s_own_loki_push(
+    k6_bin: str, tmp_path: Path, loki: LokiReceiver
+) -> None:
+    """The same script twice: once with k6's own --log-output=loki, once with its log in
+    k6.log forwarded by novaload. Loki must get the same streams (labels) and lines."""
+    from novaload.monitoring.logs import forward_k6_logs
+
+    script = tmp_path / "logs.js"
+    script.write_text(LOG_SCRIPT, encoding="utf-8")
+    own, server = start_loki_receiver()
+    try:
+        done = subprocess.run(
+            [
+                k6_bin,
+                "run",
+                "--quiet",
+                "--no-usage-report",
+                "--log-output",
+                f"loki={own.url}/loki/api/v1/push,label.testid=shape",
+                str(script),
+            ],  # fmt: skip
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,  # fmt: skip
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert done.returncode == 0, done.stderr[-1500:]
+    log = tmp_path / "k6.log"
+    before = len(loki.pushes)
+    with forward_k6_logs(loki.url, "shape", log) as forwarder, log.open("w", encoding="utf-8") as out:
+        done = subprocess.run(
+            [k6_bin, "run", "--quiet", "--no-usage-report", str(script)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            timeout=60,
+            check=False,  # fmt: skip
+        )
+    assert done.returncode == 0
+    assert forwarder is not None and forwarder.summary() is None and forwarder.pushed >= 7
+    forwarded = [s for push in loki.pushes[before:] for s in push["streams"]]
+    assert _shape(forwarded) == _shape(own.streams())
+    labels = {tuple(sorted(s["stream"])) for s in forwarded}
+    assert ("executor", "level", "scenario", "testid") in labels  # the Insufficient VUs warning
+    assert "Insufficient VUs" in log.read_text(encoding="utf-8")  # and k6.log still has it
 
 
 def test_run_monitor_with_services_down_says_so_once_and_runs(sd_prometheus: Server, tmp_path: Path) -> None:
@@ -268,6 +336,8 @@ def test_outputs_for_run_as_a_library(sd_prometheus: Server, loki: LokiReceiver)
     assert wired.outputs == ("prometheus", "loki")
     assert wired.problems == (f"monitoring: InfluxDB at {dead} is not reachable (Connection refused): "
                               "no InfluxDB metrics for this run",)  # fmt: skip
-    assert "--log-output" in wired.args and "influxdb" not in " ".join(wired.args)
+    # Loki gets k6.log's entries from novaload, not k6's --log-output (which empties k6.log)
+    assert wired.loki_url == loki.url and "--log-output" not in wired.args
+    assert "influxdb" not in " ".join(wired.args)
     assert wired.env["K6_PROMETHEUS_RW_STALE_MARKERS"] == "true"
     assert any(n.startswith("live dashboard: ") and "var-testid=lib-run" in n for n in wired.notes)

@@ -332,6 +332,16 @@ def _generator(results: RunResults) -> str:
             svg.line_chart("k6 CPU, % of its share", cpu, y_label="% of share", y_fmt=lambda v: f"{v:,.0f} %"),
             svg.line_chart("k6 memory (RSS)", mem, y_label="MB", y_fmt=lambda v: f"{v:,.6g} MB"),
         ]
+    else:
+        charts = []
+    ts = results.timeseries
+    if gen.dropped_iterations and "dropped_iterations" in ts.columns:
+        window = results.window_s or 1.0
+        dropped = [d / window for d in _col(ts, "dropped_iterations")]
+        charts.append(svg.line_chart("Dropped iterations (when k6 fell behind the arrival rate)",
+                                     [svg.Series("dropped/s", C_ERR, _col(ts, "t"), dropped)],
+                                     y_label="dropped/s"))
+    if charts:
         body += "\n".join(f"<figure>{ch}</figure>" for ch in charts)
     return _section("generator", "Load generator", body)
 

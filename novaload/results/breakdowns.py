@@ -288,6 +288,7 @@ def timeseries(ctx: Context) -> pd.DataFrame:
         "iterations",
         "data_sent",
         "data_received",
+        "dropped_iterations",
     ]
     win_col = ctx.pts["win"].dropna()
     if win_col.empty or ctx.first_us is None:
@@ -337,6 +338,7 @@ def timeseries(ctx: Context) -> pd.DataFrame:
     frame["iterations"] = per_win("iterations", "s").fillna(0).astype("int64").to_numpy()
     frame["data_sent"] = per_win("data_sent", "s").fillna(0.0).to_numpy()
     frame["data_received"] = per_win("data_received", "s").fillna(0.0).to_numpy()
+    frame["dropped_iterations"] = per_win("dropped_iterations", "s").fillna(0).astype("int64").to_numpy()
     return frame.reset_index(drop=True)[cols]
 
 

@@ -139,7 +139,8 @@ class RunResults:
     # group, check, passes, fails, rate
     checks: pd.DataFrame = field(default_factory=pd.DataFrame)
     # t (seconds since first sample, window start), time (UTC), requests, failures,
-    # rps, p50, p95, p99 (ms), vus, iterations, data_sent, data_received
+    # rps, p50, p95, p99 (ms), vus, vus_peak, iterations, data_sent, data_received,
+    # dropped_iterations
     timeseries: pd.DataFrame = field(default_factory=pd.DataFrame)
     window_s: float = 1.0
     # t (as in timeseries), name, requests: requests of each endpoint per window (only

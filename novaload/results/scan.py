@@ -76,6 +76,7 @@ TIMESERIES_METRICS = (
     "iterations",
     "data_sent",
     "data_received",
+    "dropped_iterations",  # when the load generator fell behind (results.generator)
 )
 _JSON_COLUMNS = (
     "{type: 'VARCHAR', metric: 'VARCHAR', data: 'STRUCT(time TIMESTAMPTZ, value DOUBLE, "

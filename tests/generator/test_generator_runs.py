@@ -102,6 +102,13 @@ def test_saturated_generator_is_flagged_and_exits_5(tmp_path: Path) -> None:
     assert "UNTRUSTWORTHY" in (out / "report.md").read_text()
     html = (out / "report.html").read_text()
     assert 'id="generator"' in html and "k6 CPU, % of its share" in html
+    assert "Dropped iterations (when k6 fell behind" in html
+    # when it fell behind: the time series' dropped iterations add up to k6's raw count
+    dropped_col = [line.split(",")[-1] for line in (out / "timeseries.csv").read_text().splitlines()]
+    assert (
+        dropped_col[0] == "dropped_iterations"
+        and sum(int(v) for v in dropped_col[1:]) == gen["dropped_iterations"]
+    )
     assert "load generator: UNTRUSTWORTHY" in proc.stdout
     assert '<testcase classname="load_generator" name="trustworthy"' in (out / "junit.xml").read_text()
     run_json = json.loads((out / "run.json").read_text())

@@ -36,6 +36,7 @@ from novaload.thresholds import Threshold
 
 if TYPE_CHECKING:
     from novaload.compare import Comparison, RunSnapshot
+    from novaload.monitoring.settings import MonitoringSettings
     from novaload.monitoring.targets import ScrapePlan
     from novaload.reports.base import ExtraSection
     from novaload.results.live import LiveScan
@@ -120,6 +121,7 @@ def run_test(request: RunRequest, observer: RunObserver | None = None) -> RunOut
     """Run one load test end to end and return its outcome (never raises after k6 ran)."""
     observer = observer or SilentObserver()
     k6 = find_k6(request.k6)
+    monitoring = _monitoring_settings() if request.monitor else None  # bad settings: nothing written yet
     name = Path(request.target).stem if request.is_script else request.target
     existed = request.out_dir is not None and request.out_dir.exists()
     run_id, run_dir = create_run_dir(name, request.out_dir)
@@ -165,9 +167,9 @@ def run_test(request: RunRequest, observer: RunObserver | None = None) -> RunOut
     monitor_args: tuple[str, ...] = ()
     scrape: ScrapePlan | None = None
     loki_url: str | None = None
-    if request.monitor:
+    if monitoring is not None:
         monitor_args, monitor_env, scrape, loki_url = _monitoring(
-            run_id, observer, request.monitor_native_histograms
+            monitoring, run_id, observer, request.monitor_native_histograms
         )
         env.update(monitor_env)
     with demo_target_for(prepared, observer, scrape, run_id) as demo_url:
@@ -271,15 +273,21 @@ def _forward_logs(loki_url: str | None, run_id: str, run_dir: Path, observer: Ru
         observer.warn(lost)
 
 
+def _monitoring_settings() -> MonitoringSettings:
+    from novaload.monitoring.settings import MonitoringSettings
+
+    return MonitoringSettings.from_env()
+
+
 def _monitoring(
-    run_id: str, observer: RunObserver, native_histograms: bool
+    settings: MonitoringSettings, run_id: str, observer: RunObserver, native_histograms: bool
 ) -> tuple[tuple[str, ...], dict[str, str], ScrapePlan | None, str | None]:
     """k6 arguments and environment for the outputs that answered, how the demo target
     is announced when Prometheus is one of them, and Loki's URL when it answered."""
     from novaload.monitoring.outputs import outputs_for_run
     from novaload.monitoring.targets import scrape_plan
 
-    wired = outputs_for_run(run_id, native_histograms)
+    wired = outputs_for_run(run_id, native_histograms, settings)
     for line in wired.problems:
         observer.warn(line)
     for line in wired.notes:

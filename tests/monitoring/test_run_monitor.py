@@ -341,3 +341,32 @@ def test_outputs_for_run_as_a_library(sd_prometheus: Server, loki: LokiReceiver)
     assert "influxdb" not in " ".join(wired.args)
     assert wired.env["K6_PROMETHEUS_RW_STALE_MARKERS"] == "true"
     assert any(n.startswith("live dashboard: ") and "var-testid=lib-run" in n for n in wired.notes)
+
+
+def test_bad_monitoring_setting_is_one_line_exit_2_and_leaves_no_run_folder(tmp_path: Path) -> None:
+    script = tmp_path / "logs.js"
+    script.write_text(SCRIPT, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NOVALOAD_")}
+    env |= {"NO_COLOR": "1", "NOVALOAD_MONITOR_OUTPUTS": "prometheus,graphite"}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "novaload",
+            "run",
+            str(script),
+            "--monitor",
+            "--out-dir",
+            str(tmp_path / "run"),
+        ],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,  # fmt: skip
+    )
+    assert done.returncode == 2, done.stderr
+    lines = [ln for ln in done.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "NOVALOAD_MONITOR_OUTPUTS" in lines[0] and "graphite" in lines[0], lines
+    assert not (tmp_path / "run").exists()

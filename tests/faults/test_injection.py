@@ -108,3 +108,17 @@ def test_csv_cells_that_a_spreadsheet_would_evaluate_are_neutralised(probe):
     assert "plain" in cells
     numbers = [c for c in cells if c.startswith("'") and c[1:].lstrip("-").replace(".", "", 1).isdigit()]
     assert not numbers  # figures stay numbers
+
+
+def test_descriptions_with_markup_are_listed_as_written(probe, project):
+    config = project(
+        "markup", "description: 'staging [/] [bold]copy[/bold] [link=x]y'\nbase_url: http://127.0.0.1:9\n"
+    )
+    proc = probe.run("--config-dir", str(config), "list")
+    probe.exit_ok(proc.returncode, 0, proc.stdout, proc.stderr)
+    assert "markup" in proc.stdout and "http://127.0.0.1:9" in proc.stdout
+
+
+def test_an_unknown_environment_named_with_markup_is_a_one_line_usage_error(probe):
+    proc = probe.run("run", "api", "--env", f"prod{MARKUP}", "--out-dir", str(probe.tmp / "r"))
+    probe.one_line_error(proc, 2, f"prod{MARKUP}")

@@ -33,9 +33,16 @@ def started_runs(probe):
         probe.remove_containers(probe.containers(run_id))
 
 
-def start_docker_run(probe, k6_image: str, started_runs: list[str], parallelism: int = 2):
-    script = probe.script(**LONG_RUN)
-    out = probe.tmp / "run"
+def start_docker_run(
+    probe,
+    k6_image: str,
+    started_runs: list[str],
+    parallelism: int = 2,
+    options: str | None = None,
+    name: str = "run",
+):
+    script = probe.script(LONG_RUN["body"], options=options or LONG_RUN["options"], name=f"{name}.js")
+    out = probe.tmp / name
     proc = probe.start(
         "run", str(script), "--env", "local", "--out-dir", str(out),
         "--runner", "docker", "--image", k6_image, "--parallelism", str(parallelism),
@@ -103,25 +110,64 @@ def test_a_killed_container_fails_the_run_and_leaves_nothing(probe, k6_image, st
     assert not probe.containers(run_id)
 
 
-def test_a_dead_docker_engine_is_a_one_line_error_before_anything_starts(probe):
-    # A socket file with nothing accepting on it: what a crashed dockerd leaves behind.
-    path = probe.tmp / "docker.sock"
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("engine", ["socket-without-daemon", "missing-socket", "closed-tcp-port"])
+def test_a_dead_docker_engine_is_a_one_line_error_before_anything_starts(probe, engine):
     dead = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    dead.bind(str(path))
+    path = probe.tmp / "docker.sock"
+    if engine == "socket-without-daemon":  # what a crashed dockerd leaves behind
+        dead.bind(str(path))
+        host = f"unix://{path}"
+    elif engine == "missing-socket":
+        host = f"unix://{path}"
+    else:
+        host = f"tcp://127.0.0.1:{_closed_port()}"
     try:
-        env = {"DOCKER_HOST": f"unix://{path}"}
+        env = {"DOCKER_HOST": host}
         script = probe.script(**LONG_RUN)
         out = probe.tmp / "run"
         proc = probe.run(
             "run", str(script), "--env", "local", "--out-dir", str(out), "--runner", "docker", env=env
         )
-        probe.one_line_error(proc, 2, "Docker engine unreachable", str(path))
+        probe.one_line_error(proc, 2, "Docker engine unreachable", host)
         assert "demo target started" not in proc.stderr  # checked before anything starts
         # Every other command still works: reaping leftovers never fails a command.
         listed = probe.run("list", env=env)
         probe.exit_ok(listed.returncode, 0, listed.stdout, listed.stderr)
     finally:
         dead.close()
+
+
+def test_sigterm_of_a_docker_run_is_a_graceful_stop_and_removes_the_container(probe, k6_image, started_runs):
+    proc, out, run_id = start_docker_run(probe, k6_image, started_runs, parallelism=1)
+    os.kill(proc.pid, signal.SIGTERM)
+    code, stdout, stderr = probe.finish(proc)
+    probe.exit_ok(code, 105, stdout, stderr)
+    record = probe.record(out)
+    assert record["interrupted"] is True and (out / "report.html").is_file()
+    assert not probe.containers(run_id)
+
+
+def test_killing_one_run_leaves_a_concurrent_runs_containers_alone(probe, k6_image, started_runs):
+    """The watchdog and the reaper remove the dead run's containers only."""
+    victim, _, victim_id = start_docker_run(probe, k6_image, started_runs, parallelism=1, name="victim")
+    other, other_out, other_id = start_docker_run(
+        probe, k6_image, started_runs, parallelism=1, options="{ vus: 1, duration: '6s' }", name="other"
+    )
+    victim.kill()
+    victim.wait()
+    assert probe.wait_for(lambda: not probe.containers(victim_id), GONE_WITHIN_S, 0.2)
+    listed = probe.run("list")  # reaps: must not touch the live run
+    probe.exit_ok(listed.returncode, 0, listed.stdout, listed.stderr)
+    code, stdout, stderr = probe.finish(other)
+    probe.exit_ok(code, 0, stdout, stderr)
+    assert probe.record(other_out)["interrupted"] is False
+    assert not probe.containers(other_id)
 
 
 def test_ci_and_the_tests_never_stop_processes_by_name():

@@ -126,3 +126,17 @@ def test_a_header_secret_that_is_not_set_is_named_in_a_warning(probe, recorder, 
     probe.exit_ok(proc.returncode, 0, proc.stdout, proc.stderr)
     assert "PROBE_UNSET_SECRET" in proc.stderr and "is not set" in proc.stderr
     assert any("PROBE_UNSET_SECRET" in w for w in probe.record(out)["warnings"])
+
+
+def test_url_credentials_in_k6s_request_errors_are_redacted(probe):
+    """Nothing listens on the target: k6 logs each failed request with its URL."""
+    password = f"pw-{probe.token}"
+    script = probe.script("http.get(__ENV.NOVALOAD_BASE_URL + '/x');", options="{ vus: 1, iterations: 2 }")
+    out = probe.tmp / "run"
+    proc = probe.run(
+        "run", str(script), "--target", f"http://probe:{password}@127.0.0.1:9", "--out-dir", str(out),
+        timeout=60,
+    )  # fmt: skip
+    probe.exit_ok(proc.returncode, 0, proc.stdout, proc.stderr)
+    assert "Request Failed" in (out / "k6.log").read_text()
+    assert_nowhere(password, out, proc.stdout, proc.stderr)

@@ -8,6 +8,7 @@ traceback, and (the ``probe`` fixture) no process left behind.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -130,3 +131,32 @@ def test_ctrl_c_before_k6_starts_exits_130_and_leaves_no_process(probe):
     code, stdout, stderr = probe.finish(proc)
     probe.no_traceback(stdout, stderr)
     assert code in (130, 105), stderr
+
+
+def test_sighup_of_novaload_closed_terminal_leaves_nothing_running(probe):
+    """A closed terminal (or ssh session) sends SIGHUP: novaload dies, so must its children."""
+    proc, out = start_long_run(probe)
+    os.kill(proc.pid, signal.SIGHUP)
+    probe.finish(proc)
+    assert probe.wait_for(lambda: not probe.processes(), 10, 0.1), probe.processes()
+    assert probe.record(out)["run_id"]
+
+
+def test_the_demo_target_dying_mid_run_fails_requests_not_novaload(probe):
+    """The system under test going away is a result (failed requests), not a crash."""
+    script = probe.script(
+        "http.get(__ENV.NOVALOAD_BASE_URL + '/health', { timeout: '1s' }); sleep(0.1);",
+        options="{ vus: 2, duration: '4s' }",
+    )
+    out = probe.tmp / "run"
+    proc = probe.start("run", str(script), "--env", "local", "--out-dir", str(out))
+    results = out / "k6-results.json"
+    assert probe.wait_for(lambda: results.is_file() and results.stat().st_size > 20_000, 45, 0.1)
+    targets = probe.processes_named("novaload.target")
+    assert len(targets) == 1, targets
+    os.kill(targets[0], signal.SIGKILL)
+    code, stdout, stderr = probe.finish(proc)
+    probe.exit_ok(code, 0, stdout, stderr)  # the script has no thresholds: k6 passes
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["metrics"]["http_req_failed"]["passes"] > 0  # the failures are in the report
+    assert probe.record(out)["exit_code"] == 0

@@ -73,10 +73,10 @@ def test_containers_of_a_dead_run_are_reaped_by_the_next_novaload_command(probe,
     os.kill(watchdogs[0], signal.SIGKILL)
     proc.kill()
     proc.wait()
-    assert len(probe.containers(run_id)) == 2  # nothing else removes them
+    # Without the watchdog nothing removes them but a novaload command: this one, or one
+    # that a test running in parallel started a moment earlier.
     listed = probe.run("list")
     probe.exit_ok(listed.returncode, 0, listed.stdout, listed.stderr)
-    assert "removed container" in listed.stderr
     assert not probe.containers(run_id)
 
 

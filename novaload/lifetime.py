@@ -1,8 +1,10 @@
 """Nothing novaload starts outlives it: the mechanisms shared by its children.
 
-* :func:`die_with_parent` (a ``preexec_fn``) asks the kernel to signal a child when
-  novaload dies, even by SIGKILL (Linux ``PR_SET_PDEATHSIG``). The kernel sends it when
-  the *thread* that forked the child ends, so children are started from the main thread.
+* :func:`die_with_parent` (a ``preexec_fn``) and :func:`set_parent_death_signal` (called
+  by the child itself) ask the kernel to signal a child when novaload dies, even by
+  SIGKILL (Linux ``PR_SET_PDEATHSIG``). The kernel sends it when the *thread* that
+  forked the child ends, so a child started from a worker thread must be stopped before
+  that thread ends (the pipeline stops the demo target before a run returns).
 * :class:`Owner` identifies a novaload process beyond its PID (PIDs are reused; the
   start time and the boot id are not), so resources that cannot die with it, such as
   Docker containers, carry it as labels and anyone can later tell whether their owner
@@ -21,14 +23,24 @@ from pathlib import Path
 _PR_SET_PDEATHSIG = 1
 
 
+def set_parent_death_signal(sig: int) -> None:
+    """Ask the kernel to send ``sig`` to this process when its parent dies (Linux)."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, int(sig))
+    except OSError:  # not Linux/glibc: the owner's own cleanup still applies
+        pass
+
+
 def die_with_parent(sig: int = signal.SIGKILL) -> Callable[[], None]:
-    """A ``preexec_fn`` that makes the child receive ``sig`` when its parent dies."""
+    """A ``preexec_fn`` that makes the child receive ``sig`` when its parent dies.
+
+    For programs novaload does not control (k6). Its own children (the demo target)
+    call :func:`set_parent_death_signal` themselves, which needs no ``preexec_fn``
+    (unsafe when the parent has threads).
+    """
 
     def preexec() -> None:  # runs in the child between fork and exec
-        try:
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, int(sig))
-        except OSError:  # not Linux/glibc: the owner's own cleanup still applies
-            pass
+        set_parent_death_signal(sig)
 
     return preexec
 
@@ -71,4 +83,4 @@ class Owner:
         return bool(self.started) and _start_ticks(self.pid) == self.started
 
 
-__all__ = ["Owner", "die_with_parent"]
+__all__ = ["Owner", "die_with_parent", "set_parent_death_signal"]

@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 
 from novaload.errors import NovaloadError
+from novaload.lifetime import set_parent_death_signal
 from novaload.target.server import serve
 from novaload.target.settings import TargetSettings
 
@@ -40,8 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _stop_at_stdin_eof() -> None:
-    """Stop gracefully (SIGTERM to ourselves) once the parent's pipe is closed."""
+def _stop_with_parent() -> None:
+    """Stop gracefully (SIGTERM to ourselves) when the parent dies or closes our stdin."""
+    set_parent_death_signal(signal.SIGTERM)
 
     def watch() -> None:
         # os.read, not sys.stdin: a daemon thread blocked in a buffered read aborts the
@@ -71,7 +73,7 @@ def settings_from_args(args: argparse.Namespace) -> TargetSettings:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.exit_with_parent:
-        _stop_at_stdin_eof()
+        _stop_with_parent()
     try:
         serve(settings_from_args(args), ready_file=args.ready_file)
     except NovaloadError as exc:

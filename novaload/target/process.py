@@ -4,10 +4,10 @@ Used by tests and by the runner (which reuses a target that is already up).
 The child binds port 0 and reports its URL through a ready file, so there is
 no race between picking a free port and binding it.
 
-The child never outlives its owner: the kernel sends it SIGTERM when the owner dies
-(``PR_SET_PDEATHSIG``), and it also stops when its stdin, a pipe only the owner
-holds, reaches end of file (``--exit-with-parent``), which covers a parent that forked
-it from a thread or a platform without the prctl. It runs in its own session, so a
+The child never outlives its owner (``--exit-with-parent``): it asks the kernel for
+SIGTERM when the owner dies (``PR_SET_PDEATHSIG``), and it also stops when its stdin,
+a pipe only the owner holds, reaches end of file, which covers a platform without the
+prctl and an owner that died before the child asked. It runs in its own session, so a
 terminal's Ctrl-C reaches novaload only: the target keeps serving until k6's teardown
 has run, and novaload stops it afterwards.
 """
@@ -27,7 +27,6 @@ from pathlib import Path
 from types import TracebackType
 
 from novaload.errors import RunnerError
-from novaload.lifetime import die_with_parent
 from novaload.target.app import SERVICE_NAME
 from novaload.target.settings import TargetSettings
 
@@ -113,7 +112,6 @@ class TargetProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=die_with_parent(signal.SIGTERM),
             )
         target = cls(proc, "", workdir)
         try:

@@ -360,6 +360,11 @@ class K8sRunner:
                 "--host-network works in Jobs mode only (k6-operator puts every runner's API on port 6565)",
                 hint="add --k8s-mode jobs",
             )
+        if not options.host_network and _is_loopback(plan.env.get("NOVALOAD_BASE_URL")):
+            self.on_log(
+                f"warning: the target {plan.env['NOVALOAD_BASE_URL']} is on loopback, which runner pods on "
+                "the pod network cannot reach: add --host-network"
+            )
         payload = script_payload(plan)
         try:  # the size limit, before anything is created
             objects.script_configmap(payload, "check", plan.run_id, "default")
@@ -372,6 +377,13 @@ class K8sRunner:
         plan.run_dir.mkdir(parents=True, exist_ok=True)
         run = _Run(self, plan, cluster, mode, payload, image, pull_policy, options, progress)
         return run.execute()
+
+
+def _is_loopback(url: str | None) -> bool:
+    from urllib.parse import urlparse
+
+    host = urlparse(url).hostname if url else None
+    return host is not None and (host == "localhost" or host.startswith("127.") or host == "::1")
 
 
 def _runner_image(plan: ExecutionPlan) -> tuple[str, str]:

@@ -244,3 +244,29 @@ def test_runners_that_cannot_start_fail_in_bounded_time_with_the_reason(
     assert "Traceback" not in proc.stderr
     assert time.monotonic() - started < 150
     _assert_nothing_left(namespace)
+
+
+def test_cleanup_force_deletes_what_a_killed_run_left(namespace: str) -> None:
+    """A novaload killed with SIGKILL cleans nothing up: ``cleanup --force`` does, by label."""
+    from kubernetes import client
+
+    from novaload.runners import k8s_objects as objects
+    from novaload.runners.k8s import remove_leftovers
+
+    cluster = cluster_for(namespace)
+    core = client.CoreV1Api(cluster.api)
+    payload = objects.ScriptPayload("test.js", b"export default function () {}", False)
+    core.create_namespaced_config_map(
+        namespace, objects.script_configmap(payload, "nl-killed", "killed", namespace)
+    )
+    secret = objects.env_secret({"A": "1"}, objects.secret_name("nl-killed"), "killed", namespace)
+    secret["metadata"]["labels"] = objects.run_labels("nl-killed")
+    core.create_namespaced_secret(namespace, secret)
+    unrelated = {"metadata": {"name": "not-novaloads", "labels": {"app": "other"}}, "data": {"k": "v"}}
+    core.create_namespaced_config_map(namespace, unrelated)
+    assert sorted(remaining_objects(cluster, None)) == ["configmap/nl-killed", "secret/nl-killed-env"]
+
+    assert remove_leftovers(K8sOptions(namespace=namespace)) == 2
+
+    assert remaining_objects(cluster, None) == []
+    assert core.read_namespaced_config_map("not-novaloads", namespace).data == {"k": "v"}

@@ -192,3 +192,58 @@ def test_render_k8s_needs_a_folder() -> None:
 
     result = CliRunner().invoke(app, ["render", "api", "--k8s"])
     assert result.exit_code != 0
+
+
+def test_loopback_targets_are_recognised() -> None:
+    from novaload.runners.k8s import _is_loopback
+
+    assert _is_loopback("http://127.0.0.1:8080/api") and _is_loopback("http://localhost")
+    assert not _is_loopback("https://api.example.com") and not _is_loopback(None)
+
+
+_KUBECONFIG = """
+apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}}]
+users: [{name: u, user: {token: secret-token}}]
+contexts: [{name: nowhere, context: {cluster: c, user: u, namespace: ns}}]
+current-context: nowhere
+"""
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ([], "Kubernetes API server unreachable at https://127.0.0.1:1"),
+        (["--kube-context", "nope"], "no usable Kubernetes configuration"),
+    ],
+)
+def test_an_unusable_cluster_is_one_line_and_exit_2(tmp_path: Path, extra: list[str], message: str) -> None:
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "kubeconfig").write_text(_KUBECONFIG)
+    script = tmp_path / "t.js"
+    script.write_text("export default function () {}\n")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "novaload",
+            "run",
+            str(script),
+            "--runner",
+            "k8s",
+            *extra,
+            "-o",
+            str(tmp_path / "r"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "KUBECONFIG": str(tmp_path / "kubeconfig")},
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr and "secret-token" not in proc.stderr

@@ -466,6 +466,9 @@ class _Run:
                     failure = exc
                 finally:
                     self._stop_progress.set()
+                for r in self.runners:
+                    if r.exit_code is not None:
+                        self._follow_logs(r)  # e.g. one that ended before the release
                 self._collect_all()
                 self._release_all()
                 for r in self.runners:
@@ -718,9 +721,8 @@ class _Run:
             r.node = pod.spec.node_name
             r.failure = _pod_failure(pod)
             state = _container_state(pod)
-            if r.log_thread is None and (pod.status.phase in ("Running", "Succeeded", "Failed")):
-                r.log_thread = threading.Thread(target=self._stream_logs, args=(r,), daemon=True)
-                r.log_thread.start()
+            if pod.status.phase in ("Running", "Succeeded", "Failed"):
+                self._follow_logs(r)
             if state is not None and state.terminated is not None and r.exit_code is None:
                 # The wrapper exited without novaload collecting (deadline, OOM kill, crash).
                 r.exit_code = int(state.terminated.exit_code)
@@ -775,6 +777,10 @@ class _Run:
                 ok = False
         if ok:
             self.released = True
+            # Their APIs answered, so the containers run, whatever pod phase the API server
+            # shows yet (the kubelet reports it late).
+            for r in self.runners:
+                self._follow_logs(r)
             self.console.line(f"k8s: all {self.count} runner(s) ready: released together")
 
     def _not_ready_reason(self) -> str:
@@ -831,6 +837,11 @@ class _Run:
                     self.progress(combine(found, (datetime.now(UTC) - started_at).total_seconds()))
                 except Exception:  # noqa: BLE001 - a display bug must not stop the run
                     pass
+
+    def _follow_logs(self, r: _Runner) -> None:
+        if r.log_thread is None and r.pod is not None:
+            r.log_thread = threading.Thread(target=self._stream_logs, args=(r,), daemon=True)
+            r.log_thread.start()
 
     def _stream_logs(self, r: _Runner) -> None:
         assert r.pod is not None

@@ -30,6 +30,8 @@ def build_reports(
     scenario: str | None = None,
     strict_generator: bool = False,
     apdex_t_ms: float | None = None,
+    trend_stats: Sequence[str] | None = None,
+    no_data: str = "pass",
 ) -> BuiltReports:
     """Ingest ``sources`` and write every report into ``out_dir``.
 
@@ -40,7 +42,7 @@ def build_reports(
     folder holds k6.log and generator-samples.jsonl) with the default criteria.
     """
     from novaload.config.models import DEFAULT_APDEX_T_MS, GeneratorCriteria
-    from novaload.errors import ExitCode
+    from novaload.errors import ExitCode, UsageError
     from novaload.reports import ReportContext, append_step_summary, default_verdict, write_all
     from novaload.results.generator import assess_run_folder
     from novaload.results.ingest import ingest
@@ -51,6 +53,8 @@ def build_reports(
     extra = load_thresholds_file(thresholds_file) if thresholds_file else None
     if len(sources) == 1 and Path(sources[0]).is_dir():
         sources, k6_summary = _run_folder_sources(Path(sources[0]), k6_summary)
+    if no_data not in ("pass", "fail"):
+        raise UsageError(f"--no-data: {no_data!r} is not 'pass' or 'fail'")
     results = ingest(
         list(sources),
         k6_summary=k6_summary,
@@ -59,6 +63,8 @@ def build_reports(
         window_s=window_s,
         lenient=lenient,
         apdex_t_ms=DEFAULT_APDEX_T_MS if apdex_t_ms is None else apdex_t_ms,
+        trend_stats=trend_stats,
+        no_data="fail" if no_data == "fail" else "pass",
     )
     results.load_generator = assess_run_folder(
         Path(sources[0]).resolve().parent,

@@ -50,6 +50,21 @@ def report(
             help="Exit 5 when the load generator was saturated (judged from the results' folder).",
         ),
     ] = False,
+    summary_trend_stats: Annotated[
+        str | None,
+        typer.Option(
+            "--summary-trend-stats",
+            help="The Trend stats k6 was asked for, when no --k6-summary tells (e.g. 'avg,p(99.99),count').",
+        ),
+    ] = None,
+    no_data: Annotated[
+        str,
+        typer.Option(
+            "--no-data",
+            help="A threshold whose metric got no samples: pass (as k6, flagged) or fail (exit 99).",
+            envvar="NOVALOAD_NO_DATA",
+        ),
+    ] = "pass",
 ) -> None:
     """Ingest k6 results and write summary.json, report.html/.md, CSVs and junit.xml.
 
@@ -66,6 +81,10 @@ def report(
         lenient=lenient,
         strict_generator=strict_generator,
         apdex_t_ms=apdex_t,
+        trend_stats=tuple(s.strip() for s in summary_trend_stats.split(",") if s.strip())
+        if summary_trend_stats
+        else None,
+        no_data=no_data,
     )
     print_results(console, built.results)
     console.print(f"report: {out_dir / 'report.html'}", highlight=False, markup=False)

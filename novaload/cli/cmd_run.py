@@ -132,6 +132,28 @@ def run(
             envvar="NOVALOAD_RAW",
         ),
     ] = "json",
+    name: Annotated[
+        str | None,
+        typer.Option(
+            "--name",
+            help="Your script's name in history and baselines [its path from the repository root].",
+        ),
+    ] = None,
+    summary_trend_stats: Annotated[
+        str | None,
+        typer.Option(
+            "--summary-trend-stats",
+            help="k6's --summary-trend-stats, e.g. 'avg,med,p(99.99),count' (summary.json keys).",
+        ),
+    ] = None,
+    no_data: Annotated[
+        str | None,
+        typer.Option(
+            "--no-data",
+            help="A threshold whose metric got no samples: pass (as k6, flagged) or fail (exit 99).",
+            envvar="NOVALOAD_NO_DATA",
+        ),
+    ] = None,
 ) -> None:
     """Render a scenario (or take your script), run k6, write the reports, exit like k6."""
     from novaload.run.pipeline import run_test
@@ -171,6 +193,9 @@ def run(
         history_dir=history_dir,
         strict_generator=strict_generator,
         raw=raw,
+        name=name,
+        summary_trend_stats=summary_trend_stats,
+        no_data=no_data,
     )
     observer = ConsoleObserver(console_err)
     try:

@@ -49,6 +49,10 @@ def print_results(console: Console, results: RunResults) -> None:
 
 
 def print_outcome(console: Console, outcome: RunOutcome) -> None:
+    if outcome.k6_stdout:
+        # As k6 prints it (handleSummary's stdout may carry its own colours): raw, no markup.
+        console.file.write(outcome.k6_stdout)
+        console.file.flush()
     if outcome.results is not None:
         print_results(console, outcome.results)
     colour = "green" if outcome.exit_code == 0 else "red"
@@ -60,8 +64,12 @@ def print_outcome(console: Console, outcome: RunOutcome) -> None:
         )
     )
     html = outcome.run_dir / "report.html"
-    where = html if html.exists() else outcome.run_dir
-    console.print(f"report: {_rel(where)}", highlight=False, soft_wrap=True)
+    if html.exists():
+        console.print(f"report: {_rel(html)}", highlight=False, soft_wrap=True)
+    else:  # k6 failed before any sample: there is no report to point at
+        console.print(
+            f"no report; k6's log: {_rel(outcome.run_dir / 'k6.log')}", highlight=False, soft_wrap=True
+        )
 
 
 def _rel(path: Path) -> str:

@@ -288,6 +288,10 @@ class Scenario(_Frozen):
         """Apdex T (ms) of each endpoint that sets its own."""
         return {e.name: e.apdex_t_ms for e in self.endpoints if e.apdex_t_ms is not None}
 
+    # A threshold whose (sub)metric received no samples: "pass" judges it as k6 does
+    # (flagged "no data" in every report), "fail" fails the run (exit 99).
+    no_data: Literal["pass", "fail"] = "pass"
+
     @model_validator(mode="before")
     @classmethod
     def _name_load(cls, data: Any) -> Any:

@@ -72,6 +72,9 @@ class ReportContext:
     # Applied by write_all to every string that came from k6's output (URLs, tags, errors,
     # warnings) before any report is written, e.g. to mask secrets the script put in a URL.
     redact: Callable[[str], str] | None = None
+    # k6 stopped the test itself because a threshold with abortOnFail failed: one line
+    # saying which and when (from k6's log), shown at the top of every report.
+    k6_abort: str | None = None
 
     def extra_sections(self) -> list[ExtraSection]:
         """Comparison first (it decides regressions), then analyses in order."""

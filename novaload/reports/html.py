@@ -180,12 +180,14 @@ def _verdict(results: RunResults, context: ReportContext) -> str:
     if gen is not None and not gen.trustworthy:
         parts.append("Load generator UNTRUSTWORTHY (see Load generator).")
     body = f"<p>{esc(' '.join(parts))}</p>"
+    if context.k6_abort:
+        body = f"<p><strong>{esc(context.k6_abort)}</strong></p>" + body
     notable = [t for t in results.thresholds if t.status != "passed"][:10]
     if notable:  # the reason for the verdict, before any detail
         items = "".join(
             f"<li><strong>{esc(STATUS_MARK[t.status])}</strong> {esc(t.metric)}: {esc(t.expression)} "
-            + (f"(observed {esc(fmt_observed(t.observed, threshold_unit(results, t)))})" if t.observed is not None
-               else "(no samples reached this metric)")
+            + (f"(observed {esc(fmt_observed(t.observed, threshold_unit(results, t)))})"
+               if t.observed is not None and not t.no_data else "(no samples reached this metric)")
             + (f" {esc(window_note(t))}" if t.window else "") + "</li>" for t in notable)
         body += f"<ul>{items}</ul>"
     return _section("verdict", f"Verdict: {context.verdict}", body)

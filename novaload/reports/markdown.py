@@ -69,8 +69,9 @@ def _verdict_line(context: ReportContext) -> str:
     bits += [md_text(x) for x in (context.environment, context.profile) if x]
     if context.exit_code is not None:
         bits.append(f"exit code {context.exit_code}")
-    return (f"## {icon} novaload · {md_text(context.scenario)} · **{md_text(context.verdict.upper())}**\n\n"
+    line = (f"## {icon} novaload · {md_text(context.scenario)} · **{md_text(context.verdict.upper())}**\n\n"
             + " · ".join(bits))
+    return line + (f"\n\n> **{md_text(context.k6_abort)}**" if context.k6_abort else "")
 
 
 def _thresholds(results: RunResults) -> str:

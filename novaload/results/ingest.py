@@ -37,6 +37,7 @@ from novaload.thresholds import (
     Threshold,
     check_aggregation,
     parse_metric_thresholds,
+    parse_selector,
     thresholds_from_mapping,
 )
 
@@ -108,6 +109,8 @@ def ingest(
     live: LiveResult | None = None,
     apdex_targets: Mapping[str, float] | None = None,
     apdex_t_ms: float = DEFAULT_APDEX_T_MS,
+    trend_stats: Sequence[str] | None = None,
+    no_data: Literal["pass", "fail"] = "pass",
 ) -> RunResults:
     """Read one run's k6 output (one file, or one per execution segment).
 
@@ -118,10 +121,16 @@ def ingest(
     ``window_s`` are then the live scan's.
     ``apdex_targets`` (endpoint name → T in ms) and ``apdex_t_ms`` (the others' T) set
     the Apdex target times (``results.distribution``).
+    ``trend_stats``: k6's ``summaryTrendStats`` when no k6 summary tells them (k6's
+    default otherwise). ``no_data="fail"``: a threshold whose (sub)metric received no
+    samples fails the run (k6 passes or judges it on zeros; it is flagged either way).
     """
     if window_s <= 0:
         raise ConfigError("window must be > 0 seconds", key="window_s", value=window_s)
+    if no_data not in ("pass", "fail"):
+        raise ConfigError("must be 'pass' or 'fail'", key="no_data", value=no_data)
     summary = load_k6_summary(k6_summary) if k6_summary is not None else None
+    stats = _trend_stats(summary, trend_stats)
     extra = _extra_specs(extra_thresholds)
     if live is not None:
         srcs, scan, origin, window_s = live.sources, live.scan, live.origin_us, live.window_s
@@ -146,7 +155,7 @@ def ingest(
         input_bytes = sum(uncompressed_size(s) for s in srcs)
     warnings, skipped = _check_bad_lines(srcs, scan.groups, lenient)
     warnings[:0] = [f"{e}: skipped (the other results files have the run's samples)" for e in skipped_empty]
-    return _assemble(
+    res = _assemble(
         srcs,
         scan,
         summary,
@@ -161,7 +170,37 @@ def ingest(
         input_bytes,
         apdex_targets,
         apdex_t_ms,
+        stats,
     )
+    res.trend_stats = stats
+    res.no_data_fails = no_data == "fail"
+    res.k6_metric_names = frozenset(summary.values) if summary is not None else None
+    return res
+
+
+def _trend_stats(summary: K6Summary | None, asked: Sequence[str] | None) -> tuple[str, ...]:
+    """What k6 exported for each Trend: its summary says; else what was asked; else k6's default."""
+    if summary is not None and summary.trend_stats_known:
+        return summary.trend_stats
+    if asked:
+        for stat in asked:
+            if stat not in ("avg", "min", "med", "max", "count") and not _is_percentile(stat):
+                raise ConfigError(
+                    "unknown summary trend stat (want avg, min, med, max, count or p(N))",
+                    key="summary_trend_stats",
+                    value=stat,
+                )
+        return tuple(asked)
+    return summary.trend_stats if summary is not None else DEFAULT_TREND_STATS
+
+
+def _is_percentile(stat: str) -> bool:
+    if not (stat.startswith("p(") and stat.endswith(")")):
+        return False
+    try:
+        return 0 <= float(stat[2:-1]) <= 100
+    except ValueError:
+        return False
 
 
 def _extra_specs(
@@ -251,6 +290,7 @@ def _assemble(
     input_bytes: int,
     apdex_targets: Mapping[str, float] | None = None,
     apdex_t_ms: float = DEFAULT_APDEX_T_MS,
+    trend_stats: tuple[str, ...] = DEFAULT_TREND_STATS,
 ) -> RunResults:
     g = scan.groups
     good = g[~g["bad"]]
@@ -258,13 +298,13 @@ def _assemble(
     metric_lines = good[good["type"] == "Metric"]
     types, contains, script_thr, subs = _metric_meta(metric_lines, summary, pts)
     specs = _threshold_specs(script_thr, summary, extra, replace)
-    subs = _add_threshold_submetrics(subs, specs)
+    subs = _add_unsampled(types, contains, subs, specs, summary)
     tags = _tag_frame(pts, {k for s in subs for k, _ in s.selector})
     pts = pts.join(tags)
     first_us = int(pts["first_us"].min()) if len(pts) else None
     last_us = int(pts["last_us"].max()) if len(pts) else None
     duration_s, source = _duration(summary, first_us, last_us)
-    pcts = _wanted_percentiles(summary, specs)
+    pcts = _wanted_percentiles(trend_stats, specs)
     ctx = breakdowns.Context(scan, pts, duration_s, window_s, origin, first_us)
     metrics = _metrics(ctx, types, contains, subs, pcts, specs, warnings)
     thresholds = [t for m in metrics.values() for t in m.thresholds]
@@ -385,24 +425,38 @@ def _parse_script(metric: str, items: list[object]) -> list[Threshold]:
         raise InputError(f"threshold {metric}: {items!r} in the k6 output: {exc}") from None
 
 
-def _add_threshold_submetrics(subs: list[_Sub], specs: list[Threshold]) -> list[_Sub]:
+def _add_unsampled(
+    types: dict[str, str],
+    contains: dict[str, str],
+    subs: list[_Sub],
+    specs: Sequence[Threshold],
+    summary: K6Summary | None,
+) -> list[_Sub]:
+    """Metrics and submetrics without samples that k6 still exports: every one with a
+    threshold (its parent too) and whatever k6's own summary lists. Their values are
+    k6's zero values; a metric whose type nobody tells stays out (its thresholds are
+    "no data" with an unknown verdict)."""
     out = list(subs)
-    for spec in specs:
-        sel = spec.parsed_metric
+    names = [s.metric for s in specs] + (list(summary.values) if summary is not None else [])
+    for name in names:
+        try:
+            sel = parse_selector(name)
+        except ValueError:
+            continue  # k6 does not export what it cannot parse either
+        if sel.metric not in types:
+            mtype = _guess_type(sel.metric, summary)
+            if mtype == "unknown":
+                continue
+            types[sel.metric] = mtype
+            contains.setdefault(sel.metric, _guess_contains(sel.metric, mtype))
         if sel.tags and not any(s.parent == sel.metric and s.selector == sel.tags for s in out):
             out.append(_Sub(sel.name, sel.metric, sel.tags))
     return out
 
 
-def _wanted_percentiles(summary: K6Summary | None, specs: Sequence[Threshold]) -> list[float]:
-    stats = summary.trend_stats if summary is not None else DEFAULT_TREND_STATS
+def _wanted_percentiles(trend_stats: Sequence[str], specs: Sequence[Threshold]) -> list[float]:
     pcts = {90.0, 95.0, 99.0}
-    for st in stats:
-        if st.startswith("p(") and st.endswith(")"):
-            try:
-                pcts.add(float(st[2:-1]))
-            except ValueError:
-                pass
+    pcts |= {float(st[2:-1]) for st in trend_stats if _is_percentile(st)}
     pcts |= {s.expr.percentile for s in specs if s.expr.percentile is not None}
     return sorted(pcts)
 
@@ -534,8 +588,14 @@ def _judge(spec: Threshold, name: str, mtype: str, values: dict[str, float], n: 
             key=spec.metric,
             value=expr.source,
         )
-    observed = values.get(expr.value_key(mtype)) if n else None
-    ok = None if observed is None else expr.holds(observed)
+    observed = values.get(expr.value_key(mtype))
+    ok: bool | None
+    if n == 0 and mtype == "rate":
+        # k6 has no rate for an empty Rate sink: the threshold errors and stays untainted,
+        # i.e. passes (internal/metrics/engine evaluateThresholds; k6 issue #4283).
+        observed, ok = None, True
+    else:
+        ok = None if observed is None else expr.holds(observed)
     return ThresholdResult(
         spec.metric,
         expr.source,
@@ -546,6 +606,7 @@ def _judge(spec: Threshold, name: str, mtype: str, values: dict[str, float], n: 
         ok,
         spec.abort_on_fail,
         "file" if spec.source == "file" else "script",
+        no_data=n == 0,
     )
 
 
@@ -591,6 +652,7 @@ def _orphan_thresholds(
                 s.abort_on_fail,
                 s.source if s.window is not None else ("file" if s.source == "file" else "script"),
                 window=None if s.window is None else str(s.window),
+                no_data=True,
             )
         )
     return out
@@ -599,7 +661,7 @@ def _orphan_thresholds(
 def _compare_verdicts(
     res: RunResults, summary: K6Summary, specs: Sequence[Threshold], warnings: list[str]
 ) -> None:
-    """Warn where k6's own verdict differs from ours (except k6's empty-sink pass)."""
+    """Warn where k6's own verdict differs from ours."""
     for m in res.metrics.values():
         theirs = summary.verdicts.get(m.name, {})
         for t in m.thresholds:

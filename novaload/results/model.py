@@ -50,8 +50,10 @@ class WindowValue:
 class ThresholdResult:
     """One threshold expression judged against the whole run.
 
-    ``ok`` is ``None`` when the metric (or submetric) received no samples: k6
-    sometimes reports that as passed (k6 issue #4283); we say "no data".
+    ``ok`` is k6's verdict. When the (sub)metric received no samples, k6 still judges:
+    a Counter, Gauge or Trend on its zero values, a Rate not at all (it passes; k6 issue
+    #4283). ``no_data`` flags those, so reports can say "no data" instead of a silent
+    pass; ``ok`` is ``None`` only when not even the metric's type is known.
     """
 
     metric: str  # as written: "http_req_duration{name:index}"
@@ -68,10 +70,13 @@ class ThresholdResult:
     window: str | None = None
     windows: tuple[WindowValue, ...] = ()
     breaches: tuple[tuple[float, float], ...] = ()
+    no_data: bool = False  # the (sub)metric received no samples
 
     @property
     def status(self) -> Literal["passed", "failed", "no data"]:
-        return "no data" if self.ok is None else ("passed" if self.ok else "failed")
+        if self.ok is False:
+            return "failed"
+        return "no data" if (self.no_data or self.ok is None) else "passed"
 
     @property
     def selector(self) -> MetricSelector:
@@ -165,6 +170,14 @@ class RunResults:
     endpoint_histograms: pd.DataFrame = field(default_factory=pd.DataFrame)
     # t, name, requests, p50, p95, p99: each endpoint's percentiles per window (sparse)
     endpoint_latency: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # The stats k6 exports for each Trend (its summaryTrendStats), as written: summary.json's
+    # trends carry exactly these keys.
+    trend_stats: tuple[str, ...] = ("avg", "min", "med", "max", "p(90)", "p(95)")
+    # `--no-data fail`: a threshold whose (sub)metric got no samples fails the run.
+    no_data_fails: bool = False
+    # The metrics k6's own summary exported (None without a k6 summary): summary.json
+    # lists exactly these, like k6.
+    k6_metric_names: frozenset[str] | None = None
 
     def latency_samples(self) -> pd.DataFrame | None:
         """Raw ``http_req_duration`` values with their ``name`` tag, or None."""
@@ -177,11 +190,14 @@ class RunResults:
 
     @property
     def thresholds_failed(self) -> bool:
-        return any(t.ok is False for t in self.thresholds)
+        """k6's verdict; with ``no_data_fails`` a threshold without samples fails too."""
+        return any(t.ok is False for t in self.thresholds) or (
+            self.no_data_fails and bool(self.thresholds_no_data)
+        )
 
     @property
     def thresholds_no_data(self) -> list[ThresholdResult]:
-        return [t for t in self.thresholds if t.ok is None]
+        return [t for t in self.thresholds if t.no_data or t.ok is None]
 
     def metric(self, name: str) -> MetricSummary | None:
         return self.metrics.get(name)

@@ -56,7 +56,7 @@ def trend_values(
     vmax: float,
     pcts: Iterable[float],
 ) -> dict[str, float]:
-    """A trend's k6 values: avg, min, med, max and every ``p(N)`` asked for."""
+    """A trend's k6 values: count, avg, min, med, max and every ``p(N)`` asked for."""
     pcts = sorted(set(pcts) | {50.0})
     return trend_from(count, total, vmin, vmax, percentiles(values, pcts))
 
@@ -67,6 +67,7 @@ def trend_from(
     """A trend's k6 values from its count, sum, extremes and percentiles (``got``,
     which has the median, 50)."""
     out = {
+        "count": float(count),
         "avg": total / count if count else 0.0,
         "min": vmin if count else 0.0,
         "med": got[50.0],

@@ -7,8 +7,10 @@ thresholds on submetrics and k6's own verdicts. In ``--summary-export`` a thresh
 value ``true`` means *failed* (k6 issue #1498); ``handleSummary`` says ``{ok: bool}``.
 
 Out: :func:`summary_document` is the content of ``summary.json``: a ``metrics``
-object shaped like k6's ``--summary-export`` (same names, same value keys) with
-``thresholds: {EXPR: {"ok": true|false|null}}``, plus ``novaload`` metadata.
+object equal to k6's ``--summary-export`` key for key (the metrics k6 exports, a
+Trend's ``summaryTrendStats`` as written, ``count`` included when asked for) with
+``thresholds: {EXPR: {"ok": k6's verdict, "no_data": true when no samples}}``, and a
+``novaload`` section with everything novaload adds (metadata, other percentiles).
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from typing import Any
 
 from novaload.errors import InputError
 from novaload.fileio import write_atomic
-from novaload.results.model import RunResults, ThresholdResult
+from novaload.results.model import MetricSummary, RunResults, ThresholdResult
+from novaload.thresholds import percentile_key
 
 DEFAULT_TREND_STATS = ("avg", "min", "med", "max", "p(90)", "p(95)")
 
@@ -38,6 +41,9 @@ class K6Summary:
     # metric name (as k6 names it) -> {expression: passed?}
     verdicts: dict[str, dict[str, bool]] = field(default_factory=dict)
     values: dict[str, dict[str, float]] = field(default_factory=dict)
+    # Whether ``trend_stats`` came from the file (handleSummary's options, or the keys of
+    # an exported Trend) rather than k6's default standing in.
+    trend_stats_known: bool = False
 
     @property
     def duration_s(self) -> float | None:
@@ -64,14 +70,15 @@ def load_k6_summary(path: Path | str) -> K6Summary:
 def _from_handle_summary(path: Path, doc: dict) -> K6Summary:
     ms = (doc.get("state") or {}).get("testRunDurationMs")
     duration_ns = None if ms is None else round(float(ms) * 1e6)
-    stats = tuple((doc.get("options") or {}).get("summaryTrendStats") or DEFAULT_TREND_STATS)
+    asked = (doc.get("options") or {}).get("summaryTrendStats")
+    stats = tuple(asked or DEFAULT_TREND_STATS)
     types, verdicts, values = {}, {}, {}
     for name, m in doc["metrics"].items():
         types[name] = str(m.get("type", ""))
         values[name] = dict(m.get("values") or {})
         th = m.get("thresholds") or {}
         verdicts[name] = {expr: bool(v.get("ok")) for expr, v in th.items()}
-    return K6Summary(path, "handleSummary", duration_ns, stats, types, verdicts, values)
+    return K6Summary(path, "handleSummary", duration_ns, stats, types, verdicts, values, bool(asked))
 
 
 def _from_summary_export(path: Path, doc: dict) -> K6Summary:
@@ -89,18 +96,20 @@ def _from_summary_export(path: Path, doc: dict) -> K6Summary:
         if duration_ns is None and types[name] == "counter" and vals.get("rate"):
             duration_ns = round(vals["count"] / vals["rate"] * 1e9)
     ordered = _order_stats(stats) if stats else DEFAULT_TREND_STATS
-    return K6Summary(path, "summary-export", duration_ns, ordered, types, verdicts, values)
+    return K6Summary(path, "summary-export", duration_ns, ordered, types, verdicts, values, bool(stats))
 
 
 def _type_from_keys(vals: dict) -> str:
-    if "count" in vals:
-        return "counter"
-    if "passes" in vals:
+    keys = set(vals)
+    if keys & {"passes", "fails"}:
         return "rate"
-    if "avg" in vals or "med" in vals or any(k.startswith("p(") for k in vals):
-        return "trend"
-    if "value" in vals:
+    if "rate" in keys and keys <= {"count", "rate"}:
+        return "counter"
+    if "value" in keys and keys <= {"value", "min", "max"}:
         return "gauge"
+    # A Trend's keys are its summaryTrendStats: avg/min/med/max/count/p(N) in any mix.
+    if keys & {"avg", "min", "med", "max", "count"} or any(k.startswith("p(") for k in keys):
+        return "trend"
     return ""
 
 
@@ -119,12 +128,15 @@ def _num(x: float) -> float | int:
 
 
 def _threshold_entry(t: ThresholdResult) -> dict[str, Any]:
-    """``{"ok": ...}`` like k6's; a windowed threshold adds its window, the worst window's
+    """``{"ok": ...}`` like k6's (plus ``"no_data": true`` when no samples reached the
+    metric); a windowed threshold adds its window, the worst window's
     value and the breached stretches (seconds since the run's first sample)."""
+    flag = {"no_data": True} if (t.no_data or t.ok is None) else {}
     if t.window is None:
-        return {"ok": t.ok}
+        return {"ok": t.ok, **flag}
     return {
         "ok": t.ok,
+        **flag,
         "window": t.window,
         "observed": t.observed,
         "windows_judged": len(t.windows),
@@ -156,14 +168,53 @@ def _apdex(results: RunResults) -> dict[str, Any]:
     }
 
 
+def k6_values(m: MetricSummary, trend_stats: tuple[str, ...]) -> dict[str, float]:
+    """The values k6 exports for ``m``: a Trend's ``summaryTrendStats`` (keys as written,
+    ``count`` included), a Counter's count and rate, a Rate's passes, fails and value, a
+    Gauge's value, min and max."""
+    keys = _K6_KEYS.get(m.type)
+    if m.type == "trend":
+        return {st: m.values[_stat_key(st)] for st in trend_stats if _stat_key(st) in m.values}
+    if keys is None:
+        return dict(m.values)
+    return {k: m.values[k] for k in keys if k in m.values}
+
+
+_K6_KEYS = {
+    "counter": ("count", "rate"),
+    "rate": ("passes", "fails", "value"),
+    "gauge": ("value", "min", "max"),
+}
+
+
+def _stat_key(stat: str) -> str:
+    """``p(99.990)`` and ``p(99.99)`` are the same percentile: the key novaload computed."""
+    if stat.startswith("p(") and stat.endswith(")"):
+        try:
+            return percentile_key(float(stat[2:-1]))
+        except ValueError:
+            return stat
+    return stat
+
+
 def summary_document(results: RunResults) -> dict:
     """The ``summary.json`` content (see module docstring)."""
     metrics: dict[str, dict] = {}
+    extra: dict[str, dict] = {}
+    exported = results.k6_metric_names
     for name, m in results.metrics.items():
-        entry: dict = {k: _num(v) for k, v in m.values.items()}
+        k6 = k6_values(m, results.trend_stats)
+        covered = set(k6) | {_stat_key(st) for st in k6}
+        more = {k: _num(v) for k, v in m.values.items() if k not in covered}
+        if exported is not None and name not in exported and not m.thresholds:
+            extra[name] = {k: _num(v) for k, v in m.values.items()}
+            continue
+        entry: dict = {k: _num(v) for k, v in k6.items()}
         if m.thresholds:
             entry["thresholds"] = {t.expression: _threshold_entry(t) for t in m.thresholds}
         metrics[name] = entry
+        if more:
+            extra[name] = more
     return {
         "metrics": metrics,
         "novaload": {
@@ -178,17 +229,27 @@ def summary_document(results: RunResults) -> dict:
             "skipped_lines": results.skipped_lines,
             "warnings": list(results.warnings),
             "thresholds_failed": results.thresholds_failed,
+            "thresholds_no_data": [f"{t.metric}: {t.expression}" for t in results.thresholds_no_data],
+            "no_data_fails": results.no_data_fails,
+            "summary_trend_stats": list(results.trend_stats),
             "types": {name: m.type for name, m in results.metrics.items()},
             **({"load_generator": results.load_generator.to_json()} if results.load_generator else {}),
             **({"apdex": _apdex(results)} if results.apdex is not None else {}),
+            # Figures novaload computes beyond k6's export (other percentiles, a Trend's
+            # count when k6 was not asked for it, submetrics k6 did not export).
+            "values": extra,
         },
     }
 
 
-def write_summary(results: RunResults, path: Path | str, extra: dict | None = None) -> Path:
-    """Write ``summary.json``; ``extra`` adds top-level sections (e.g. ``analyses``)."""
+def write_summary(
+    results: RunResults, path: Path | str, extra: dict | None = None, notes: dict | None = None
+) -> Path:
+    """Write ``summary.json``; ``extra`` adds top-level sections (e.g. ``analyses``),
+    ``notes`` entries of the ``novaload`` section (e.g. ``k6_abort``)."""
     document = {**summary_document(results), **(extra or {})}
+    document["novaload"].update(notes or {})
     return write_atomic(Path(path), json.dumps(document, indent=2) + "\n")
 
 
-__all__ = ["K6Summary", "load_k6_summary", "summary_document", "write_summary"]
+__all__ = ["K6Summary", "k6_values", "load_k6_summary", "summary_document", "write_summary"]

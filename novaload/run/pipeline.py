@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from novaload import __version__
 from novaload.config.models import DEFAULT_APDEX_T_MS, GeneratorCriteria
@@ -79,6 +79,9 @@ class RunOutcome:
     execution: K6Execution | None
     files: list[Path] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # A user script's k6 stdout (its end-of-test summary or handleSummary's `stdout`),
+    # for the CLI to show as k6 would; empty for rendered scenarios.
+    k6_stdout: str = ""
 
 
 @contextlib.contextmanager
@@ -191,6 +194,7 @@ def run_test(request: RunRequest, observer: RunObserver | None = None) -> RunOut
             network=request.network,
             results_name=RAW_RESULTS.get(request.raw, RAW_RESULTS["json"]),
             kubernetes=request.kubernetes,
+            working_dir=prepared.working_dir,
         )
         observer.info(
             f"run {run_id}: k6 {k6.version}, {prepared.scenario_name} → "
@@ -349,6 +353,7 @@ def finish_run(
             execution=execution,
             files=files,
             warnings=warnings,
+            k6_stdout=execution.stdout if prepared.scenario is None else "",
         )
         _complete_record(record, execution, exit_code, verdict, results)
         trend = None
@@ -530,6 +535,12 @@ def _write_reports(
     redact = Redactor(prepared.secrets)
     warnings.extend(redact(w) for w in results.warnings)
     analyses = _analyses(results, prepared, observer)
+    logs = [p for p in [execution.log_file, *sorted(run_dir.glob("k6-*of*.log"))] if p is not None]
+    from novaload.run.aborts import k6_threshold_abort
+
+    k6_abort = k6_threshold_abort(logs, execution.started_at)
+    if k6_abort:
+        observer.warn(k6_abort)
     context = ReportContext(
         run_id=record.run_id,
         scenario=record.scenario,
@@ -545,6 +556,7 @@ def _write_reports(
         redact=redact,
         comparison=comparison,
         analyses=[a.to_section() for a in analyses] + ([trend] if trend is not None else []),
+        k6_abort=k6_abort,
     )
     extra = (
         {
@@ -555,7 +567,7 @@ def _write_reports(
         if analyses
         else None
     )
-    files = [write_summary(results, run_dir / "summary.json", extra)]
+    files = [write_summary(results, run_dir / "summary.json", extra, notes={"k6_abort": k6_abort})]
     try:
         files += write_all(results, context, run_dir)
     except Exception as exc:  # noqa: BLE001 - the other reports are already written
@@ -581,6 +593,7 @@ def _ingest(
     )
     scenario = prepared.scenario
     windowed = windowed_thresholds(prepared)
+    no_data: Literal["pass", "fail"] = "fail" if prepared.no_data == "fail" else "pass"
     apdex_targets = scenario.apdex_targets if scenario else None
     apdex_t_ms = scenario.apdex_t_ms if scenario else DEFAULT_APDEX_T_MS
     if live is not None and live.paths == list(execution.results_files):
@@ -593,6 +606,8 @@ def _ingest(
                 extra_thresholds=windowed or None,
                 apdex_targets=apdex_targets,
                 apdex_t_ms=apdex_t_ms,
+                trend_stats=prepared.trend_stats,
+                no_data=no_data,
             )
         except InputError:
             raise
@@ -611,6 +626,8 @@ def _ingest(
         extra_thresholds=windowed or None,
         apdex_targets=apdex_targets,
         apdex_t_ms=apdex_t_ms,
+        trend_stats=prepared.trend_stats,
+        no_data=no_data,
     )
 
 

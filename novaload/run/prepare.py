@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +53,13 @@ class RunRequest:
     strict_generator: bool = False  # an untrustworthy load generator exits 5
     raw: str = "json"  # k6's raw output in the run folder: a key of RAW_RESULTS
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    # A user script's identity in history and baselines [its path relative to the
+    # repository root, or to the working directory].
+    name: str | None = None
+    # k6 runs here, as `k6 run` would from the user's shell [the current directory].
+    working_dir: Path | None = None
+    summary_trend_stats: str | None = None  # k6's --summary-trend-stats, e.g. "avg,p(99.99),count"
+    no_data: str | None = None  # "fail": a threshold without samples fails the run [pass]
 
     @property
     def is_script(self) -> bool:
@@ -71,6 +79,9 @@ class PreparedRun:
     secrets: tuple[str, ...]
     planned_duration_s: float | None
     warnings: tuple[str, ...] = ()
+    working_dir: Path | None = None  # k6's working directory (None = the run folder)
+    trend_stats: tuple[str, ...] | None = None  # asked with --summary-trend-stats
+    no_data: str = "pass"  # "pass" | "fail"
 
 
 def planned_duration(profile: Profile | None) -> float | None:
@@ -124,11 +135,66 @@ def _secret_env(
     return env, secrets, missing
 
 
+def _trend_stats(text: str | None) -> tuple[str, ...] | None:
+    if text is None:
+        return None
+    stats = tuple(s.strip() for s in text.split(",") if s.strip())
+    for stat in stats:
+        pct = stat[2:-1] if stat.startswith("p(") and stat.endswith(")") else None
+        try:
+            ok = stat in ("avg", "min", "med", "max", "count") or (pct is not None and 0 <= float(pct) <= 100)
+        except ValueError:
+            ok = False
+        if not ok:
+            raise UsageError(f"--summary-trend-stats: {stat!r} is not avg, min, med, max, count or p(N)")
+    if not stats:
+        raise UsageError("--summary-trend-stats: give at least one stat, e.g. avg,p(95),count")
+    return stats
+
+
+def _no_data(request: RunRequest, scenario: Scenario | None) -> str:
+    value = request.no_data or (scenario.no_data if scenario is not None else None) or "pass"
+    if value not in ("pass", "fail"):
+        raise UsageError(f"--no-data: {value!r} is not 'pass' or 'fail'")
+    return value
+
+
+def script_identity(script: Path, working_dir: Path) -> str:
+    """A user script's name in history and baselines: its path relative to the root of the
+    git repository it lives in, else to the working directory, else its absolute path.
+
+    Two ``script.js`` in different folders are different tests; the same file run from
+    another directory of the same repository is the same test.
+    """
+    resolved = script.resolve()
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"],
+            cwd=resolved.parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+        root = Path(out.stdout.strip()) if out.returncode == 0 and out.stdout.strip() else None
+    except (OSError, subprocess.SubprocessError):
+        root = None
+    for base in (root, working_dir.resolve()):
+        if base is not None and resolved.is_relative_to(base.resolve()):
+            return resolved.relative_to(base.resolve()).as_posix()
+    return resolved.as_posix()
+
+
 def prepare(request: RunRequest, run_id: str, run_dir: Path) -> PreparedRun:
     """Decide everything about the run before anything starts."""
     args: list[str] = ["--tag", f"testid={run_id}", *request.extra_k6_args]
+    trend_stats = _trend_stats(request.summary_trend_stats)
+    if trend_stats is not None:
+        args += ["--summary-trend-stats", ",".join(trend_stats)]
     if request.is_script:
-        return _prepare_script(request, run_id, run_dir, args)
+        return _prepare_script(request, run_id, run_dir, args, trend_stats)
+    if request.name is not None:
+        raise UsageError("--name names your own script; a scenario is named by its config")
     project = load_project(request.config_dir, request.scenarios_dir)
     overrides = Overrides(
         environment=request.environment,
@@ -166,11 +232,16 @@ def prepare(request: RunRequest, run_id: str, run_dir: Path) -> PreparedRun:
         secrets=secrets,
         planned_duration_s=planned_duration(selection.profile),
         warnings=missing,
+        trend_stats=trend_stats,
+        no_data=_no_data(request, selection.scenario),
     )
 
 
-def _prepare_script(request: RunRequest, run_id: str, run_dir: Path, args: list[str]) -> PreparedRun:
-    """A user's own script runs unchanged: only explicit CLI overrides touch its options."""
+def _prepare_script(
+    request: RunRequest, run_id: str, run_dir: Path, args: list[str], trend_stats: tuple[str, ...] | None
+) -> PreparedRun:
+    """A user's own script runs unchanged, as `k6 run` runs it from the user's directory:
+    only explicit CLI overrides touch its options."""
     script = Path(request.target)
     if not script.is_file():
         raise UsageError(
@@ -199,8 +270,9 @@ def _prepare_script(request: RunRequest, run_id: str, run_dir: Path, args: list[
     secret_env, secrets, missing = _secret_env(environment, request.environ) if environment else ({}, (), ())
     env.update(secret_env)
     duration = parse_duration(request.duration) if request.duration else None
+    working_dir = (request.working_dir or Path.cwd()).resolve()
     return PreparedRun(
-        scenario_name=script.stem,
+        scenario_name=request.name or script_identity(script, working_dir),
         script=script.resolve(),
         script_copy=copy,
         environment=environment,
@@ -211,7 +283,10 @@ def _prepare_script(request: RunRequest, run_id: str, run_dir: Path, args: list[
         secrets=secrets,
         planned_duration_s=duration,
         warnings=missing,
+        working_dir=working_dir,
+        trend_stats=trend_stats,
+        no_data=_no_data(request, None),
     )
 
 
-__all__ = ["PreparedRun", "RunRequest", "planned_duration", "prepare"]
+__all__ = ["PreparedRun", "RunRequest", "planned_duration", "prepare", "script_identity"]

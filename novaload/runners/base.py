@@ -56,6 +56,9 @@ class ExecutionPlan:
     image: str | None = None  # docker: image to run
     network: str | None = None  # docker: named network (None = host network)
     kubernetes: K8sOptions | None = None  # k8s: cluster, namespace, mode
+    # k6's working directory: the user's, as under `k6 run` (handleSummary's relative
+    # paths land there); None = the run folder (rendered scenarios write nothing relative).
+    working_dir: Path | None = None
 
 
 @dataclass(slots=True)
@@ -72,6 +75,9 @@ class K6Execution:
     killed: bool = False  # k6 had to be killed (second interrupt)
     instances: int = 1
     notes: list[str] = field(default_factory=list)  # for the report (e.g. per-runner verdicts)
+    # What k6 printed on stdout: its end-of-test summary, or handleSummary's `stdout`
+    # (k6's logs go to stderr). Shown to the user of their own script as k6 shows it.
+    stdout: str = ""
 
 
 @dataclass(frozen=True, slots=True)

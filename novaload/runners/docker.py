@@ -132,7 +132,8 @@ def k6_command(
 
 
 def volume_binds(plan: ExecutionPlan) -> dict[str, dict[str, str]]:
-    """Script folder read-only, run folder read-write, each at its host path.
+    """Script folder read-only, run folder (and k6's working directory) read-write, each
+    at its host path.
 
     Same paths inside and out, so every path in k6's arguments and output means
     the same file on both sides. Docker mounts nested paths parent-first, so a run
@@ -143,6 +144,10 @@ def volume_binds(plan: ExecutionPlan) -> dict[str, dict[str, str]]:
     binds = {run_dir: {"bind": run_dir, "mode": "rw"}}
     if script_dir != run_dir:
         binds[script_dir] = {"bind": script_dir, "mode": "ro"}
+    if plan.working_dir is not None:
+        # k6 works in the user's directory, as `k6 run` does: handleSummary writes there.
+        work = str(plan.working_dir.resolve())
+        binds[work] = {"bind": work, "mode": "rw"}
     return binds
 
 
@@ -363,7 +368,7 @@ def _create(
             name=container_name(plan.run_id, index, count),
             environment=instance_env(plan, files),
             volumes=volume_binds(plan),
-            working_dir=str(plan.run_dir.resolve()),
+            working_dir=str((plan.working_dir or plan.run_dir).resolve()),
             user=f"{os.getuid()}:{os.getgid()}",  # results owned by the user, not root
             network_mode="host" if host_network else None,
             network=None if host_network else plan.network,

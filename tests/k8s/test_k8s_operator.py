@@ -2,8 +2,9 @@
 
 The operator itself cannot be built here: the API server validates novaload's TestRun
 against the published CRD (server-side, structural schema, unknown fields pruned), and a
-test-only controller (``fake_operator.py``) creates the runner Jobs the way k6-operator's
-``runner.go`` does, starts them and moves ``.status.stage``.
+test-only controller (``fake_operator.py``) runs the initializer and creates the runner Jobs
+the way k6-operator's ``initializer.go`` and ``runner.go`` do, starts them and moves
+``.status.stage``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from conftest import Target, cluster_for
 from fake_operator import FakeOperator
 from support import require_tool
 
+from novaload.errors import RunnerError
 from novaload.run.pipeline import run_test
 from novaload.run.prepare import RunRequest
 from novaload.runners import k8s_objects as objects
@@ -158,9 +160,32 @@ def test_operator_mode_runs_merges_and_cleans_up(
     assert outcome.exit_code == 99
     summary = json.loads((outcome.run_dir / "summary.json").read_text())
     assert summary["metrics"]["http_reqs"]["count"] == 40 == bridge_target.requests
+    # The initializer ran `k6 archive` and `k6 inspect` under `sh -c` in novaload's image.
+    assert operator.inspected[runners["name"]]["maxVUs"] == 4
     # The runner Jobs were the operator's, with its command line around novaload's args.
     (job, *_) = operator.jobs_created[runners["name"]]
     command = job["spec"]["template"]["spec"]["containers"][0]["command"]
     assert command[:3] == ["k6", "run", "--quiet"]
     assert "--address=0.0.0.0:6565" in command and "--paused" in command
+    assert remaining_objects(cluster, None) == []
+
+
+def test_an_operator_error_fails_the_run_with_one_line_and_leaves_nothing(
+    testrun_crd: None, namespace: str, tmp_path: Path
+) -> None:
+    """k6-operator refuses more runners than the script has VUs (its initializer's check)."""
+    script = tmp_path / "script.js"
+    script.write_text("export const options = { vus: 1, iterations: 3 };\nexport default function () {}\n")
+    cluster = cluster_for(namespace)
+    with FakeOperator(cluster), pytest.raises(RunnerError, match="stage error"):
+        run_test(
+            RunRequest(
+                target=str(script),
+                runner="k8s",
+                parallelism=2,
+                out_dir=tmp_path / "run",
+                kubernetes=K8sOptions(namespace=namespace, mode="operator"),
+                record_history=False,
+            )
+        )
     assert remaining_objects(cluster, None) == []

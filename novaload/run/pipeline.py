@@ -588,9 +588,10 @@ def _ingest(
 ) -> RunResults:
     from novaload.results.ingest import ingest
 
-    summary = next(
-        (p for p in execution.summary_files if p.name.startswith("k6-summary") and p.exists()), None
-    )
+    # k6's --summary-export first: summary.json's metrics are that file, key for key (the
+    # handleSummary data also lists submetrics k6 does not export).
+    found = [p for p in execution.summary_files if p.name.startswith("k6-summary") and p.exists()]
+    summary = next(iter(sorted(found, key=lambda p: "export" not in p.name)), None)
     scenario = prepared.scenario
     windowed = windowed_thresholds(prepared)
     no_data: Literal["pass", "fail"] = "fail" if prepared.no_data == "fail" else "pass"

@@ -34,7 +34,7 @@ def _files(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
 
 
-def _mismatches(ours: dict, export: dict) -> list[str]:
+def summary_mismatches(ours: dict, export: dict) -> list[str]:
     bad = []
     theirs_all, ours_all = export["metrics"], ours["metrics"]
     for name in sorted(set(theirs_all) ^ set(ours_all)):
@@ -118,4 +118,4 @@ def test_corpus_script_behaves_as_under_k6(
     summary = json.loads((run_dir / "summary.json").read_text())
     assert "novaload" in summary
     export = json.loads((run_dir / "k6-summary-export.json").read_text())
-    assert _mismatches(summary, export) == [], context
+    assert summary_mismatches(summary, export) == [], context

@@ -214,3 +214,19 @@ def test_no_report_line_when_k6_failed_before_any_sample(tmp_path: Path) -> None
     assert proc.returncode == 107, proc.stderr
     assert "report: " not in proc.stdout
     assert "no report; k6's log: " in proc.stdout
+
+
+def test_a_rendered_scenario_summary_is_k6s_export_key_for_key(tmp_path: Path) -> None:
+    """Not only users' scripts: a scenario's summary.json equals the --summary-export k6
+    wrote in the same run (its summaryTrendStats, its metrics, its verdicts)."""
+    from corpus.test_corpus import summary_mismatches
+
+    out = tmp_path / "run"
+    proc = novaload(
+        "run", "api", "--env", "local", "--profile", "dev", "--duration", "3s", "--out-dir", str(out)
+    )
+    assert proc.returncode in (0, 99), proc.stderr
+    ours = json.loads((out / "summary.json").read_text())
+    export = json.loads((out / "k6-summary-export.json").read_text())
+    assert summary_mismatches(ours, export) == []
+    assert "p(99)" in ours["metrics"]["http_req_duration"]  # the scenario's summaryTrendStats

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from conftest import Target, cluster_for
 
-from novaload.run.pipeline import RunOutcome, run_test
+from novaload.run.pipeline import RunOutcome, SilentObserver, run_test
 from novaload.run.prepare import RunRequest
-from novaload.runners.base import K8sOptions
+from novaload.runners.base import K8sOptions, LiveStats
 from novaload.runners.k8s import remaining_objects
 
 pytestmark = [pytest.mark.k8s, pytest.mark.k6, pytest.mark.slow, pytest.mark.xdist_group("k8s")]
@@ -270,3 +270,42 @@ def test_cleanup_force_deletes_what_a_killed_run_left(namespace: str) -> None:
 
     assert remaining_objects(cluster, None) == []
     assert core.read_namespaced_config_map("not-novaloads", namespace).data == {"k": "v"}
+
+
+class _Recorder(SilentObserver):
+    def __init__(self) -> None:
+        self.stats: list[LiveStats] = []
+
+    def progress(self, stats: LiveStats) -> None:
+        self.stats.append(stats)
+
+
+def test_progress_sums_every_runners_rest_api(
+    tmp_path: Path, namespace: str, loopback_target: Target
+) -> None:
+    body = """
+import http from 'k6/http';
+import { sleep } from 'k6';
+export const options = { vus: 4, duration: '6s' };
+export default function () { http.get(`${__ENV.TARGET}/item`); sleep(0.1); }
+"""
+    observer = _Recorder()
+    outcome = run_test(
+        RunRequest(
+            target=str(_script(tmp_path, body=body)),
+            runner="k8s",
+            parallelism=2,
+            out_dir=tmp_path / "run",
+            extra_k6_args=("-e", f"TARGET={loopback_target.url}"),
+            kubernetes=K8sOptions(namespace=namespace, mode="jobs", host_network=True),
+            record_history=False,
+        ),
+        observer,
+    )
+    assert outcome.exit_code == 0
+    running = [s for s in observer.stats if s.running and s.requests > 0]
+    assert running, observer.stats
+    # Two runners of 2 VUs each: the display shows the whole test, not one runner.
+    assert max(s.vus for s in running) == 4
+    assert max(s.requests for s in running) <= loopback_target.requests
+    _assert_nothing_left(namespace)

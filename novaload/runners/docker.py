@@ -46,6 +46,16 @@ from novaload.runners.base import (
 from novaload.runners.health import ContainerProbe, sampling
 from novaload.runners.image import BUILD_HINT, DEFAULT_IMAGE, DEFAULT_LOCAL_IMAGE, docker_client
 from novaload.runners.k6api import K6ApiPoller
+from novaload.runners.labels import (
+    INSTANCE_LABEL,
+    MANAGED_LABEL,
+    OWNER_BOOT_LABEL,
+    OWNER_PID_LABEL,
+    OWNER_START_LABEL,
+    RUN_ID_LABEL,
+    owner_labels,
+    owner_of,
+)
 from novaload.runners.ports import free_port
 from novaload.runners.segments import segment_args
 from novaload.runners.watchdog import start_watchdog
@@ -54,12 +64,6 @@ if TYPE_CHECKING:
     import docker
     from docker.models.containers import Container
 
-MANAGED_LABEL = "io.novaload.managed"
-RUN_ID_LABEL = "io.novaload.run-id"
-INSTANCE_LABEL = "io.novaload.instance"
-OWNER_PID_LABEL = "io.novaload.owner-pid"
-OWNER_START_LABEL = "io.novaload.owner-start"
-OWNER_BOOT_LABEL = "io.novaload.owner-boot"
 LOG_NAME = "k6.log"
 _API_PORT_IN_CONTAINER = 6565  # only on a named network, where ports are published
 _API_TIMEOUT_S = 1.0
@@ -549,22 +553,6 @@ def remove_leftovers(run_id: str | None = None, client: docker.DockerClient | No
         container.remove(force=True)
         removed += 1
     return removed
-
-
-def owner_labels(owner: Owner) -> dict[str, str]:
-    return {
-        OWNER_PID_LABEL: str(owner.pid),
-        OWNER_START_LABEL: owner.started,
-        OWNER_BOOT_LABEL: owner.boot_id,
-    }
-
-
-def owner_of(labels: dict[str, str]) -> Owner | None:
-    """The owner recorded in a container's labels (None for containers without one)."""
-    try:
-        return Owner(int(labels[OWNER_PID_LABEL]), labels[OWNER_START_LABEL], labels[OWNER_BOOT_LABEL])
-    except (KeyError, ValueError):
-        return None
 
 
 def label_filters(run_id: str | None) -> list[str]:

@@ -19,8 +19,9 @@ LONG_RUN = {
     "body": "http.get(__ENV.NOVALOAD_BASE_URL + '/health'); sleep(0.1);",
     "options": "{ vus: 2, duration: '30s' }",
 }
-# Seconds within which a dead novaload's containers must be gone.
-GONE_WITHIN_S = 10
+# Seconds within which a dead novaload's containers must be gone (measured: 1.6 s; the
+# margin is for a CI machine running the suite in parallel).
+GONE_WITHIN_S = 15
 
 
 @pytest.fixture
@@ -161,13 +162,16 @@ def test_killing_one_run_leaves_a_concurrent_runs_containers_alone(probe, k6_ima
     )
     victim.kill()
     victim.wait()
-    assert probe.wait_for(lambda: not probe.containers(victim_id), GONE_WITHIN_S, 0.2)
+    assert probe.wait_for(lambda: not probe.containers(victim_id), GONE_WITHIN_S, 0.2), probe.containers(
+        victim_id
+    )
     listed = probe.run("list")  # reaps: must not touch the live run
     probe.exit_ok(listed.returncode, 0, listed.stdout, listed.stderr)
+    assert other_id not in listed.stderr, listed.stderr
     code, stdout, stderr = probe.finish(other)
     probe.exit_ok(code, 0, stdout, stderr)
     assert probe.record(other_out)["interrupted"] is False
-    assert not probe.containers(other_id)
+    assert not probe.containers(other_id), probe.containers(other_id)
 
 
 def test_ci_and_the_tests_never_stop_processes_by_name():

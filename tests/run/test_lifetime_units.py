@@ -14,7 +14,7 @@ import pytest
 from novaload.lifetime import Owner
 from novaload.redact import MASK, Redactor, safe_url, url_credentials
 from novaload.reports.tables import neutralise_cell
-from novaload.runners.docker import owner_labels, owner_of
+from novaload.runners.labels import owner_labels, owner_of
 
 
 def test_an_owner_is_alive_until_it_exits_and_a_reused_pid_is_not_it():

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from novaload.compare.config import CompareConfig
-from novaload.compare.snapshot import RunSnapshot, snapshot_from_results
+from novaload.compare.snapshot import RunSnapshot, snapshot_from_digest, snapshot_from_results
 from novaload.errors import InputError
 from novaload.history.store import SELECTORS, HistoryEntry, HistoryStore
 from novaload.results.model import RunResults
@@ -56,6 +56,9 @@ def snapshot_of(
     results that did not come from an ingest, read again from ``sources``)."""
     from novaload.results.ingest import load_latency_samples
 
+    digest = results.latency_digest(config.max_samples, config.seed)
+    if digest is not None:  # bounded memory: the ingest's store, not every sample at once
+        return snapshot_from_digest(results, digest, label=label, record=record)
     samples = results.latency_samples()
     if samples is None:
         samples = load_latency_samples(list(sources))

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from novaload.compare.stats import k6_percentile
-from novaload.results.model import RunResults
+from novaload.results.model import LatencyDigest, RunResults
 
 OVERALL = "(all requests)"  # cannot collide with a k6 `name` tag in practice: it is the key
 SNAPSHOT_VERSION = 2  # 2: per-endpoint window_rates (absent in 1: throughput not judged)
@@ -210,6 +210,15 @@ def snapshot_from_results(
     endpoints[OVERALL] = EndpointData.from_values(
         all_values, len(all_values), total_failures, max_samples, rng
     )
+    return _snapshot(results, endpoints, label, record)
+
+
+def _snapshot(
+    results: RunResults,
+    endpoints: dict[str, EndpointData],
+    label: str,
+    record: Mapping[str, Any] | None,
+) -> RunSnapshot:
     record = record or {}
     return RunSnapshot(
         label=label,
@@ -224,6 +233,45 @@ def snapshot_from_results(
         git_commit=record.get("git_commit"),
         started_at=record.get("started_at")
         or (results.started_at.isoformat() if results.started_at else None),
+    )
+
+
+def snapshot_from_digest(
+    results: RunResults,
+    digest: Mapping[str | None, LatencyDigest],
+    *,
+    label: str,
+    record: Mapping[str, Any] | None = None,
+) -> RunSnapshot:
+    """Build a snapshot from the ingest's latency digest (``RunResults.latency_digest``:
+    exact percentiles and a bounded uniform subsample per endpoint, read from the value
+    store), so a run of any length is reduced in bounded memory."""
+    failures = _failures_by_name(results)
+    rates = _endpoint_rates(results)
+    endpoints: dict[str, EndpointData] = {}
+    for name, d in digest.items():
+        if name is None:
+            continue
+        endpoints[name] = _from_digest(d, failures.get(name, 0), rates.get(name))
+    total_failures = (
+        sum(failures.values()) if failures else int(results.value("http_req_failed", "passes", 0) or 0)
+    )
+    overall = digest.get(None)
+    if overall is not None:
+        endpoints[OVERALL] = _from_digest(overall, total_failures, None)
+    return _snapshot(results, endpoints, label, record)
+
+
+def _from_digest(d: LatencyDigest, failures: int, window_rates: np.ndarray | None) -> EndpointData:
+    nan = math.nan
+    return EndpointData(
+        requests=d.requests,
+        failures=failures,
+        p50=d.p50 if d.requests else nan,
+        p95=d.p95 if d.requests else nan,
+        p99=d.p99 if d.requests else nan,
+        latencies=d.latencies,
+        window_rates=np.zeros(0) if window_rates is None else np.asarray(window_rates, dtype=np.float64),
     )
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from novaload.results.model import RunResults
+from novaload.results.model import LatencyDigest, RunResults
 from novaload.results.scan import ScanResult
 from novaload.results.stats import log_edges, percentiles
 
@@ -149,6 +149,38 @@ def latency_samples(ctx: Context) -> pd.DataFrame:
         names.append(np.full(len(vals), name, dtype=object))
         values.append(vals)
     return pd.DataFrame({"name": np.concatenate(names), "value": np.concatenate(values)})
+
+
+def latency_digest(ctx: Context, max_samples: int, seed: int) -> dict[str | None, LatencyDigest]:
+    """Per endpoint (sorted by name) and overall (key None): count, exact percentiles
+    and a uniform subsample of at most ``max_samples`` values. The subsample's positions
+    are drawn first and the values gathered while the store streams them, so memory is
+    ``max_samples`` values whatever the number of requests."""
+    rows = _metric(ctx, DURATION)
+    rng = np.random.default_rng(seed)
+    sets: list[tuple[str | None, np.ndarray]] = []
+    if not rows.empty:
+        names = _key(rows, "name")
+        sets = [(str(n), part.index.to_numpy()) for n, part in rows.groupby(names, sort=True)]
+    sets.append((None, rows.index.to_numpy()))
+    out: dict[str | None, LatencyDigest] = {}
+    store = ctx.scan.store
+    for name, gids in sets:
+        n = store.count(gids)
+        got = store.percentiles(gids, (50.0, 95.0, 99.0), n)
+        if n <= max_samples:
+            kept = store.read(gids)
+        else:
+            want = np.sort(rng.choice(n, size=max_samples, replace=False))
+            parts, start = [], 0
+            for chunk in store.chunks(gids):
+                lo, hi = np.searchsorted(want, [start, start + len(chunk)])
+                parts.append(chunk[want[lo:hi] - start].copy())
+                start += len(chunk)
+            kept = np.concatenate(parts) if parts else np.zeros(0)
+        kept.sort()
+        out[name] = LatencyDigest(n, got[50.0], got[95.0], got[99.0], kept)
+    return out
 
 
 def latency_between(ctx: Context, t0: float, t1: float) -> np.ndarray:
@@ -405,4 +437,4 @@ def fill(res: RunResults, ctx: Context, *, top_urls: int, histogram_buckets: int
     res.histogram = histogram(ctx, histogram_buckets)
 
 
-__all__ = ["Context", "TAG_COLUMNS", "fill", "latency_between", "latency_samples", "select"]
+__all__ = ["Context", "TAG_COLUMNS", "fill", "latency_between", "latency_digest", "latency_samples", "select"]

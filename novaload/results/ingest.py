@@ -330,6 +330,7 @@ def _assemble(
     distribution.fill(res, ctx, apdex_targets=apdex_targets, apdex_t_ms=apdex_t_ms)
     res.latency_source = lambda: breakdowns.latency_samples(ctx)
     res.latency_window_source = lambda t0, t1: breakdowns.latency_between(ctx, t0, t1)
+    res.latency_digest_source = lambda m, seed: breakdowns.latency_digest(ctx, m, seed)
     return res
 
 

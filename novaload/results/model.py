@@ -104,6 +104,17 @@ class MetricSummary:
         return self.parent is not None
 
 
+@dataclass(frozen=True, slots=True)
+class LatencyDigest:
+    """A set of latencies reduced for comparisons: exact figures, bounded sample."""
+
+    requests: int
+    p50: float
+    p95: float
+    p99: float
+    latencies: np.ndarray  # sorted; all of them, or a uniform random subsample
+
+
 @dataclass(slots=True)
 class RunResults:
     """Everything ingested from one run (one or several k6 result files).
@@ -159,6 +170,11 @@ class RunResults:
     # http_req_duration values of the windows starting in [t0, t1) seconds (the
     # timeseries' ``t``), for exact percentiles over a stretch of the run.
     latency_window_source: Callable[[float, float], np.ndarray] | None = field(default=None, repr=False)
+    # (max_samples, seed) -> per endpoint and overall: exact percentiles and a uniform
+    # subsample, read from the value store in bounded memory (see ``latency_digest``)
+    latency_digest_source: Callable[[int, int], dict[str | None, LatencyDigest]] | None = field(
+        default=None, repr=False
+    )
     # Load-generator health (k6's CPU/memory, dropped iterations, VU ceilings), when judged.
     load_generator: GeneratorHealth | None = None
     # Apdex over every request (each endpoint against its own T; per endpoint: the
@@ -182,6 +198,14 @@ class RunResults:
     def latency_samples(self) -> pd.DataFrame | None:
         """Raw ``http_req_duration`` values with their ``name`` tag, or None."""
         return None if self.latency_source is None else self.latency_source()
+
+    def latency_digest(self, max_samples: int, seed: int = 0) -> dict[str | None, LatencyDigest] | None:
+        """``http_req_duration`` per endpoint (``name`` tag; key None = every request):
+        count, k6's exact p50/p95/p99 and at most ``max_samples`` values drawn uniformly
+        without replacement (sorted), in bounded memory whatever the run's length; None
+        when the results did not come from an ingest."""
+        src = self.latency_digest_source
+        return None if src is None else src(max_samples, seed)
 
     def latency_between(self, t0: float, t1: float) -> np.ndarray | None:
         """Raw ``http_req_duration`` values of the windows starting in [t0, t1), or None."""
@@ -207,4 +231,4 @@ class RunResults:
         return default if m is None else m.values.get(key, default)
 
 
-__all__ = ["MetricSummary", "MetricType", "RunResults", "ThresholdResult", "WindowValue"]
+__all__ = ["LatencyDigest", "MetricSummary", "MetricType", "RunResults", "ThresholdResult", "WindowValue"]

@@ -374,11 +374,12 @@ def test_a_baseline_run_reduces_its_results_once_for_gate_and_history(
     config_dir.mkdir()
     (config_dir / "compare.yaml").write_text("compare:\n  max_samples: 50\n")
     built: list[str] = []
-    original = snapshot_module.snapshot_from_results
-    monkeypatch.setattr(
-        "novaload.compare.inputs.snapshot_from_results",
-        lambda *a, **k: built.append(k["label"]) or original(*a, **k),
-    )
+    for builder in ("snapshot_from_results", "snapshot_from_digest"):  # the ingest's digest, or samples
+        original = getattr(snapshot_module, builder)
+        monkeypatch.setattr(
+            f"novaload.compare.inputs.{builder}",
+            lambda *a, _f=original, **k: built.append(k["label"]) or _f(*a, **k),
+        )
     results = ingest([run_dir / "k6-results.json"])
     observer = pipeline.SilentObserver()
 

@@ -113,3 +113,27 @@ def test_streamed_store_gives_the_in_memory_figures(k6_runs, streamed):
         pd.testing.assert_frame_equal(getattr(parts, frame), getattr(whole, frame), check_exact=True)
     every = parts.latency_between(0.0, math.inf)
     assert percentiles(every, [95.0])[95.0] == whole.value("http_req_duration", "p(95)")
+
+
+@pytest.mark.k6
+def test_latency_digest_is_exact_and_its_subsample_is_drawn_from_the_values(k6_runs, streamed):
+    """What the history and baselines keep of a run, built from the store in bounded
+    memory: counts and k6's percentiles per endpoint, and a uniform subsample."""
+    run = k6_runs("mixed.js")
+    res = ingest([run.json])
+    samples = res.latency_samples()
+    streamed()
+    digest = ingest([run.json]).latency_digest(max_samples=25, seed=3)
+    names = sorted(samples["name"].unique())
+    assert sorted(k for k in digest if k is not None) == names
+    for name in [*names, None]:
+        values = (samples if name is None else samples[samples["name"] == name])["value"].to_numpy()
+        d = digest[name]
+        assert d.requests == len(values)
+        got = percentiles(values, [50.0, 95.0, 99.0])
+        assert (d.p50, d.p95, d.p99) == (got[50.0], got[95.0], got[99.0])
+        assert len(d.latencies) == min(25, len(values))
+        assert list(d.latencies) == sorted(d.latencies)
+        pool = sorted(values.tolist())
+        for v in d.latencies.tolist():  # a draw without replacement from the values
+            pool.remove(v)

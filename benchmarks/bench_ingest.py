@@ -504,6 +504,9 @@ def side_by_side(rows: list, args: argparse.Namespace) -> None:
     )
     if args.no_run:
         return
+    if not (shutil.which("nginx") or Path("/usr/sbin/nginx").exists()):
+        print("run figures skipped: nginx not found (apt-get install nginx-light)")
+        return
     run = bench_run.measure(args.run_duration, 20, args.run_repeat)
     bench_run.print_run(run, args.run_duration, 20, "json")
     ratio = run["novaload_rps"] / run["bare_rps"]

@@ -25,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -133,8 +134,23 @@ def novaload_run(base: str, vus: int, duration: str, work: Path, raw: str = "jso
     cmd += ["--k6", str(wrapper), "--raw", raw, "--history-dir", str(work / "history")]
     env = _env(base, vus, duration)
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    peak = [0]
+
+    def watch() -> None:  # novaload's own peak RSS (VmHWM), k6 not included
+        while proc.poll() is None:
+            try:
+                for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        peak[0] = max(peak[0], int(line.split()[1]))
+            except OSError:
+                return
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
     _, err = proc.communicate(timeout=900)
     done = time.time()
+    watcher.join(1)
     if proc.returncode not in (0, 99):
         sys.exit(f"novaload run failed ({proc.returncode}): {err[-2000:]}")
     exited = float(mark.read_text())
@@ -147,6 +163,7 @@ def novaload_run(base: str, vus: int, duration: str, work: Path, raw: str = "jso
         "report_s": ready - exited,
         "done_s": done - exited,
         "raw_bytes": raw_bytes,
+        "rss_mib": peak[0] / 1024,
     }
     shutil.rmtree(work, ignore_errors=True)
     return m
@@ -174,6 +191,7 @@ def measure(duration: str, vus: int, repeat: int, raw: str = "json") -> dict:
         "done_s": statistics.median(m["done_s"] for m in wrapped),
         "requests": statistics.median(m["requests"] for m in wrapped),
         "raw_mb": statistics.median(m["raw_bytes"] for m in wrapped) / 1e6,
+        "rss_mib": max(m["rss_mib"] for m in wrapped),
         "loads": [round(x, 2) for x in loads],
     }
 
@@ -185,7 +203,8 @@ def print_run(m: dict, duration: str, vus: int, raw: str) -> None:
         f"{[round(x) for x in m['bare_all']]}; novaload run {m['novaload_rps']:,.0f} req/s "
         f"{[round(x) for x in m['novaload_all']]} = {ratio:.3f}x bare; "
         f"k6 exit -> report {m['report_s']:.2f} s {[round(x, 2) for x in m['report_all']]}, "
-        f"-> novaload exit {m['done_s']:.2f} s; {m['requests']:,.0f} requests, {m['raw_mb']:.0f} MB raw; "
+        f"-> novaload exit {m['done_s']:.2f} s; {m['requests']:,.0f} requests, {m['raw_mb']:.0f} MB raw; novaload process peak RSS "
+        f"{m['rss_mib']:.0f} MiB; "
         f"load {m['loads']}",
         flush=True,
     )

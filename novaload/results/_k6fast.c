@@ -662,6 +662,16 @@ static void Scanner_dealloc(Scanner *s) {
     Py_TYPE(s)->tp_free((PyObject *)s);
 }
 
+/* group_keys(start) -> bytes: the key id (uint32) of every group from ``start`` on, so
+ * a caller following a growing scan learns about new groups without copying them all */
+static PyObject *Scanner_group_keys(Scanner *s, PyObject *args) {
+    Py_ssize_t start = 0;
+    if (!PyArg_ParseTuple(args, "|n", &start)) return NULL;
+    if (check_idle(s)) return NULL;
+    if (start < 0 || (size_t)start > s->ng) { PyErr_SetString(PyExc_ValueError, "start out of range"); return NULL; }
+    return BYTES(s->g_key + start, s->ng - (size_t)start, uint32_t);
+}
+
 static PyObject *Scanner_npoints(Scanner *s, PyObject *unused) {
     if (check_idle(s)) return NULL;
     return PyLong_FromSize_t(s->np);
@@ -672,6 +682,7 @@ static PyMethodDef Scanner_methods[] = {
     {"keys", (PyCFunction)Scanner_keys, METH_NOARGS, "[(metric, tags)] by key index"},
     {"groups", (PyCFunction)Scanner_groups, METH_NOARGS, "per-group arrays as bytes"},
     {"npoints", (PyCFunction)Scanner_npoints, METH_NOARGS, "points kept"},
+    {"group_keys", (PyCFunction)Scanner_group_keys, METH_VARARGS, "group_keys(start=0) -> key ids (uint32) of groups start.."},
     {"release", (PyCFunction)Scanner_release, METH_NOARGS, "free the per-point arrays"},
     {"drain", (PyCFunction)Scanner_drain, METH_NOARGS, "drain() -> (values, gids, counts): kept points by group, then emptied"},
     {NULL}

@@ -205,6 +205,7 @@ class LiveScan:
         self._recent: list[tuple[float, Any]] = []  # (monotonic time, http_req_duration values)
         self._recent_lock = threading.Lock()
         self._latency_gids: dict[int, tuple[int, Any]] = {}  # scanner id -> (groups known, mask)
+        self._latency_keys: dict[int, Any] = {}  # scanner id -> per key id: http_req_duration?
 
     def recent_p95(self) -> float | None:
         """k6's p(95) of ``http_req_duration`` over about the last ``RECENT_S`` seconds
@@ -229,11 +230,13 @@ class LiveScan:
             return
         known, mask = self._latency_gids.get(id(sc), (0, np.zeros(0, dtype=bool)))
         if int(g.max()) >= known:  # new groups since the last look: which are latencies
-            raw = sc.groups()
-            keys = np.frombuffer(raw["key"], dtype=np.uint32)
-            key_list = sc.keys()  # the scanner's (metric, tags) pairs, not a dict
-            is_latency = np.array([m == LATENCY for m, _ in key_list], dtype=bool)
-            mask = is_latency[keys] if len(keys) else np.zeros(0, dtype=bool)
+            keys = np.frombuffer(sc.group_keys(known), dtype=np.uint32)
+            flags = self._latency_keys.get(id(sc), np.zeros(0, dtype=bool))
+            if len(keys) and int(keys.max()) >= len(flags):  # new (metric, tags) pairs too
+                key_list = sc.keys()  # the scanner's (metric, tags) pairs, not a dict
+                flags = np.array([m == LATENCY for m, _ in key_list], dtype=bool)
+                self._latency_keys[id(sc)] = flags
+            mask = np.concatenate([mask, flags[keys]])
             known = len(mask)
             self._latency_gids[id(sc)] = (known, mask)
         per_value = np.repeat(mask[g], np.frombuffer(counts, dtype=np.int64))

@@ -111,7 +111,7 @@ class TargetProcess:
                 stdin=subprocess.PIPE,  # never written: its end of file tells the child we are gone
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                start_new_session=True,
+                process_group=0,  # off the terminal's Ctrl-C; same scheduling group as k6
             )
         target = cls(proc, "", workdir)
         try:

@@ -115,3 +115,55 @@ def test_report_rebuilds_a_run_whose_novaload_process_died(tmp_path: Path, demo_
     assert rep.returncode == 0, rep.stdout + rep.stderr
     assert (rebuilt / "report.html").is_file()
     assert _metrics(rebuilt)["http_reqs"]["count"] == count_points(results, "http_reqs")
+
+
+def _pgrp_and_session(pid: int) -> tuple[int, int]:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[2]), int(fields[3])  # pgrp, session
+
+
+def test_k6_shares_novaloads_session_but_not_the_terminals_ctrl_c(tmp_path: Path, demo_target: str):
+    """k6 runs in its own process group (a terminal's Ctrl-C, sent to the foreground
+    group, reaches novaload only) but in novaload's session: the kernel's autogroup
+    scheduler schedules each session apart, which halved k6's rate on a busy machine."""
+    from test_run_e2e import _k6_processes_for
+
+    script = tmp_path / "long.js"
+    script.write_text(LONG)
+    out = tmp_path / "run"
+    proc = subprocess.Popen(  # its own session, as a job in a terminal
+        [
+            sys.executable,
+            "-m",
+            "novaload",
+            "run",
+            str(script),
+            "--target",
+            demo_target,
+            "--out-dir",
+            str(out),
+        ],
+        env={**os.environ, "NO_COLOR": "1"},
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not (pids := _k6_processes_for(str(out))):
+            assert time.monotonic() < deadline, "k6 did not start"
+            time.sleep(0.1)
+        k6_pgrp, k6_session = _pgrp_and_session(pids[0])
+        nl_pgrp, nl_session = _pgrp_and_session(proc.pid)
+        assert k6_session == nl_session
+        assert k6_pgrp != nl_pgrp
+        time.sleep(1)
+        os.killpg(nl_pgrp, signal.SIGINT)  # the terminal's Ctrl-C: the foreground group only
+        proc.wait(60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert json.loads((out / "run.json").read_text())["interrupted"] is True
+    assert (out / "report.html").is_file()  # one graceful stop, forwarded by novaload

@@ -7,7 +7,8 @@ no race between picking a free port and binding it.
 The child never outlives its owner (``--exit-with-parent``): it asks the kernel for
 SIGTERM when the owner dies (``PR_SET_PDEATHSIG``), and it also stops when its stdin,
 a pipe only the owner holds, reaches end of file, which covers a platform without the
-prctl and an owner that died before the child asked. It runs in its own session, so a
+prctl and an owner that died before the child asked. It runs in its own process group
+(not session: the kernel's autogroup scheduler would schedule it apart from k6), so a
 terminal's Ctrl-C reaches novaload only: the target keeps serving until k6's teardown
 has run, and novaload stops it afterwards.
 """

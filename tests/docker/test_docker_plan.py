@@ -108,6 +108,14 @@ def test_binds_script_folder_read_only_and_run_folder_read_write(tmp_path: Path)
     assert binds == {run: {"bind": run, "mode": "rw"}, scripts: {"bind": scripts, "mode": "ro"}}
 
 
+def test_users_working_directory_is_bound_read_write_for_handle_summary(tmp_path: Path) -> None:
+    """A user's script runs in their directory, as `k6 run` does: handleSummary writes there."""
+    binds = volume_binds(_plan(tmp_path, working_dir=tmp_path / "cwd"))
+    cwd = str((tmp_path / "cwd").resolve())
+    assert binds[cwd] == {"bind": cwd, "mode": "rw"}
+    assert str((tmp_path / "scripts").resolve()) in binds
+
+
 def test_script_inside_run_folder_is_one_read_write_bind(tmp_path: Path) -> None:
     binds = volume_binds(_plan(tmp_path, script=tmp_path / "run" / "api.js"))
     run = str((tmp_path / "run").resolve())

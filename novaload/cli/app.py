@@ -36,8 +36,17 @@ def _width(stream: TextIO) -> int | None:
 # Markup is off: k6 output, error messages, names from the config and git branches are
 # user-controlled, and a "[/]" in any of them would raise MarkupError (or restyle the
 # line). novaload's own styling is passed as rich Text/styles, never parsed from strings.
-console = Console(highlight=False, markup=False, width=_width(sys.stdout))
-console_err = Console(stderr=True, highlight=False, markup=False, width=_width(sys.stderr))
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """A reader that went away (``novaload run … | grep -q passed``) must not change
+        the exit code CI reads (rich would exit 1): the rest of this stream is dropped."""
+        self.quiet = True
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, self.file.fileno())
+
+
+console = _Console(highlight=False, markup=False, width=_width(sys.stdout))
+console_err = _Console(stderr=True, highlight=False, markup=False, width=_width(sys.stderr))
 
 
 def styled(label: str, style: str, rest: str = "") -> Text:

@@ -203,5 +203,8 @@ def run(
             outcome = run_test(request, observer)
     finally:
         observer.close()
-    print_outcome(console, outcome)
+    try:
+        print_outcome(console, outcome)
+    except BrokenPipeError:  # nobody reads stdout any more: the run's exit code still counts
+        console.on_broken_pipe()
     raise typer.Exit(outcome.exit_code)

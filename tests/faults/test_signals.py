@@ -160,3 +160,30 @@ def test_the_demo_target_dying_mid_run_fails_requests_not_novaload(probe):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["metrics"]["http_req_failed"]["passes"] > 0  # the failures are in the report
     assert probe.record(out)["exit_code"] == 0
+
+
+@pytest.mark.parametrize("streams", ["stdout", "stdout-and-stderr"])
+def test_a_reader_that_goes_away_does_not_change_the_exit_code(probe, streams):
+    """``novaload run … | grep -q …`` or ``| head -1``: the pipe closes early, the run's
+    exit code (what CI acts on) and its files stay as they are."""
+    import subprocess
+    import sys
+
+    script = probe.script(
+        "http.get(__ENV.NOVALOAD_BASE_URL + '/health');", options="{ vus: 1, iterations: 3 }"
+    )
+    out = probe.tmp / "run"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "novaload", "run", str(script), "--env", "local", "--out-dir", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT if streams == "stdout-and-stderr" else subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+        env=probe.env(),
+    )
+    assert proc.stdout is not None
+    if streams == "stdout-and-stderr":
+        proc.stdout.readline()  # like head -1
+    proc.stdout.close()
+    assert proc.wait(timeout=60) == 0
+    assert probe.record(out)["exit_code"] == 0
+    assert (out / "report.html").is_file()

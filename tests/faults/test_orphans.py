@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import time
 
 import pytest
 
@@ -92,6 +93,20 @@ def test_ctrl_c_of_a_split_docker_run_keeps_the_report_and_removes_the_container
     assert record["interrupted"] is True and record["exit_code"] == 105
     assert (out / "report.html").is_file()
     assert not probe.containers(record["run_id"])
+
+
+def test_two_quick_ctrl_c_of_a_split_docker_run_kill_k6_and_keep_the_record(probe, k6_image, started_runs):
+    proc, out, run_id = start_docker_run(probe, k6_image, started_runs)
+    probe.ctrl_c(proc)
+    time.sleep(0.1)
+    probe.ctrl_c(proc)
+    code, stdout, stderr = probe.finish(proc)
+    assert code != 0
+    probe.no_traceback(stdout, stderr)
+    record = probe.record(out)
+    assert record["interrupted"] is True and record["exit_code"] == code
+    assert "run " + run_id in stdout  # the verdict line was printed
+    assert not probe.containers(run_id)
 
 
 def test_a_killed_container_fails_the_run_and_leaves_nothing(probe, k6_image, started_runs):

@@ -843,14 +843,29 @@ class _Run:
             r.log_thread = threading.Thread(target=self._stream_logs, args=(r,), daemon=True)
             r.log_thread.start()
 
+    def _open_log(self, pod: str) -> Any:
+        """The log stream of a pod's k6 container; the API server answers 400 ("waiting to
+        start") until the kubelet has reported the container running, which can lag behind
+        the container itself by seconds."""
+        from kubernetes.client.exceptions import ApiException
+
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                return self.cluster.core.read_namespaced_pod_log(
+                    pod, self.cluster.namespace, container="k6", follow=True, _preload_content=False
+                )
+            except ApiException as exc:
+                if exc.status != 400 or time.monotonic() > deadline:
+                    raise
+            time.sleep(0.25)
+
     def _stream_logs(self, r: _Runner) -> None:
         assert r.pod is not None
         path = self._local(r, LOG_NAME)
         with open(path, "w", encoding="utf-8") as own:
             try:
-                resp = self.cluster.core.read_namespaced_pod_log(
-                    r.pod, self.cluster.namespace, container="k6", follow=True, _preload_content=False
-                )
+                resp = self._open_log(r.pod)
                 buffer = b""
                 for chunk in resp.stream(4096):
                     buffer += chunk

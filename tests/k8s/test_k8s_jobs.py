@@ -92,7 +92,7 @@ def test_three_runners_merge_into_the_exact_counts_of_one_run(
         lines = (split.run_dir / f"k6-results-{i}of3.json").read_text().splitlines()
         iterations = [x for x in lines if '"metric":"iterations"' in x and '"type":"Point"' in x]
         assert len(iterations) == 20
-        assert (split.run_dir / f"k6-{i}of3.log").exists()
+        assert "iterations" in (split.run_dir / f"k6-{i}of3.log").read_text()  # k6's end-of-test summary
     assert any("setup() and teardown() ran 3 times" in w for w in split.results.warnings)
     _assert_nothing_left(namespace)
 
@@ -308,4 +308,63 @@ export default function () { http.get(`${__ENV.TARGET}/item`); sleep(0.1); }
     # Two runners of 2 VUs each: the display shows the whole test, not one runner.
     assert max(s.vus for s in running) == 4
     assert max(s.requests for s in running) <= loopback_target.requests
+    _assert_nothing_left(namespace)
+
+
+def test_a_script_with_local_imports_and_data_files_runs_as_a_k6_archive(
+    tmp_path: Path, namespace: str, loopback_target: Target
+) -> None:
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "paths.js").write_text("export function itemPath(id) { return `/item/${id}`; }\n")
+    (tmp_path / "ids.json").write_text(json.dumps(list(range(30))))
+    script = tmp_path / "main.js"
+    script.write_text(
+        """
+import http from 'k6/http';
+import { itemPath } from './lib/paths.js';
+const ids = JSON.parse(open('./ids.json'));
+export const options = {
+  scenarios: { s: { executor: 'shared-iterations', vus: 3, iterations: ids.length, maxDuration: '60s' } },
+};
+export default function () { http.get(`${__ENV.TARGET}${itemPath(ids[__ITER % ids.length])}`); }
+""",
+        encoding="utf-8",
+    )
+    outcome = _run(script, loopback_target, tmp_path / "run", namespace, n=3)
+
+    assert outcome.exit_code == 0, outcome.warnings
+    # A lone script could neither import ./lib/paths.js nor open ./ids.json in the pod.
+    assert _counts(outcome) == {"http_reqs": 30, "iterations": 30}
+    assert "log stream ended" not in (outcome.run_dir / "k6.log").read_text()
+    _assert_nothing_left(namespace)
+
+
+def test_a_script_above_the_configmap_limit_is_refused_before_anything_is_created(
+    tmp_path: Path, namespace: str
+) -> None:
+    script = tmp_path / "big.js"
+    script.write_text("// " + "x" * (1100 * 1024) + "\nexport default function () {}\n")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "novaload",
+            "run",
+            str(script),
+            "--runner",
+            "k8s",
+            "--k8s-mode",
+            "jobs",
+            "--namespace",
+            namespace,
+            "-o",
+            str(tmp_path / "run"),
+        ],  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "a ConfigMap holds at most 1024 KiB" in proc.stderr
+    assert "Traceback" not in proc.stderr
     _assert_nothing_left(namespace)

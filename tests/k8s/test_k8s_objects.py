@@ -247,3 +247,50 @@ def test_an_unusable_cluster_is_one_line_and_exit_2(tmp_path: Path, extra: list[
     assert proc.returncode == 2, proc.stderr
     assert message in proc.stderr
     assert "Traceback" not in proc.stderr and "secret-token" not in proc.stderr
+
+
+def _pod(**status: object) -> object:
+    from kubernetes import client
+
+    return client.V1Pod(metadata=client.V1ObjectMeta(name="p"), status=client.V1PodStatus(**status))
+
+
+def test_the_reason_a_runner_pod_cannot_run_comes_from_its_status() -> None:
+    from kubernetes import client
+
+    from novaload.runners.k8s import _pod_failure
+
+    unschedulable = _pod(
+        phase="Pending",
+        conditions=[
+            client.V1PodCondition(
+                type="PodScheduled",
+                status="False",
+                reason="Unschedulable",
+                message="0/1 nodes are available: 1 Insufficient cpu.",
+            )
+        ],
+    )
+    assert _pod_failure(unschedulable) == "unschedulable: 0/1 nodes are available: 1 Insufficient cpu."
+    waiting = client.V1ContainerStatus(
+        name="k6",
+        image="img",
+        image_id="",
+        ready=False,
+        restart_count=0,
+        state=client.V1ContainerState(
+            waiting=client.V1ContainerStateWaiting(reason="ErrImageNeverPull", message="image not present")
+        ),
+    )
+    assert _pod_failure(_pod(phase="Pending", container_statuses=[waiting])) == (
+        "ErrImageNeverPull: image not present"
+    )
+    creating = client.V1ContainerStatus(
+        name="k6",
+        image="img",
+        image_id="",
+        ready=False,
+        restart_count=0,
+        state=client.V1ContainerState(waiting=client.V1ContainerStateWaiting(reason="ContainerCreating")),
+    )
+    assert _pod_failure(_pod(phase="Pending", container_statuses=[creating])) is None  # waiting helps

@@ -370,6 +370,8 @@ def test_bad_monitoring_setting_is_one_line_exit_2_and_leaves_no_run_folder(tmp_
     assert done.returncode == 2, done.stderr
     # (other lines may come from novaload's start-up sweep of orphaned containers)
     errors = [ln for ln in done.stderr.splitlines() if ln.startswith("error:")]
-    assert len(errors) == 1 and "NOVALOAD_MONITOR_OUTPUTS" in errors[0] and "graphite" in errors[0], done.stderr
+    assert len(errors) == 1 and "NOVALOAD_MONITOR_OUTPUTS" in errors[0] and "graphite" in errors[0], (
+        done.stderr
+    )
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "run").exists()

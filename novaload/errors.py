@@ -32,6 +32,8 @@ class ExitCode(IntEnum):
     REGRESSION = 3  # the run (or `compare`) found a regression against its baseline
     # --strict-generator (or `generator: {strict: true}`): the load generator was saturated
     GENERATOR_UNTRUSTWORTHY = 5
+    # `monitor up|status`: a service of the monitoring stack is down or unhealthy
+    MONITORING_UNHEALTHY = 6
     # k6's codes, from errext/exitcodes/codes.go; listed so they can be named.
     K6_CLOUD_TEST_FAILED = 97
     K6_CLOUD_SYNC_FAILED = 98

@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from novaload.cli.app import app, console, console_err
+from novaload.errors import ExitCode
 
 if TYPE_CHECKING:
     from novaload.monitoring.stack import ComposeStack, ServiceStatus
@@ -69,7 +70,7 @@ def up(
     ok = _print_status(stack.up(wait_timeout=wait))
     for name, url in stack.urls().items():
         console.print(f"  {name:<28} {url}", highlight=False)
-    raise typer.Exit(0 if ok else 1)
+    raise typer.Exit(ExitCode.OK if ok else ExitCode.MONITORING_UNHEALTHY)
 
 
 @monitor_app.command()
@@ -86,7 +87,8 @@ def down(
 @monitor_app.command()
 def status(compose_file: ComposeFile = None, project: ProjectName = None) -> None:
     """Check every service, Prometheus' targets and Grafana's datasources."""
-    raise typer.Exit(0 if _print_status(_stack(compose_file, project).status()) else 1)
+    healthy = _print_status(_stack(compose_file, project).status())
+    raise typer.Exit(ExitCode.OK if healthy else ExitCode.MONITORING_UNHEALTHY)
 
 
 @image_app.command("build")

@@ -307,12 +307,24 @@ def _supervise(instances: list[_Instance], interrupts: _Interrupts, console: _Co
     call ever runs inside a signal handler (it could interrupt another one).
     """
     killed = False
+    stopped_for_failure = False
     released = len(instances) == 1  # one instance is not started paused
     while any(inst.exit_code is None for inst in instances):
         interrupts.wake.wait(timeout=0.1 if not released else 0.25)
         interrupts.wake.clear()
         if not released and interrupts.count == 0:
             released = _release_when_ready(instances, console)
+        crashed = [i for i in instances if i.exit_code not in (None, 0, _THRESHOLDS_FAILED)]
+        if released and crashed and not stopped_for_failure and interrupts.count == 0:
+            # A split run with a dead segment is failed already: the others would only go
+            # on sending load (a killed container, an OOM-killed k6) until the end.
+            stopped_for_failure = True
+            first = crashed[0]
+            console.line(
+                f"k6 instance {first.index + 1}/{len(instances)} exited with {first.exit_code}: "
+                "stopping the others gracefully"
+            )
+            _signal_all(instances, "SIGINT")
         if interrupts.count > interrupts.handled:
             interrupts.handled = interrupts.count
             if interrupts.count == 1:

@@ -118,9 +118,10 @@ def test_a_killed_container_fails_the_run_and_leaves_nothing(probe, k6_image, st
         client.containers.get(probe.containers(run_id)[0]).kill()
     finally:
         client.close()
-    code, stdout, stderr = probe.finish(proc)
+    code, stdout, stderr = probe.finish(proc, timeout=20)  # the other instance is stopped too
     probe.no_traceback(stdout, stderr)
     assert code not in (0, 1, 99), stderr  # the killed instance's status (137), not a pass
+    assert "stopping the others" in stderr
     record = probe.record(out)
     assert record["exit_code"] == code
     assert not probe.containers(run_id)

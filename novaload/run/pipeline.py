@@ -203,6 +203,7 @@ def run_test(request: RunRequest, observer: RunObserver | None = None) -> RunOut
         observer.start(plan)
         windowed = sorted({t.parsed_metric.metric for t in windowed_thresholds(prepared)})
         live = _follow_results(plan, request.raw, observer, windowed)
+        _import_in_background()
         try:
             with _forward_logs(loki_url, run_id, run_dir, observer):
                 execution = runner.run(plan, _with_live_p95(observer, live))
@@ -253,6 +254,32 @@ def _follow_results(
             path.unlink(missing_ok=True)
             os.mkfifo(path, 0o600)
     return LiveScan(paths, windowed=windowed).start()
+
+
+# What finish_run imports once k6 has ended: importing it while k6 runs takes ~0.3 s
+# (more on a busy machine) off the time from k6's exit to the report.
+_AFTER_K6 = (
+    "novaload.results.ingest",
+    "novaload.results.summary",
+    "novaload.results.generator",
+    "novaload.reports",
+    "novaload.compare",
+    "novaload.compare.inputs",
+    "novaload.compare.record",
+    "novaload.history",
+)
+
+
+def _import_in_background() -> None:
+    import importlib
+    import threading
+
+    def work() -> None:
+        for name in _AFTER_K6:
+            with contextlib.suppress(Exception):  # the real import later reports any error
+                importlib.import_module(name)
+
+    threading.Thread(target=work, name="novaload-preimport", daemon=True).start()
 
 
 def _remove_pipes(plan: ExecutionPlan) -> None:

@@ -316,10 +316,10 @@ def parse_threshold(
     typo would otherwise be ignored silently; k6's own output is read leniently).
     A window (``for 30s``, ``within 1m``) is accepted unless the source is k6's script.
     """
-    selector = parse_selector(metric)
-    abort, delay, object_form = False, None, False
     if isinstance(item, Threshold):
         return item
+    selector = parse_selector(metric)
+    abort, delay, object_form = False, None, False
     if isinstance(item, Mapping):
         object_form = True
         unknown = sorted(str(k) for k in item if k not in _OBJECT_KEYS)
@@ -361,11 +361,16 @@ def parse_metric_thresholds(
     metric: str, items: object, *, source: Source = "script", strict: bool = True
 ) -> tuple[Threshold, ...]:
     """A metric's thresholds: one item or a list of them (k6 takes both in JSON)."""
+    return tuple(parse_threshold(metric, item, source=source, strict=strict) for item in _items(items))
+
+
+def _items(items: object) -> list[object]:
+    """One threshold (a string, an object, a parsed one) or an iterable of them, as a list."""
     if isinstance(items, (str, Mapping, Threshold)):
-        items = [items]
+        return [items]
     if not isinstance(items, Iterable):
         raise ValueError("thresholds of a metric are a list of expressions")
-    return tuple(parse_threshold(metric, item, source=source, strict=strict) for item in items)
+    return list(items)
 
 
 def thresholds_from_mapping(
@@ -388,7 +393,13 @@ def thresholds_from_mapping(
             parse_selector(str(metric))
         except ValueError as exc:
             raise ConfigError(f"bad metric name: {exc}", file=origin, key=str(metric)) from None
-        for item in [items] if isinstance(items, (str, Mapping)) else (items or []):
+        if items is None:  # `metric:` with nothing under it
+            continue
+        try:
+            listed = _items(items)
+        except ValueError as exc:
+            raise ConfigError(str(exc), file=origin, key=str(metric), value=items) from None
+        for item in listed:
             try:
                 out.append(parse_threshold(str(metric), item, source=source, strict=strict))
             except ValueError as exc:

@@ -14,6 +14,7 @@ from novaload.errors import ConfigError
 from novaload.scenario.options import thresholds_option
 from novaload.thresholds import (
     Threshold,
+    load_thresholds_file,
     parse_metric_thresholds,
     parse_selector,
     parse_threshold,
@@ -119,6 +120,17 @@ def test_k6_output_is_read_leniently() -> None:
 def test_a_file_error_names_origin_metric_and_expression() -> None:
     with pytest.raises(ConfigError, match=r"t\.yaml: checks: invalid threshold expression: .*'rate>>1'"):
         thresholds_from_mapping({"checks": [{"threshold": "rate>>1"}]}, source="file", origin="t.yaml")
+
+
+def test_a_file_with_a_number_for_a_metric_is_one_error(tmp_path: Path) -> None:
+    """``metric: 500`` is neither an expression nor a list of them: a ConfigError naming the
+    file and the metric (it used to escape as a TypeError, a traceback and exit 1)."""
+    path = tmp_path / "t.yaml"
+    path.write_text("http_req_duration: 500\nchecks: ['rate>0.9']\n")
+    with pytest.raises(ConfigError, match=r"t\.yaml: http_req_duration: thresholds of a metric are a list"):
+        load_thresholds_file(path)
+    path.write_text("http_req_duration:\nchecks: ['rate>0.9']\n")  # nothing under a metric: none
+    assert [t.metric for t in load_thresholds_file(path)] == ["checks"]
 
 
 def test_config_parses_once_and_every_user_sees_the_same_objects() -> None:

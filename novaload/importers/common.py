@@ -38,6 +38,14 @@ def slug(text: str, *, fallback: str = "imported", max_len: int = 60) -> str:
     return out or fallback
 
 
+def env_name(text: str, *, fallback: str = "API") -> str:
+    """An environment variable name for a ``${VAR}`` reference: upper case, ``[A-Z0-9_]``,
+    never starting with a digit (the scripts only resolve ``${[A-Za-z_]...}``, and a shell
+    could not export it): ``fallback`` stands in for nothing and goes before a digit."""
+    base = re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").upper() or fallback
+    return f"{fallback}_{base}" if base[0].isdigit() else base
+
+
 def check_name(name: str) -> str:
     """A scenario name given with ``--name`` must be a plain file name."""
     if not _NAME_OK.match(name) or name.endswith((".yaml", ".yml")):
@@ -168,6 +176,7 @@ __all__ = [
     "check_name",
     "comment",
     "default_output",
+    "env_name",
     "slug",
     "unique_names",
     "write_scenario",

@@ -33,7 +33,14 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, quote_plus, urlsplit
 
 from novaload.errors import InputError
-from novaload.importers.common import ImportedEndpoint, ImportedScenario, comment, slug, unique_names
+from novaload.importers.common import (
+    ImportedEndpoint,
+    ImportedScenario,
+    comment,
+    env_name,
+    slug,
+    unique_names,
+)
 
 _METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
 _STATIC_TYPES = {"stylesheet", "script", "image", "font", "media", "manifest", "texttrack", "imageset"}
@@ -336,7 +343,7 @@ def import_har(
     entries = _entries(path, data["log"]["entries"])
     scheme, netloc = _origin_of(entries, host)
     scenario_name = name or slug(path.stem, fallback="recording")
-    secrets = _Secrets(prefix=re.sub(r"[^A-Za-z0-9]+", "_", scenario_name).strip("_").upper() + "_")
+    secrets = _Secrets(prefix=env_name(scenario_name, fallback="HAR") + "_")
     skipped: list[str] = []
     third_party: Counter[str] = Counter()
     static: list[str] = []

@@ -39,7 +39,14 @@ from urllib.parse import quote, unquote, urlparse
 import yaml
 
 from novaload.errors import InputError
-from novaload.importers.common import ImportedEndpoint, ImportedScenario, comment, slug, unique_names
+from novaload.importers.common import (
+    ImportedEndpoint,
+    ImportedScenario,
+    comment,
+    env_name,
+    slug,
+    unique_names,
+)
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch")
 # Reads over writes; deletes at half the rate of creates so a mix doesn't drain what it reads.
@@ -346,9 +353,7 @@ class _Security:
 
 
 def _env_name(scheme: str, suffix: str = "") -> str:
-    base = re.sub(r"[^A-Za-z0-9]+", "_", scheme).strip("_").upper() or "API"
-    if base[0].isdigit():
-        base = "API_" + base
+    base = env_name(scheme)
     return f"{base}_{suffix}" if suffix and not base.endswith(suffix) else base
 
 

@@ -18,6 +18,7 @@ import yaml
 from support import require_tool
 
 from novaload.config.loader import load_project
+from novaload.config.models import ENV_REF
 from novaload.importers import import_har, write_scenario
 from novaload.target.webapp import DEMO_TOKEN
 
@@ -221,6 +222,20 @@ def test_secrets_in_headers_query_body_and_cookies_are_references(tmp_path: Path
     assert eps[2]["headers"]["Cookie"] == "theme=${SHOP_COOKIE_THEME}"  # sid comes from the jar
     assert eps[3]["body"] == {"note": "x", "card": {"token": "${SHOP_AUTHORIZATION}"}}
     assert [e["sleep_before"] for e in eps] == [0.0, 0.95, 1.45, 0.45]
+
+
+def test_secret_variables_of_a_name_starting_with_a_digit_resolve(tmp_path: Path) -> None:
+    """A recording named 2fa-login: its variables must match the scripts' ``${[A-Za-z_]...}``
+    pattern (``${2FA_LOGIN_AUTHORIZATION}`` would be sent as written) and be exportable."""
+    recorded = _har(
+        tmp_path, [_entry("https://shop.test/me", 0, headers={"Authorization": "Bearer tok-8d7f6e"})]
+    )
+    har = recorded.rename(tmp_path / "2fa-login.har")
+    imported = import_har(har)
+    assert imported.name == "2fa-login"
+    header = imported.endpoints[0].data["headers"]["Authorization"]
+    assert header == "Bearer ${HAR_2FA_LOGIN_AUTHORIZATION}"
+    assert ENV_REF.fullmatch(header.removeprefix("Bearer "))
 
 
 def test_filters_statuses_and_think_time_cap(tmp_path: Path) -> None:

@@ -48,6 +48,7 @@ def suite(
     from novaload.config.suite import RunSettings, load_suite
     from novaload.errors import UsageError
     from novaload.suite import SEVERITY_ORDER, run_suite
+    from novaload.suite.index import figure_text, share_text
 
     if mode is not None and mode not in ("sequential", "parallel"):
         raise UsageError(f"--mode must be sequential or parallel (got {mode!r})")
@@ -87,9 +88,9 @@ def suite(
             row.label,
             row.verdict,
             str(row.exit_code) if row.verdict != "not run" else "–",
-            "–" if f.get("requests") is None else f"{f['requests']:,.0f}",
-            "–" if f.get("p95_ms") is None else f"{f['p95_ms']:.1f}",
-            "–" if f.get("failed_rate") is None else f"{100 * (f['failed_rate'] or 0):.2f}%",
+            figure_text(f.get("requests"), ",.0f"),
+            figure_text(f.get("p95_ms"), ".1f"),
+            share_text(f.get("failed_rate")),
             row.folder,
         )
     console.print(table)

@@ -32,11 +32,13 @@ _LINKS = (("report.html", "report"), ("report.md", "md"), ("junit.xml", "junit")
 _COLOURS = {"passed": "#1a7f37", "failed": "#cf222e", "regressed": "#9a6700", "not run": "#57606a"}
 
 
-def _num(value: float | None, fmt: str) -> str:
+def figure_text(value: float | None, fmt: str) -> str:
+    """A run's figure as the index and the terminal show it; "–" when the run has none."""
     return "–" if value is None else format(value, fmt)
 
 
-def _pct(value: float | None) -> str:
+def share_text(value: float | None) -> str:
+    """A rate (0..1) as a percentage; "–" when the run has none."""
     return "–" if value is None else f"{100 * value:.2f}%"
 
 
@@ -49,13 +51,13 @@ def _cells(row: RunRow) -> list[str]:
         ", ".join(f"{k}={v}" for k, v in row.settings.items()) or "defaults",
         row.verdict + (f" ({row.message})" if row.message and row.message not in row.verdict else ""),
         str(row.exit_code) if row.verdict != "not run" else "–",
-        _num(f.get("requests"), ",.0f"),
-        _num(f.get("rps"), ".1f"),
-        _num(f.get("p95_ms"), ".1f"),
-        _num(f.get("p99_ms"), ".1f"),
-        _pct(f.get("failed_rate")),
-        _pct(f.get("checks_rate")),
-        _num(row.duration_s, ".1f"),
+        figure_text(f.get("requests"), ",.0f"),
+        figure_text(f.get("rps"), ".1f"),
+        figure_text(f.get("p95_ms"), ".1f"),
+        figure_text(f.get("p99_ms"), ".1f"),
+        share_text(f.get("failed_rate")),
+        share_text(f.get("checks_rate")),
+        figure_text(row.duration_s, ".1f"),
     ]
 
 
@@ -235,8 +237,10 @@ __all__ = [
     "INDEX_MD",
     "SUITE_JSON",
     "SUITE_JUNIT",
+    "figure_text",
     "render_html",
     "render_junit",
     "render_markdown",
+    "share_text",
     "write_index",
 ]

@@ -11,6 +11,8 @@ place (``novaload.cli.main``) and turns it into a one-line message and
     ├── InputError                     a results / summary / thresholds file is unusable
     ├── K6NotFoundError                no usable k6 binary
     ├── RunnerError                    the runner could not start k6 (Docker unreachable, ...)
+    ├── RunFolderError                 the run folder can't be made or written (a file in the
+    │                                  way, read-only, disk full) or holds another run
     └── MonitoringError                the monitoring stack could not be driven
 
 Exit codes of a *finished* run are not errors: they come from
@@ -30,6 +32,7 @@ class ExitCode(IntEnum):
     INTERNAL = 1  # a bug in novaload: traceback is printed
     USAGE = 2  # usage, configuration or input error; nothing was run
     REGRESSION = 3  # the run (or `compare`) found a regression against its baseline
+    NO_RESULTS = 4  # k6 exited 0 but wrote no usable results: nothing was measured
     # --strict-generator (or `generator: {strict: true}`): the load generator was saturated
     GENERATOR_UNTRUSTWORTHY = 5
     # `monitor up|status`: a service of the monitoring stack is down or unhealthy
@@ -110,6 +113,11 @@ class RunnerError(NovaloadError):
     """The runner could not start or supervise k6 (e.g. Docker engine unreachable)."""
 
 
+class RunFolderError(NovaloadError):
+    """The run folder cannot be claimed or written: the message names the path and why
+    (exists and is not a folder, read-only file system, no space left, another run)."""
+
+
 class MonitoringError(NovaloadError):
     """The monitoring stack could not be started, stopped or queried."""
 
@@ -121,6 +129,7 @@ __all__ = [
     "K6NotFoundError",
     "MonitoringError",
     "NovaloadError",
+    "RunFolderError",
     "RunnerError",
     "UsageError",
 ]

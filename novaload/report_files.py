@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from novaload.errors import RunFolderError
+from novaload.runfolder import REPORT_MD, RESULTS_PATTERNS, SUMMARY_JSON, is_k6_summary
+
 if TYPE_CHECKING:  # pandas-backed; imported when reports are actually built
     from novaload.results.model import RunResults
 
@@ -15,7 +18,7 @@ if TYPE_CHECKING:  # pandas-backed; imported when reports are actually built
 class BuiltReports:
     results: RunResults
     files: list[Path]
-    exit_code: int = 0
+    exit_code: int = 0  # decided by novaload.run.outcome, as for a run
 
 
 def build_reports(
@@ -73,20 +76,24 @@ def build_reports(
         criteria=GeneratorCriteria(strict=strict_generator),
     )
     exit_code = exit_code_for(0, results, strict_generator=strict_generator)
-    out_dir.mkdir(parents=True, exist_ok=True)
     context = ReportContext(
         run_id=out_dir.resolve().name,
         scenario=scenario or Path(sources[0]).name.split(".")[0],
-        verdict=verdict_for(exit_code, results, None)
+        verdict=verdict_for(exit_code, results)
         if exit_code == ExitCode.GENERATOR_UNTRUSTWORTHY
         else default_verdict(results),
         started_at=results.started_at,
         ended_at=results.ended_at,
         exit_code=exit_code,
     )
-    files = [write_summary(results, out_dir / "summary.json")]
-    files += write_all(results, context, out_dir)
-    append_step_summary((out_dir / "report.md").read_text(encoding="utf-8"))
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        files = [write_summary(results, out_dir / SUMMARY_JSON)]
+        files += write_all(results, context, out_dir)
+        append_step_summary((out_dir / REPORT_MD).read_text(encoding="utf-8"))
+    except OSError as exc:  # a file in the way, a read-only or full disk: the user's folder
+        where = exc.filename if isinstance(exc.filename, str) else str(out_dir)
+        raise RunFolderError(f"{where}: cannot write the reports: {exc.strerror or exc}") from None
     return BuiltReports(results=results, files=files, exit_code=exit_code)
 
 
@@ -97,11 +104,11 @@ def _run_folder_sources(run_dir: Path, k6_summary: Path | None) -> tuple[list[Pa
     found, summary = run_sources(run_dir)
     if not found:
         raise InputError(
-            f"{run_dir}: no k6 results (k6-results*.json or .json.gz) in this run folder"
+            f"{run_dir}: no k6 results ({' or '.join(RESULTS_PATTERNS)}) in this run folder"
             " (a run with --raw none keeps only its report)"
         )
     if summary is None:  # a split run: every instance's summary has the run's duration
-        summary = next(iter(sorted(run_dir.glob("k6-summary*.json"))), None)
+        summary = next((p for p in sorted(run_dir.iterdir()) if is_k6_summary(p.name)), None)
     # sources[0]'s folder is where the load generator's samples are looked for
     return [p.resolve() for p in found], k6_summary or summary
 

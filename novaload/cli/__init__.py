@@ -9,6 +9,7 @@ the traceback for user errors too.
 from __future__ import annotations
 
 import sys
+from typing import NoReturn
 
 import typer
 
@@ -44,22 +45,38 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except SystemExit:
         raise
+    except OSError as exc:
+        if exc.filename is None:
+            _internal_error()
+        # A path the user gave (a folder that is a file, a read-only or full disk) that
+        # the library did not already name: one line, exit 2, traceback only with --debug.
+        if state.debug:
+            console_err.print_exception()
+        where = exc.filename if isinstance(exc.filename, str) else str(exc.filename)
+        console_err.print(
+            styled("error:", "bold red", f" {where}: {exc.strerror or type(exc).__name__}"), soft_wrap=True
+        )
+        sys.exit(ExitCode.USAGE)
     except Exception as exc:  # noqa: BLE001 - the one place bugs become exit 1
         # Click's usage errors (typer vendors click in recent releases, so match by shape).
         show, code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
         if callable(show) and isinstance(code, int):
             show()
             sys.exit(code)
-        console_err.print_exception()
-        console_err.print(
-            styled(
-                "internal error",
-                "bold red",
-                " — this is a bug in novaload; please report it with the traceback above",
-            )
-        )
-        sys.exit(ExitCode.INTERNAL)
+        _internal_error()
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _internal_error() -> NoReturn:
+    console_err.print_exception()
+    console_err.print(
+        styled(
+            "internal error",
+            "bold red",
+            " — this is a bug in novaload; please report it with the traceback above",
+        )
+    )
+    sys.exit(ExitCode.INTERNAL)
 
 
 __all__ = ["app", "main"]

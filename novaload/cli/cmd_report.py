@@ -10,6 +10,7 @@ import typer
 from novaload.cli.app import app, console
 from novaload.cli.summary import print_results
 from novaload.report_files import build_reports
+from novaload.runfolder import REPORT_HTML
 
 
 @app.command(no_args_is_help=True)
@@ -87,5 +88,5 @@ def report(
         no_data=no_data,
     )
     print_results(console, built.results)
-    console.print(f"report: {out_dir / 'report.html'}", highlight=False, markup=False)
+    console.print(f"report: {out_dir / REPORT_HTML}", highlight=False, markup=False)
     raise typer.Exit(built.exit_code)

@@ -49,6 +49,13 @@ def run(
     out_dir: Annotated[
         Path | None, typer.Option("--out-dir", "-o", help="Run folder [default: reports/<run-id>].")
     ] = None,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite",
+            help="Replace the run already in --out-dir (every file it wrote); without it such a folder is refused.",
+        ),
+    ] = False,
     k6: Annotated[str | None, typer.Option("--k6", help="k6 binary to use [$K6_BINARY].")] = None,
     yes: Annotated[
         bool,
@@ -179,6 +186,7 @@ def run(
         duration=duration,
         target_url=target_url,
         out_dir=out_dir,
+        overwrite=overwrite,
         k6=k6,
         yes=yes,
         monitor=monitor or monitor_native_histograms,

@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from novaload.run.outcome import K6_MEANINGS
+from novaload.runfolder import K6_LOG, REPORT_HTML
 
 if TYPE_CHECKING:
     from novaload.results.model import RunResults
@@ -63,12 +64,12 @@ def print_outcome(console: Console, outcome: RunOutcome) -> None:
             f" · exit {outcome.exit_code} ({meaning}) · run {outcome.run_id}",
         )
     )
-    html = outcome.run_dir / "report.html"
+    html = outcome.run_dir / REPORT_HTML
     if html.exists():
         console.print(f"report: {_rel(html)}", highlight=False, soft_wrap=True)
     else:  # k6 failed before any sample: there is no report to point at
         console.print(
-            f"no report; k6's log: {_rel(outcome.run_dir / 'k6.log')}", highlight=False, soft_wrap=True
+            f"no report; k6's log: {_rel(outcome.run_dir / K6_LOG)}", highlight=False, soft_wrap=True
         )
 
 

@@ -16,6 +16,7 @@ from novaload.compare.snapshot import RunSnapshot
 from novaload.errors import NovaloadError
 from novaload.history.store import HistoryEntry, HistoryStore
 from novaload.results.model import RunResults
+from novaload.runfolder import RunRecord
 
 
 def compare_runs(
@@ -62,12 +63,12 @@ def trend_entries(
     here = history.get(current.run_id) if current.run_id else None
     if here is None:
         here = entry_for(
-            {
-                "run_id": current.run_id or current.label,
-                "scenario": current.scenario,
-                "environment": current.environment,
-                "started_at": current.started_at,
-            },
+            RunRecord(
+                run_id=current.run_id or current.label,
+                scenario=current.scenario or "",
+                environment=current.environment,
+                started_at=current.started_at or "",
+            ),
             current,
             run_path=None,
             verdict="this run",

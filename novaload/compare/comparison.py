@@ -19,10 +19,9 @@ from novaload.compare.snapshot import RunSnapshot
 from novaload.compare.stats import Interval
 from novaload.reports.base import ExtraSection, write_atomic
 from novaload.reports.markdown import md_table, md_text
+from novaload.runfolder import COMPARISON_JSON, COMPARISON_MD
 
 MD_MAX_ENDPOINTS = 15  # a PR comment stays readable; comparison.json has everything
-COMPARISON_JSON = "comparison.json"
-COMPARISON_MD = "comparison.md"
 
 
 class Status(StrEnum):

@@ -12,17 +12,22 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from novaload.compare.config import CompareConfig
 from novaload.compare.snapshot import RunSnapshot, snapshot_from_digest, snapshot_from_results
 from novaload.errors import InputError
 from novaload.history.store import SELECTORS, HistoryEntry, HistoryStore
 from novaload.results.model import RunResults
-from novaload.runfolder import read_run_record
+from novaload.runfolder import (
+    K6_RESULTS,
+    RESULTS_PATTERNS,
+    SUMMARY_NAMES,
+    RunRecord,
+    is_results_file,
+    read_run_record,
+)
 
-RESULT_PATTERNS = ("k6-results*.json", "k6-results*.json.gz")
-SUMMARY_NAMES = ("k6-summary.json", "k6-summary-export.json")
+RESULT_PATTERNS = RESULTS_PATTERNS  # the run folder's names (novaload.runfolder owns them)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +54,7 @@ def snapshot_of(
     sources: Sequence[Path],
     *,
     label: str,
-    record: dict[str, Any] | None,
+    record: RunRecord | None,
     config: CompareConfig,
 ) -> RunSnapshot:
     """Snapshot of ingested results, with the raw latencies the ingest kept (or, for
@@ -71,21 +76,25 @@ def snapshot_of_finished_run(results: RunResults, run_dir: Path, config: Compare
     """Snapshot of a run just ingested from ``run_dir``, named by its ``run.json``."""
     record = read_run_record(run_dir)
     return snapshot_of(
-        results, results.sources, label=record.get("run_id") or run_dir.name, record=record, config=config
+        results,
+        results.sources,
+        label=record.run_id if record else run_dir.name,
+        record=record,
+        config=config,
     )
 
 
 def snapshot_of_run_dir(run_dir: Path, config: CompareConfig) -> RunSnapshot:
     sources, summary = run_sources(run_dir)
     if not sources:
-        raise InputError(f"{run_dir}: no k6 results (k6-results.json) in this run folder")
+        raise InputError(f"{run_dir}: no k6 results ({K6_RESULTS}) in this run folder")
     return _ingested(sources, summary, label=run_dir.name, record=read_run_record(run_dir), config=config)
 
 
 def snapshot_of_file(path: Path, config: CompareConfig) -> RunSnapshot:
     record = read_run_record(path.parent)  # a results file inside a run folder keeps its identity
-    if record and path.name.startswith("k6-results"):
-        return _ingested([path], None, label=record.get("run_id") or path.name, record=record, config=config)
+    if record and is_results_file(path.name):
+        return _ingested([path], None, label=record.run_id, record=record, config=config)
     return _ingested([path], None, label=path.name, record=None, config=config)
 
 
@@ -94,7 +103,7 @@ def _ingested(
     summary: Path | None,
     *,
     label: str,
-    record: dict[str, Any] | None,
+    record: RunRecord | None,
     config: CompareConfig,
 ) -> RunSnapshot:
     from novaload.results.ingest import ingest

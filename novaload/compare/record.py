@@ -10,6 +10,7 @@ from novaload.compare.config import CompareConfig
 from novaload.compare.snapshot import OVERALL, RunSnapshot
 from novaload.history.store import HistoryEntry, HistoryStore
 from novaload.results.model import RunResults
+from novaload.runfolder import RunRecord, read_run_record
 
 
 class OutcomeLike(Protocol):
@@ -19,10 +20,11 @@ class OutcomeLike(Protocol):
     exit_code: int
     verdict: str
     results: RunResults | None
+    record: RunRecord | None  # the run's record; None: read from its run.json
 
 
 def entry_for(
-    record: dict[str, Any],
+    record: RunRecord,
     snapshot: RunSnapshot | None,
     *,
     run_path: str | None,
@@ -42,16 +44,16 @@ def entry_for(
             "p99": _finite(overall.p99),
         }
     return HistoryEntry(
-        run_id=str(record.get("run_id") or (snapshot.label if snapshot else "")),
-        scenario=record.get("scenario"),
-        environment=record.get("environment"),
-        profile=record.get("profile"),
-        git_commit=record.get("git_commit"),
-        git_branch=record.get("git_branch"),
+        run_id=record.run_id or (snapshot.label if snapshot else ""),
+        scenario=record.scenario or None,
+        environment=record.environment,
+        profile=record.profile,
+        git_commit=record.git_commit,
+        git_branch=record.git_branch,
         verdict=verdict,
         exit_code=exit_code,
-        started_at=record.get("started_at"),
-        ended_at=record.get("ended_at"),
+        started_at=record.started_at or None,
+        ended_at=record.ended_at,
         run_path=run_path,
         **figures,
     )
@@ -68,17 +70,16 @@ def record_run(
     config: CompareConfig | None = None,
     snapshot: RunSnapshot | None = None,
 ) -> HistoryEntry:
-    """Register a finished run (call after ``run.json`` was written for the last time).
+    """Register a finished run (with its record, or after ``run.json`` was written).
 
     The snapshot (raw latencies for later comparisons) is best effort: a run
     whose samples cannot be read is still listed, only without figures.
     """
     from novaload.compare.inputs import snapshot_of_finished_run
-    from novaload.runfolder import read_run_record
 
     config = config or CompareConfig()
     store = HistoryStore(history_dir)
-    record = read_run_record(outcome.run_dir)
+    record = outcome.record or read_run_record(outcome.run_dir) or RunRecord(run_id=outcome.run_dir.name)
     if snapshot is None and outcome.results is not None:
         try:
             snapshot = snapshot_of_finished_run(outcome.results, outcome.run_dir, config)
@@ -101,10 +102,9 @@ def register_run_dir(
     """Register an existing run folder (verdict and exit code from its run.json)."""
     from novaload.compare.inputs import snapshot_of_run_dir
     from novaload.errors import InputError
-    from novaload.runfolder import read_run_record
 
     record = read_run_record(run_dir)
-    if not record.get("run_id"):
+    if record is None:
         raise InputError(f"{run_dir}: not a novaload run folder (no run.json with a run_id)")
     config = config or CompareConfig()
     snapshot = snapshot_of_run_dir(run_dir, config)
@@ -113,8 +113,8 @@ def register_run_dir(
         record,
         snapshot,
         run_path=store.relative_path(run_dir),
-        verdict=record.get("verdict"),
-        exit_code=record.get("exit_code"),
+        verdict=record.verdict,
+        exit_code=record.exit_code,
     )
     store.add(entry, snapshot.to_blob())
     return entry

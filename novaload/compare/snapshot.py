@@ -16,13 +16,13 @@ import math
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from novaload.compare.stats import k6_percentile
 from novaload.results.model import LatencyDigest, RunResults
+from novaload.runfolder import RunRecord
 
 OVERALL = "(all requests)"  # cannot collide with a k6 `name` tag in practice: it is the key
 SNAPSHOT_VERSION = 2  # 2: per-endpoint window_rates (absent in 1: throughput not judged)
@@ -186,7 +186,7 @@ def snapshot_from_results(
     samples: pd.DataFrame,
     *,
     label: str,
-    record: Mapping[str, Any] | None = None,
+    record: RunRecord | None = None,
     max_samples: int = 20_000,
     seed: int = 0,
 ) -> RunSnapshot:
@@ -217,21 +217,20 @@ def _snapshot(
     results: RunResults,
     endpoints: dict[str, EndpointData],
     label: str,
-    record: Mapping[str, Any] | None,
+    record: RunRecord | None,
 ) -> RunSnapshot:
-    record = record or {}
     return RunSnapshot(
         label=label,
         duration_s=float(results.duration_s),
         endpoints=endpoints,
         window_requests=_full_windows(results),
         window_s=float(results.window_s or 1.0),
-        run_id=record.get("run_id"),
-        scenario=record.get("scenario"),
-        environment=record.get("environment"),
-        git_branch=record.get("git_branch"),
-        git_commit=record.get("git_commit"),
-        started_at=record.get("started_at")
+        run_id=record.run_id if record else None,
+        scenario=(record.scenario or None) if record else None,
+        environment=record.environment if record else None,
+        git_branch=record.git_branch if record else None,
+        git_commit=record.git_commit if record else None,
+        started_at=(record.started_at if record else None)
         or (results.started_at.isoformat() if results.started_at else None),
     )
 
@@ -241,7 +240,7 @@ def snapshot_from_digest(
     digest: Mapping[str | None, LatencyDigest],
     *,
     label: str,
-    record: Mapping[str, Any] | None = None,
+    record: RunRecord | None = None,
 ) -> RunSnapshot:
     """Build a snapshot from the ingest's latency digest (``RunResults.latency_digest``:
     exact percentiles and a bounded uniform subsample per endpoint, read from the value

@@ -51,6 +51,13 @@ def read_yaml(path: Path) -> Any:
         raise ConfigError("file not found", file=path) from None
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", file=path) from None
+    except UnicodeDecodeError as exc:
+        line = _text_line(path, exc.start)
+        raise ConfigError(
+            f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})",
+            file=path,
+            key=line,
+        ) from None
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -58,6 +65,15 @@ def read_yaml(path: Path) -> Any:
         where = f"line {mark.line + 1}" if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"invalid YAML: {problem}", file=path, key=where) from None
+
+
+def _text_line(path: Path, offset: int) -> str | None:
+    """``line N`` of the byte at ``offset`` in ``path`` (for an encoding error)."""
+    try:
+        lines = path.read_bytes()[:offset].count(b"\n")
+    except OSError:
+        return None
+    return f"line {lines + 1}"
 
 
 def validate(model: type[BaseModel], data: Any, *, file: Path, key: str) -> Any:

@@ -29,6 +29,10 @@ _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 # exactly these (a test holds the two equal); the name list lives here so that validating a
 # config never imports the analyses (pandas) and config stays below analysis.
 ANALYSIS_NAMES = frozenset({"stress", "soak", "spike", "capacity"})
+# k6's rule for scenario names (lib/executor/base_config.go, scenarioNameWhitelist): a name
+# outside it makes k6 exit 104 at start, after the demo target started.
+K6_SCENARIO_NAME = re.compile(r"^[0-9a-zA-Z_-]+$")
+K6_SCENARIO_NAME_RULE = "must contain only numbers, latin letters, underscores and dashes (k6's rule)"
 # Environment-variable references in header values: ${NAME}
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -158,6 +162,13 @@ class Profile(_Frozen):
     @classmethod
     def _dur(cls, v: str | None) -> str | None:
         return None if v is None else _check_duration(v)
+
+    @field_validator("duration")
+    @classmethod
+    def _positive(cls, v: str | None) -> str | None:
+        if v is not None and parse_duration(v) <= 0:  # k6 rejects it at start (exit 104)
+            raise ValueError("must be longer than 0s")
+        return v
 
     @field_validator("think_time")
     @classmethod
@@ -306,6 +317,18 @@ class Scenario(_Frozen):
         if not isinstance(v, dict):
             return v  # pydantic names the wrong type
         return {str(metric): _parse_thresholds(str(metric), items) for metric, items in v.items()}
+
+    @model_validator(mode="after")
+    def _k6_scenario_names(self) -> Scenario:
+        # The scenario's name, or the names of its several k6 scenarios (``mixed``), are k6
+        # scenario names in the rendered script.
+        sub = self.params.get("k6_scenarios")
+        names = list(sub) if isinstance(sub, dict) and sub else [self.name]
+        bad = next((str(n) for n in names if not K6_SCENARIO_NAME.match(str(n))), None)
+        if bad is not None:
+            where = "name" if bad == self.name else "params.k6_scenarios"
+            raise ValueError(f"{where}: scenario name {bad!r} {K6_SCENARIO_NAME_RULE}")
+        return self
 
     @model_validator(mode="after")
     def _unique_endpoints(self) -> Scenario:

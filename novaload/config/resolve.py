@@ -22,6 +22,7 @@ from novaload.config.models import (
     parse_duration,
 )
 from novaload.errors import ConfigError, UsageError
+from novaload.urls import ws_url_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,13 +52,14 @@ class Overrides:
             vus = int(vus_text)
         duration = self.duration or env("TEST_DURATION")
         if duration is not None:
+            source = "--duration" if self.duration else "TEST_DURATION"
+            where = "command line" if self.duration else "environment"
             try:
-                parse_duration(duration)
+                seconds = parse_duration(duration)
             except ValueError as exc:
-                source = "--duration" if self.duration else "TEST_DURATION"
-                raise ConfigError(
-                    str(exc), file="command line" if self.duration else "environment", key=source
-                ) from None
+                raise ConfigError(str(exc), file=where, key=source) from None
+            if seconds <= 0:  # k6 rejects a zero duration at start (exit 104)
+                raise ConfigError("must be longer than 0s", file=where, key=source, value=duration)
         return Overrides(
             environment=self.environment or env("ENVIRONMENT"),
             profile=self.profile or env("PROFILE"),
@@ -167,8 +169,7 @@ def with_target(environment: Environment, url: str) -> Environment:
     if not url.startswith(("http://", "https://")):
         raise UsageError(f"--target/API_TARGET must be an http(s):// URL (got {url!r})")
     url = url.rstrip("/")
-    ws = "ws" + url[len("http") :]
-    data = {**environment.model_dump(), "base_url": url, "ws_url": ws}
+    data = {**environment.model_dump(), "base_url": url, "ws_url": ws_url_for(url)}
     return Environment.model_validate(data)
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from novaload.errors import InputError
-from novaload.runfolder import default_reports_dir, read_run_record
+from novaload.runfolder import RUN_JSON, default_reports_dir, read_run_record
 
 HISTORY_FILE = "novaload-history.sqlite"
 HISTORY_ENV = "NOVALOAD_HISTORY_DIR"
@@ -202,14 +202,15 @@ class HistoryStore:
             if _is_run_dir(c, entry.run_id):
                 return c
         for d in search:
-            for run_json in sorted(Path(d).glob("*/run.json")) if Path(d).is_dir() else []:
+            for run_json in sorted(Path(d).glob(f"*/{RUN_JSON}")) if Path(d).is_dir() else []:
                 if _is_run_dir(run_json.parent, entry.run_id):
                     return run_json.parent
         return None
 
 
 def _is_run_dir(path: Path, run_id: str) -> bool:
-    return read_run_record(path).get("run_id") == run_id
+    record = read_run_record(path)
+    return record is not None and record.run_id == run_id
 
 
 __all__ = ["HISTORY_ENV", "HISTORY_FILE", "HistoryEntry", "HistoryStore", "SELECTORS", "default_history_dir"]

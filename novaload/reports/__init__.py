@@ -1,7 +1,7 @@
 """Report files for one run: ``report.html``, ``report.md``, ``endpoints.csv``,
 ``timeseries.csv`` and ``junit.xml``, each written by a :class:`Reporter`
 registered by name in :data:`REPORTERS`. (``summary.json`` belongs to
-``novaload.results.summary``, ``run.json`` to the run pipeline.)
+``novaload.results.summary``, ``run.json`` to ``novaload.runfolder``, which names every file.)
 """
 
 from __future__ import annotations

@@ -40,6 +40,7 @@ from novaload.reports.figures import (
 )
 from novaload.reports.recommendations import recommend
 from novaload.results.model import RunResults, ThresholdResult
+from novaload.runfolder import REPORT_HTML
 
 ENDPOINT_ROWS = 100
 STATUS_ROWS = 50
@@ -570,7 +571,7 @@ def render_html(results: RunResults, context: ReportContext) -> str:
 
 class HtmlReporter:
     name = "html"
-    filename = "report.html"
+    filename = REPORT_HTML
 
     def write(self, results: RunResults, context: ReportContext, out_dir: Path) -> Path:
         return write_atomic(out_dir / self.filename, render_html(results, context))

@@ -19,6 +19,7 @@ import pandas as pd
 from novaload.reports.base import ReportContext, write_atomic
 from novaload.reports.figures import fmt_observed, threshold_unit, window_note
 from novaload.results.model import RunResults, ThresholdResult
+from novaload.runfolder import JUNIT_XML
 
 _XML_INVALID = dict.fromkeys([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0xFFFE, 0xFFFF])
 
@@ -126,7 +127,7 @@ def render_junit(results: RunResults, context: ReportContext) -> bytes:
 
 class JunitReporter:
     name = "junit"
-    filename = "junit.xml"
+    filename = JUNIT_XML
 
     def write(self, results: RunResults, context: ReportContext, out_dir: Path) -> Path:
         return write_atomic(out_dir / self.filename, render_junit(results, context))

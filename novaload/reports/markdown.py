@@ -27,6 +27,7 @@ from novaload.reports.figures import (
 )
 from novaload.reports.recommendations import recommend
 from novaload.results.model import RunResults
+from novaload.runfolder import REPORT_MD
 
 TOP_ENDPOINTS = 15
 TOP_ERRORS = 10
@@ -163,7 +164,7 @@ def append_step_summary(md_text_: str, environ: Mapping[str, str] | None = None)
 
 class MarkdownReporter:
     name = "markdown"
-    filename = "report.md"
+    filename = REPORT_MD
 
     def write(self, results: RunResults, context: ReportContext, out_dir: Path) -> Path:
         return write_atomic(out_dir / self.filename, render_markdown(results, context))

@@ -17,6 +17,7 @@ import pandas as pd
 
 from novaload.reports.base import ReportContext, write_atomic
 from novaload.results.model import RunResults
+from novaload.runfolder import ENDPOINTS_CSV, TIMESERIES_CSV
 
 
 def _iso_utc(col: pd.Series) -> pd.Series:
@@ -55,7 +56,7 @@ def timeseries_csv(results: RunResults) -> str:
 
 class EndpointsCsvReporter:
     name = "endpoints"
-    filename = "endpoints.csv"
+    filename = ENDPOINTS_CSV
 
     def write(self, results: RunResults, context: ReportContext, out_dir: Path) -> Path:
         return write_atomic(out_dir / self.filename, endpoints_csv(results))
@@ -63,7 +64,7 @@ class EndpointsCsvReporter:
 
 class TimeseriesCsvReporter:
     name = "timeseries"
-    filename = "timeseries.csv"
+    filename = TIMESERIES_CSV
 
     def write(self, results: RunResults, context: ReportContext, out_dir: Path) -> Path:
         return write_atomic(out_dir / self.filename, timeseries_csv(results))

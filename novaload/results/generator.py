@@ -29,9 +29,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from novaload.config.models import GeneratorCriteria
-from novaload.runfolder import GENERATOR_SAMPLES
+from novaload.runfolder import GENERATOR_SAMPLES, K6_LOG
 
-K6_LOG = "k6.log"
 TRUSTWORTHY: Literal["trustworthy"] = "trustworthy"
 UNTRUSTWORTHY: Literal["untrustworthy"] = "untrustworthy"
 # k6 (lib/executor/*arrival_rate.go): logged once per executor when maxVUs is reached.

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-import shutil
 import stat
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -23,19 +22,41 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 from novaload import __version__
 from novaload.config.models import DEFAULT_APDEX_T_MS, GeneratorCriteria
-from novaload.errors import InputError, NovaloadError, UsageError
+from novaload.errors import ExitCode, InputError, NovaloadError, RunFolderError, UsageError
+from novaload.fileio import write_atomic
 from novaload.redact import Redactor
 from novaload.results.model import RunResults
-from novaload.run.outcome import exit_code_for, verdict_for
+from novaload.run.outcome import exit_code_for, k6_exit_code, verdict_for
 from novaload.run.prepare import RAW_RESULTS, PreparedRun, RunRequest, prepare
-from novaload.runfolder import RunRecord, create_run_dir, git_info, instance_file, safe_url
+from novaload.runfolder import (
+    FAILED,
+    FINISHED,
+    INTERRUPTED,
+    K6_LOG,
+    REPORT_MD,
+    RUN_JSON,
+    SUMMARY_JSON,
+    GitInfo,
+    RunFolder,
+    RunRecord,
+    claim_new_run_folder,
+    claim_run_folder,
+    git_info,
+    instance_file,
+    is_k6_summary,
+    new_run_id,
+    run_folder_path,
+    safe_url,
+)
 from novaload.runners import get_runner
-from novaload.runners.base import ExecutionPlan, K6Execution, LiveStats
-from novaload.runners.k6binary import find_k6
+from novaload.runners.base import ExecutionPlan, K6Execution, LiveStats, Runner
+from novaload.runners.k6binary import K6Binary, find_k6
 from novaload.thresholds import Threshold
+from novaload.urls import ws_url_for
 
 if TYPE_CHECKING:
     from novaload.compare import Comparison, RunSnapshot
+    from novaload.monitoring.outputs import OutputErrorFilter
     from novaload.monitoring.settings import MonitoringSettings
     from novaload.monitoring.targets import ScrapePlan
     from novaload.reports.base import ExtraSection
@@ -82,6 +103,7 @@ class RunOutcome:
     # A user script's k6 stdout (its end-of-test summary or handleSummary's `stdout`),
     # for the CLI to show as k6 would; empty for rendered scenarios.
     k6_stdout: str = ""
+    record: RunRecord | None = None  # what run.json says (the final record once it is written)
 
 
 @contextlib.contextmanager
@@ -121,67 +143,128 @@ def demo_target_for(
 
 
 def run_test(request: RunRequest, observer: RunObserver | None = None) -> RunOutcome:
-    """Run one load test end to end and return its outcome (never raises after k6 ran)."""
+    """Run one load test end to end and return its outcome.
+
+    Everything that can be checked is checked before anything starts (config, script,
+    k6, runner): bad input raises a NovaloadError and leaves no trace. Then the run folder
+    is claimed (refused if it holds another run). From there on the run is on record:
+    whatever ends it, ``run.json`` says how, and a failure on the run folder's file system
+    (read-only, full) is a :class:`~novaload.errors.RunFolderError` naming the path.
+    """
     observer = observer or SilentObserver()
     k6 = find_k6(request.k6)
     monitoring = _monitoring_settings() if request.monitor else None  # bad settings: nothing written yet
     name = Path(request.target).stem if request.is_script else request.target
-    existed = request.out_dir is not None and request.out_dir.exists()
-    run_id, run_dir = create_run_dir(name, request.out_dir)
-    try:
-        prepared = prepare(request, run_id, run_dir)
-    except BaseException:
-        # Bad input means nothing ran: leave no run folder behind (but never remove
-        # a folder the user already had).
-        if not existed:
-            shutil.rmtree(run_dir, ignore_errors=True)
-        raise
-    for warning in prepared.warnings:
-        observer.warn(warning)
     output_errors = None
     if request.monitor:
         from novaload.monitoring.outputs import OutputErrorFilter
 
         output_errors = OutputErrorFilter(observer.info)
     runner = get_runner(request.runner, on_log=output_errors or observer.info)
+    run_id = new_run_id(name)
+    prepared = prepare(request, run_id, run_folder_path(request.out_dir, run_id))
+    if request.baseline:  # an invalid compare.yaml is found now, not after the run
+        from novaload.compare import load_compare_config
+
+        load_compare_config(None, request.config_dir)
     runner.check(request.image)
     git = git_info()
-    started = datetime.now(UTC)
-    record = RunRecord(
+    record = _first_record(request, prepared, run_id, k6, git)
+    if request.out_dir is not None:
+        folder = claim_run_folder(
+            run_folder_path(request.out_dir, run_id), record, overwrite=request.overwrite
+        )
+    else:
+
+        def record_for(new_id: str) -> RunRecord:
+            # The run id is in the script: a new one (a clash) means preparing again.
+            nonlocal prepared, record
+            if new_id != record.run_id:
+                prepared = prepare(request, new_id, run_folder_path(None, new_id))
+                record = _first_record(request, prepared, new_id, k6, git)
+            return record
+
+        folder = claim_new_run_folder(name, record_for, run_id)
+    with folder:
+        try:
+            return _run_in(folder, request, prepared, record, runner, k6, observer, output_errors, monitoring)
+        except BaseException as exc:
+            if folder.ended:  # finish_run recorded the end itself
+                raise
+            # The run is on record however it ends: a failed run says so in run.json.
+            ended = record.ended(
+                status=FAILED,
+                ended_at=datetime.now(UTC).isoformat(),
+                exit_code=int(getattr(exc, "exit_code", ExitCode.INTERNAL))
+                if isinstance(exc, NovaloadError)
+                else (130 if isinstance(exc, KeyboardInterrupt) else ExitCode.INTERNAL),
+                verdict="error",
+                error=str(exc) or type(exc).__name__,
+                files=_files(folder.path),
+            )
+            with contextlib.suppress(OSError, NovaloadError):
+                folder.write_record(ended)
+            raise
+
+
+def _first_record(
+    request: RunRequest, prepared: PreparedRun, run_id: str, k6: K6Binary, git: GitInfo
+) -> RunRecord:
+    return RunRecord(
         run_id=run_id,
         scenario=prepared.scenario_name,
         script=prepared.script_copy.name,
         environment=prepared.environment.name if prepared.environment else None,
         profile=prepared.profile.name if prepared.profile else None,
-        target=None,
+        target=safe_url(prepared.env.get("NOVALOAD_BASE_URL")),
         runner=request.runner,
         parallelism=request.parallelism,
         k6_version=k6.version,
         k6_binary=k6.path,
-        k6_args=list(prepared.k6_args),
+        k6_args=tuple(prepared.k6_args),
         novaload_version=__version__,
         git_commit=git.commit,
         git_branch=git.branch,
-        started_at=started.isoformat(),
-        warnings=list(prepared.warnings),
+        started_at=datetime.now(UTC).isoformat(),
+        warnings=tuple(prepared.warnings),
     )
-    record.write(run_dir)  # a run that dies early still leaves a record
+
+
+def _run_in(
+    folder: RunFolder,
+    request: RunRequest,
+    prepared: PreparedRun,
+    record: RunRecord,
+    runner: Runner,
+    k6: K6Binary,
+    observer: RunObserver,
+    output_errors: OutputErrorFilter | None = None,
+    monitoring: MonitoringSettings | None = None,
+) -> RunOutcome:
+    """The run itself, in its claimed folder: script, demo target, k6, then the end."""
+    run_dir = folder.path
+    try:
+        write_atomic(prepared.script_copy, prepared.script_content)
+    except OSError as exc:
+        raise RunFolderError(f"{prepared.script_copy}: cannot write the script: {exc.strerror}") from None
+    for warning in prepared.warnings:
+        observer.warn(warning)
     env = dict(prepared.env)
     monitor_args: tuple[str, ...] = ()
     scrape: ScrapePlan | None = None
     loki_url: str | None = None
     if monitoring is not None:
         monitor_args, monitor_env, scrape, loki_url = _monitoring(
-            monitoring, run_id, observer, request.monitor_native_histograms
+            monitoring, record.run_id, observer, request.monitor_native_histograms
         )
         env.update(monitor_env)
-    with demo_target_for(prepared, observer, scrape, run_id) as demo_url:
+    with demo_target_for(prepared, observer, scrape, record.run_id) as demo_url:
         if demo_url:
             env["NOVALOAD_BASE_URL"] = demo_url
-            env["NOVALOAD_WS_URL"] = "ws" + demo_url[len("http") :]
-        record.target = safe_url(env.get("NOVALOAD_BASE_URL"))
+            env["NOVALOAD_WS_URL"] = ws_url_for(demo_url)
+            record = record.ended(target=safe_url(demo_url))
         plan = ExecutionPlan(
-            run_id=run_id,
+            run_id=record.run_id,
             script=prepared.script,
             run_dir=run_dir,
             k6_args=(*prepared.k6_args, *monitor_args),
@@ -197,7 +280,7 @@ def run_test(request: RunRequest, observer: RunObserver | None = None) -> RunOut
             working_dir=prepared.working_dir,
         )
         observer.info(
-            f"run {run_id}: k6 {k6.version}, {prepared.scenario_name} → "
+            f"run {record.run_id}: k6 {k6.version}, {prepared.scenario_name} → "
             f"{record.target or 'script defaults'} (runner {request.runner})"
         )
         observer.start(plan)
@@ -205,17 +288,31 @@ def run_test(request: RunRequest, observer: RunObserver | None = None) -> RunOut
         live = _follow_results(plan, request.raw, observer, windowed)
         _import_in_background()
         try:
-            with _forward_logs(loki_url, run_id, run_dir, observer):
+            with _forward_logs(loki_url, record.run_id, run_dir, observer):
                 execution = runner.run(plan, _with_live_p95(observer, live))
-        except BaseException:
+        except BaseException as exc:
             if live is not None:
                 live.abandon()
+            if isinstance(exc, OSError):  # the run folder's file system: k6.log could not be created
+                raise _folder_error(exc, run_dir) from None
             raise
         finally:
             _remove_pipes(plan)
     for line in output_errors.summary() if output_errors else ():
         observer.warn(line)
-    return finish_run(request, prepared, record, execution, run_dir, observer, live)
+    return finish_run(request, prepared, record, execution, folder, observer, live)
+
+
+def _folder_error(exc: OSError, run_dir: Path) -> RunFolderError:
+    where = exc.filename if isinstance(exc.filename, str) else str(run_dir)
+    return RunFolderError(f"{where}: cannot write: {exc.strerror or type(exc).__name__}")
+
+
+def _files(run_dir: Path) -> tuple[str, ...]:
+    try:
+        return tuple(sorted(p.name for p in run_dir.iterdir() if p.is_file() and not p.name.startswith(".")))
+    except OSError:
+        return ()
 
 
 def _with_live_p95(observer: RunObserver, live: LiveScan | None) -> Callable[[LiveStats], None]:
@@ -297,7 +394,7 @@ def _forward_logs(loki_url: str | None, run_id: str, run_dir: Path, observer: Ru
         return
     from novaload.monitoring.logs import forward_k6_logs
 
-    with forward_k6_logs(loki_url, run_id, run_dir / "k6.log") as forwarder:
+    with forward_k6_logs(loki_url, run_id, run_dir / K6_LOG) as forwarder:
         yield
     lost = forwarder.summary() if forwarder else None
     if lost:
@@ -336,20 +433,41 @@ def finish_run(
     prepared: PreparedRun,
     record: RunRecord,
     execution: K6Execution,
-    run_dir: Path,
+    folder: RunFolder,
     observer: RunObserver,
     live: LiveScan | None = None,
 ) -> RunOutcome:
-    """Ingest, analyse, report; decide the exit code. Every file written stays written.
+    """Ingest, analyse, report; decide the exit code; write the final ``run.json``.
 
-    ``live``: the scan that followed k6's output during the run (finished here)."""
+    ``live``: the scan that followed k6's output during the run (finished here).
+
+    Every file written stays written. A report that cannot be written because the run
+    folder's file system fails (read-only, full) ends the run as failed (exit 2, the path
+    named), never as passed; ``run.json`` still records it when the disk allows.
+    """
+    run_dir = folder.path
     warnings = list(record.warnings)
     results: RunResults | None = None
     files: list[Path] = []
-    exit_code = execution.exit_code
+    k6_exit = k6_exit_code(execution.exit_codes, rejudged=execution.thresholds_rejudged)
+    exit_code = k6_exit
     verdict = "error"
+    error: NovaloadError | None = None
+    failure: BaseException | None = None
     if execution.interrupted:
         warnings.append("run interrupted: the report covers what k6 collected until it stopped")
+    outcome = RunOutcome(
+        run_id=record.run_id,
+        run_dir=run_dir,
+        exit_code=exit_code,
+        verdict=verdict,
+        k6_exit_code=k6_exit,
+        results=None,
+        execution=execution,
+        files=files,
+        warnings=warnings,
+        k6_stdout=execution.stdout if prepared.scenario is None else "",
+    )
     try:
         try:
             results = _ingest(execution, prepared, live, observer)
@@ -364,30 +482,19 @@ def finish_run(
             _judge_generator(results, run_dir, criteria, observer)
         comparison, snapshot = _compare_with_baseline(request, results, run_dir, observer)
         exit_code = exit_code_for(
-            execution.exit_code,
+            k6_exit,
             results,
             regressed=bool(comparison and comparison.regressed),
             strict_generator=criteria.strict,
         )
-        verdict = verdict_for(exit_code, results, execution)
-        outcome = RunOutcome(
-            run_id=record.run_id,
-            run_dir=run_dir,
-            exit_code=exit_code,
-            verdict=verdict,
-            k6_exit_code=execution.exit_code,
-            results=results,
-            execution=execution,
-            files=files,
-            warnings=warnings,
-            k6_stdout=execution.stdout if prepared.scenario is None else "",
-        )
-        _complete_record(record, execution, exit_code, verdict, results)
+        verdict = verdict_for(exit_code, results, execution.interrupted)
+        outcome.exit_code, outcome.verdict, outcome.results = exit_code, verdict, results
+        record = _ended(record, execution, exit_code, verdict, results, warnings)
+        outcome.record = record
         trend = None
         if request.record_history:
             # Registered before the reports are written, so the report's trend chart
             # includes this run.
-            record.write(run_dir)
             _record_history(outcome, request, observer, snapshot)
             if comparison is None:  # a comparison brings its own trend section
                 trend = _trend_section(record, request, observer)
@@ -407,12 +514,32 @@ def finish_run(
             )
             if request.monitor:
                 _publish_history(results, record, exit_code, verdict, observer)
+    except (OSError, NovaloadError) as exc:
+        # The run folder's disk failed under the reports (or a --baseline could not be
+        # judged): the run is not judged "passed" on reports that are not there.
+        error = exc if isinstance(exc, NovaloadError) else _folder_error(exc, run_dir)
+        exit_code, verdict = int(error.exit_code), "error"
+        outcome.exit_code, outcome.verdict = exit_code, verdict
+    except BaseException as exc:  # a bug or a third Ctrl-C: on record, then on its way
+        exit_code, verdict = (130 if isinstance(exc, KeyboardInterrupt) else ExitCode.INTERNAL), "error"
+        failure = exc
+        raise
     finally:
         # Written even when a bug escapes above: the run happened and must be on record.
-        _complete_record(record, execution, exit_code, verdict, results)
-        record.warnings = warnings
-        record.files = sorted(p.name for p in run_dir.iterdir() if p.is_file())
-        files.append(record.write(run_dir))
+        ended_by = error or failure
+        record = _ended(record, execution, exit_code, verdict, results, warnings).ended(
+            status=FAILED if ended_by else (INTERRUPTED if execution.interrupted else FINISHED),
+            error=(str(ended_by) or type(ended_by).__name__) if ended_by else None,
+            files=tuple(sorted({*_files(run_dir), RUN_JSON})),
+        )
+        outcome.record = record
+        folder.ended = True
+        try:
+            files.append(folder.write_record(record))
+        except RunFolderError as exc:
+            error = error or exc
+    if error is not None:
+        raise error
     return outcome
 
 
@@ -438,15 +565,24 @@ def _judge_generator(
         observer.warn(results.load_generator.summary_line())
 
 
-def _complete_record(
-    record: RunRecord, execution: K6Execution, exit_code: int, verdict: str, results: RunResults | None
-) -> None:
-    record.ended_at = execution.ended_at.isoformat()
-    record.exit_code = exit_code
-    record.k6_exit_code = execution.exit_code
-    record.verdict = verdict
-    record.interrupted = execution.interrupted
-    record.duration_s = results.duration_s if results else None
+def _ended(
+    record: RunRecord,
+    execution: K6Execution,
+    exit_code: int,
+    verdict: str,
+    results: RunResults | None,
+    warnings: list[str],
+) -> RunRecord:
+    return record.ended(
+        ended_at=execution.ended_at.isoformat(),
+        exit_code=exit_code,
+        k6_exit_code=k6_exit_code(execution.exit_codes, rejudged=execution.thresholds_rejudged),
+        k6_exit_codes=tuple(execution.exit_codes),
+        verdict=verdict,
+        interrupted=execution.interrupted,
+        duration_s=results.duration_s if results else None,
+        warnings=tuple(warnings),
+    )
 
 
 def _trend_section(record: RunRecord, request: RunRequest, observer: RunObserver) -> ExtraSection | None:
@@ -594,9 +730,11 @@ def _write_reports(
         if analyses
         else None
     )
-    files = [write_summary(results, run_dir / "summary.json", extra, notes={"k6_abort": k6_abort})]
+    files = [write_summary(results, run_dir / SUMMARY_JSON, extra, notes={"k6_abort": k6_abort})]
     try:
         files += write_all(results, context, run_dir)
+    except OSError:
+        raise  # the run folder's disk: the run ends as failed, not with a warning
     except Exception as exc:  # noqa: BLE001 - the other reports are already written
         warnings.append(f"a report could not be written: {exc}")
         observer.warn(f"a report could not be written: {exc}")
@@ -604,7 +742,7 @@ def _write_reports(
     # report (a query-string token keys Apdex in summary.json): every file is masked.
     for path in files:
         redact.redact_file(path)
-    md = run_dir / "report.md"
+    md = run_dir / REPORT_MD
     if md.exists():
         append_step_summary(md.read_text(encoding="utf-8"))
     return files
@@ -617,7 +755,7 @@ def _ingest(
 
     # k6's --summary-export first: summary.json's metrics are that file, key for key (the
     # handleSummary data also lists submetrics k6 does not export).
-    found = [p for p in execution.summary_files if p.name.startswith("k6-summary") and p.exists()]
+    found = [p for p in execution.summary_files if is_k6_summary(p.name) and p.exists()]
     summary = next(iter(sorted(found, key=lambda p: "export" not in p.name)), None)
     scenario = prepared.scenario
     windowed = windowed_thresholds(prepared)
@@ -647,7 +785,7 @@ def _ingest(
     # skipped with a warning while another instance has samples.
     sources = [p for p in execution.results_files if p.is_file()]
     if not sources:
-        raise InputError("k6 wrote no results (see k6.log)")
+        raise InputError(f"k6 wrote no results (see {K6_LOG})")
     return ingest(
         sources,
         k6_summary=summary,

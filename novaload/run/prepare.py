@@ -1,11 +1,14 @@
 """Turn a run request into an execution plan: pick config, render or adopt the
 script, decide k6's arguments and environment, and check the safety rules
-(production needs ``--yes``; secrets only through the environment)."""
+(production needs ``--yes``; secrets only through the environment).
+
+Preparing writes nothing: everything k6 would reject at start is found here, before a
+run folder is claimed or the demo target starts. The pipeline then writes the script
+(``PreparedRun.script_content``) into the claimed folder."""
 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,12 +18,11 @@ from novaload.config import Overrides, load_project, parse_duration, select
 from novaload.config.models import Environment, Profile, Scenario
 from novaload.errors import UsageError
 from novaload.redact import secret_values, url_credentials
+from novaload.runfolder import RAW_RESULTS_NAMES, script_name
 from novaload.runners.base import K8sOptions
 from novaload.scenario.render import render
 
-# --raw → the name k6 writes its JSON output to, per instance. "none" is a named pipe
-# the live scan reads (k6 writes plain JSON into it; nothing stays on disk).
-RAW_RESULTS = {"json": "k6-results.json", "json.gz": "k6-results.json.gz", "none": "k6-results.pipe"}
+RAW_RESULTS = RAW_RESULTS_NAMES  # --raw → k6's results file name (novaload.runfolder owns them)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +54,7 @@ class RunRequest:
     record_history: bool = True
     strict_generator: bool = False  # an untrustworthy load generator exits 5
     raw: str = "json"  # k6's raw output in the run folder: a key of RAW_RESULTS
+    overwrite: bool = False  # replace an earlier run in out_dir (else it is refused)
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     # A user script's identity in history and baselines [its path relative to the
     # repository root, or to the working directory].
@@ -71,6 +74,7 @@ class PreparedRun:
     scenario_name: str
     script: Path  # what k6 runs
     script_copy: Path  # the script as kept in the run folder
+    script_content: bytes  # what the pipeline writes to script_copy once the folder is claimed
     environment: Environment | None
     profile: Profile | None
     scenario: Scenario | None
@@ -186,7 +190,8 @@ def script_identity(script: Path, working_dir: Path) -> str:
 
 
 def prepare(request: RunRequest, run_id: str, run_dir: Path) -> PreparedRun:
-    """Decide everything about the run before anything starts."""
+    """Decide everything about the run before anything starts (``run_dir`` is where the
+    run will go; nothing is written there)."""
     args: list[str] = ["--tag", f"testid={run_id}", *request.extra_k6_args]
     trend_stats = _trend_stats(request.summary_trend_stats)
     if trend_stats is not None:
@@ -213,7 +218,7 @@ def prepare(request: RunRequest, run_id: str, run_dir: Path) -> PreparedRun:
         run_id=run_id,
         scenarios_dir=request.scenarios_dir,
     )
-    script = rendered.write(run_dir / f"{selection.scenario.name}.js")
+    script = run_dir / script_name(selection.scenario.name)
     secret_env, secrets, missing = _secret_env(selection.environment, request.environ, selection.scenario)
     env = {**secret_env, "NOVALOAD_RUN_ID": run_id}
     if not selection.environment.uses_demo_target:
@@ -224,6 +229,7 @@ def prepare(request: RunRequest, run_id: str, run_dir: Path) -> PreparedRun:
         scenario_name=selection.scenario.name,
         script=script,
         script_copy=script,
+        script_content=rendered.text.encode("utf-8"),
         environment=selection.environment,
         profile=selection.profile,
         scenario=selection.scenario,
@@ -247,15 +253,21 @@ def _prepare_script(
         raise UsageError(
             f"{request.target}: no such scenario or script file", hint="`novaload list` shows the scenarios"
         )
-    copy = run_dir / f"script{script.suffix}"
-    shutil.copyfile(script, copy)  # for the record; k6 runs the original (its imports are relative)
+    try:
+        # Kept in the run folder for the record; k6 runs the original (its imports are relative).
+        content = script.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{request.target}: cannot read the script: {exc.strerror}") from None
+    copy = run_dir / script_name(None, script)
     if request.vus is not None:
         args += ["--vus", str(request.vus)]
     if request.duration is not None:
         try:
-            parse_duration(request.duration)
+            seconds = parse_duration(request.duration)
         except ValueError as exc:
             raise UsageError(f"--duration: {exc}") from None
+        if seconds <= 0:  # k6 rejects it at start (exit 104)
+            raise UsageError(f"--duration: must be longer than 0s (got {request.duration!r})")
         args += ["--duration", request.duration]
     environment = None
     env = {"NOVALOAD_RUN_ID": run_id}
@@ -275,6 +287,7 @@ def _prepare_script(
         scenario_name=request.name or script_identity(script, working_dir),
         script=script.resolve(),
         script_copy=copy,
+        script_content=content,
         environment=environment,
         profile=None,
         scenario=None,

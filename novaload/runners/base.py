@@ -17,6 +17,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
+from novaload.runfolder import K6_RESULTS, K6_SUMMARY, K6_SUMMARY_EXPORT
+
 
 @dataclass(frozen=True, slots=True)
 class K8sOptions:
@@ -48,9 +50,9 @@ class ExecutionPlan:
     env: Mapping[str, str]  # extra environment for k6 (never logged: may hold secrets)
     k6_binary: str  # path of the k6 binary (local) or inside the image
     parallelism: int = 1  # k6 instances; >1 uses execution segments
-    results_name: str = "k6-results.json"  # per instance: k6-results.json or -<i>of<n>
-    summary_name: str = "k6-summary.json"  # handleSummary data (rendered scripts)
-    summary_export_name: str = "k6-summary-export.json"  # --summary-export (all scripts)
+    results_name: str = K6_RESULTS  # per instance: k6-results.json or -<i>of<n>
+    summary_name: str = K6_SUMMARY  # handleSummary data (rendered scripts)
+    summary_export_name: str = K6_SUMMARY_EXPORT  # --summary-export (all scripts)
     planned_duration_s: float | None = None  # for "remaining" in the progress display
     secrets: tuple[str, ...] = ()  # values to redact from anything logged
     image: str | None = None  # docker: image to run
@@ -63,9 +65,10 @@ class ExecutionPlan:
 
 @dataclass(slots=True)
 class K6Execution:
-    """What a runner reports back."""
+    """What a runner reports back: facts only. The run's exit code is decided from them by
+    ``novaload.run.outcome`` (a runner never judges)."""
 
-    exit_code: int
+    exit_codes: tuple[int, ...]  # each k6 instance's exit code, in the order they exited
     started_at: datetime
     ended_at: datetime
     results_files: list[Path]  # one per instance, in segment order
@@ -74,10 +77,18 @@ class K6Execution:
     interrupted: bool = False  # the user pressed Ctrl-C (or SIGTERM arrived)
     killed: bool = False  # k6 had to be killed (second interrupt)
     instances: int = 1
+    # Every instance's results are merged and the thresholds judged again over them, so an
+    # instance's 99 (its slice failed) is not the run's verdict (novaload.run.outcome).
+    thresholds_rejudged: bool = False
     notes: list[str] = field(default_factory=list)  # for the report (e.g. per-runner verdicts)
     # What k6 printed on stdout: its end-of-test summary, or handleSummary's `stdout`
     # (k6's logs go to stderr). Shown to the user of their own script as k6 shows it.
     stdout: str = ""
+
+    @property
+    def exit_code(self) -> int:
+        """k6's exit code (a split run: the first instance that failed, else 0)."""
+        return next((code for code in self.exit_codes if code != 0), 0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,17 +27,17 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from novaload.errors import RunnerError
+from novaload.errors import ExitCode, RunnerError
 from novaload.lifetime import Owner
 from novaload.redact import Redactor
-from novaload.runfolder import instance_file
+from novaload.runfolder import K6_LOG, create_new_file, instance_file
 from novaload.runners.base import (
     ExecutionPlan,
     K6Execution,
@@ -64,28 +64,13 @@ if TYPE_CHECKING:
     import docker
     from docker.models.containers import Container
 
-LOG_NAME = "k6.log"
 _API_PORT_IN_CONTAINER = 6565  # only on a named network, where ports are published
 _API_TIMEOUT_S = 1.0
-_THRESHOLDS_FAILED = 99
 
 LogCallback = Callable[[str], None]
 
 
 # ---- pure helpers (unit-tested without Docker) -------------------------------------------
-
-
-def combined_exit_code(codes: Sequence[int]) -> int:
-    """One exit code for N k6 instances; a single instance's code passes through unchanged.
-
-    0 if all are 0; else 99 if the only failures are 99 (thresholds); else the
-    first failure that is not 99 (a crash outranks a threshold verdict).
-    """
-    failures = [c for c in codes if c != 0]
-    if not failures:
-        return 0
-    others = [c for c in failures if c != _THRESHOLDS_FAILED]
-    return others[0] if others else _THRESHOLDS_FAILED
 
 
 def container_name(run_id: str, index: int, count: int) -> str:
@@ -109,7 +94,7 @@ class InstanceFiles:
             results=run_dir / instance_file(plan.results_name, index, count),
             summary=run_dir / instance_file(plan.summary_name, index, count),
             summary_export=run_dir / instance_file(plan.summary_export_name, index, count),
-            log=run_dir / instance_file(LOG_NAME, index, count),
+            log=run_dir / instance_file(K6_LOG, index, count),
         )
 
 
@@ -244,11 +229,11 @@ class DockerRunner:
         count = max(1, plan.parallelism)
         instances: list[_Instance] = []
         interrupts = _Interrupts()
-        log_path = plan.run_dir.resolve() / LOG_NAME
+        log_path = plan.run_dir.resolve() / K6_LOG
         started_at = datetime.now(UTC)
         watchdog = start_watchdog(plan.run_id)
         try:
-            with open(log_path, "w", encoding="utf-8") as combined, _signals_to(interrupts):
+            with create_new_file(log_path) as combined, _signals_to(interrupts):
                 console = _Console(self.on_log, combined)
                 for index in range(count):  # create all, then start all back to back
                     instances.append(_create(client, image, plan, index, count))
@@ -283,7 +268,7 @@ class DockerRunner:
             for inst in sorted(instances, key=lambda i: i.exited_at)
         ]
         return K6Execution(
-            exit_code=combined_exit_code(codes),
+            exit_codes=tuple(codes),
             started_at=started_at,
             ended_at=datetime.now(UTC),
             results_files=[inst.files.results for inst in instances],
@@ -314,7 +299,7 @@ def _supervise(instances: list[_Instance], interrupts: _Interrupts, console: _Co
         interrupts.wake.clear()
         if not released and interrupts.count == 0:
             released = _release_when_ready(instances, console)
-        crashed = [i for i in instances if i.exit_code not in (None, 0, _THRESHOLDS_FAILED)]
+        crashed = [i for i in instances if i.exit_code not in (None, ExitCode.OK, ExitCode.THRESHOLDS_FAILED)]
         if released and crashed and not stopped_for_failure and interrupts.count == 0:
             # A split run with a dead segment is failed already: the others would only go
             # on sending load (a killed container, an OOM-killed k6) until the end.
@@ -480,12 +465,15 @@ def _stream_logs(inst: _Instance, prefix: str, redactor: Redactor, console: _Con
     """Follow one container's output to its own log, ``k6.log`` and the console.
 
     A line that cannot be written or shown is dropped, never the stream: the reader
-    must follow the container to its end whatever k6 prints.
+    must follow the container to its end whatever k6 prints. A single instance's own
+    log is the combined k6.log (one file, written once).
     """
-    try:
-        own: IO[str] | None = open(inst.files.log, "w", encoding="utf-8")  # noqa: SIM115 (closed below)
-    except OSError:
-        own = None
+    own: IO[str] | None = None
+    if prefix:
+        try:
+            own = create_new_file(inst.files.log)  # never through a planted symlink
+        except OSError:
+            own = None
     try:
         for line in _lines(inst.container.logs(stream=True, follow=True)):
             try:
@@ -588,7 +576,6 @@ __all__ = [
     "RUN_ID_LABEL",
     "DockerRunner",
     "InstanceFiles",
-    "combined_exit_code",
     "k6_command",
     "label_filters",
     "owner_labels",

@@ -41,7 +41,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from novaload.runfolder import GENERATOR_SAMPLES
+from novaload.runfolder import GENERATOR_SAMPLES, create_new_file
 
 SAMPLE_INTERVAL_S = 1.0
 _CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -267,7 +267,7 @@ class GeneratorSampler:
         ]
 
     def start(self) -> GeneratorSampler:
-        self._out = self.path.open("w", encoding="utf-8")  # a rerun into the same folder starts afresh
+        self._out = create_new_file(self.path)  # afresh, and never through a planted symlink
         for thread in self._threads:
             thread.start()
         return self

@@ -23,7 +23,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from novaload.errors import InputError, RunnerError, UsageError
 from novaload.redact import Redactor
-from novaload.runfolder import instance_file
+from novaload.runfolder import K6_LOG, K8S_RUNNERS_JSON, instance_file
 from novaload.runners import k8s_objects as objects
 from novaload.runners.base import ExecutionPlan, K6Execution, K8sOptions, ProgressCallback
 from novaload.runners.k6api import combine
@@ -42,8 +42,8 @@ if TYPE_CHECKING:
     from kubernetes.client import ApiClient
 
 LogCallback = Callable[[str], None]
-LOG_NAME = "k6.log"
-RUNNERS_FILE = "k8s-runners.json"  # per-runner pod, node, exit code and verdict
+LOG_NAME = K6_LOG
+RUNNERS_FILE = K8S_RUNNERS_JSON
 _THRESHOLDS_FAILED = 99
 _POLL_S = 0.5
 _HOLD_S = 600  # how long a finished runner waits to be collected before it exits anyway
@@ -64,21 +64,6 @@ _K8S_MEANINGS = {0: "passed", 99: "thresholds failed on its slice"}
 
 
 # ---- pure helpers (unit-tested without a cluster) ------------------------------------------
-
-
-def merged_exit_code(codes: Sequence[int], *, all_results: bool) -> int:
-    """One exit code for N runners, in the order they exited.
-
-    A 99 only says that one runner's *slice* failed a threshold; with every runner's
-    results at hand the pipeline judges the thresholds again over the merged samples, so
-    0 and 99 both become 0 here. Any other failure (the first, in exit order) passes through.
-    """
-    others = [c for c in codes if c not in (0, _THRESHOLDS_FAILED)]
-    if others:
-        return others[0]
-    if _THRESHOLDS_FAILED in codes and not all_results:
-        return _THRESHOLDS_FAILED  # nothing to re-judge with: keep the runners' verdict
-    return 0
 
 
 def needs_archive(script_text: str) -> bool:
@@ -494,7 +479,8 @@ class _Run:
         self._write_runners_file()
         files = [self._local(r, self.plan.results_name) for r in self.runners]
         return K6Execution(
-            exit_code=merged_exit_code(codes, all_results=all_results),
+            exit_codes=tuple(codes),
+            thresholds_rejudged=all_results,
             started_at=started_at,
             ended_at=datetime.now(UTC),
             results_files=files,
@@ -1076,7 +1062,6 @@ __all__ = [
     "configmap_key",
     "connect",
     "delete_run_objects",
-    "merged_exit_code",
     "needs_archive",
     "operator_installed",
     "remaining_objects",

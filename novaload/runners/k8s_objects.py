@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from novaload.runfolder import K6_RESULTS, K6_SUMMARY, K6_SUMMARY_EXPORT
 from novaload.runners.segments import segment_args
 
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
@@ -34,9 +35,9 @@ RESULTS_DIR = "/results"
 SCRIPT_DIR = "/test"  # where k6-operator mounts a ConfigMap script; Jobs mode does the same
 API_PORT = 6565  # k6's REST API on the pod network (k6-operator's fixed port)
 COLLECT_PORT = 6566  # the results server of novaload's k6 wrapper on the pod network
-RESULTS_FILE = "k6-results.json"
-SUMMARY_FILE = "k6-summary.json"  # handleSummary's file (NOVALOAD_K6_SUMMARY)
-SUMMARY_EXPORT_FILE = "k6-summary-export.json"
+RESULTS_FILE = K6_RESULTS
+SUMMARY_FILE = K6_SUMMARY  # handleSummary's file (NOVALOAD_K6_SUMMARY)
+SUMMARY_EXPORT_FILE = K6_SUMMARY_EXPORT
 EXIT_CODE_FILE = "exit-code"  # written by the wrapper once k6 has exited
 READY_FILE = "ready"  # served from the start: the results server is up
 RELEASE_PATH = "cgi-bin/release"  # the wrapper stops holding once this is requested

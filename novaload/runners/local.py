@@ -29,6 +29,7 @@ from typing import IO
 
 from novaload.lifetime import die_with_parent
 from novaload.redact import Redactor
+from novaload.runfolder import K6_LOG, create_new_file
 from novaload.runners.base import ExecutionPlan, K6Execution, ProgressCallback
 from novaload.runners.health import ProcessProbe, sampling
 from novaload.runners.k6api import K6ApiPoller
@@ -81,7 +82,8 @@ def _pump_output(
 
     This thread must drain the pipe until k6 closes it, whatever a line holds or a
     callback does: k6 blocks on a full pipe, and a run whose reader died would hang
-    forever. A failing k6.log (disk full) or callback only loses that line.
+    forever. A failing k6.log (disk full) stops the copy, a failing callback only loses
+    that line; the reading goes on.
     """
     for raw in iter(stream.readline, b""):
         try:
@@ -134,7 +136,7 @@ class LocalRunner:
         port = free_port()
         env = {**os.environ, **plan.env, "NOVALOAD_K6_SUMMARY": str(plan.run_dir / plan.summary_name)}
         redactor = Redactor(plan.secrets)
-        log_path = plan.run_dir / "k6.log"
+        log_path = plan.run_dir / K6_LOG
         started = datetime.now(UTC)
         proc = subprocess.Popen(
             self.command(plan, port),
@@ -148,7 +150,7 @@ class LocalRunner:
         )
         log: IO[str] | None
         try:
-            log = log_path.open("w", encoding="utf-8")
+            log = create_new_file(log_path)  # never through a planted symlink
         except OSError:  # no k6.log (disk full, ...): the pipes are still drained
             log = None
         lock = threading.Lock()
@@ -195,7 +197,7 @@ class LocalRunner:
             if p.exists()
         ]
         return K6Execution(
-            exit_code=proc.returncode if proc.returncode >= 0 else 128 - proc.returncode,
+            exit_codes=(proc.returncode if proc.returncode >= 0 else 128 - proc.returncode,),
             started_at=started,
             ended_at=ended,
             results_files=[plan.run_dir / plan.results_name],

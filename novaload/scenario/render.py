@@ -27,6 +27,7 @@ from novaload.errors import ConfigError
 from novaload.fileio import write_atomic
 from novaload.redact import safe_url
 from novaload.scenario.options import build_options
+from novaload.urls import ws_url_for
 
 # Used when a script rendered for the `local` environment is run by hand.
 DEMO_DEFAULT_URL = "http://127.0.0.1:8080"
@@ -74,9 +75,9 @@ def script_config(
     # Credentials in a URL are secrets: k6 gets the full URL from NOVALOAD_BASE_URL in its
     # environment; the script (kept in the run folder) has the URL without them.
     base = DEMO_DEFAULT_URL if environment.uses_demo_target else (safe_url(environment.base_url) or "")
-    ws = safe_url(environment.ws_url) or ("ws" + base[len("http") :] if base.startswith("http") else base)
+    ws = safe_url(environment.ws_url) or ws_url_for(base)
     if ws == "demo":
-        ws = "ws" + DEMO_DEFAULT_URL[len("http") :]
+        ws = ws_url_for(DEMO_DEFAULT_URL)
     return {
         "run_id": run_id,
         "scenario": scenario.name,

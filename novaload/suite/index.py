@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from novaload.fileio import write_atomic
 from novaload.reports.junit import xml_text
 from novaload.reports.markdown import append_step_summary, md_text
+from novaload.runfolder import JUNIT_XML, REPORT_HTML, REPORT_MD
 
 if TYPE_CHECKING:
     from novaload.suite.runner import RunRow, SuiteOutcome
@@ -28,7 +29,7 @@ INDEX_HTML = "index.html"
 INDEX_MD = "index.md"
 SUITE_JUNIT = "junit.xml"
 SUITE_JSON = "suite.json"
-_LINKS = (("report.html", "report"), ("report.md", "md"), ("junit.xml", "junit"))
+_LINKS = ((REPORT_HTML, "report"), (REPORT_MD, "md"), (JUNIT_XML, "junit"))
 _COLOURS = {"passed": "#1a7f37", "failed": "#cf222e", "regressed": "#9a6700", "not run": "#57606a"}
 
 
@@ -174,7 +175,7 @@ def _count(suite: ET.Element, key: str) -> int:
 def _run_suite_element(suite_dir: Path, row: RunRow) -> ET.Element:
     """The run's own ``<testsuite>`` (thresholds, checks) renamed for the suite, or an empty one."""
     name = xml_text(f"novaload {row.label}")
-    path = suite_dir / row.folder / "junit.xml" if row.folder else None
+    path = suite_dir / row.folder / JUNIT_XML if row.folder else None
     if path is not None and path.is_file():
         try:
             parsed = ET.parse(path).getroot()

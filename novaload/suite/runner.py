@@ -31,7 +31,7 @@ from novaload.config.loader import load_project
 from novaload.config.models import ProjectConfig
 from novaload.config.suite import RunSettings, Suite, SuiteRun
 from novaload.errors import ConfigError, ExitCode, NovaloadError
-from novaload.runfolder import create_run_dir
+from novaload.runfolder import SUMMARY_JSON, new_reports_folder
 
 # Worst first. A run that could not be judged is worse than one that was judged and failed.
 SEVERITY_ORDER: tuple[tuple[str, str], ...] = (
@@ -259,7 +259,7 @@ def _run_one(ctx: _Context, index: int, run: SuiteRun) -> RunRow:
         return RunRow(
             index, run.label, target, shown, folder, int(ExitCode.INTERNAL), "error", message=message
         )
-    summary_path = outcome.run_dir / "summary.json"
+    summary_path = outcome.run_dir / SUMMARY_JSON
     try:
         summary = json.loads(summary_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -320,7 +320,7 @@ def run_suite(
     on_event = on_event or (lambda message: None)
     project = load_project(config_dir, scenarios_dir)
     check_suite(suite, suite_file, project, overrides)
-    _, suite_dir = create_run_dir(f"suite-{suite.name}", out_dir)
+    _, suite_dir = new_reports_folder(f"suite-{suite.name}", out_dir)
     ctx = _Context(
         suite, suite_file, suite_dir, overrides, k6, config_dir, scenarios_dir, history_dir, environ, on_event
     )

@@ -30,6 +30,7 @@ from types import TracebackType
 from novaload.errors import RunnerError
 from novaload.target.app import SERVICE_NAME
 from novaload.target.settings import TargetSettings
+from novaload.urls import ws_url_for
 
 _STOP_GRACE_S = 5.0
 # The target is on loopback: an HTTP(S)_PROXY from the environment must not be used.
@@ -91,7 +92,7 @@ class TargetProcess:
 
     @property
     def ws_url(self) -> str:
-        return "ws" + self.url[len("http") :]
+        return ws_url_for(self.url)
 
     @property
     def log_path(self) -> Path:

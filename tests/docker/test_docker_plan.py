@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from novaload.run.outcome import k6_exit_code as combined_exit_code
 from novaload.runners.base import ExecutionPlan
 from novaload.runners.docker import (
     InstanceFiles,
-    combined_exit_code,
     container_name,
     instance_env,
     k6_command,

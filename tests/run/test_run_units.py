@@ -94,10 +94,10 @@ def test_run_folders_never_clash(monkeypatch, tmp_path):
     monkeypatch.setenv("NOVALOAD_REPORTS_DIR", str(tmp_path))
     ids = iter(["api-x-1", "api-x-1", "api-x-2"])
     monkeypatch.setattr(runfolder, "new_run_id", lambda scenario: next(ids))
-    first = runfolder.create_run_dir("api", None)
-    second = runfolder.create_run_dir("api", None)
-    assert first == ("api-x-1", (tmp_path / "api-x-1").resolve())
-    assert second == ("api-x-2", (tmp_path / "api-x-2").resolve())
+    first = runfolder.claim_new_run_folder("api", lambda run_id: runfolder.RunRecord(run_id=run_id))
+    second = runfolder.claim_new_run_folder("api", lambda run_id: runfolder.RunRecord(run_id=run_id))
+    assert (first.run_id, first.path) == ("api-x-1", (tmp_path / "api-x-1").resolve())
+    assert (second.run_id, second.path) == ("api-x-2", (tmp_path / "api-x-2").resolve())
 
 
 def test_safe_url_drops_credentials():

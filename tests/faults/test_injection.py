@@ -122,3 +122,21 @@ def test_descriptions_with_markup_are_listed_as_written(probe, project):
 def test_an_unknown_environment_named_with_markup_is_a_one_line_usage_error(probe):
     proc = probe.run("run", "api", "--env", f"prod{MARKUP}", "--out-dir", str(probe.tmp / "r"))
     probe.one_line_error(proc, 2, f"prod{MARKUP}")
+
+
+def test_the_cli_never_writes_rich_markup_strings():
+    """The consoles have markup off (user text can never be parsed); a markup string or
+    rich's ``escape`` would print literally ("[bold]x[/]", backslashes). novaload styles
+    its own words with ``rich.text.Text``."""
+    import re
+    from pathlib import Path
+
+    cli = Path(__file__).resolve().parents[2] / "novaload" / "cli"
+    pattern = re.compile(r"markup=True|rich\.markup|\[/\]|\[(bold|dim|red|green|yellow|cyan)\b")
+    offenders = [
+        f"{path.name}:{n}: {line.strip()}"
+        for path in sorted(cli.glob("*.py"))
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if pattern.search(line) and not line.lstrip().startswith("#")
+    ]
+    assert not offenders, offenders

@@ -337,15 +337,17 @@ def run_suite(
             rows = list(pool.map(lambda item: _run_one(ctx, *item), enumerate(suite.runs)))
     else:
         for i, run in enumerate(suite.runs):
-            if rows and ((suite.fail_fast and rows[-1].exit_code != 0) or rows[-1].message == "interrupted"):
-                why = (
-                    "interrupted"
-                    if rows[-1].message == "interrupted"
-                    else f"fail_fast after {rows[-1].label}"
-                )
-                rows += [_not_run(j, r, why) for j, r in enumerate(suite.runs) if j >= i]
-                break
-            rows.append(_run_one(ctx, i, run))
+            last = rows[-1] if rows else None
+            if last is not None and last.message == "interrupted":
+                why = "interrupted"
+            # A run left out by only_if_env did not fail: fail_fast looks at judged runs only.
+            elif last is not None and suite.fail_fast and last.verdict != "not run" and last.exit_code != 0:
+                why = f"fail_fast after {last.label}"
+            else:
+                rows.append(_run_one(ctx, i, run))
+                continue
+            rows += [_not_run(j, r, why) for j, r in enumerate(suite.runs[i:], start=i)]
+            break
     judged = [r for r in rows if r.verdict != "not run"]
     exit_code = worst_exit_code([r.exit_code for r in judged])
     # The suite's verdict is its worst run's (the first of the worst, as for the code).

@@ -266,6 +266,25 @@ def test_only_if_env_runs_an_entry_only_when_its_variable_is_true(
     assert on.returncode == 99, on.stdout + on.stderr
 
 
+def test_fail_fast_is_not_triggered_by_an_entry_only_if_env_left_out(
+    tmp_path: Path, scripts: Path, k6_bin: str
+) -> None:
+    """An entry left out by only_if_env did not fail: the next one still runs and is judged."""
+    suite = write_suite(
+        tmp_path / "ff-cond.yaml",
+        "fail_fast: true\nruns:\n  - {script: k6/passing.js, only_if_env: NOVALOAD_TEST_UNSET}\n"
+        "  - {script: k6/failing.js}\n",
+    )
+    env = {k: v for k, v in os.environ.items() if k != "NOVALOAD_TEST_UNSET"}
+    done = subprocess.run(
+        [sys.executable, "-m", "novaload", "suite", str(suite), "--out-dir", str(tmp_path / "s"), "--k6", k6_bin],
+        capture_output=True, text=True, timeout=240, env={**env, "NO_COLOR": "1"}, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 99, done.stdout + done.stderr
+    rows = json.loads((tmp_path / "s" / "suite.json").read_text())["runs"]
+    assert [(r["verdict"], r["exit_code"]) for r in rows] == [("not run", None), ("failed", 99)]
+
+
 def test_a_suite_by_name_and_novaload_list_shows_suites(tmp_path: Path) -> None:
     listed = cli("list")
     assert (

@@ -16,6 +16,7 @@ from novaload.results.generator import (
     read_samples,
     read_vu_ceilings,
 )
+from novaload.results.model import RunResults
 from novaload.run.outcome import exit_code_for, verdict_for
 from novaload.runfolder import GENERATOR_SAMPLES
 
@@ -117,19 +118,9 @@ def test_truncated_samples_line_is_skipped(tmp_path: Path) -> None:
     assert [s.cpu_percent for s in read_samples(tmp_path / GENERATOR_SAMPLES, None)] == [10.0, 20.0]
 
 
-@pytest.mark.parametrize(
-    ("k6_exit", "strict", "expected"),
-    [
-        (0, True, ExitCode.GENERATOR_UNTRUSTWORTHY),
-        (99, True, ExitCode.GENERATOR_UNTRUSTWORTHY),
-        (107, True, 107),  # a script exception still passes through
-        (0, False, ExitCode.OK),
-    ],
-)
-def test_exit_code_when_untrustworthy(tmp_path: Path, k6_exit: int, strict: bool, expected: int) -> None:
-    from novaload.results.model import RunResults
-
-    results = RunResults(
+def _no_samples() -> RunResults:
+    """Results of a one-second run without a sample: only the generator verdict matters."""
+    return RunResults(
         metrics={},
         thresholds=[],
         duration_s=1.0,
@@ -141,6 +132,19 @@ def test_exit_code_when_untrustworthy(tmp_path: Path, k6_exit: int, strict: bool
         points=0,
         input_bytes=0,
     )
+
+
+@pytest.mark.parametrize(
+    ("k6_exit", "strict", "expected"),
+    [
+        (0, True, ExitCode.GENERATOR_UNTRUSTWORTHY),
+        (99, True, ExitCode.GENERATOR_UNTRUSTWORTHY),
+        (107, True, 107),  # a script exception still passes through
+        (0, False, ExitCode.OK),
+    ],
+)
+def test_exit_code_when_untrustworthy(tmp_path: Path, k6_exit: int, strict: bool, expected: int) -> None:
+    results = _no_samples()
     results.load_generator = assess(
         dropped_iterations=1, samples=[], vu_ceilings=[], criteria=GeneratorCriteria()
     )
@@ -155,20 +159,8 @@ def test_junit_shows_the_generator(strict: bool, outcome: str) -> None:
     import xml.etree.ElementTree as ET
 
     from novaload.reports import ReportContext, render_junit
-    from novaload.results.model import RunResults
 
-    results = RunResults(
-        metrics={},
-        thresholds=[],
-        duration_s=1.0,
-        duration_source="sample-span",
-        started_at=None,
-        ended_at=None,
-        sources=[],
-        lines=0,
-        points=0,
-        input_bytes=0,
-    )
+    results = _no_samples()
     results.load_generator = assess(
         dropped_iterations=7, samples=[], vu_ceilings=[], criteria=GeneratorCriteria(strict=strict)
     )

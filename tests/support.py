@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -42,3 +44,14 @@ def k6_path() -> str | None:
     if candidate.exists():
         return str(candidate)
     return shutil.which("k6")
+
+
+def k6_percentile(values: Sequence[float], p: float) -> float:
+    """The reference: k6's TrendSink.P (linear interpolation between closest ranks) in
+    plain Python, to check novaload's figures against without using novaload's code."""
+    v = sorted(values)
+    if len(v) == 1:
+        return v[0]
+    i = p / 100 * (len(v) - 1)
+    lo, hi = math.floor(i), math.ceil(i)
+    return v[lo] + (v[hi] - v[lo]) * (i - lo)

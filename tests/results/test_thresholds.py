@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from support import k6_percentile
 
 from novaload.errors import ConfigError, InputError
 from novaload.results.stats import percentiles
@@ -61,24 +62,13 @@ def test_parse_metric_name_rejects(name):
         parse_metric_name(name)
 
 
-def _k6_p(values, p):
-    """Reference: k6's TrendSink.P in plain Python."""
-    v = sorted(values)
-    n = len(v)
-    if n == 1:
-        return v[0]
-    i = (p / 100) * (n - 1.0)
-    j, k = v[int(np.floor(i))], v[int(np.ceil(i))]
-    return j + (k - j) * (i - np.floor(i))
-
-
 @pytest.mark.parametrize("seed", range(5))
 def test_percentiles_bit_identical_to_k6_formula(seed):
     rng = np.random.default_rng(seed)
     values = rng.lognormal(0, 2, size=int(rng.integers(2, 5000)))
     pcts = [50.0, 90.0, 95.0, 99.0, 99.9, 33.3]
     got = percentiles(values, pcts)
-    assert all(got[p] == _k6_p(values.tolist(), p) for p in pcts)
+    assert all(got[p] == k6_percentile(values.tolist(), p) for p in pcts)
 
 
 @pytest.mark.parametrize("fmt", ["yaml", "json", "json-wrapped"])

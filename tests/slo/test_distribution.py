@@ -5,7 +5,6 @@ recomputed here from k6's raw JSON lines."""
 from __future__ import annotations
 
 import json
-import math
 import subprocess
 from collections.abc import Iterator
 from datetime import datetime
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from support import k6_path, require_tool
+from support import k6_path, k6_percentile, require_tool
 
 from novaload.results.ingest import ingest
 from novaload.results.summary import summary_document
@@ -82,15 +81,6 @@ def _durations(path: Path) -> list[dict]:
     return out
 
 
-def _k6_p(values: list[float], p: float) -> float:
-    v = sorted(values)
-    if len(v) == 1:
-        return v[0]
-    i = p / 100 * (len(v) - 1)
-    lo, hi = math.floor(i), math.ceil(i)
-    return v[lo] + (v[hi] - v[lo]) * (i - lo)
-
-
 def test_apdex_per_endpoint_and_overall_from_raw_samples(raw_run: Path) -> None:
     res = ingest([raw_run], apdex_targets=TARGETS, apdex_t_ms=DEFAULT_T)
     samples = _durations(raw_run)
@@ -150,5 +140,9 @@ def test_endpoint_percentiles_per_window_from_raw_samples(raw_run: Path) -> None
             s["v"] for s in samples if s["name"] == row.name and row.t <= round(s["t"] - first, 6) < row.t + 1
         ]
         assert len(mine) == row.requests > 0
-        assert (row.p50, row.p95, row.p99) == (_k6_p(mine, 50), _k6_p(mine, 95), _k6_p(mine, 99))
+        assert (row.p50, row.p95, row.p99) == (
+            k6_percentile(mine, 50),
+            k6_percentile(mine, 95),
+            k6_percentile(mine, 99),
+        )
     assert lat["requests"].sum() == len(samples)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from support import k6_path, require_tool
+from support import k6_path, k6_percentile, require_tool
 
 pytestmark = pytest.mark.k6
 
@@ -116,15 +116,6 @@ def _raw(path: Path, metric: str, name: str | None) -> list[tuple[float, float]]
     return out
 
 
-def _k6_p(values: list[float], p: float) -> float:
-    v = sorted(values)
-    if len(v) == 1:
-        return v[0]
-    i = p / 100 * (len(v) - 1)
-    lo, hi = math.floor(i), math.ceil(i)
-    return v[lo] + (v[hi] - v[lo]) * (i - lo)
-
-
 def _first_sample(path: Path) -> float:
     return min(
         datetime.fromisoformat(json.loads(line)["data"]["time"]).timestamp()
@@ -156,13 +147,13 @@ def test_a_40s_breach_fails_the_window_slo_while_the_whole_run_passes(tmp_path: 
     raw_path = tmp_path / "run" / "k6-results.json"
     t0 = _first_sample(raw_path)
     per_second = _per_second(_raw(raw_path, "http_req_duration", "status"), t0)
-    worst = max(_k6_p(v, 95) for v in per_second.values())
+    worst = max(k6_percentile(v, 95) for v in per_second.values())
     assert th["p(95) < 150 for 30s"]["observed"] == worst
     assert th["p(95) < 150 for 30s"]["windows_judged"] == len(per_second)
-    breached = sorted(s for s, v in per_second.items() if _k6_p(v, 95) >= 150)
+    breached = sorted(s for s, v in per_second.items() if k6_percentile(v, 95) >= 150)
     assert th["p(95) < 150 for 30s"]["windows_breached"] == len(breached)
     all_status = [v for v in per_second.values() for v in v]
-    assert _k6_p(all_status, 95) < 150
+    assert k6_percentile(all_status, 95) < 150
     # the report shows it: the breached stretch is shaded on the threshold's chart
     html = (out / "report.html").read_text()
     assert 'data-breach="' in html and "p(95) &lt; 150 for 30s" in html
@@ -179,5 +170,5 @@ def test_a_steady_run_passes_the_window_slo(tmp_path: Path, target: str) -> None
     assert th["p(95) < 150 within 30s"]["windows_judged"] == 1
     raw_path = tmp_path / "run" / "k6-results.json"
     values = [v for _, v in _raw(raw_path, "http_req_duration", "status")]
-    assert th["p(95) < 150 within 30s"]["observed"] == _k6_p(values, 95)
+    assert th["p(95) < 150 within 30s"]["observed"] == k6_percentile(values, 95)
     assert np.isfinite(th["p(95) < 150 for 30s"]["observed"])

@@ -178,14 +178,10 @@ def _run_suite_element(suite_dir: Path, row: RunRow) -> ET.Element:
     path = suite_dir / row.folder / JUNIT_XML if row.folder else None
     if path is not None and path.is_file():
         try:
-            parsed = ET.parse(path).getroot()
+            root: ET.Element | None = ET.parse(path).getroot()
         except ET.ParseError:
-            parsed = None
-        found = (
-            parsed
-            if parsed is not None and parsed.tag == "testsuite"
-            else (parsed.find("testsuite") if parsed is not None else None)
-        )
+            root = None
+        found = root if root is None or root.tag == "testsuite" else root.find("testsuite")
         if found is not None:
             found.set("name", name)
             return found

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import os
 import re
 import signal
@@ -215,8 +216,6 @@ def _parallel_interrupts(ctx: _Context) -> Iterator[None]:
 
 
 def _run_one(ctx: _Context, index: int, run: SuiteRun) -> RunRow:
-    import json
-
     if ctx.interrupts:
         return _not_run(index, run, "interrupted")
     if run.only_if_env and ctx.environ.get(run.only_if_env, "").strip().lower() not in ("1", "true", "yes"):
@@ -273,9 +272,9 @@ def _run_one(ctx: _Context, index: int, run: SuiteRun) -> RunRow:
     message = "interrupted" if interrupted else ""
     if interrupted:
         verdict = "interrupted"
+    elapsed = time.monotonic() - started
     ctx.on_event(
-        f"[{index + 1}/{len(ctx.suite.runs)}] {run.label}: {verdict} (exit {outcome.exit_code}) "
-        f"in {time.monotonic() - started:.1f} s"
+        f"[{index + 1}/{len(ctx.suite.runs)}] {run.label}: {verdict} (exit {outcome.exit_code}) in {elapsed:.1f} s"
     )
     return RunRow(
         index=index,
@@ -287,7 +286,7 @@ def _run_one(ctx: _Context, index: int, run: SuiteRun) -> RunRow:
         verdict=verdict,
         run_id=outcome.run_id,
         message=message,
-        duration_s=round(time.monotonic() - started, 3),
+        duration_s=round(elapsed, 3),
         figures=figures,
         files=tuple(sorted(p.name for p in outcome.run_dir.iterdir() if p.is_file())),
     )

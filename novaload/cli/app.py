@@ -36,6 +36,8 @@ def _width(stream: TextIO) -> int | None:
 # Markup is off: k6 output, error messages, names from the config and git branches are
 # user-controlled, and a "[/]" in any of them would raise MarkupError (or restyle the
 # line). novaload's own styling is passed as rich Text/styles, never parsed from strings.
+# Emoji codes are off for the same reason: rich would print ":warning:" in a URL, a k6
+# line or a scenario written to stdout as an emoji.
 class _Console(Console):
     def on_broken_pipe(self) -> None:
         """A reader that went away (``novaload run … | grep -q passed``) must not change
@@ -45,8 +47,8 @@ class _Console(Console):
         os.dup2(devnull, self.file.fileno())
 
 
-console = _Console(highlight=False, markup=False, width=_width(sys.stdout))
-console_err = _Console(stderr=True, highlight=False, markup=False, width=_width(sys.stderr))
+console = _Console(highlight=False, markup=False, emoji=False, width=_width(sys.stdout))
+console_err = _Console(stderr=True, highlight=False, markup=False, emoji=False, width=_width(sys.stderr))
 
 
 def styled(label: str, style: str, rest: str = "") -> Text:

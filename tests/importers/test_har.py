@@ -238,6 +238,15 @@ def test_secret_variables_of_a_name_starting_with_a_digit_resolve(tmp_path: Path
     assert ENV_REF.fullmatch(header.removeprefix("Bearer "))
 
 
+def test_scenario_on_stdout_is_written_as_generated(tmp_path: Path) -> None:
+    """``-o -`` prints the YAML as text: an emoji code in a recorded path (``:warning:``)
+    stays as written instead of becoming an emoji on the terminal's way out."""
+    har = _har(tmp_path, [_entry("https://shop.test/notes/:warning:/x", 0)])
+    done = cli("import", "har", str(har), "--name", "notes", "-o", "-")
+    assert done.returncode == 0, done.stderr
+    assert yaml.safe_load(done.stdout)["endpoints"][0]["path"] == "/notes/:warning:/x"
+
+
 def test_filters_statuses_and_think_time_cap(tmp_path: Path) -> None:
     har = _har(
         tmp_path,

@@ -100,8 +100,11 @@ def _global(
     state.scenarios_dir = scenarios_dir
     if debug:
         os.environ["NOVALOAD_DEBUG"] = "1"
-    # Containers of a novaload that was killed (and whose watchdog died too) go now.
+    # Containers of a novaload that was killed (and whose watchdog died too) go now. This
+    # is housekeeping, not the command's output: it is said only with --debug, so that a
+    # command's stderr stays its own (one line per error), whatever another run left.
     from novaload.runners.reaper import reap_orphans
 
     for name in reap_orphans():
-        console_err.print(f"removed container {name}: the novaload run that started it is gone")
+        if debug:
+            console_err.print(f"removed container {name}: the novaload run that started it is gone")

@@ -33,7 +33,7 @@ def _write(imported: ImportedScenario, output: Path | None, force: bool) -> None
 
     if output is not None and str(output) == "-":
         imported.validated("<stdout>")
-        console.print(imported.to_yaml(), end="", markup=False, highlight=False, soft_wrap=True)
+        console.print(imported.to_yaml(), end="", soft_wrap=True)
         return
     path = write_scenario(imported, output or default_output(imported.name, state.config_dir), force=force)
     console_err.print(
@@ -43,14 +43,12 @@ def _write(imported: ImportedScenario, output: Path | None, force: bool) -> None
             if imported.skipped
             else ""
         ),
-        markup=False,
-        highlight=False,
     )
     for line in imported.skipped[:10]:
-        console_err.print(f"  - {line}", markup=False, highlight=False, soft_wrap=True)
+        console_err.print(f"  - {line}", soft_wrap=True)
     if len(imported.skipped) > 10:
-        console_err.print(f"  … and {len(imported.skipped) - 10} more", markup=False, highlight=False)
-    console_err.print(f"run it: novaload run {imported.name}", markup=False, highlight=False)
+        console_err.print(f"  … and {len(imported.skipped) - 10} more")
+    console_err.print(f"run it: novaload run {imported.name}")
 
 
 @import_app.command("openapi", no_args_is_help=True)

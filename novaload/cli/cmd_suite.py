@@ -76,7 +76,7 @@ def suite(
         config_dir=state.config_dir,
         scenarios_dir=state.scenarios_dir,
         history_dir=history_dir,
-        on_event=lambda message: console_err.print(message, markup=False, highlight=False),
+        on_event=lambda message: console_err.print(message),
     )
     table = Table(title=f"suite {spec.name}", show_edge=False)
     for col in ("#", "run", "verdict", "exit", "requests", "p95 ms", "failed", "folder"):

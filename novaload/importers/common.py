@@ -9,6 +9,7 @@ anything unless asked.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ import yaml
 
 from novaload.config.loader import default_config_dir, validate
 from novaload.config.models import Scenario
-from novaload.errors import UsageError
+from novaload.errors import InputError, UsageError
 from novaload.fileio import write_atomic
 
 # The default SLO of an imported scenario (the same as the hand-written api scenario):
@@ -30,6 +31,30 @@ DEFAULT_THRESHOLDS: dict[str, list[str]] = {
 }
 _NAME_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+
+
+def read_source(path: Path, origin: str) -> bytes:
+    """A local description or recording's bytes; ``origin`` (the path as given) starts the
+    one-line InputError when it cannot be read."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{origin}: no such file") from None
+    except OSError as exc:
+        raise InputError(f"{origin}: cannot read ({exc.strerror})") from None
+
+
+def decode_source(raw: bytes, origin: str) -> str:
+    """The source as text (UTF-8, a byte-order mark allowed), else a one-line InputError."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{origin}: not UTF-8 text (byte {exc.start})") from None
+
+
+def json_error(origin: str, exc: json.JSONDecodeError) -> InputError:
+    """Where a JSON source is broken, in one line."""
+    return InputError(f"{origin}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")
 
 
 def slug(text: str, *, fallback: str = "imported", max_len: int = 60) -> str:
@@ -175,8 +200,11 @@ __all__ = [
     "ImportedScenario",
     "check_name",
     "comment",
+    "decode_source",
     "default_output",
     "env_name",
+    "json_error",
+    "read_source",
     "slug",
     "unique_names",
     "write_scenario",

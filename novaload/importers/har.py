@@ -37,7 +37,10 @@ from novaload.importers.common import (
     ImportedEndpoint,
     ImportedScenario,
     comment,
+    decode_source,
     env_name,
+    json_error,
+    read_source,
     slug,
     unique_names,
 )
@@ -130,18 +133,11 @@ class _Entry:
 
 
 def _load(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    text = decode_source(read_source(path, str(path)), str(path))
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+        raise json_error(str(path), exc) from None
     if not isinstance(data, dict) or not isinstance(data.get("log"), dict):
         raise InputError(f"{path}: log: missing (not a HAR file)")
     if not isinstance(data["log"].get("entries"), list):

@@ -43,7 +43,10 @@ from novaload.importers.common import (
     ImportedEndpoint,
     ImportedScenario,
     comment,
+    decode_source,
     env_name,
+    json_error,
+    read_source,
     slug,
     unique_names,
 )
@@ -104,13 +107,7 @@ def load_openapi(source: str | Path, *, timeout_s: float = 15.0) -> OpenAPISourc
             reason = getattr(exc, "reason", exc)
             raise InputError(f"{origin}: cannot fetch the description ({reason})") from None
     else:
-        path = Path(origin)
-        try:
-            raw = path.read_bytes()
-        except FileNotFoundError:
-            raise InputError(f"{origin}: no such file") from None
-        except OSError as exc:
-            raise InputError(f"{origin}: cannot read ({exc.strerror})") from None
+        raw = read_source(Path(origin), origin)
     if len(raw) > _MAX_SPEC_BYTES:
         raise InputError(f"{origin}: larger than {_MAX_SPEC_BYTES // (1024 * 1024)} MiB")
     document = _parse(raw, origin)
@@ -118,10 +115,7 @@ def load_openapi(source: str | Path, *, timeout_s: float = 15.0) -> OpenAPISourc
 
 
 def _parse(raw: bytes, origin: str) -> dict[str, Any]:
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{origin}: not UTF-8 text (byte {exc.start})") from None
+    text = decode_source(raw, origin)
     stripped = text.lstrip()
     if not stripped:
         raise InputError(f"{origin}: empty file")
@@ -131,9 +125,7 @@ def _parse(raw: bytes, origin: str) -> dict[str, Any]:
         else:
             data = yaml.safe_load(text)
     except json.JSONDecodeError as exc:
-        raise InputError(
-            f"{origin}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-        ) from None
+        raise json_error(origin, exc) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""

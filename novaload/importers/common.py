@@ -71,6 +71,11 @@ def env_name(text: str, *, fallback: str = "API") -> str:
     return f"{fallback}_{base}" if base[0].isdigit() else base
 
 
+def endpoint_name(method: str, path: str) -> str:
+    """An endpoint's name from its method and URL path: ``get_api_orders``, ``get_root``."""
+    return f"{method.lower()}_{slug(path, fallback='root').replace('-', '_')}"
+
+
 def check_name(name: str) -> str:
     """A scenario name given with ``--name`` must be a plain file name."""
     if not _NAME_OK.match(name) or name.endswith((".yaml", ".yml")):
@@ -202,6 +207,7 @@ __all__ = [
     "comment",
     "decode_source",
     "default_output",
+    "endpoint_name",
     "env_name",
     "json_error",
     "read_source",

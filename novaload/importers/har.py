@@ -38,6 +38,7 @@ from novaload.importers.common import (
     ImportedScenario,
     comment,
     decode_source,
+    endpoint_name,
     env_name,
     json_error,
     read_source,
@@ -320,11 +321,6 @@ def _path(url: str, secrets: _Secrets) -> str:
     return f"{path}?{'&'.join(out)}"
 
 
-def _endpoint_name(method: str, url: str) -> str:
-    path = urlsplit(url).path
-    return f"{method.lower()}_{slug(path, fallback='root').replace('-', '_')}"
-
-
 def import_har(
     source: str | Path,
     *,
@@ -417,7 +413,9 @@ def import_har(
         note = f"{e.method} {urlsplit(e.url).path} → {status}" + (f" · {body_note}" if body_note else "")
         endpoints.append(ImportedEndpoint(endpoint, note))
         server_cookies |= _set_cookie_names(e)
-    for item, ename in zip(endpoints, unique_names([_endpoint_name(e.method, e.url) for e in kept])):
+    for item, ename in zip(
+        endpoints, unique_names([endpoint_name(e.method, urlsplit(e.url).path) for e in kept])
+    ):
         item.data["name"] = ename
     # The safety net: a replaced value that also appears elsewhere (a body, a path) goes too.
     endpoints = [ImportedEndpoint(secrets.scrub(ep.data), ep.note) for ep in endpoints]

@@ -44,6 +44,7 @@ from novaload.importers.common import (
     ImportedScenario,
     comment,
     decode_source,
+    endpoint_name,
     env_name,
     json_error,
     read_source,
@@ -598,9 +599,7 @@ _NO_BODY = object()
 def _endpoint_name(operation_id: Any, method: str, path: str) -> str:
     if isinstance(operation_id, str) and operation_id.strip():
         return re.sub(r"\s+", "_", operation_id.strip())[:100]
-    return (
-        f"{method.lower()}_{slug(path.replace('{', '').replace('}', ''), fallback='root').replace('-', '_')}"
-    )
+    return endpoint_name(method, path.replace("{", "").replace("}", ""))
 
 
 def _server_url(server: Any) -> str:

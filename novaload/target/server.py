@@ -56,8 +56,12 @@ async def _serve(settings: TargetSettings, ready_file: Path | None, log: Callabl
             log(f"novaload demo target listening on {url}")
             await stop.wait()
         finally:
+            # Shutting down already: a later stop request (the owner's SIGTERM arriving after
+            # the end of file on stdin already stopped us) must not kill the clean exit. The
+            # owner still escalates to SIGKILL if the shutdown hangs.
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
+                signal.signal(sig, signal.SIG_IGN)
     finally:
         await runner.cleanup()
 

@@ -36,7 +36,6 @@ from novaload.runfolder import K6_LOG, K8S_RUNNERS_JSON, instance_file
 from novaload.runners import k8s_objects as objects
 from novaload.runners.base import ExecutionPlan, K6Execution, K8sOptions, ProgressCallback
 from novaload.runners.k6api import combine
-from novaload.runners.ports import free_port
 
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient
@@ -271,6 +270,7 @@ class _Runner:
     collected: bool = False
     log_thread: threading.Thread | None = None
     failure: str | None = None  # why the pod cannot run (image, scheduling)
+    probe: str = ""  # what the last readiness probe found
 
     @property
     def prefix(self) -> str:
@@ -364,6 +364,23 @@ class K8sRunner:
         return run.execute()
 
 
+def distinct_free_ports(count: int) -> list[int]:
+    """``count`` loopback ports free at the time of asking, all different: every socket stays
+    bound until all are found (asking one at a time may hand out the same port twice)."""
+    import socket
+
+    sockets = []
+    try:
+        for _ in range(count):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sockets.append(s)
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
 def _is_loopback(url: str | None) -> bool:
     from urllib.parse import urlparse
 
@@ -412,9 +429,8 @@ class _Run:
         self.redactor = Redactor(plan.secrets)
         self.errors = _proxy_errors()
         self.interrupts = _Interrupts()
-        self.runners = [
-            _Runner(i, self.count, f"{self.name}-{i + 1}", self._ports()) for i in range(self.count)
-        ]
+        ports = self._ports()
+        self.runners = [_Runner(i, self.count, f"{self.name}-{i + 1}", ports[i]) for i in range(self.count)]
         self.released = False
         self.stopping = False
         self.killed = False
@@ -422,12 +438,13 @@ class _Run:
         self.notes: list[str] = []
         self._stop_progress = threading.Event()
 
-    def _ports(self) -> objects.RunnerPorts:
+    def _ports(self) -> list[objects.RunnerPorts]:
         # With hostNetwork every runner shares the node's ports: pick free ones (the node is
         # this machine on a local cluster; elsewhere a clash fails that pod, which is reported).
-        if self.options.host_network:
-            return objects.RunnerPorts(api=free_port(), collect=free_port())
-        return objects.RunnerPorts()
+        if not self.options.host_network:
+            return [objects.RunnerPorts()] * self.count
+        found = distinct_free_ports(2 * self.count)
+        return [objects.RunnerPorts(api=found[2 * i], collect=found[2 * i + 1]) for i in range(self.count)]
 
     # -- the whole run --
 
@@ -742,14 +759,19 @@ class _Run:
             return self.released  # the operator's starter releases them
         if not all(r.pod for r in self.runners):
             return False
+        ready = True
         for r in self.runners:
             assert r.pod is not None
             try:
+                r.probe = "k6's REST API does not answer"
                 self.cluster.proxy_json(r.pod, self._api_port(r), "v1/status")
+                r.probe = "the results server does not answer"
                 self.cluster.proxy("GET", r.pod, self._collect_port(r), objects.READY_FILE).release_conn()
-            except self.errors:
-                return False
-        return True
+                r.probe = "ready"
+            except self.errors as exc:
+                r.probe += f" ({str(exc).strip().splitlines()[0][:80]})"
+                ready = False
+        return ready
 
     def _release(self) -> None:
         """Resume every paused runner, back to back (a failed PATCH is retried next turn)."""
@@ -772,7 +794,7 @@ class _Run:
     def _not_ready_reason(self) -> str:
         waiting = [
             f"runner {r.index + 1}/{self.count}: "
-            + (r.failure or ("no pod yet" if r.pod is None else f"pod {r.pod} not ready"))
+            + (r.failure or ("no pod yet" if r.pod is None else f"pod {r.pod}: {r.probe or 'not running'}"))
             for r in self.runners
         ]
         return f"runners not ready after {self.options.ready_timeout_s:.0f} s: " + "; ".join(waiting)

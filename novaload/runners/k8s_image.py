@@ -47,6 +47,11 @@ busybox chmod 755 "$dir/cgi-bin/release"
 echo ok > "$dir/ready"
 busybox httpd -f -p "${NOVALOAD_COLLECT_ADDRESS:-0.0.0.0:6566}" -h "$dir" &
 server=$!
+busybox sleep 1
+if ! kill -0 "$server" 2>/dev/null; then
+  echo "novaload: the results server cannot listen on ${NOVALOAD_COLLECT_ADDRESS:-0.0.0.0:6566}" >&2
+  exit 106
+fi
 /usr/bin/k6 "$@"
 code=$?
 echo "$code" > "$dir/exit-code.tmp" && busybox mv "$dir/exit-code.tmp" "$dir/exit-code"

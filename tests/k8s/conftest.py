@@ -16,7 +16,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -25,7 +24,22 @@ from support import require_tool
 from novaload.runners.base import K8sOptions
 
 DOCKER_HOST_VAR = "NOVALOAD_TEST_K8S_DOCKER_HOST"
-CRD_FILE = Path(__file__).parent / "testruns-crd-k8s-1.20.yaml"
+
+# Exactly one runner executes the test's 4th iteration: it aborts (exit 108), the others run on.
+FAILING_RUNNER = """
+import http from 'k6/http';
+import exec from 'k6/execution';
+import { sleep } from 'k6';
+export const options = {
+  scenarios: { s: { executor: 'shared-iterations', vus: 3, iterations: 60, maxDuration: '60s' } },
+};
+export default function () {
+  // Exactly one runner executes the test's 4th iteration: it aborts, the others run on.
+  if (exec.scenario.iterationInTest === 3) { exec.test.abort('runner failure'); }
+  http.get(`${__ENV.TARGET}/item`);
+  sleep(0.3);
+}
+"""
 
 
 def _cluster_reason() -> str | None:

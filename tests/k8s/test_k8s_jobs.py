@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import Target, cluster_for
+from conftest import FAILING_RUNNER, Target, cluster_for
 
 from novaload.run.pipeline import RunOutcome, SilentObserver, run_test
 from novaload.run.prepare import RunRequest
@@ -116,22 +116,6 @@ def test_thresholds_are_judged_over_the_merged_data(
     assert outcome.exit_code == merged_code
     assert outcome.verdict == ("failed" if merged_code else "passed")
     _assert_nothing_left(namespace)
-
-
-FAILING_RUNNER = """
-import http from 'k6/http';
-import exec from 'k6/execution';
-import { sleep } from 'k6';
-export const options = {
-  scenarios: { s: { executor: 'shared-iterations', vus: 3, iterations: 60, maxDuration: '60s' } },
-};
-export default function () {
-  // Exactly one runner executes the test's 4th iteration: it aborts, the others run on.
-  if (exec.scenario.iterationInTest === 3) { exec.test.abort('runner failure'); }
-  http.get(`${__ENV.TARGET}/item`);
-  sleep(0.3);
-}
-"""
 
 
 def test_a_failing_runner_fails_the_run_and_stops_the_others(

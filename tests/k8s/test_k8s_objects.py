@@ -298,3 +298,10 @@ def test_the_reason_a_runner_pod_cannot_run_comes_from_its_status() -> None:
         state=client.V1ContainerState(waiting=client.V1ContainerStateWaiting(reason="ContainerCreating")),
     )
     assert _pod_failure(_pod(phase="Pending", container_statuses=[creating])) is None  # waiting helps
+
+
+def test_host_network_ports_of_one_run_are_all_different() -> None:
+    from novaload.runners.k8s import distinct_free_ports
+
+    ports = distinct_free_ports(64)
+    assert len(set(ports)) == 64

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import Target, cluster_for
+from conftest import FAILING_RUNNER, Target, cluster_for
 from fake_operator import FakeOperator
 from support import require_tool
 
@@ -43,8 +43,10 @@ def _crd_file() -> Path | None:
     return next((Path(c) for c in candidates if c and Path(c).is_file()), None)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def testrun_crd(cluster_available: bool) -> Iterator[None]:
+    """The TestRun CRD for the whole session (installed once: a CRD being deleted while
+    another test creates TestRuns makes every call about them 404)."""
     from kubernetes import client
 
     from novaload.runners.k8s import connect
@@ -55,29 +57,37 @@ def testrun_crd(cluster_available: bool) -> Iterator[None]:
     )
     assert crd_file is not None
     api = client.ApiextensionsV1Api(connect(K8sOptions()).api)
-    body = yaml.safe_load(crd_file.read_text())
-    existed = True
-    try:
-        api.read_custom_resource_definition(objects.TESTRUN_CRD)
-    except client.exceptions.ApiException:
-        existed = False
-        api.create_custom_resource_definition(body)
+
+    def current() -> object | None:
+        try:
+            return api.read_custom_resource_definition(objects.TESTRUN_CRD)
+        except client.exceptions.ApiException:
+            return None
+
+    def wait_until_gone() -> None:
+        for _ in range(300):
+            if current() is None:
+                return
+            time.sleep(0.2)
+
+    existing = current()
+    if existing is not None and existing.metadata.deletion_timestamp is not None:
+        wait_until_gone()  # a previous session's, on its way out
+        existing = None
+    if existing is None:
+        api.create_custom_resource_definition(yaml.safe_load(crd_file.read_text()))
     for _ in range(100):
-        conditions = api.read_custom_resource_definition(objects.TESTRUN_CRD).status.conditions or []
+        found = current()
+        conditions = (found.status.conditions if found is not None else None) or []
         if any(c.type == "Established" and c.status == "True" for c in conditions):
             break
         time.sleep(0.1)
     try:
         yield
     finally:
-        if not existed:
+        if existing is None:
             api.delete_custom_resource_definition(objects.TESTRUN_CRD)
-            for _ in range(100):  # later tests choose their mode by whether it exists
-                try:
-                    api.read_custom_resource_definition(objects.TESTRUN_CRD)
-                except client.exceptions.ApiException:
-                    break
-                time.sleep(0.2)
+            wait_until_gone()
 
 
 SCRIPT = """
@@ -188,4 +198,31 @@ def test_an_operator_error_fails_the_run_with_one_line_and_leaves_nothing(
                 record_history=False,
             )
         )
+    assert remaining_objects(cluster, None) == []
+
+
+def test_operator_mode_a_failing_runner_fails_the_run(
+    testrun_crd: None, namespace: str, bridge_target: Target, tmp_path: Path
+) -> None:
+    script = tmp_path / "script.js"
+    script.write_text(FAILING_RUNNER, encoding="utf-8")
+    cluster = cluster_for(namespace)
+    with FakeOperator(cluster) as operator:
+        outcome = run_test(
+            RunRequest(
+                target=str(script),
+                runner="k8s",
+                parallelism=3,
+                out_dir=tmp_path / "run",
+                extra_k6_args=("-e", f"TARGET={bridge_target.url}"),
+                kubernetes=K8sOptions(namespace=namespace, mode="operator"),
+                record_history=False,
+            )
+        )
+    assert operator.errors == []
+    codes = [
+        r["exit_code"] for r in json.loads((outcome.run_dir / "k8s-runners.json").read_text())["runners"]
+    ]
+    assert codes.count(108) == 1, codes
+    assert outcome.exit_code == 108
     assert remaining_objects(cluster, None) == []

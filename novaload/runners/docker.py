@@ -282,6 +282,9 @@ class DockerRunner:
             interrupted=interrupts.count > 0,
             killed=killed,
             instances=count,
+            # Every instance's results land in the run folder, so a split run's thresholds are
+            # judged again over the merged samples (as on Kubernetes): one slice's 99 is no verdict.
+            thresholds_rejudged=count > 1 and all(inst.files.results.exists() for inst in instances),
         )
 
 

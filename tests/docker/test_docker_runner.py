@@ -400,3 +400,38 @@ def test_remove_leftovers_removes_one_runs_containers(k6_image: str) -> None:
     finally:
         assert remove_leftovers(other, client=client) == 1
         client.close()
+
+
+SPLIT_THRESHOLD = """
+export const options = {{ scenarios: {{ s: {{ executor: 'shared-iterations', vus: 2, iterations: 20 }} }},
+                          thresholds: {{ iterations: ['{threshold}'] }} }};
+export default function () {{}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("threshold", "merged_code"),
+    [("count>15", 0), ("count<15", 99)],
+    ids=["slices-fail-merged-passes", "slices-pass-merged-fails"],
+)
+def test_a_split_runs_thresholds_are_judged_over_the_merged_data(
+    k6_image: str, tmp_path: Path, threshold: str, merged_code: int
+) -> None:
+    """Each container judges only its slice (10 of 20 iterations); the run's verdict is the
+    merged data's, as on Kubernetes, not the first slice's 99."""
+    from novaload import RunRequest, run_test
+
+    script = _script(tmp_path, SPLIT_THRESHOLD.format(threshold=threshold))
+    outcome = run_test(
+        RunRequest(
+            target=str(script),
+            runner="docker",
+            parallelism=2,
+            image=k6_image,
+            out_dir=tmp_path / "out",
+            record_history=False,
+        )
+    )
+    assert outcome.exit_code == merged_code, outcome.verdict
+    assert outcome.results is not None
+    assert outcome.results.metrics["iterations"].values["count"] == 20

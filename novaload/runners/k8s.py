@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from novaload.errors import InputError, RunnerError, UsageError
+from novaload.errors import ExitCode, InputError, RunnerError, UsageError
 from novaload.redact import Redactor
 from novaload.runfolder import K6_LOG, K8S_RUNNERS_JSON, instance_file
 from novaload.runners import k8s_objects as objects
@@ -43,7 +43,6 @@ if TYPE_CHECKING:
 LogCallback = Callable[[str], None]
 LOG_NAME = K6_LOG
 RUNNERS_FILE = K8S_RUNNERS_JSON
-_THRESHOLDS_FAILED = 99
 _POLL_S = 0.5
 _HOLD_S = 600  # how long a finished runner waits to be collected before it exits anyway
 _DELETE_WAIT_S = 60.0
@@ -672,7 +671,9 @@ class _Run:
     def _stop_others_on_failure(self) -> None:
         if self.stopping:
             return
-        broken = [r for r in self.runners if r.exit_code not in (None, 0, _THRESHOLDS_FAILED)]
+        broken = [
+            r for r in self.runners if r.exit_code not in (None, ExitCode.OK, ExitCode.THRESHOLDS_FAILED)
+        ]
         if broken and any(r.exit_code is None for r in self.runners):
             r = broken[0]
             self.console.line(

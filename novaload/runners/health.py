@@ -121,11 +121,15 @@ class ProcessProbe:
         self._host: tuple[int, int] | None = _host_busy()
 
     def _cpu_seconds(self) -> float | None:
+        """CPU seconds used so far; None once k6 has exited (a zombie waiting to be reaped has
+        no memory left to read, and its last interval is not one of a running k6)."""
         text = _read(f"/proc/{self.pid}/stat")
         if text is None:
             return None
         fields = text.rsplit(")", 1)[-1].split()  # the command name may hold spaces
         # fields[0] is the state (field 3); utime and stime are fields 14 and 15.
+        if fields[0] in ("Z", "X"):
+            return None
         return (int(fields[11]) + int(fields[12])) / _CLK_TCK
 
     def _rss(self) -> int | None:

@@ -129,3 +129,31 @@ def test_easy_run_is_trustworthy(tmp_path: Path) -> None:
     assert math.isclose(gen["longest_saturated_s"], _longest(raw, 90.0), rel_tol=1e-12)
     assert max(s["rss_bytes"] for s in raw) == gen["peak_rss_bytes"] > 0
     assert "load generator: trustworthy" in proc.stdout
+
+
+def test_an_exited_but_unreaped_k6_gives_no_sample() -> None:
+    """A zombie still has /proc/PID/stat but no memory: sampling it gave rss_bytes None beside
+    real figures (seen once in CI: the easy run's last sample)."""
+    import subprocess
+    import time
+
+    from novaload.runners.health import ProcessProbe
+
+    proc = subprocess.Popen(["sleep", "30"])
+    try:
+        probe = ProcessProbe(proc.pid)
+        assert probe.sample() is None  # the first reading only starts the interval
+        time.sleep(0.05)
+        live = probe.sample()
+        assert live is not None and live["rss_bytes"] and live["rss_bytes"] > 0
+        proc.kill()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:  # killed, not yet reaped: a zombie
+            if Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[-1].split()[0] == "Z":
+                break
+            time.sleep(0.01)
+        time.sleep(0.05)
+        assert probe.sample() is None
+    finally:
+        proc.kill()
+        proc.wait()

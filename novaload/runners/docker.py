@@ -22,13 +22,11 @@ import contextlib
 import json
 import os
 import re
-import signal
 import sys
 import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,6 +56,7 @@ from novaload.runners.labels import (
 )
 from novaload.runners.ports import free_port
 from novaload.runners.segments import segment_args
+from novaload.runners.signals import signals_to
 from novaload.runners.watchdog import start_watchdog
 
 if TYPE_CHECKING:
@@ -233,7 +232,7 @@ class DockerRunner:
         started_at = datetime.now(UTC)
         watchdog = start_watchdog(plan.run_id)
         try:
-            with create_new_file(log_path) as combined, _signals_to(interrupts):
+            with create_new_file(log_path) as combined, signals_to(interrupts.hit):
                 console = _Console(self.on_log, combined)
                 for index in range(count):  # create all, then start all back to back
                     instances.append(_create(client, image, plan, index, count))
@@ -529,23 +528,6 @@ def _remove_all(instances: list[_Instance]) -> None:
         except docker.errors.APIError as exc:
             if exc.status_code != 409:  # 409: removal already in progress
                 raise
-
-
-@contextmanager
-def _signals_to(interrupts: _Interrupts) -> Iterator[None]:
-    """Route SIGINT/SIGTERM to ``interrupts`` while containers run (main thread only).
-
-    Off the main thread Python delivers no signal, so there is nothing to route.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {sig: signal.signal(sig, interrupts.hit) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 def remove_leftovers(run_id: str | None = None, client: docker.DockerClient | None = None) -> int:

@@ -17,14 +17,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import stat
 import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +34,7 @@ from novaload.runfolder import K6_LOG, K8S_RUNNERS_JSON, instance_file
 from novaload.runners import k8s_objects as objects
 from novaload.runners.base import ExecutionPlan, K6Execution, K8sOptions, ProgressCallback
 from novaload.runners.k6api import combine
+from novaload.runners.signals import signals_to
 
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient
@@ -285,20 +284,6 @@ class _Interrupts:
         self.count += 1
 
 
-@contextmanager
-def _signals_to(interrupts: _Interrupts) -> Iterator[None]:
-    """Route SIGINT/SIGTERM to ``interrupts`` (main thread only; elsewhere none arrive)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {sig: signal.signal(sig, interrupts.hit) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
 class _Console:
     def __init__(self, sink: LogCallback, combined: Any) -> None:
         self._sink = sink
@@ -452,7 +437,7 @@ class _Run:
         log_path = self.plan.run_dir.resolve() / LOG_NAME
         failure: RunnerError | None = None
         try:
-            with open(log_path, "w", encoding="utf-8") as combined, _signals_to(self.interrupts):
+            with open(log_path, "w", encoding="utf-8") as combined, signals_to(self.interrupts.hit):
                 self.console = _Console(self.on_log, combined)
                 self._create()
                 self.console.line(

@@ -36,7 +36,8 @@ from typing import Any
 from novaload.results.scan import NON_TREND_BUILTINS, TIMESERIES_METRICS, ScanResult
 from novaload.results.sources import Source, parse_time_us
 
-READ_BYTES = 8 << 20
+READ_BYTES = 8 << 20  # gzip input, and the first bytes of any (until plain or gzip is known)
+BUFFER_BYTES = 2 << 20  # plain text per follower (grows for a longer line)
 POLL_S = 0.05
 DRAIN_S = 1.0  # kept values go to the store at least this often (and feed the live p95)
 RECENT_S = 10.0  # the live p95 covers about this many seconds of samples
@@ -58,7 +59,14 @@ class LiveResult:
 
 
 class _Follower:
-    """One results file (or pipe) read as it grows."""
+    """One results file (or pipe) read as it grows.
+
+    Text not yet fed sits at the front of one reused buffer (``buf[:have]``): plain
+    output is read straight into it and fed to the scanner from there, so a byte is
+    copied once, from the page cache or the pipe. Fresh buffers for every read (and a
+    copy of them for the scanner) cost far more than the scan itself, mostly in the
+    kernel zeroing the new pages, and that CPU is taken from the k6 running beside.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -67,11 +75,10 @@ class _Follower:
         self.gzip: bool | None = None  # unknown until two bytes were read
         self.raw = b""  # read but not yet known plain or gzip
         self.dec: Any = None
-        self.pending = (
-            bytearray()
-        )  # decompressed text not yet fed (a partial line, or all of it before the scanner exists)
+        self.buf = bytearray()  # allocated on the first read: an instance may write nothing
+        self.have = 0  # text in buf not yet fed (a partial line, or all of it before the scanner exists)
         self.first_us: int | None = None
-        self.first_checked = 0  # bytes of ``pending`` already searched for the first Point
+        self.first_checked = 0  # bytes of ``buf`` already searched for the first Point
         self.nbytes = 0  # decompressed bytes
         self.scanner: Any = None
         self.slow: list[bytes] = []
@@ -94,33 +101,54 @@ class _Follower:
                 pass
         return True
 
-    def read(self) -> bytes:
-        """What was appended since the last call (decompressed), b"" when nothing."""
+    def _room(self, need: int) -> None:
+        """At least ``need`` free bytes after the text (the buffer doubles as needed:
+        before the scanner exists, or for a line longer than the buffer)."""
+        size = len(self.buf) or BUFFER_BYTES
+        while size - self.have < need:
+            size *= 2
+        if size != len(self.buf):
+            grown = bytearray(size)
+            grown[: self.have] = memoryview(self.buf)[: self.have]
+            self.buf = grown
+
+    def read(self) -> int:
+        """Append what was written since the last call (decompressed) to the buffer;
+        the number of bytes appended, 0 when nothing."""
         if not self._open():
-            return b""
+            return 0
         assert self.fd is not None
         try:
+            if self.gzip is False:
+                self._room(1 if self.have < len(self.buf) else len(self.buf))
+                with memoryview(self.buf) as view:
+                    n = os.readv(self.fd, [view[self.have :]])
+                self.have += n
+                self.nbytes += n
+                return n
             data = os.read(self.fd, READ_BYTES)
         except BlockingIOError:
-            return b""
+            return 0
         except OSError as exc:
             if exc.errno == errno.EAGAIN:
-                return b""
+                return 0
             raise
         if not data:
-            return b""
+            return 0
         if self.gzip is None:
             self.raw += data
             if len(self.raw) < 2:
-                return b""
+                return 0
             self.gzip = self.raw[:2] == b"\x1f\x8b"
             data, self.raw = self.raw, b""
             if self.gzip:
                 self.dec = zlib.decompressobj(wbits=31)
-        if not self.gzip:
-            self.nbytes += len(data)
-            return data
-        return self._inflate(data)
+        text = self._inflate(data) if self.gzip else data
+        self._room(len(text))
+        self.buf[self.have : self.have + len(text)] = text
+        self.have += len(text)
+        self.nbytes += len(text)
+        return len(text)
 
     def _inflate(self, data: bytes) -> bytes:
         if self.gzip_error is not None:
@@ -137,18 +165,16 @@ class _Follower:
                 self.dec = zlib.decompressobj(wbits=31)
         except zlib.error as exc:
             self.gzip_error = f"gzip: {exc}"
-        text = b"".join(out)
-        self.nbytes += len(text)
-        return text
+        return b"".join(out)
 
     def find_first_point(self) -> bool:
         """Look for the first complete Point line (the run's first sample)."""
         if self.first_us is not None:
             return True
-        buf = self.pending
+        buf = self.buf
         start = self.first_checked
         while True:
-            nl = buf.find(b"\n", start)
+            nl = buf.find(b"\n", start, self.have)
             if nl < 0:
                 self.first_checked = start
                 return False
@@ -164,11 +190,22 @@ class _Follower:
                 return True
 
     def feed(self, final: bool) -> None:
+        """Feed the buffered text's whole lines (all of it when ``final``) to the
+        scanner and keep the rest at the front of the buffer."""
         if self.scanner is None:
             return
-        used, slow = self.scanner.feed(bytes(self.pending), final)
+        with memoryview(self.buf) as view:
+            used, slow = self.scanner.feed(view[: self.have], final)
+            rest = self.have - used
+            if rest and used:
+                view[:rest] = bytes(view[used : self.have])  # a partial line: small
         self.slow += slow
-        del self.pending[:used]
+        self.have = rest
+        self.first_checked = 0
+        if len(self.buf) > BUFFER_BYTES and rest <= BUFFER_BYTES // 2:  # grew before the scanner existed
+            small = bytearray(BUFFER_BYTES)
+            small[:rest] = memoryview(self.buf)[:rest]
+            self.buf = small
 
     def close(self) -> None:
         if self.fd is not None:
@@ -317,11 +354,9 @@ class LiveScan:
     def _pump(self) -> bool:
         moved = False
         for f in self._followers:
-            data = f.read()
-            if not data:
+            if not f.read():
                 continue
             moved = True
-            f.pending += data
             if f.scanner is None and self._owners is None:
                 f.find_first_point()
                 self._start_scanners(force=False)

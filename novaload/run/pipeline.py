@@ -267,7 +267,7 @@ def _run_in(
             run_id=record.run_id,
             script=prepared.script,
             run_dir=run_dir,
-            k6_args=(*prepared.k6_args, *monitor_args),
+            k6_args=_with_run_tag(record.run_id, (*prepared.k6_args, *monitor_args)),
             env=env,
             k6_binary=k6.path,
             parallelism=request.parallelism,
@@ -301,6 +301,12 @@ def _run_in(
     for line in output_errors.summary() if output_errors else ():
         observer.warn(line)
     return finish_run(request, prepared, record, execution, folder, observer, live)
+
+
+def _with_run_tag(run_id: str, k6_args: tuple[str, ...]) -> tuple[str, ...]:
+    from novaload.monitoring.outputs import run_tag_args
+
+    return (*k6_args, *run_tag_args(run_id, k6_args))
 
 
 def _folder_error(exc: OSError, run_dir: Path) -> RunFolderError:

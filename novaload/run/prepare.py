@@ -192,7 +192,7 @@ def script_identity(script: Path, working_dir: Path) -> str:
 def prepare(request: RunRequest, run_id: str, run_dir: Path) -> PreparedRun:
     """Decide everything about the run before anything starts (``run_dir`` is where the
     run will go; nothing is written there)."""
-    args: list[str] = ["--tag", f"testid={run_id}", *request.extra_k6_args]
+    args: list[str] = [*request.extra_k6_args]
     trend_stats = _trend_stats(request.summary_trend_stats)
     if trend_stats is not None:
         args += ["--summary-trend-stats", ",".join(trend_stats)]

@@ -30,7 +30,7 @@ _WIRING = ("ENVIRONMENT", "PROFILE", "CONCURRENT_USERS", "TEST_DURATION", "API_T
 
 QUICK = """
 import http from 'k6/http';
-export const options = { vus: 1, iterations: 3 };
+export const options = { vus: 1, iterations: 3, tags: { testid: __ENV.NOVALOAD_RUN_ID } };
 export default function () { http.get(__ENV.NOVALOAD_BASE_URL + '/health'); }
 """
 # Enough samples to outgrow a 64 KiB file system in a second or two.

@@ -21,6 +21,7 @@ from novaload.monitoring import (
     history_points,
     k6_output_args,
 )
+from novaload.monitoring.outputs import run_tag_args
 from novaload.results.model import MetricSummary, RunResults
 
 COMPOSE = REPO / "docker-compose.monitoring.yml"
@@ -78,6 +79,23 @@ def test_k6_output_args_for_prometheus_and_influxdb() -> None:
         "K6_PROMETHEUS_RW_TREND_STATS": "p(95),p(99),min,max,avg",
         "K6_PROMETHEUS_RW_STALE_MARKERS": "true",
     }
+
+
+@pytest.mark.parametrize(
+    ("k6_args", "tagged"),
+    [
+        ((), False),
+        (("--vus", "5", "--tag", "team=a"), False),
+        (("--out", "experimental-prometheus-rw"), True),
+        (("-o", "influxdb=http://127.0.0.1:8086/k6"), True),
+        (("--out=csv=x.csv",), True),
+        (("-e", "X=--out"), False),
+    ],
+)
+def test_the_testid_tag_goes_only_where_samples_leave_the_run_folder(
+    k6_args: tuple[str, ...], tagged: bool
+) -> None:
+    assert run_tag_args("run-1", k6_args) == (("--tag", "testid=run-1") if tagged else ())
 
 
 def test_settings_choose_outputs_and_native_histograms_from_env() -> None:

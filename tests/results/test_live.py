@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 
 from novaload.results import fastscan
+from novaload.results import live as live_mod
 from novaload.results.ingest import ingest
 from novaload.results.live import LiveScan
 from novaload.results.summary import summary_document
@@ -70,12 +71,15 @@ def _assert_same(live_res, file_res) -> None:
     assert live_res.input_bytes == file_res.input_bytes
 
 
+@pytest.mark.parametrize("buffer", [None, 64], ids=["buffer", "lines-longer-than-the-buffer"])
 @pytest.mark.parametrize("kind", ["plain", "gzip", "pipe"])
-def test_following_a_growing_output_gives_the_file_figures(k6_runs, tmp_path, kind, monkeypatch):
+def test_following_a_growing_output_gives_the_file_figures(k6_runs, tmp_path, kind, buffer, monkeypatch):
     run = k6_runs("mixed.js")
     data = run.json.read_bytes()
     expected = ingest([run.json], k6_summary=run.export)
     monkeypatch.setattr(fastscan, "FLUSH_POINTS", 100)  # many store chunks while following
+    if buffer:  # every line outgrows the reused buffer: it grows, and shrinks back once fed
+        monkeypatch.setattr(live_mod, "BUFFER_BYTES", buffer)
     target = tmp_path / ("k6-results.json.gz" if kind == "gzip" else "k6-results.json")
     if kind == "pipe":
         os.mkfifo(target)
@@ -94,6 +98,22 @@ def test_following_a_growing_output_gives_the_file_figures(k6_runs, tmp_path, ki
     if kind == "gzip":
         assert gzip.decompress(target.read_bytes()) == data
     _assert_same(got, expected)
+
+
+def test_the_scan_thread_lets_k6_go_first_while_following(tmp_path):
+    """SCHED_BATCH while k6 runs: waking up, the scan does not preempt k6's threads."""
+    live = LiveScan([tmp_path / "k6-results.json"], poll_s=0.005).start()
+    try:
+        deadline = time.monotonic() + 10
+        while live._thread is None or live._thread.native_id is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        tid = live._thread.native_id
+        while os.sched_getscheduler(tid) != os.SCHED_BATCH and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert os.sched_getscheduler(tid) == os.SCHED_BATCH
+    finally:
+        live.abandon()
 
 
 def test_two_instances_share_one_time_origin(k6_runs, tmp_path):

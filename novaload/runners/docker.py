@@ -3,7 +3,8 @@
 Owns the containers of a run from creation to removal: mounts (script folder
 read-only, run folder read-write, both at their host paths), per-instance k6
 arguments and outputs, live logs (redacted) and live progress from each
-instance's REST API, interrupt forwarding (first Ctrl-C/SIGTERM = graceful
+instance's REST API, k6's stdout (its end-of-test summary) kept for the caller
+as the local runner keeps it, interrupt forwarding (first Ctrl-C/SIGTERM = graceful
 SIGINT to every k6, second = kill) and removal of every container whatever
 happens.
 
@@ -22,6 +23,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import sys
 import threading
 import time
@@ -42,7 +44,13 @@ from novaload.runners.base import (
     ProgressCallback,
 )
 from novaload.runners.health import ContainerProbe, sampling
-from novaload.runners.image import BUILD_HINT, DEFAULT_IMAGE, DEFAULT_LOCAL_IMAGE, docker_client
+from novaload.runners.image import (
+    BUILD_HINT,
+    DEFAULT_IMAGE,
+    DEFAULT_LOCAL_IMAGE,
+    build_k6_image,
+    docker_client,
+)
 from novaload.runners.k6api import K6ApiPoller
 from novaload.runners.labels import (
     INSTANCE_LABEL,
@@ -157,7 +165,9 @@ class _Instance:
     container: Container
     exit_code: int | None = None
     exited_at: float = 0.0  # monotonic; orders failures by when they happened
-    log_thread: threading.Thread | None = None
+    own_log: IO[str] | None = None  # k6-<i>of<n>.log (a split run's instances only)
+    stdout: list[str] = field(default_factory=list)  # k6's stdout lines, redacted
+    log_threads: list[threading.Thread] = field(default_factory=list)
     wait_thread: threading.Thread | None = None
 
 
@@ -175,21 +185,30 @@ class _Interrupts:
 
 
 class _Console:
-    """Serialises log lines from several instances onto the console and ``k6.log``."""
+    """Serialises log lines from several instances onto the console, ``k6.log`` and each
+    instance's own log."""
 
     def __init__(self, sink: LogCallback, combined: IO[str]) -> None:
         self._sink = sink
         self._combined = combined
         self._lock = threading.Lock()
 
-    def line(self, text: str) -> None:
-        """Never raises: a full disk or a failing sink loses the line, not the run."""
+    def line(self, text: str, prefix: str = "", own: IO[str] | None = None, *, show: bool = True) -> None:
+        """``prefix + text`` to ``k6.log`` and, if ``show``, the console; ``text`` to ``own``.
+
+        Never raises: a full disk or a failing sink loses the line, not the run.
+        """
         with self._lock:
+            if own is not None:
+                with contextlib.suppress(OSError, ValueError):
+                    own.write(text + "\n")
+                    own.flush()
             with contextlib.suppress(OSError, ValueError):
-                self._combined.write(text + "\n")
+                self._combined.write(prefix + text + "\n")
                 self._combined.flush()
-            with contextlib.suppress(Exception):
-                self._sink(text)
+            if show:
+                with contextlib.suppress(Exception):
+                    self._sink(prefix + text)
 
 
 def _print_line(text: str) -> None:
@@ -199,9 +218,11 @@ def _print_line(text: str) -> None:
 class DockerRunner:
     """Runs k6 in ``plan.parallelism`` containers and supervises them to the end.
 
-    Every k6 output line goes to ``on_log`` (default: stdout), prefixed
-    ``[i/n]`` for a split run, and to ``k6.log`` (all instances) and
-    ``k6-<i>of<n>.log`` (one instance), secrets redacted.
+    Every k6 output line goes to ``k6.log`` (all instances, prefixed ``[i/n]`` for a
+    split run) and ``k6-<i>of<n>.log`` (one instance), secrets redacted. k6's log
+    (stderr) goes to ``on_log`` (default: stdout) as it comes, with the same prefix; its
+    stdout (the end-of-test summary) is returned in ``K6Execution.stdout``, as by the
+    local runner.
     """
 
     name = "docker"
@@ -218,12 +239,18 @@ class DockerRunner:
         self._client_factory = client_factory
 
     def check(self, image: str | None = None) -> None:
-        """Engine reachable and the image (``image`` or the default) usable, before anything starts."""
-        resolve_image(self._client_factory(), image)
+        """Engine reachable and ``image``, if asked for, usable, before anything starts.
+
+        The default image is found, pulled or built when the run starts (it needs the run's k6).
+        """
+        client = self._client_factory()
+        if image is not None:
+            resolve_image(client, image)
 
     def run(self, plan: ExecutionPlan, progress: ProgressCallback | None = None) -> K6Execution:
         client = self._client_factory()
-        image = resolve_image(client, plan.image)
+        k6_binary = Path(shutil.which(plan.k6_binary) or plan.k6_binary)
+        image = resolve_image(client, plan.image, build_from=k6_binary, on_log=self.on_log)
         plan.run_dir.mkdir(parents=True, exist_ok=True)
         count = max(1, plan.parallelism)
         instances: list[_Instance] = []
@@ -232,11 +259,15 @@ class DockerRunner:
         started_at = datetime.now(UTC)
         watchdog = start_watchdog(plan.run_id)
         try:
-            with create_new_file(log_path) as combined, signals_to(interrupts.hit):
+            with (
+                create_new_file(log_path) as combined,
+                contextlib.ExitStack() as own_logs,
+                signals_to(interrupts.hit),
+            ):
                 console = _Console(self.on_log, combined)
                 for index in range(count):  # create all, then start all back to back
                     instances.append(_create(client, image, plan, index, count))
-                _start_all(instances, Redactor(plan.secrets), console, interrupts)
+                _start_all(instances, Redactor(plan.secrets), console, interrupts, own_logs)
                 poller = (
                     K6ApiPoller(
                         [inst.api_url for inst in instances], progress, started_at, self._poll_interval_s
@@ -253,9 +284,8 @@ class DockerRunner:
                 finally:
                     if poller:
                         poller.stop()
-                for inst in instances:
-                    if inst.log_thread is not None:
-                        inst.log_thread.join(timeout=10)
+                for thread in [t for inst in instances for t in inst.log_threads]:
+                    thread.join(timeout=10)
         finally:
             try:
                 _remove_all(instances)
@@ -284,7 +314,20 @@ class DockerRunner:
             # Every instance's results land in the run folder, so a split run's thresholds are
             # judged again over the merged samples (as on Kubernetes): one slice's 99 is no verdict.
             thresholds_rejudged=count > 1 and all(inst.files.results.exists() for inst in instances),
+            stdout=_stdout(instances),
         )
+
+
+def _stdout(instances: list[_Instance]) -> str:
+    """k6's stdout as the local runner reports it; a split run's is each instance's in
+    turn, every line labelled ``[i/n]`` as in the logs."""
+    count = len(instances)
+    lines = [
+        f"[{inst.index + 1}/{count}] {line}" if count > 1 else line
+        for inst in instances
+        for line in inst.stdout
+    ]
+    return "\n".join(lines) + ("\n" if lines else "")
 
 
 def _supervise(instances: list[_Instance], interrupts: _Interrupts, console: _Console) -> bool:
@@ -325,10 +368,18 @@ def _supervise(instances: list[_Instance], interrupts: _Interrupts, console: _Co
     return killed
 
 
-def resolve_image(client: docker.DockerClient, requested: str | None) -> str:
+def resolve_image(
+    client: docker.DockerClient,
+    requested: str | None,
+    build_from: Path | None = None,
+    on_log: LogCallback | None = None,
+) -> str:
     """The image to run: ``requested``, else the pinned official one, else novaload's own build.
 
-    A missing image is pulled once; if that fails the error says how to build one.
+    A missing image is pulled once. Without ``requested``, when the official image cannot be
+    pulled (no registry access), novaload's own is built from ``build_from`` (the local k6
+    binary, as ``novaload image build`` does; ``on_log`` is told), and later runs find it.
+    A requested image that cannot be had is an error that says how to build one.
     """
     import docker
 
@@ -346,10 +397,15 @@ def resolve_image(client: docker.DockerClient, requested: str | None) -> str:
         client.images.pull(wanted)
         return wanted
     except docker.errors.DockerException:
-        hint = BUILD_HINT if requested is None else f"{BUILD_HINT}, or pass an image that exists"
-        raise RunnerError(
-            f"Docker image {wanted} is not available locally and could not be pulled", hint=hint
-        ) from None
+        pass
+    if requested is None and build_from is not None:
+        if on_log is not None:
+            on_log(
+                f"{wanted} cannot be pulled: building {DEFAULT_LOCAL_IMAGE} from the local k6 ({build_from})"
+            )
+        return build_k6_image(build_from, DEFAULT_LOCAL_IMAGE, client)
+    hint = BUILD_HINT if requested is None else f"{BUILD_HINT}, or pass an image that exists"
+    raise RunnerError(f"Docker image {wanted} is not available locally and could not be pulled", hint=hint)
 
 
 def _create(
@@ -391,9 +447,17 @@ def _create(
 
 
 def _start_all(
-    instances: list[_Instance], redactor: Redactor, console: _Console, interrupts: _Interrupts
+    instances: list[_Instance],
+    redactor: Redactor,
+    console: _Console,
+    interrupts: _Interrupts,
+    own_logs: contextlib.ExitStack,
 ) -> None:
-    """Start every container back to back (all were created first), then attach logs and waits."""
+    """Start every container back to back (all were created first), then attach logs and waits.
+
+    A split run's instances get their own log each (closed with ``own_logs``); a single
+    instance's own log is the combined k6.log (one file, written once).
+    """
     import docker
 
     count = len(instances)
@@ -406,12 +470,17 @@ def _start_all(
             ) from None
     for inst in instances:
         prefix = f"[{inst.index + 1}/{count}] " if count > 1 else ""
-        inst.log_thread = threading.Thread(
-            target=_stream_logs, daemon=True, args=(inst, prefix, redactor, console)
-        )
+        if count > 1:
+            with contextlib.suppress(OSError):  # no own log (disk full, ...): k6.log still has it
+                # never through a planted symlink
+                inst.own_log = own_logs.enter_context(create_new_file(inst.files.log))
+        inst.log_threads = [
+            threading.Thread(target=_stream_logs, daemon=True, args=(inst, prefix, redactor, console, stdout))
+            for stdout in (False, True)
+        ]
         inst.wait_thread = threading.Thread(target=_wait_exit, args=(inst, interrupts), daemon=True)
-        inst.log_thread.start()
-        inst.wait_thread.start()
+        for thread in (*inst.log_threads, inst.wait_thread):
+            thread.start()
 
 
 def _release_when_ready(instances: list[_Instance], console: _Console) -> bool:
@@ -463,36 +532,26 @@ def _wait_exit(inst: _Instance, interrupts: _Interrupts) -> None:
     interrupts.wake.set()
 
 
-def _stream_logs(inst: _Instance, prefix: str, redactor: Redactor, console: _Console) -> None:
-    """Follow one container's output to its own log, ``k6.log`` and the console.
+def _stream_logs(inst: _Instance, prefix: str, redactor: Redactor, console: _Console, stdout: bool) -> None:
+    """Follow one of a container's streams to its own log and ``k6.log``: stderr (k6's log)
+    also to the console as it comes, stdout (the end-of-test summary) into ``inst.stdout``.
 
     A line that cannot be written or shown is dropped, never the stream: the reader
-    must follow the container to its end whatever k6 prints. A single instance's own
-    log is the combined k6.log (one file, written once).
+    must follow the container to its end whatever k6 prints.
     """
-    own: IO[str] | None = None
-    if prefix:
-        try:
-            own = create_new_file(inst.files.log)  # never through a planted symlink
-        except OSError:
-            own = None
     try:
-        for line in _lines(inst.container.logs(stream=True, follow=True)):
+        chunks = inst.container.logs(stream=True, follow=True, stdout=stdout, stderr=not stdout)
+        for line in _lines(chunks):
             try:
                 line = redactor(line)
-                if own is not None:
-                    own.write(line + "\n")
-                    own.flush()
-                console.line(prefix + line)
+                if stdout:
+                    inst.stdout.append(line)
+                console.line(line, prefix, inst.own_log, show=not stdout)
             except Exception:  # noqa: BLE001 - a lost line beats a lost stream
                 continue
     except Exception as exc:  # noqa: BLE001 - logs are best effort; the exit code is what counts
         with contextlib.suppress(Exception):
-            console.line(f"{prefix}(log stream ended: {exc})")
-    finally:
-        if own is not None:
-            with contextlib.suppress(OSError):
-                own.close()
+            console.line(f"(log stream ended: {exc})", prefix)
 
 
 def _lines(chunks: Iterator[bytes]) -> Iterator[str]:

@@ -202,7 +202,7 @@ def test_k6_exit_code_passes_through(
     assert _quiet().run(plan).exit_code == code
 
 
-def test_logs_are_prefixed_and_redacted(
+def test_logs_and_stdout_are_prefixed_and_redacted(
     k6_image: str, tmp_path: Path, run_dir: Path, no_leftovers: list[str]
 ) -> None:
     run_id = _run_id()
@@ -210,7 +210,10 @@ def test_logs_are_prefixed_and_redacted(
     script = _script(
         tmp_path,
         "export const options = { iterations: 1 };\n"
-        "export default function () { console.log('token=' + __ENV.TOKEN); }\n",
+        "export default function () { console.log('token=' + __ENV.TOKEN); }\n"
+        "export function handleSummary(data) {\n"
+        "  return { stdout: 'STDOUT-MARKER ' + __ENV.TOKEN + '\\n' };\n"
+        "}\n",
     )
     plan = ExecutionPlan(
         run_id=run_id,
@@ -230,6 +233,12 @@ def test_logs_are_prefixed_and_redacted(
     assert token_lines and all(line.startswith("[1/2] ") for line in token_lines)  # 1 iteration: segment 1
     written = "".join(p.read_text() for p in run_dir.glob("k6*.log"))
     assert "token=***" in written and "hunter2-secret" not in written + "".join(lines)
+    # k6's stdout (handleSummary's here) is each instance's, labelled, for the caller to
+    # print at the end, not streamed with the logs; the logs keep it too.
+    assert execution.stdout == "[1/2] STDOUT-MARKER ***\n[2/2] STDOUT-MARKER ***\n"
+    assert not [line for line in lines if "STDOUT-MARKER" in line]
+    assert "[2/2] STDOUT-MARKER ***" in (run_dir / "k6.log").read_text()
+    assert "STDOUT-MARKER ***" in (run_dir / "k6-1of2.log").read_text().splitlines()
 
 
 def _start_driver(
@@ -382,6 +391,100 @@ def test_unreachable_engine_is_one_line_runner_error(
 def test_missing_image_tells_how_to_build_one(docker_engine: None) -> None:
     with pytest.raises(RunnerError, match="novaload image build"):
         _quiet().check(f"novaload/k6:absent-{uuid.uuid4().hex[:8]}")
+
+
+class _Lines:
+    """A run observer that keeps novaload's info lines."""
+
+    def __init__(self) -> None:
+        self.info_lines: list[str] = []
+
+    def start(self, plan: ExecutionPlan) -> None:
+        pass
+
+    def info(self, message: str) -> None:
+        self.info_lines.append(message)
+
+    def warn(self, message: str) -> None:
+        pass
+
+    def progress(self, stats: LiveStats) -> None:
+        pass
+
+
+def test_without_image_novaload_builds_its_own_once_when_none_can_be_pulled(
+    docker_engine: None, k6_bin: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No registry access: the default image cannot be pulled, so the run builds novaload's
+    own from the local k6 (saying so), and the next run uses that build.
+
+    The default names are this test's own (a registry that does not listen, a unique local
+    tag), so the images other tests and sessions use are neither used nor removed.
+    """
+    import docker as docker_sdk
+
+    from novaload import RunRequest, run_test
+    from novaload.runners import docker as docker_runner
+    from novaload.runners.image import K6_VERSION_LABEL, docker_client, k6_binary_version
+
+    token = uuid.uuid4().hex[:10]
+    local = f"novaload/k6:pytest-autobuild-{token}"
+    monkeypatch.setattr(docker_runner, "DEFAULT_IMAGE", f"127.0.0.1:9/novaload-absent/k6:{token}")
+    monkeypatch.setattr(docker_runner, "DEFAULT_LOCAL_IMAGE", local)
+    script = _script(tmp_path, FAILING_THRESHOLD.replace("count>1000", "count>1"))
+    observers = [_Lines(), _Lines()]
+    client = docker_client()
+    try:
+        for n, observer in enumerate(observers):
+            request = RunRequest(
+                target=str(script), runner="docker", out_dir=tmp_path / f"out-{n}", record_history=False
+            )
+            outcome = run_test(request, observer)
+            assert outcome.exit_code == 0, outcome.verdict
+            assert outcome.results is not None
+            assert outcome.results.metrics["iterations"].values["count"] == 3
+        assert client.images.get(local).labels[K6_VERSION_LABEL] == k6_binary_version(Path(k6_bin))
+    finally:
+        try:
+            client.images.remove(local)
+        except docker_sdk.errors.ImageNotFound:
+            pass
+        except docker_sdk.errors.APIError as exc:
+            if exc.status_code != 409:  # the same image id in a container of another session
+                raise
+        finally:
+            client.close()
+    built = [line for line in observers[0].info_lines if local in line]
+    assert len(built) == 1 and "building" in built[0], observers[0].info_lines
+    assert not [line for line in observers[1].info_lines if "building" in line]
+
+
+@pytest.mark.parametrize("runner", ["local", "docker"])
+def test_run_prints_k6s_stdout_as_k6_does_with_secrets_masked(
+    request: pytest.FixtureRequest, tmp_path: Path, runner: str
+) -> None:
+    """handleSummary's stdout is printed once, unprefixed, after the run, as by the local runner."""
+    password = f"pw-{uuid.uuid4().hex[:10]}"
+    script = _script(
+        tmp_path,
+        "export const options = { iterations: 2 };\n"
+        "export default function () {}\n"
+        "export function handleSummary(data) {\n"
+        "  return { stdout: 'STDOUT-MARKER ' + data.metrics.iterations.values.count + ' '"
+        " + __ENV.NOVALOAD_BASE_URL + '\\n' };\n"
+        "}\n",
+    )
+    image = ["--image", request.getfixturevalue("k6_image")] if runner == "docker" else []
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [sys.executable, "-m", "novaload", "run", str(script), "--runner", runner, *image,
+         "--target", f"http://probe:{password}@127.0.0.1:9", "--out-dir", str(out)],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path, env={**os.environ, "NO_COLOR": "1"},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "STDOUT-MARKER 2 http://***@127.0.0.1:9" in proc.stdout.splitlines()
+    assert (proc.stdout + proc.stderr).count("STDOUT-MARKER") == 1
+    assert password not in proc.stdout + proc.stderr + (out / "k6.log").read_text()
 
 
 def test_remove_leftovers_removes_one_runs_containers(k6_image: str) -> None:

@@ -462,6 +462,14 @@ def _lock(path: Path) -> int | None:
     return fd
 
 
+def earlier_run_files(path: Path) -> list[str]:
+    """The names of the files of a run already in ``path``, sorted; none when ``path`` is
+    no folder. What :func:`claim_run_folder` refuses (or removes, with ``overwrite``)."""
+    if path.is_symlink() or not path.is_dir():
+        return []
+    return sorted(_run_files(path))
+
+
 def _run_files(path: Path) -> set[str]:
     """The names of an earlier run's files in ``path`` (its rendered script included)."""
     try:
@@ -569,6 +577,7 @@ __all__ = [
     "claim_run_folder",
     "create_new_file",
     "default_reports_dir",
+    "earlier_run_files",
     "git_info",
     "instance_file",
     "is_k6_summary",

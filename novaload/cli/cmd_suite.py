@@ -41,6 +41,14 @@ def suite(
     out_dir: Annotated[
         Path | None, typer.Option("--out-dir", help="Suite folder [default: reports/suite-NAME-…].")
     ] = None,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite",
+            help="Replace the suite already in --out-dir (each run's folder as a whole, and the index); "
+            "without it such a folder is refused.",
+        ),
+    ] = False,
     k6: Annotated[str | None, typer.Option("--k6", envvar="K6_BINARY", help="k6 binary to use.")] = None,
     history_dir: Annotated[Path | None, typer.Option("--history-dir")] = None,
 ) -> None:
@@ -69,6 +77,7 @@ def suite(
         spec,
         file,
         out_dir=out_dir,
+        overwrite=overwrite,
         overrides=overrides,
         mode=mode,
         max_parallel=max_parallel,

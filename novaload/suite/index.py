@@ -29,6 +29,7 @@ INDEX_HTML = "index.html"
 INDEX_MD = "index.md"
 SUITE_JUNIT = "junit.xml"
 SUITE_JSON = "suite.json"
+SUITE_FILES = (INDEX_HTML, INDEX_MD, SUITE_JUNIT, SUITE_JSON)  # what write_index writes
 _LINKS = ((REPORT_HTML, "report"), (REPORT_MD, "md"), (JUNIT_XML, "junit"))
 _COLOURS = {"passed": "#1a7f37", "failed": "#cf222e", "regressed": "#9a6700", "not run": "#57606a"}
 
@@ -232,6 +233,7 @@ def write_index(outcome: SuiteOutcome, *, environ: Mapping[str, str] | None = No
 __all__ = [
     "INDEX_HTML",
     "INDEX_MD",
+    "SUITE_FILES",
     "SUITE_JSON",
     "SUITE_JUNIT",
     "figure_text",

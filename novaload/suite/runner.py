@@ -3,7 +3,10 @@ suite folder, then the index reports and one exit code.
 
 The suite folder (``reports/suite-<name>-<time>-<hex>/`` or ``--out-dir``) holds one run
 folder per entry (``01-api/``, ``02-database/``, …, each exactly what ``novaload run``
-writes), ``index.html``, ``index.md``, ``junit.xml`` and ``suite.json``.
+writes), ``index.html``, ``index.md``, ``junit.xml`` and ``suite.json``. An ``--out-dir``
+that already holds a suite (those files, or a run in one of the entries' folders) is
+refused before anything runs unless ``overwrite``: then each run replaces its earlier run
+folder as ``novaload run --overwrite`` does, and the index files are replaced.
 
 Everything the suite names (scenarios, environments, profiles, scripts) is checked before
 the first run starts, so a typo costs nothing. A run that cannot start or breaks does not
@@ -31,8 +34,8 @@ from typing import Any
 from novaload.config.loader import load_project
 from novaload.config.models import ProjectConfig
 from novaload.config.suite import RunSettings, Suite, SuiteRun
-from novaload.errors import ConfigError, ExitCode, NovaloadError
-from novaload.runfolder import SUMMARY_JSON, new_reports_folder
+from novaload.errors import ConfigError, ExitCode, NovaloadError, RunFolderError
+from novaload.runfolder import SUMMARY_JSON, earlier_run_files, new_reports_folder
 
 # Worst first. A run that could not be judged is worse than one that was judged and failed.
 SEVERITY_ORDER: tuple[tuple[str, str], ...] = (
@@ -121,6 +124,27 @@ def check_suite(
             fail(i, "profile", settings.profile, "profile", list(project.profiles))
 
 
+def _run_folder_name(index: int, run: SuiteRun) -> str:
+    """The folder of the suite's ``index``-th run (0-based) in the suite folder: ``01-api``."""
+    return f"{index + 1:02d}-" + (re.sub(r"[^A-Za-z0-9_.-]+", "-", run.label).strip("-") or "run")
+
+
+def _refuse_earlier_suite(suite: Suite, suite_dir: Path) -> None:
+    """Raise :class:`RunFolderError` when ``suite_dir`` holds an earlier suite: its index
+    files, or a run in the folder of one of ``suite``'s entries. Other files don't count."""
+    from novaload.suite.index import SUITE_FILES
+
+    folders = [_run_folder_name(i, run) for i, run in enumerate(suite.runs)]
+    found = [f"{name}/" for name in folders if earlier_run_files(suite_dir / name)]
+    found += [name for name in SUITE_FILES if os.path.lexists(suite_dir / name)]
+    if found:
+        shown = ", ".join(found[:4]) + (", ..." if len(found) > 4 else "")
+        raise RunFolderError(
+            f"{suite_dir}: already holds a suite ({shown})",
+            hint="pass --overwrite to replace its runs and index, or choose another --out-dir",
+        )
+
+
 def _script_path(script: str, suite_file: Path) -> Path:
     """A script path as written: relative to the current folder, else to the suite file's."""
     path = Path(script)
@@ -166,6 +190,7 @@ class _Context:
     history_dir: Path | None
     environ: Mapping[str, str]
     on_event: EventCallback
+    overwrite: bool = False  # each run replaces the earlier run in its folder
     interrupts: int = 0  # parallel suites: Ctrl-C/SIGTERM seen by the suite
 
 
@@ -225,7 +250,7 @@ def _run_one(ctx: _Context, index: int, run: SuiteRun) -> RunRow:
     from novaload.run.prepare import RunRequest
 
     settings = run.settings.over(ctx.overrides).over(ctx.suite.defaults)
-    folder = f"{index + 1:02d}-" + (re.sub(r"[^A-Za-z0-9_.-]+", "-", run.label).strip("-") or "run")
+    folder = _run_folder_name(index, run)
     target = str(_script_path(run.script, ctx.suite_file)) if run.script else str(run.scenario)
     shown = settings.model_dump(exclude_none=True)
     request = RunRequest(
@@ -238,6 +263,7 @@ def _run_one(ctx: _Context, index: int, run: SuiteRun) -> RunRow:
         duration=settings.duration,
         target_url=settings.target,
         out_dir=ctx.suite_dir / folder,
+        overwrite=ctx.overwrite,
         k6=ctx.k6,
         config_dir=ctx.config_dir,
         scenarios_dir=ctx.scenarios_dir,
@@ -301,6 +327,7 @@ def run_suite(
     suite_file: Path,
     *,
     out_dir: Path | None = None,
+    overwrite: bool = False,
     overrides: RunSettings | None = None,
     mode: str | None = None,
     max_parallel: int | None = None,
@@ -311,7 +338,12 @@ def run_suite(
     environ: Mapping[str, str] | None = None,
     on_event: EventCallback | None = None,
 ) -> SuiteOutcome:
-    """Run every entry of ``suite`` and write the suite folder; never raises after the first run started."""
+    """Run every entry of ``suite`` and write the suite folder; never raises after the first run started.
+
+    An ``out_dir`` that holds an earlier suite raises :class:`RunFolderError` before anything
+    runs, unless ``overwrite``: then each run replaces the run in its folder (as a whole, as
+    ``novaload run --overwrite``) and the index files are rewritten; other files stay.
+    """
     from novaload.suite.index import write_index
 
     overrides = overrides or RunSettings()
@@ -319,9 +351,21 @@ def run_suite(
     on_event = on_event or (lambda message: None)
     project = load_project(config_dir, scenarios_dir)
     check_suite(suite, suite_file, project, overrides)
+    if out_dir is not None and not overwrite:
+        _refuse_earlier_suite(suite, out_dir.resolve())
     _, suite_dir = new_reports_folder(f"suite-{suite.name}", out_dir)
     ctx = _Context(
-        suite, suite_file, suite_dir, overrides, k6, config_dir, scenarios_dir, history_dir, environ, on_event
+        suite,
+        suite_file,
+        suite_dir,
+        overrides,
+        k6,
+        config_dir,
+        scenarios_dir,
+        history_dir,
+        environ,
+        on_event,
+        overwrite=overwrite,
     )
     mode = mode or suite.mode
     started_at = datetime.now(UTC)

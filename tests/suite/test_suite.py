@@ -297,3 +297,48 @@ def test_a_suite_by_name_and_novaload_list_shows_suites(tmp_path: Path) -> None:
     (cfg / "suites" / "typo.yaml").write_text("runs:\n  - {scenario: apx}\n")
     proc = cli("--config-dir", str(cfg), "suite", "typo", "--out-dir", str(tmp_path / "out"))
     assert proc.returncode == 2 and "typo.yaml: runs.0.scenario: unknown scenario (got 'apx')" in proc.stderr
+
+
+@pytest.mark.k6
+def test_rerun_into_the_same_out_dir_is_refused_unless_overwrite(
+    tmp_path: Path, scripts: Path, k6_bin: str
+) -> None:
+    """Without --overwrite a second suite into the folder is one line, exit 2, and the first
+    suite's runs and index stay as they were; with it each run replaces its earlier folder."""
+    suite = write_suite(
+        tmp_path / "again.yaml", "runs:\n  - {script: k6/passing.js}\n  - {script: k6/failing.js}\n"
+    )
+    out = tmp_path / "out"
+    args = ("suite", str(suite), "--out-dir", str(out), "--k6", k6_bin)
+    first = cli(*args, cwd=tmp_path)
+    assert first.returncode == 99, first.stdout + first.stderr
+    earlier = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    (out / "notes.txt").write_text("mine")
+    (out / "01-passing" / "notes.txt").write_text("mine too")
+    (out / "01-passing" / "k6-results-2of2.json").write_text("{}")  # a run file the new run won't write
+
+    refused = cli(*args, cwd=tmp_path)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1 and "Traceback" not in refused.stderr
+    assert f"{out.resolve()}: already holds" in refused.stderr and "--overwrite" in refused.stderr
+    assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == {
+        **earlier,
+        Path("notes.txt"): b"mine",
+        Path("01-passing/notes.txt"): b"mine too",
+        Path("01-passing/k6-results-2of2.json"): b"{}",
+    }
+
+    replaced = cli(*args, "--overwrite", cwd=tmp_path)
+    assert replaced.returncode == 99, replaced.stdout + replaced.stderr
+    before = json.loads(earlier[Path("suite.json")])["runs"]
+    after = json.loads((out / "suite.json").read_text())["runs"]
+    assert [r["exit_code"] for r in after] == [0, 99]
+    for old, new in zip(before, after, strict=True):
+        assert new["run_id"] != old["run_id"]
+        record = json.loads((out / new["folder"] / "run.json").read_text())
+        assert record["run_id"] == new["run_id"] and record["status"] == "finished"
+        assert new["run_id"] in (out / new["folder"] / "report.md").read_text()
+    assert (out / "index.md").read_bytes() != earlier[Path("index.md")]
+    assert not (out / "01-passing" / "k6-results-2of2.json").exists()  # the earlier run went as a whole
+    assert (out / "notes.txt").read_text() == "mine"  # files that are not a run's stay
+    assert (out / "01-passing" / "notes.txt").read_text() == "mine too"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import pandas as pd
@@ -44,6 +44,26 @@ class Context:
     first_us: int | None
     # each metric's rows, split once: the tables ask for the same few metrics many times
     by_metric: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    @overload
+    def window_start_us(self, win: int) -> float: ...
+    @overload
+    def window_start_us(self, win: np.ndarray) -> np.ndarray: ...
+    def window_start_us(self, win: int | np.ndarray) -> float | np.ndarray:
+        """When time-series window ``win`` (an index, or an array of them) starts, in µs
+        since the epoch: the scan numbers ``window_s``-wide windows from ``origin_us``.
+        Every table's and windowed threshold's time comes from here, so they align."""
+        return self.origin_us + win * (self.window_s * 1e6)
+
+    @overload
+    def window_t(self, win: int) -> float: ...
+    @overload
+    def window_t(self, win: np.ndarray) -> np.ndarray: ...
+    def window_t(self, win: int | np.ndarray) -> float | np.ndarray:
+        """When window ``win`` starts, in seconds since the run's first sample: the time
+        series' ``t``. Only for a run with samples (``first_us`` set)."""
+        assert self.first_us is not None
+        return (self.window_start_us(win) - self.first_us) / 1e6
 
     def rows_of(self, metric: str) -> pd.DataFrame:
         if not self.by_metric and len(self.pts):
@@ -190,7 +210,7 @@ def latency_between(ctx: Context, t0: float, t1: float) -> np.ndarray:
     rows = rows[rows["win"].notna()]
     if rows.empty or ctx.first_us is None:
         return np.empty(0)
-    t = (ctx.origin_us + rows["win"].to_numpy(dtype=np.float64) * (ctx.window_s * 1e6) - ctx.first_us) / 1e6
+    t = ctx.window_t(rows["win"].to_numpy(dtype=np.float64))
     return ctx.values_of(rows.index[(t >= t0 - 1e-9) & (t < t1 - 1e-9)])
 
 
@@ -350,9 +370,8 @@ def timeseries(ctx: Context) -> pd.DataFrame:
         return pd.Series(out, index=wins)
 
     reqs = per_win("http_reqs", "s").fillna(0).astype("int64")
-    start_us = ctx.origin_us + wins * (ctx.window_s * 1e6)
-    frame["t"] = (start_us - ctx.first_us) / 1e6
-    frame["time"] = [datetime.fromtimestamp(u / 1e6, tz=UTC) for u in start_us]
+    frame["t"] = ctx.window_t(wins)
+    frame["time"] = [datetime.fromtimestamp(u / 1e6, tz=UTC) for u in ctx.window_start_us(wins)]
     frame["requests"] = reqs.to_numpy()
     frame["failures"] = per_win("http_req_failed", "nz").fillna(0).astype("int64").to_numpy()
     frame["rps"] = reqs.to_numpy() / ctx.window_s
@@ -390,8 +409,7 @@ def endpoint_timeseries(ctx: Context) -> pd.DataFrame:
         }
     )
     out = frame.groupby(["win", "name"], sort=True)["requests"].sum().reset_index()
-    start_us = ctx.origin_us + out["win"].to_numpy() * (ctx.window_s * 1e6)
-    out["t"] = (start_us - ctx.first_us) / 1e6
+    out["t"] = ctx.window_t(out["win"].to_numpy())
     return out[cols]
 
 

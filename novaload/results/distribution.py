@@ -135,8 +135,7 @@ def endpoint_latency_timeseries(ctx: Context) -> pd.DataFrame:
     out: dict[str, list] = {c: [] for c in cols}
     for i, start in enumerate(starts):
         got = percentiles(ctx.values_of(gids[i]), (50.0, 95.0, 99.0))
-        start_us = ctx.origin_us + int(key[1, start]) * (ctx.window_s * 1e6)
-        out["t"].append((start_us - ctx.first_us) / 1e6)
+        out["t"].append(ctx.window_t(int(key[1, start])))
         out["name"].append(str(labels[key[0, start]]))
         out["requests"].append(int(counts[i]))
         for p in (50.0, 95.0, 99.0):

@@ -159,10 +159,6 @@ def judge_windowed(ctx: Context, spec: Threshold, mtype: str, rows: pd.DataFrame
     values: list[WindowValue] = []
     breaches: list[tuple[float, float]] = []
 
-    def t(win: int) -> float:
-        assert ctx.first_us is not None
-        return (ctx.origin_us + win * step * 1e6 - ctx.first_us) / 1e6
-
     if per and ctx.first_us is not None:
         lo, hi = min(per), max(per)
         if window.kind == "within":
@@ -173,15 +169,15 @@ def judge_windowed(ctx: Context, spec: Threshold, mtype: str, rows: pd.DataFrame
                 if observed is None:
                     continue
                 ok = spec.expr.holds(observed)
-                values.append(WindowValue(t(w0), t(w0 + k), observed, ok))
+                values.append(WindowValue(ctx.window_t(w0), ctx.window_t(w0 + k), observed, ok))
                 if not ok:
-                    breaches.append((t(w0), t(w0 + k)))
+                    breaches.append((ctx.window_t(w0), ctx.window_t(w0 + k)))
         else:
             streak: list[int] = []
 
             def close() -> None:
                 if streak and len(streak) * step >= window.seconds - 1e-9:
-                    breaches.append((t(streak[0]), t(streak[-1] + 1)))
+                    breaches.append((ctx.window_t(streak[0]), ctx.window_t(streak[-1] + 1)))
                 streak.clear()
 
             for w in range(lo, hi + 1):
@@ -190,7 +186,7 @@ def judge_windowed(ctx: Context, spec: Threshold, mtype: str, rows: pd.DataFrame
                     close()
                     continue
                 ok = spec.expr.holds(observed)
-                values.append(WindowValue(t(w), t(w + 1), observed, ok))
+                values.append(WindowValue(ctx.window_t(w), ctx.window_t(w + 1), observed, ok))
                 if ok:
                     close()
                 else:

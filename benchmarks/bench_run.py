@@ -1,17 +1,22 @@
 """Benchmark of ``novaload run`` at a high request rate on loopback (figures, not assertions).
 
-Two questions, each answered by real runs of ``k6_bench_script.js`` against nginx on
-127.0.0.1 (``/usr/sbin/nginx``, one worker, fixed small bodies):
+Real runs of ``k6_bench_script.js`` against nginx on 127.0.0.1 (``/usr/sbin/nginx``, one
+worker, fixed small bodies), k6 started through a small wrapper in both kinds of run
+(it notes when k6 exited and the CPU seconds spent):
 
 * what the wrapper costs k6: requests/s of ``novaload run`` against bare
   ``k6 run --out json=FILE`` with the same script, VUs and duration (k6's own
-  ``http_reqs`` rate from ``--summary-export``; runs alternate, median of N);
-* how soon the report exists after k6 exits: ``novaload run --k6 WRAPPER`` where the
-  wrapper runs the real k6 and stamps the time it exited; "report" is the newest of
-  the report files (summary.json, report.html/.md, CSVs, junit.xml), "done" is the
-  novaload process's exit.
+  ``http_reqs`` rate from ``--summary-export``), in pairs run in ABBA order; the
+  figure is the median of the per-pair ratios. On a shared 2-core machine a single
+  k6 run varies by +-10 % by itself, so the ratio needs many pairs; the steadier
+  figure is novaload's own CPU while k6 ran (all its threads, from /proc), set
+  against k6's: on a CPU-bound machine the rate k6 can lose is at most about that
+  share;
+* how soon the report exists after k6 exits: "report" is the newest of the report
+  files (summary.json, report.html/.md, CSVs, junit.xml), "done" is the novaload
+  process's exit.
 
-    .venv/bin/python benchmarks/bench_run.py [--duration 12s] [--vus 20] [--repeat 3]
+    .venv/bin/python benchmarks/bench_run.py [--duration 12s] [--vus 20] [--repeat 8]
 """
 
 from __future__ import annotations
@@ -102,33 +107,64 @@ def _env(base: str, vus: int, duration: str) -> dict[str, str]:
     return env
 
 
-def bare_k6(base: str, vus: int, duration: str, work: Path) -> float:
-    """k6's own http_reqs rate for ``k6 run --out json=FILE``."""
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def _wrapper(work: Path) -> Path:
+    """A k6 that is the real one plus bookkeeping, for both kinds of run alike: when k6
+    exited, k6's own CPU seconds (bash ``times``: its waited-for children) and its
+    parent's CPU ticks (utime + stime of all its threads) as k6 starts and as it exits,
+    i.e. what novaload itself spent while k6 ran."""
+    wrapper = work / "k6"
+    wrapper.write_text(
+        "#!/bin/bash\n"
+        f'cut -d" " -f14,15 /proc/$PPID/stat > "{work}/parent-start"\n'
+        f'"{BIN / "k6"}" "$@"\n'
+        "rc=$?\n"
+        f'date +%s.%N > "{work}/k6-exited"\n'
+        f'cut -d" " -f14,15 /proc/$PPID/stat > "{work}/parent-end"\n'
+        f'times > "{work}/k6-times"\n'
+        "exit $rc\n"
+    )
+    wrapper.chmod(0o755)
+    return wrapper
+
+
+def _bookkeeping(work: Path) -> dict:
+    def ticks(name: str) -> float:
+        return sum(int(x) for x in (work / name).read_text().split()) / CLK_TCK
+
+    def seconds(field: str) -> float:  # bash `times`: 0m1.234s
+        minutes, _, rest = field.partition("m")
+        return float(minutes) * 60 + float(rest.rstrip("s"))
+
+    children = (work / "k6-times").read_text().splitlines()[1].split()
+    return {
+        "exited": float((work / "k6-exited").read_text()),
+        "k6_cpu": seconds(children[0]) + seconds(children[1]),
+        "parent_cpu": ticks("parent-end") - ticks("parent-start"),
+    }
+
+
+def bare_k6(base: str, vus: int, duration: str, work: Path) -> dict:
+    """k6's own http_reqs rate for ``k6 run --out json=FILE`` (and its CPU seconds)."""
     work.mkdir(parents=True, exist_ok=True)
     export = work / "export.json"
-    cmd = [str(BIN / "k6"), "run", "-q", "--no-color", "--out", f"json={work / 'out.json'}"]
+    cmd = [str(_wrapper(work)), "run", "-q", "--no-color", "--out", f"json={work / 'out.json'}"]
     cmd += ["--summary-export", str(export), str(SCRIPT)]
     res = subprocess.run(cmd, env=_env(base, vus, duration), capture_output=True, text=True, timeout=600)
     if res.returncode not in (0, 99):
         sys.exit(f"k6 failed ({res.returncode}): {res.stderr[-1500:]}")
-    rate = float(json.loads(export.read_text())["metrics"]["http_reqs"]["rate"])
+    m = {"rate": float(json.loads(export.read_text())["metrics"]["http_reqs"]["rate"]), **_bookkeeping(work)}
     shutil.rmtree(work, ignore_errors=True)
-    return rate
-
-
-def _wrapper(work: Path) -> tuple[Path, Path]:
-    mark = work / "k6-exited"
-    wrapper = work / "k6"
-    wrapper.write_text(f'#!/bin/sh\n"{BIN / "k6"}" "$@"\nrc=$?\ndate +%s.%N > "{mark}"\nexit $rc\n')
-    wrapper.chmod(0o755)
-    return wrapper, mark
+    return m
 
 
 def novaload_run(base: str, vus: int, duration: str, work: Path, raw: str = "json") -> dict:
-    """``novaload run`` of the same script: k6's rate, and seconds from k6's exit to the
-    report files and to the end of the process."""
+    """``novaload run`` of the same script: k6's rate, seconds from k6's exit to the
+    report files and to the end of the process, and novaload's CPU while k6 ran."""
     work.mkdir(parents=True, exist_ok=True)
-    wrapper, mark = _wrapper(work)
+    wrapper = _wrapper(work)
     out = work / "run"
     cmd = [str(BIN / "novaload"), "run", str(SCRIPT), "--target", base, "--out-dir", str(out)]
     cmd += ["--k6", str(wrapper), "--raw", raw, "--history-dir", str(work / "history")]
@@ -153,58 +189,79 @@ def novaload_run(base: str, vus: int, duration: str, work: Path, raw: str = "jso
     watcher.join(1)
     if proc.returncode not in (0, 99):
         sys.exit(f"novaload run failed ({proc.returncode}): {err[-2000:]}")
-    exited = float(mark.read_text())
+    book = _bookkeeping(work)
     ready = max((out / name).stat().st_mtime for name in REPORT_FILES)
     export = json.loads((out / "k6-summary-export.json").read_text())["metrics"]
     raw_bytes = sum(p.stat().st_size for p in out.glob("k6-results*"))
     m = {
         "rate": float(export["http_reqs"]["rate"]),
         "requests": int(export["http_reqs"]["count"]),
-        "report_s": ready - exited,
-        "done_s": done - exited,
+        "report_s": ready - book["exited"],
+        "done_s": done - book["exited"],
         "raw_bytes": raw_bytes,
         "rss_mib": peak[0] / 1024,
+        **book,
     }
     shutil.rmtree(work, ignore_errors=True)
     return m
 
 
 def measure(duration: str, vus: int, repeat: int, raw: str = "json") -> dict:
+    """``repeat`` pairs of runs, bare k6 and novaload, in ABBA order (each goes first
+    every other pair, so a drifting machine favours neither)."""
     nginx = Nginx()
     loads, bare, wrapped = [], [], []
     try:
         with tempfile.TemporaryDirectory(prefix="nl-bench-run-") as tmp:
-            for i in range(repeat):  # alternate, so a busier minute hits both
-                loads.append(os.getloadavg()[0])
-                bare.append(bare_k6(nginx.url, vus, duration, Path(tmp) / f"bare{i}"))
-                loads.append(os.getloadavg()[0])
-                wrapped.append(novaload_run(nginx.url, vus, duration, Path(tmp) / f"nl{i}", raw))
+            for i in range(repeat):
+                order = ("bare", "novaload") if i % 2 == 0 else ("novaload", "bare")
+                for kind in order:
+                    loads.append(os.getloadavg()[0])
+                    if kind == "bare":
+                        bare.append(bare_k6(nginx.url, vus, duration, Path(tmp) / f"bare{i}"))
+                    else:
+                        wrapped.append(novaload_run(nginx.url, vus, duration, Path(tmp) / f"nl{i}", raw))
     finally:
         nginx.stop()
+    ratios = [w["rate"] / b["rate"] for b, w in zip(bare, wrapped, strict=True)]
+    k6_cpu = statistics.median(m["k6_cpu"] for m in wrapped)
+    own_cpu = statistics.median(m["parent_cpu"] for m in wrapped)
     return {
-        "bare_rps": statistics.median(bare),
+        "bare_rps": statistics.median(m["rate"] for m in bare),
         "novaload_rps": statistics.median(m["rate"] for m in wrapped),
-        "bare_all": bare,
+        "bare_all": [m["rate"] for m in bare],
         "novaload_all": [m["rate"] for m in wrapped],
+        "pair_ratios": ratios,
+        "ratio": statistics.median(ratios),
         "report_s": statistics.median(m["report_s"] for m in wrapped),
         "report_all": [m["report_s"] for m in wrapped],
         "done_s": statistics.median(m["done_s"] for m in wrapped),
         "requests": statistics.median(m["requests"] for m in wrapped),
         "raw_mb": statistics.median(m["raw_bytes"] for m in wrapped) / 1e6,
         "rss_mib": max(m["rss_mib"] for m in wrapped),
+        "k6_cpu_bare": statistics.median(m["k6_cpu"] for m in bare),
+        "k6_cpu": k6_cpu,
+        "novaload_cpu": own_cpu,
+        "novaload_cpu_per_mreq": statistics.median(m["parent_cpu"] / m["requests"] * 1e6 for m in wrapped),
         "loads": [round(x, 2) for x in loads],
     }
 
 
 def print_run(m: dict, duration: str, vus: int, raw: str) -> None:
-    ratio = m["novaload_rps"] / m["bare_rps"]
+    pairs = ", ".join(f"{r:.3f}" for r in m["pair_ratios"])
     print(
-        f"run {duration} x {vus} VUs vs nginx (--raw {raw}): bare k6 --out json {m['bare_rps']:,.0f} req/s "
-        f"{[round(x) for x in m['bare_all']]}; novaload run {m['novaload_rps']:,.0f} req/s "
-        f"{[round(x) for x in m['novaload_all']]} = {ratio:.3f}x bare; "
-        f"k6 exit -> report {m['report_s']:.2f} s {[round(x, 2) for x in m['report_all']]}, "
-        f"-> novaload exit {m['done_s']:.2f} s; {m['requests']:,.0f} requests, {m['raw_mb']:.0f} MB raw; novaload process peak RSS "
-        f"{m['rss_mib']:.0f} MiB; "
+        f"run {duration} x {vus} VUs vs nginx (--raw {raw}), {len(m['pair_ratios'])} pairs: bare k6 --out json "
+        f"{m['bare_rps']:,.0f} req/s {[round(x) for x in m['bare_all']]}; novaload run {m['novaload_rps']:,.0f} "
+        f"req/s {[round(x) for x in m['novaload_all']]}; per pair novaload/bare [{pairs}], median "
+        f"{m['ratio']:.3f}x",
+        flush=True,
+    )
+    print(
+        f"  novaload's own CPU while k6 ran: {m['novaload_cpu']:.2f} s = {m['novaload_cpu_per_mreq']:.2f} s per "
+        f"million requests = {m['novaload_cpu'] / m['k6_cpu']:.1%} of k6's {m['k6_cpu']:.2f} s (bare k6: "
+        f"{m['k6_cpu_bare']:.2f} s); k6 exit -> report {m['report_s']:.2f} s "
+        f"{[round(x, 2) for x in m['report_all']]}, -> novaload exit {m['done_s']:.2f} s; "
+        f"{m['requests']:,.0f} requests, {m['raw_mb']:.0f} MB raw; novaload peak RSS {m['rss_mib']:.0f} MiB; "
         f"load {m['loads']}",
         flush=True,
     )
@@ -214,7 +271,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--duration", default="12s")
     ap.add_argument("--vus", type=int, default=20)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=8, help="bare/novaload run pairs")
     ap.add_argument("--raw", default="json")
     args = ap.parse_args()
     m = measure(args.duration, args.vus, args.repeat, args.raw)

@@ -78,11 +78,13 @@ class ConsoleObserver:
             renderable = outer
         else:
             renderable = table
+        # No refresh thread: the figures change once a second, when this is called, and
+        # every wake-up of ours while k6 runs is taken from k6 on a busy machine.
         if self._live is None:
-            self._live = Live(renderable, console=self.console, refresh_per_second=4, transient=False)
-            self._live.start()
+            self._live = Live(renderable, console=self.console, auto_refresh=False, transient=False)
+            self._live.start(refresh=True)
         else:
-            self._live.update(renderable)
+            self._live.update(renderable, refresh=True)
 
     def close(self) -> None:
         if self._live is not None:

@@ -24,6 +24,7 @@ import errno
 import fcntl
 import json
 import os
+import select
 import stat
 import threading
 import time
@@ -38,7 +39,9 @@ from novaload.results.sources import Source, parse_time_us
 
 READ_BYTES = 8 << 20  # gzip input, and the first bytes of any (until plain or gzip is known)
 BUFFER_BYTES = 2 << 20  # plain text per follower (grows for a longer line)
-POLL_S = 0.05
+# k6's JSON output is written in batches every 200 ms (output/json: flushPeriod): a file is
+# looked at as often, and not more, every wake-up being a turn taken from k6.
+POLL_S = 0.2
 DRAIN_S = 1.0  # kept values go to the store at least this often (and feed the live p95)
 RECENT_S = 10.0  # the live p95 covers about this many seconds of samples
 LATENCY = b"http_req_duration"
@@ -83,6 +86,7 @@ class _Follower:
         self.scanner: Any = None
         self.slow: list[bytes] = []
         self.gzip_error: str | None = None
+        self.hung_up = False  # a pipe whose writer (k6) has closed it
 
     def _open(self) -> bool:
         if self.fd is not None:
@@ -362,11 +366,26 @@ class LiveScan:
                     pass
                 break
             if not moved:
-                self._done.wait(self.poll_s)
+                self._wait()
         self._start_scanners(force=True)
         for f in self._followers:
             f.feed(final=True)
         self._result = self._finish()
+
+    def _wait(self) -> None:
+        """Until there may be more to read. A file: ``poll_s``. A pipe: until k6 writes
+        into it (its buffer holds a fraction of one of k6's batches, and k6 must not wait
+        for a reader that sleeps), or ``poll_s``."""
+        pipes = {f.fd: f for f in self._followers if f.is_pipe and f.fd is not None and not f.hung_up}
+        if not pipes:
+            self._done.wait(self.poll_s)
+            return
+        poller = select.poll()
+        for fd in pipes:
+            poller.register(fd, select.POLLIN)
+        for fd, events in poller.poll(self.poll_s * 1000):
+            if events & select.POLLHUP and not events & select.POLLIN:
+                pipes[fd].hung_up = True  # k6 closed it: would wake us for ever
 
     def _pump(self) -> bool:
         moved = False

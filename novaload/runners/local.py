@@ -173,12 +173,9 @@ class LocalRunner:
             with interrupts, sampling([ProcessProbe(proc.pid)], plan.run_dir):
                 if poller:
                     poller.start()
-                while True:
-                    try:
-                        proc.wait(timeout=0.25)
-                        break
-                    except subprocess.TimeoutExpired:
-                        continue
+                # Blocked in waitpid, not polling: a signal still runs _Interrupts at
+                # once (PEP 475), and no wake-up of ours takes a turn from k6.
+                proc.wait()
         finally:
             if poller:
                 poller.stop()

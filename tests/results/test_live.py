@@ -173,3 +173,26 @@ def test_recent_p95_is_k6s_p95_of_the_last_seconds_read(k6_runs, tmp_path, monke
         time.sleep(0.05)
     assert scan.recent_p95() == expected  # everything was read within the last seconds
     scan.finish(timeout=30)
+
+
+def _thread_cpu_s(tid: int) -> float:
+    fields = Path(f"/proc/self/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_a_pipe_k6_has_closed_does_not_keep_the_scan_awake(k6_runs, tmp_path):
+    """After k6 closes its end the pipe polls as hung up for ever; the scan must go back
+    to sleeping, not spin on it until novaload asks for the result."""
+    run = k6_runs("mixed.js")
+    target = tmp_path / "k6-results.json"
+    os.mkfifo(target)
+    live = LiveScan([target], poll_s=0.05).start()
+    _write_slowly(target, _pieces(run.json.read_bytes(), 6), pipe=True).join(60)
+    time.sleep(0.2)  # the rest is read
+    assert live._thread is not None and live._thread.native_id is not None
+    before = _thread_cpu_s(live._thread.native_id)
+    time.sleep(1.0)
+    idle_cpu = _thread_cpu_s(live._thread.native_id) - before
+    got = ingest([target], k6_summary=run.export, live=live.finish(timeout=30))
+    assert idle_cpu < 0.3, f"the scan thread used {idle_cpu:.2f} CPU-s in 1 s of nothing to read"
+    assert got.value("http_reqs", "count") == ingest([run.json]).value("http_reqs", "count")

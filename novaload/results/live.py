@@ -36,6 +36,7 @@ from typing import Any
 
 from novaload.results.scan import NON_TREND_BUILTINS, TIMESERIES_METRICS, ScanResult
 from novaload.results.sources import Source, parse_time_us
+from novaload.sched import yield_to_k6
 
 READ_BYTES = 8 << 20  # gzip input, and the first bytes of any (until plain or gzip is known)
 BUFFER_BYTES = 2 << 20  # plain text per follower (grows for a longer line)
@@ -217,20 +218,6 @@ class _Follower:
             self.fd = None
 
 
-def _yield_to_k6(yield_: bool = True) -> None:
-    """While k6 runs the scan thread is SCHED_BATCH: waking up, it does not preempt a
-    running k6 thread (or a local target's) but waits for its turn, as the kernel
-    treats any batch job; it still gets its fair share, so it keeps up and a pipe
-    (``--raw none``) never fills. Linux applies the policy per thread: only the scan is
-    affected. Once k6 has exited it is an ordinary thread again (an unprivileged thread
-    may go back). Best effort: where refused or missing the scan runs as before."""
-    policy = os.SCHED_BATCH if yield_ else os.SCHED_OTHER
-    try:
-        os.sched_setscheduler(threading.get_native_id(), policy, os.sched_param(0))
-    except (AttributeError, OSError):
-        pass
-
-
 class LiveScan:
     """Follows a run's results files from a background thread (see the module doc)."""
 
@@ -332,7 +319,7 @@ class LiveScan:
     # ------------------------------------------------------------------ the thread
 
     def _run(self) -> None:
-        _yield_to_k6()
+        yield_to_k6()
         try:
             self._follow()
         except BaseException as exc:  # noqa: BLE001 - handed to finish()'s caller
@@ -359,7 +346,7 @@ class LiveScan:
         while True:
             ended = self._done.is_set()  # before reading: all k6 wrote is then readable
             if ended:
-                _yield_to_k6(False)
+                yield_to_k6(False)
             moved = self._pump()
             if ended:
                 while self._pump():

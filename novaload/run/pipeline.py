@@ -378,6 +378,9 @@ def _import_in_background() -> None:
     import threading
 
     def work() -> None:
+        from novaload.sched import yield_to_k6
+
+        yield_to_k6()  # k6 has just started: it goes first
         for name in _AFTER_K6:
             with contextlib.suppress(Exception):  # the real import later reports any error
                 importlib.import_module(name)

@@ -237,9 +237,9 @@ class LiveScan:
         self.store_dir = store_dir
         self.poll_s = poll_s
         self._done = threading.Event()
+        self._abandoned = False
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
-        self._result: LiveResult | None = None
         self._followers = [_Follower(p) for p in self.paths]
         self._owners: Any = None
         self._origin: int | None = None
@@ -302,32 +302,49 @@ class LiveScan:
     def abandon(self) -> None:
         """The run failed before k6 ended normally: stop following (the thread ends on
         its own once the files stop growing; pipes are emptied until then)."""
+        self._abandoned = True
         self._done.set()
 
     def finish(self, timeout: float | None = None) -> LiveResult:
-        """k6 has exited: read what is left, return the scan (raises what went wrong)."""
+        """k6 has exited: read what is left, return the scan (raises what went wrong).
+
+        The rest is read here, in the caller's (ordinary) thread: the follower thread may
+        have been left behind by a busy k6 and cannot leave its idle policy."""
         self._done.set()
         if self._thread is not None:
             self._thread.join(timeout)
             if self._thread.is_alive():
                 raise TimeoutError("the live results scan did not finish in time")
-        if self._error is not None:
-            raise self._error
-        assert self._result is not None
-        return self._result
+        try:
+            if self._error is not None:
+                raise self._error
+            while self._pump():
+                pass
+            self._start_scanners(force=True)
+            for f in self._followers:
+                f.feed(final=True)
+            return self._finish()
+        finally:
+            self._close()
+
+    def _close(self) -> None:
+        for f in self._followers:
+            f.close()
 
     # ------------------------------------------------------------------ the thread
 
     def _run(self) -> None:
-        yield_to_k6()
+        # A file can wait on disk until k6 exits; a pipe cannot (k6 would wait on it).
+        pipes = any(stat.S_ISFIFO(p.stat().st_mode) for p in self.paths if p.exists())
+        yield_to_k6("BATCH" if pipes else "IDLE")
         try:
             self._follow()
         except BaseException as exc:  # noqa: BLE001 - handed to finish()'s caller
             self._error = exc
             self._discard()
         finally:
-            for f in self._followers:
-                f.close()
+            if self._abandoned:
+                self._close()
 
     def _discard(self) -> None:
         """After a failure keep emptying pipes until k6 ends, so k6 never blocks on them."""
@@ -343,21 +360,10 @@ class LiveScan:
                 time.sleep(self.poll_s)
 
     def _follow(self) -> None:
-        while True:
-            ended = self._done.is_set()  # before reading: all k6 wrote is then readable
-            if ended:
-                yield_to_k6(False)
-            moved = self._pump()
-            if ended:
-                while self._pump():
-                    pass
-                break
-            if not moved:
+        """Read as k6 writes until k6 has exited (what is left then is finish()'s)."""
+        while not self._done.is_set():
+            if not self._pump():
                 self._wait()
-        self._start_scanners(force=True)
-        for f in self._followers:
-            f.feed(final=True)
-        self._result = self._finish()
 
     def _wait(self) -> None:
         """Until there may be more to read. A file: ``poll_s``. A pipe: until k6 writes

@@ -100,20 +100,39 @@ def test_following_a_growing_output_gives_the_file_figures(k6_runs, tmp_path, ki
     _assert_same(got, expected)
 
 
-def test_the_scan_thread_lets_k6_go_first_while_following(tmp_path):
-    """SCHED_BATCH while k6 runs: waking up, the scan does not preempt k6's threads."""
-    live = LiveScan([tmp_path / "k6-results.json"], poll_s=0.005).start()
+@pytest.mark.parametrize("kind", ["file", "pipe"])
+def test_the_scan_thread_lets_k6_go_first_while_following(tmp_path, kind):
+    """A file's scan runs on CPU time nobody wants (SCHED_IDLE: it may fall behind, the
+    file waits on disk); a pipe's is batch work (SCHED_BATCH: it never preempts k6 but
+    keeps up, as k6 waits on a full pipe)."""
+    target = tmp_path / "k6-results.json"
+    if kind == "pipe":
+        os.mkfifo(target)
+    want = os.SCHED_BATCH if kind == "pipe" else os.SCHED_IDLE
+    live = LiveScan([target], poll_s=0.005).start()
     try:
         deadline = time.monotonic() + 10
         while live._thread is None or live._thread.native_id is None:
             assert time.monotonic() < deadline
             time.sleep(0.01)
         tid = live._thread.native_id
-        while os.sched_getscheduler(tid) != os.SCHED_BATCH and time.monotonic() < deadline:
+        while os.sched_getscheduler(tid) != want and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert os.sched_getscheduler(tid) == os.SCHED_BATCH
+        assert os.sched_getscheduler(tid) == want
     finally:
         live.abandon()
+
+
+def test_what_is_left_when_k6_exits_is_read_by_the_caller(k6_runs, tmp_path):
+    """The follower may be far behind (SCHED_IDLE on a busy machine): finish() reads the
+    rest in its own thread, whatever the follower got to."""
+    run = k6_runs("mixed.js")
+    target = tmp_path / "k6-results.json"
+    live = LiveScan([target], poll_s=3600).start()  # the follower looks once, then sleeps
+    time.sleep(0.1)
+    target.write_bytes(run.json.read_bytes())
+    got = ingest([target], k6_summary=run.export, live=live.finish(timeout=30))
+    _assert_same(got, ingest([run.json], k6_summary=run.export))
 
 
 def test_two_instances_share_one_time_origin(k6_runs, tmp_path):

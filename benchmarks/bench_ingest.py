@@ -19,7 +19,8 @@ input (the store keeps memory flat) and whether the figures equal the in-memory
 engine's; and, from real runs against nginx on loopback (``bench_run.py``), the
 seconds from k6's exit to the report files and requests/s against bare ``k6 run``.
 
-MB = 10^6 bytes of input. Peak RSS is the child's own ``ru_maxrss`` (``os.wait4``).
+MB = 10^6 bytes of input. Peak RSS is the child's own ``ru_maxrss`` (``os.wait4``); the
+inputs are built by another child, as a child's ``ru_maxrss`` starts at its parent's peak.
 The 1-minute load average is printed with every figure: on a shared 2-core machine
 a load above ~1 makes wall times unreliable, so compare CPU seconds too.
 
@@ -249,6 +250,13 @@ def measure_lib(path: Path) -> dict:
     return m
 
 
+def _own_peak_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def best_of(fn, path: Path, repeat: int) -> dict:
     runs = [fn(path) for _ in range(repeat)]
     best = min(runs, key=lambda m: m["wall_s"])
@@ -369,7 +377,11 @@ def main() -> None:
     ap.add_argument("--loop", metavar="FILE", help=argparse.SUPPRESS)
     ap.add_argument("--duckdb", metavar="FILE", help=argparse.SUPPRESS)
     ap.add_argument("--equal", metavar="FILE", help=argparse.SUPPRESS)
+    ap.add_argument("--build", metavar="GB", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.build:
+        sized_input(float(args.build))
+        return
     for flag, fn in (("loop", loop_child), ("duckdb", duckdb_child), ("equal", equal_child)):
         if getattr(args, flag):
             fn(getattr(args, flag))
@@ -385,7 +397,15 @@ def main() -> None:
     args.run_duration = args.run_duration or ("6s" if args.quick else "12s")
     args.run_repeat = args.run_repeat or (2 if args.quick else 8)
     sizes = [float(s) for s in args.sizes.split(",") if s.strip()]
+    # Inputs are built by a child: this process must stay small, because a child's
+    # ru_maxrss starts at its parent's high-water mark (the kernel keeps the larger of
+    # the forked memory's peak and its own across exec). Building 1.2 GB here once
+    # made every "peak RSS" below read 348 MiB, a tiny file's too.
+    for s in sizes:
+        subprocess.run([PY, __file__, "--build", f"{s:g}"], check=True)
     inputs = [sized_input(s) for s in sizes]
+    own = _own_peak_mib()
+    print(f"this process's peak RSS: {own:.0f} MiB (a child's peak below cannot read lower)")
     print(
         f"machine: {os.cpu_count()} cores; input: {ORIGIN}; warm cache; best of "
         f"{args.repeat}; load = 1-minute load average before each run"

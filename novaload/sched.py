@@ -3,31 +3,27 @@
 While k6 runs, anything novaload does on the same machine is taken from k6 (and from a
 local target it loads) when the CPUs are busy: on 2 cores even a thread that only woke
 every 50 ms cost k6 a measurable part of its rate. Threads that work during the run
-(the results scan, importing what the report needs) say how much they may wait:
+(the results scan, importing what the report needs) make themselves SCHED_BATCH: a
+batch thread that wakes does not preempt a running k6 thread but waits for its turn,
+and still gets its fair share, so it keeps up (k6 waits on a pipe it writes into).
 
-* ``IDLE`` (SCHED_IDLE): runs only on CPU time nobody else wants; the kernel counts a CPU
-  running it as free, so a k6 or target thread that wakes takes it at once. For work
-  that can fall behind and catch up after k6 exits (a results *file* stays on disk).
-* ``BATCH`` (SCHED_BATCH): does not preempt a running thread when it wakes, but gets its
-  fair share, so it keeps up. For work k6 waits on (a *pipe* k6 writes into).
-
-Linux applies policies per thread, so only the caller is affected. An unprivileged
-thread may not leave SCHED_IDLE, so work left when k6 exits is done by an ordinary
-thread (the live scan's caller). Best effort: where refused or missing nothing changes.
+Not SCHED_IDLE, though it would yield more: a Python thread holds the GIL while it runs
+Python code, and an idle-policy thread starved by a busy k6 while holding it stalls
+every other thread of novaload (the load-generator sampler lost 6 s of samples that
+way, with k6 pinned to one core), and an unprivileged thread can never leave the idle
+policy again. Linux applies policies per thread, so only the caller is affected. Best
+effort: where refused or missing nothing changes.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from typing import Literal
-
-Patience = Literal["IDLE", "BATCH"]
 
 
-def yield_to_k6(patience: Patience = "IDLE") -> None:
-    """Make the calling thread ``patience`` work (see the module doc)."""
-    policy = getattr(os, f"SCHED_{patience}", None)
+def yield_to_k6(yield_: bool = True) -> None:
+    """The calling thread becomes SCHED_BATCH (``yield_``) or an ordinary thread again."""
+    policy = getattr(os, "SCHED_BATCH" if yield_ else "SCHED_OTHER", None)
     if policy is None:
         return
     try:
@@ -36,4 +32,4 @@ def yield_to_k6(patience: Patience = "IDLE") -> None:
         pass
 
 
-__all__ = ["Patience", "yield_to_k6"]
+__all__ = ["yield_to_k6"]

@@ -308,8 +308,8 @@ class LiveScan:
     def finish(self, timeout: float | None = None) -> LiveResult:
         """k6 has exited: read what is left, return the scan (raises what went wrong).
 
-        The rest is read here, in the caller's (ordinary) thread: the follower thread may
-        have been left behind by a busy k6 and cannot leave its idle policy."""
+        The rest is read here, in the caller's ordinary thread, not by the follower
+        (batch work, which may have fallen behind a busy k6)."""
         self._done.set()
         if self._thread is not None:
             self._thread.join(timeout)
@@ -334,9 +334,7 @@ class LiveScan:
     # ------------------------------------------------------------------ the thread
 
     def _run(self) -> None:
-        # A file can wait on disk until k6 exits; a pipe cannot (k6 would wait on it).
-        pipes = any(stat.S_ISFIFO(p.stat().st_mode) for p in self.paths if p.exists())
-        yield_to_k6("BATCH" if pipes else "IDLE")
+        yield_to_k6()
         try:
             self._follow()
         except BaseException as exc:  # noqa: BLE001 - handed to finish()'s caller

@@ -380,7 +380,7 @@ def _import_in_background() -> None:
     def work() -> None:
         from novaload.sched import yield_to_k6
 
-        yield_to_k6("IDLE")  # k6 has just started: it goes first
+        yield_to_k6()  # k6 has just started: it goes first
         for name in _AFTER_K6:
             with contextlib.suppress(Exception):  # the real import later reports any error
                 importlib.import_module(name)

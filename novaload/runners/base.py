@@ -11,7 +11,7 @@ behind, whatever happens.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -106,6 +106,18 @@ class LiveStats:
     running: bool = True
 
 
+def joined_stdout(per_instance: Sequence[Sequence[str]]) -> str:
+    """k6's stdout for ``K6Execution.stdout``: one instance's lines as k6 printed them; a
+    split run's each instance's in turn, every line labelled ``[i/n]`` as in the logs."""
+    count = len(per_instance)
+    lines = [
+        f"[{index + 1}/{count}] {line}" if count > 1 else line
+        for index, instance in enumerate(per_instance)
+        for line in instance
+    ]
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
 # A progress observer gets a LiveStats per poll and human log lines.
 ProgressCallback = Callable[[LiveStats], None]
 
@@ -139,4 +151,5 @@ __all__ = [
     "ProgressCallback",
     "Runner",
     "RunnerFactory",
+    "joined_stdout",
 ]

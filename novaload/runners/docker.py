@@ -42,6 +42,7 @@ from novaload.runners.base import (
     ExecutionPlan,
     K6Execution,
     ProgressCallback,
+    joined_stdout,
 )
 from novaload.runners.health import ContainerProbe, sampling
 from novaload.runners.image import (
@@ -314,20 +315,8 @@ class DockerRunner:
             # Every instance's results land in the run folder, so a split run's thresholds are
             # judged again over the merged samples (as on Kubernetes): one slice's 99 is no verdict.
             thresholds_rejudged=count > 1 and all(inst.files.results.exists() for inst in instances),
-            stdout=_stdout(instances),
+            stdout=joined_stdout([inst.stdout for inst in instances]),
         )
-
-
-def _stdout(instances: list[_Instance]) -> str:
-    """k6's stdout as the local runner reports it; a split run's is each instance's in
-    turn, every line labelled ``[i/n]`` as in the logs."""
-    count = len(instances)
-    lines = [
-        f"[{inst.index + 1}/{count}] {line}" if count > 1 else line
-        for inst in instances
-        for line in inst.stdout
-    ]
-    return "\n".join(lines) + ("\n" if lines else "")
 
 
 def _supervise(instances: list[_Instance], interrupts: _Interrupts, console: _Console) -> bool:

@@ -5,7 +5,9 @@ in-cluster), choosing the mode (k6-operator ``TestRun`` when the CRD is installe
 plain Jobs, or as asked), creating the objects of :mod:`k8s_objects`, releasing the paused
 runners together through k6's REST API (Jobs mode; the operator starts its own), logs and
 live progress through the API server, interrupt handling, copying every runner's results
-into the run folder, and deleting everything it created whatever happens.
+into the run folder, and deleting everything it created whatever happens. The pod log is
+k6's log (stderr), streamed live; k6's stdout (its end-of-test summary) is copied with the
+results and returned in ``K6Execution.stdout``, as by the local and Docker runners.
 
 The run's exit code is the merged verdict: a runner that exits 99 only judged *its slice*
 of the thresholds, so 99 is re-judged over all runners' samples by the pipeline (when every
@@ -14,6 +16,7 @@ runner's results arrived); any other failure passes through.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -23,16 +26,16 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from novaload.errors import ExitCode, InputError, RunnerError, UsageError
 from novaload.redact import Redactor
 from novaload.runfolder import K6_LOG, K8S_RUNNERS_JSON, instance_file
 from novaload.runners import k8s_objects as objects
-from novaload.runners.base import ExecutionPlan, K6Execution, K8sOptions, ProgressCallback
+from novaload.runners.base import ExecutionPlan, K6Execution, K8sOptions, ProgressCallback, joined_stdout
 from novaload.runners.k6api import combine
 from novaload.runners.signals import signals_to
 
@@ -269,6 +272,8 @@ class _Runner:
     log_thread: threading.Thread | None = None
     failure: str | None = None  # why the pod cannot run (image, scheduling)
     probe: str = ""  # what the last readiness probe found
+    own_log: IO[str] | None = None  # k6-<i>of<n>.log (a split run's runners only)
+    stdout: list[str] = field(default_factory=list)  # k6's stdout lines, redacted
 
     @property
     def prefix(self) -> str:
@@ -285,16 +290,31 @@ class _Interrupts:
 
 
 class _Console:
-    def __init__(self, sink: LogCallback, combined: Any) -> None:
+    """Serialises lines from several runners onto the console, ``k6.log`` and each runner's
+    own log."""
+
+    def __init__(self, sink: LogCallback, combined: IO[str]) -> None:
         self._sink = sink
         self._combined = combined
         self._lock = threading.Lock()
 
-    def line(self, text: str) -> None:
+    def line(self, text: str, prefix: str = "", own: IO[str] | None = None, *, show: bool = True) -> None:
+        """``prefix + text`` to ``k6.log`` and, if ``show``, the console; ``text`` to ``own``.
+
+        Never raises: a full disk, a failing sink or a log closed after a log thread's
+        bounded join loses the line, not the run.
+        """
         with self._lock:
-            self._combined.write(text + "\n")
-            self._combined.flush()
-            self._sink(text)
+            if own is not None:
+                with contextlib.suppress(OSError, ValueError):
+                    own.write(text + "\n")
+                    own.flush()
+            with contextlib.suppress(OSError, ValueError):
+                self._combined.write(prefix + text + "\n")
+                self._combined.flush()
+            if show:
+                with contextlib.suppress(Exception):
+                    self._sink(prefix + text)
 
 
 def _print_line(text: str) -> None:
@@ -437,8 +457,17 @@ class _Run:
         log_path = self.plan.run_dir.resolve() / LOG_NAME
         failure: RunnerError | None = None
         try:
-            with open(log_path, "w", encoding="utf-8") as combined, signals_to(self.interrupts.hit):
+            with (
+                open(log_path, "w", encoding="utf-8") as combined,
+                contextlib.ExitStack() as own_logs,
+                signals_to(self.interrupts.hit),
+            ):
                 self.console = _Console(self.on_log, combined)
+                if self.count > 1:  # one runner's own log is k6.log itself
+                    for r in self.runners:
+                        r.own_log = own_logs.enter_context(
+                            open(self._local(r, LOG_NAME), "w", encoding="utf-8")
+                        )
                 self._create()
                 self.console.line(
                     f"k8s: {self.count} runner(s) in namespace {self.cluster.namespace} "
@@ -499,6 +528,7 @@ class _Run:
             killed=self.killed,
             instances=self.count,
             notes=self.notes,
+            stdout=joined_stdout([r.stdout for r in self.runners]),
         )
 
     def _local(self, r: _Runner, name: str) -> Path:
@@ -855,25 +885,22 @@ class _Run:
             time.sleep(0.25)
 
     def _stream_logs(self, r: _Runner) -> None:
+        """A runner's pod log (k6's stderr: the wrapper keeps its stdout apart) to its own
+        log, ``k6.log`` and the console, as it comes."""
         assert r.pod is not None
-        path = self._local(r, LOG_NAME)
-        with open(path, "w", encoding="utf-8") as own:
-            try:
-                resp = self._open_log(r.pod)
-                buffer = b""
-                for chunk in resp.stream(4096):
-                    buffer += chunk
-                    *lines, buffer = buffer.split(b"\n")
-                    for raw in lines:
-                        line = self.redactor(raw.decode("utf-8", "replace").rstrip("\r"))
-                        own.write(line + "\n")
-                        self.console.line(r.prefix + line)
-                if buffer:
-                    line = self.redactor(buffer.decode("utf-8", "replace"))
-                    own.write(line + "\n")
-                    self.console.line(r.prefix + line)
-            except Exception as exc:  # noqa: BLE001 - logs are best effort; exit codes and results count
-                self.console.line(f"{r.prefix}(log stream ended: {str(exc).strip()[:120]})")
+        try:
+            resp = self._open_log(r.pod)
+            buffer = b""
+            for chunk in resp.stream(4096):
+                buffer += chunk
+                *lines, buffer = buffer.split(b"\n")
+                for raw in lines:
+                    line = self.redactor(raw.decode("utf-8", "replace").rstrip("\r"))
+                    self.console.line(line, r.prefix, r.own_log)
+            if buffer:
+                self.console.line(self.redactor(buffer.decode("utf-8", "replace")), r.prefix, r.own_log)
+        except Exception as exc:  # noqa: BLE001 - logs are best effort; exit codes and results count
+            self.console.line(f"(log stream ended: {str(exc).strip()[:120]})", r.prefix)
 
     # -- collecting and deleting --
 
@@ -890,6 +917,35 @@ class _Run:
                 self.console.line(
                     f"{r.prefix}results of runner {r.index + 1}/{self.count} could not be copied: {str(exc)[:160]}"
                 )
+            self._collect_stdout(r)
+
+    def _collect_stdout(self, r: _Runner) -> None:
+        """k6's stdout, which the wrapper writes into the results folder, into ``r.stdout``
+        and the logs (not the console: the caller prints it after the run, as k6 does)."""
+        from kubernetes.client.exceptions import ApiException
+
+        assert r.pod is not None
+        try:
+            resp = self.cluster.proxy(
+                "GET", r.pod, self._collect_port(r), objects.STDOUT_FILE, timeout=(10, 120)
+            )
+            try:
+                data: bytes = resp.data
+            finally:
+                resp.release_conn()
+        except self.errors as exc:
+            # 404: an --image whose wrapper predates the file; its k6 printed into the pod
+            # log, which was streamed.
+            if not (isinstance(exc, ApiException) and exc.status == 404):
+                self.console.line(f"k6's stdout could not be copied: {str(exc)[:160]}", r.prefix)
+            return
+        lines = data.decode("utf-8", "replace").split("\n")
+        if lines[-1] == "":
+            lines.pop()
+        for raw in lines:
+            line = self.redactor(raw.rstrip("\r"))
+            r.stdout.append(line)
+            self.console.line(line, r.prefix, r.own_log, show=False)
 
     def _download(self, r: _Runner, remote: str, local_name: str, *, required: bool = False) -> None:
         from kubernetes.client.exceptions import ApiException

@@ -9,11 +9,14 @@ on a one-node cluster such as k8s-local is the engine the kubelet runs pods from
 * ``/usr/local/bin/k6``: the wrapper, first on ``PATH`` so both novaload's Jobs and the
   operator's runner Jobs (``command: [k6, run, ...]``) go through it.
 
-The wrapper runs ``k6 run`` unchanged, records its exit code next to the results in
-``$NOVALOAD_RESULTS_DIR`` and serves that folder (busybox ``httpd``) until novaload has
-copied it through the API server's pod proxy and requested ``/cgi-bin/release``, or
-``$NOVALOAD_HOLD_S`` seconds passed; then it exits with k6's code, so the Job and the
-operator see k6's verdict. Every other k6 command passes straight through.
+The wrapper runs ``k6 run`` unchanged, its stdout (the end-of-test summary, handleSummary's
+``stdout``) into a file ``stdout`` in ``$NOVALOAD_RESULTS_DIR``, next to the results: a pod's
+log mixes the container's stdout and stderr, so the log keeps k6's log (stderr) alone and
+novaload copies the stdout with the results (the Docker runner reads the two streams apart).
+It records k6's exit code there too and serves that folder (busybox ``httpd``) until
+novaload has copied it through the API server's pod proxy and requested
+``/cgi-bin/release``, or ``$NOVALOAD_HOLD_S`` seconds passed; then it exits with k6's code,
+so the Job and the operator see k6's verdict. Every other k6 command passes straight through.
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ if ! kill -0 "$server" 2>/dev/null; then
   echo "novaload: the results server cannot listen on ${NOVALOAD_COLLECT_ADDRESS:-0.0.0.0:6566}" >&2
   exit 106
 fi
-/usr/bin/k6 "$@"
+/usr/bin/k6 "$@" > "$dir/stdout"
 code=$?
 echo "$code" > "$dir/exit-code.tmp" && busybox mv "$dir/exit-code.tmp" "$dir/exit-code"
 waited=0

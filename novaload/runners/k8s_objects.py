@@ -10,7 +10,9 @@ Every runner writes its raw results, summaries and exit code into an ``emptyDir`
 :data:`RESULTS_DIR` and then *holds*: the image's ``k6`` wrapper (:mod:`k8s_image`) serves
 that folder over HTTP until novaload has copied it through the API server's pod proxy and
 released it (or a hold deadline passes). Pod logs are size-limited and are not a transport
-for samples.
+for samples. k6's stdout (its end-of-test summary, handleSummary's ``stdout``) goes into that
+folder too: the pod log API mixes a container's stdout and stderr, so the log then carries
+k6's log (stderr) alone.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ RESULTS_FILE = K6_RESULTS
 SUMMARY_FILE = K6_SUMMARY  # handleSummary's file (NOVALOAD_K6_SUMMARY)
 SUMMARY_EXPORT_FILE = K6_SUMMARY_EXPORT
 EXIT_CODE_FILE = "exit-code"  # written by the wrapper once k6 has exited
+STDOUT_FILE = "stdout"  # k6's stdout, kept out of the pod log by the wrapper
 READY_FILE = "ready"  # served from the start: the results server is up
 RELEASE_PATH = "cgi-bin/release"  # the wrapper stops holding once this is requested
 
@@ -358,6 +361,7 @@ __all__ = [
     "RUN_ID_ANNOTATION",
     "RUN_LABEL",
     "SUMMARY_EXPORT_FILE",
+    "STDOUT_FILE",
     "SUMMARY_FILE",
     "TESTRUN_CRD",
     "RunnerPorts",

@@ -8,14 +8,16 @@ machine's loopback; every run is bounded (a fixed number of iterations or second
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
-from conftest import FAILING_RUNNER, Target, cluster_for
+from conftest import FAILING_RUNNER, Target, cluster_for, host_ip
 
 from novaload.run.pipeline import RunOutcome, SilentObserver, run_test
 from novaload.run.prepare import RunRequest
@@ -351,4 +353,45 @@ def test_a_script_above_the_configmap_limit_is_refused_before_anything_is_create
     assert proc.returncode == 2, proc.stderr
     assert "a ConfigMap holds at most 1024 KiB" in proc.stderr
     assert "Traceback" not in proc.stderr
+    _assert_nothing_left(namespace)
+
+
+HANDLE_SUMMARY_STDOUT = """
+export const options = { vus: 2, iterations: 2 };  // one VU and one iteration per runner of two
+export default function () {}
+export function handleSummary(data) {
+  return { stdout: 'STDOUT-MARKER ' + data.metrics.iterations.values.count + ' ' + __ENV.NOVALOAD_BASE_URL + '\\n' };
+}
+"""
+
+
+@pytest.mark.parametrize("n", [1, 2], ids=["one-runner", "two-runners"])
+def test_run_prints_k6s_stdout_as_k6_does_with_secrets_masked(tmp_path: Path, namespace: str, n: int) -> None:
+    """handleSummary's stdout is printed once, after the run, as by the local and Docker
+    runners: a split run prints each runner's in turn, every line labelled ``[i/N]``."""
+    password = f"pw-{uuid.uuid4().hex[:10]}"
+    script = _script(tmp_path, body=HANDLE_SUMMARY_STDOUT)
+    out = tmp_path / "run"
+    # Nothing is requested: the URL only carries a secret into the script's environment.
+    target = f"http://probe:{password}@{host_ip()}:9"
+    proc = subprocess.run(
+        [sys.executable, "-m", "novaload", "run", str(script), "--runner", "k8s", "--parallelism", str(n),
+         "--k8s-mode", "jobs", "--namespace", namespace, "--target", target, "-o", str(out)],
+        capture_output=True, text=True, timeout=180, cwd=tmp_path, env={**os.environ, "NO_COLOR": "1"},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    masked = f"http://***@{host_ip()}:9"
+    expected = (
+        [f"STDOUT-MARKER 2 {masked}"] if n == 1 else [f"[{i}/2] STDOUT-MARKER 1 {masked}" for i in (1, 2)]
+    )
+    # Printed once (not also streamed with the runners' logs), the run's verdict after it.
+    assert [line for line in proc.stdout.splitlines() if "STDOUT-MARKER" in line] == expected
+    assert "STDOUT-MARKER" not in proc.stderr
+    assert proc.stdout.rindex("STDOUT-MARKER") < proc.stdout.index("exit 0")
+    log = (out / "k6.log").read_text()
+    assert expected[-1] in log.splitlines()  # the logs keep it too
+    # One runner's own log is k6.log itself, written once (not through a second handle
+    # that overwrote novaload's lines).
+    assert log.startswith("k8s: ") and "\0" not in log, log
+    assert password not in proc.stdout + proc.stderr + log
     _assert_nothing_left(namespace)

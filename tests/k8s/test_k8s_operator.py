@@ -172,6 +172,12 @@ def test_operator_mode_runs_merges_and_cleans_up(
     assert summary["metrics"]["http_reqs"]["count"] == 40 == bridge_target.requests
     # The initializer ran `k6 archive` and `k6 inspect` under `sh -c` in novaload's image.
     assert operator.inspected[runners["name"]]["maxVUs"] == 4
+    # Each runner's end-of-test summary (k6's stdout, kept out of the pod log by the
+    # wrapper), labelled as a split Docker run's.
+    for i in (1, 2):
+        assert any(
+            line.startswith(f"[{i}/2] ") and "http_reqs" in line for line in outcome.k6_stdout.splitlines()
+        ), outcome.k6_stdout
     # The runner Jobs were the operator's, with its command line around novaload's args.
     (job, *_) = operator.jobs_created[runners["name"]]
     command = job["spec"]["template"]["spec"]["containers"][0]["command"]

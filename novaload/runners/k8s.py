@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from novaload.errors import ExitCode, InputError, RunnerError, UsageError
-from novaload.redact import Redactor
+from novaload.redact import Redactor, safe_url
 from novaload.runfolder import K6_LOG, K8S_RUNNERS_JSON, instance_file
 from novaload.runners import k8s_objects as objects
 from novaload.runners.base import ExecutionPlan, K6Execution, K8sOptions, ProgressCallback, joined_stdout
@@ -351,7 +351,7 @@ class K8sRunner:
             )
         if not options.host_network and _is_loopback(plan.env.get("NOVALOAD_BASE_URL")):
             self.on_log(
-                f"warning: the target {plan.env['NOVALOAD_BASE_URL']} is on loopback, which runner pods on "
+                f"warning: the target {safe_url(plan.env['NOVALOAD_BASE_URL'])} is on loopback, which runner pods on "
                 "the pod network cannot reach: add --host-network"
             )
         payload = script_payload(plan)

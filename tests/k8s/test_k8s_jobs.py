@@ -395,3 +395,35 @@ def test_run_prints_k6s_stdout_as_k6_does_with_secrets_masked(tmp_path: Path, na
     assert log.startswith("k8s: ") and "\0" not in log, log
     assert password not in proc.stdout + proc.stderr + log
     _assert_nothing_left(namespace)
+
+
+def test_the_loopback_warning_names_the_target_without_its_credentials(
+    tmp_path: Path, namespace: str
+) -> None:
+    """The warning comes before anything is created; a script above the ConfigMap limit
+    then ends the run right there."""
+    from novaload.errors import InputError
+    from novaload.runners.base import ExecutionPlan
+    from novaload.runners.k8s import K8sRunner
+
+    password = f"pw-{uuid.uuid4().hex[:10]}"
+    script = tmp_path / "big.js"
+    script.write_text("// " + "x" * (1100 * 1024) + "\nexport default function () {}\n")
+    plan = ExecutionPlan(
+        run_id="loopback-warning",
+        script=script,
+        run_dir=tmp_path / "run",
+        k6_args=(),
+        env={"NOVALOAD_BASE_URL": f"http://probe:{password}@127.0.0.1:9"},
+        k6_binary="k6",
+        secrets=(password,),
+        kubernetes=K8sOptions(namespace=namespace, mode="jobs"),
+    )
+    lines: list[str] = []
+    with pytest.raises(InputError, match="ConfigMap"):
+        K8sRunner(on_log=lines.append).run(plan)
+    assert lines == [
+        "warning: the target http://127.0.0.1:9 is on loopback, which runner pods on the pod network "
+        "cannot reach: add --host-network"
+    ]
+    _assert_nothing_left(namespace)

@@ -46,6 +46,19 @@ def k6_path() -> str | None:
     return shutil.which("k6")
 
 
+def same_as_k6(key: str, ours: float | None, k6s: float | None) -> bool:
+    """One value of k6's summary against novaload's: ``avg`` within 1e-12 (k6 adds the
+    samples in arrival order, novaload pairwise); any other value equal, or one ulp off
+    where k6's JavaScript summary printed a double in a form that does not round-trip
+    (README: "The results engine"; seen on a p(95): 0.1334366999999997 from k6,
+    0.13343669999999969 exact)."""
+    if ours is None or k6s is None:
+        return ours == k6s
+    if key == "avg":
+        return abs(ours - k6s) <= 1e-12 * abs(k6s)
+    return ours == k6s or abs(ours - k6s) <= math.ulp(k6s)
+
+
 def k6_percentile(values: Sequence[float], p: float) -> float:
     """The reference: k6's TrendSink.P (linear interpolation between closest ranks) in
     plain Python, to check novaload's figures against without using novaload's code."""

@@ -11,13 +11,13 @@ the same run (same metrics, same keys, same verdicts); no traceback.
 from __future__ import annotations
 
 import json
-import math
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from support import same_as_k6
 
 from .conftest import SCRIPTS, stage
 
@@ -46,16 +46,7 @@ def summary_mismatches(ours: dict, export: dict) -> list[str]:
             bad.append(f"{name}: keys k6 {sorted(keys_t)} != novaload {sorted(keys_m)}")
         for key in sorted(keys_t & keys_m):
             t, m = theirs[key], mine[key]
-            # avg: k6 adds the samples in arrival order, novaload pairwise. Any other value:
-            # equal, or one ulp off where k6's JavaScript summary printed a double in a form
-            # that does not round-trip (README: "The results engine").
-            if m is None or t is None:
-                same = m == t
-            elif key == "avg":
-                same = abs(m - t) <= 1e-12 * abs(t)
-            else:
-                same = m == t or abs(m - t) <= math.ulp(t)
-            if not same:
+            if not same_as_k6(key, m, t):
                 bad.append(f"{name}.{key}: k6 {t!r} != novaload {m!r}")
         verdicts_t = {e: not failed for e, failed in theirs.get("thresholds", {}).items()}
         verdicts_m = {e: v["ok"] for e, v in mine.get("thresholds", {}).items()}

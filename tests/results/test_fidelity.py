@@ -7,6 +7,7 @@ import json
 import shutil
 
 import pytest
+from support import same_as_k6
 
 from novaload.results.ingest import ingest
 from novaload.results.summary import load_k6_summary, summary_document
@@ -33,10 +34,7 @@ def _mismatches(ours: dict, export: dict) -> list[str]:
                         bad.append(f"{name} {expr}: k6 failed={failed}, ours ok={ok}")
                 continue
             got = mine.get(key)
-            if key == "avg":
-                if got is None or abs(got - theirs) > 1e-12 * abs(theirs):
-                    bad.append(f"{name}.avg {got!r} != {theirs!r}")
-            elif got != theirs:
+            if not same_as_k6(key, got, theirs):
                 bad.append(f"{name}.{key} {got!r} != {theirs!r}")
     return bad
 

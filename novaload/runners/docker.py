@@ -580,10 +580,19 @@ def _remove_all(instances: list[_Instance]) -> None:
 
 def remove_leftovers(run_id: str | None = None, client: docker.DockerClient | None = None) -> int:
     """Remove every container novaload created (only ``run_id``'s if given); return how many."""
+    import docker
+
     client = client or docker_client()
     removed = 0
-    for container in client.containers.list(all=True, filters={"label": label_filters(run_id)}):
-        container.remove(force=True)
+    # ignore_removed: the list is inspected container by container, and one may go (its
+    # own run's cleanup, a watchdog) between the listing and its inspection
+    for container in client.containers.list(
+        all=True, filters={"label": label_filters(run_id)}, ignore_removed=True
+    ):
+        try:
+            container.remove(force=True)
+        except docker.errors.NotFound:
+            continue
         removed += 1
     return removed
 

@@ -139,7 +139,12 @@ def no_leftovers(docker_engine: None) -> Iterator[list[str]]:
     yield run_ids
     client = docker_client()
     left = {
-        run_id: [c.name for c in client.containers.list(all=True, filters={"label": label_filters(run_id)})]
+        run_id: [
+            c.name
+            for c in client.containers.list(
+                all=True, filters={"label": label_filters(run_id)}, ignore_removed=True
+            )
+        ]
         for run_id in run_ids
     }
     client.close()

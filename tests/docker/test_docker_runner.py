@@ -498,8 +498,16 @@ def test_remove_leftovers_removes_one_runs_containers(k6_image: str) -> None:
         )
     try:
         assert remove_leftovers(ours) == 2
-        assert client.containers.list(all=True, filters={"label": label_filters(ours)}) == []
-        assert len(client.containers.list(all=True, filters={"label": label_filters(other)})) == 1
+        assert (
+            client.containers.list(all=True, filters={"label": label_filters(ours)}, ignore_removed=True)
+            == []
+        )
+        assert (
+            len(
+                client.containers.list(all=True, filters={"label": label_filters(other)}, ignore_removed=True)
+            )
+            == 1
+        )
     finally:
         assert remove_leftovers(other, client=client) == 1
         client.close()

@@ -188,7 +188,10 @@ class Probe:
             filters.append(f"{runner.OWNER_PID_LABEL}={owner_pid}")
         client = docker_client()
         try:
-            return [c.name for c in client.containers.list(all=True, filters={"label": filters})]
+            return [
+                c.name
+                for c in client.containers.list(all=True, filters={"label": filters}, ignore_removed=True)
+            ]
         finally:
             client.close()
 

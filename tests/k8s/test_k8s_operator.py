@@ -9,6 +9,8 @@ the way k6-operator's ``initializer.go`` and ``runner.go`` do, starts them and m
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import time
@@ -43,10 +45,25 @@ def _crd_file() -> Path | None:
     return next((Path(c) for c in candidates if c and Path(c).is_file()), None)
 
 
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    with path.open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 @pytest.fixture(scope="session")
-def testrun_crd(cluster_available: bool) -> Iterator[None]:
-    """The TestRun CRD for the whole session (installed once: a CRD being deleted while
-    another test creates TestRuns makes every call about them 404)."""
+def testrun_crd(cluster_available: bool, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The TestRun CRD for the whole test run (installed once: a CRD being deleted while
+    another test creates TestRuns makes every call about them 404).
+
+    Each pytest-xdist worker is a session of its own, so the workers share it through a
+    lock and a count of users in the folder they share: the first installs it (unless it
+    was there before the run), the last one out removes what this run installed. Two
+    workers creating it at once made one of them fail with 409 AlreadyExists."""
     from kubernetes import client
 
     from novaload.runners.k8s import connect
@@ -57,6 +74,10 @@ def testrun_crd(cluster_available: bool) -> Iterator[None]:
     )
     assert crd_file is not None
     api = client.ApiextensionsV1Api(connect(K8sOptions()).api)
+    # under xdist every worker of this run has its basetemp in one folder; alone, its own
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    lock, users, ours = shared / "testrun-crd.lock", shared / "testrun-crd.users", shared / "testrun-crd.ours"
 
     def current() -> object | None:
         try:
@@ -70,12 +91,17 @@ def testrun_crd(cluster_available: bool) -> Iterator[None]:
                 return
             time.sleep(0.2)
 
-    existing = current()
-    if existing is not None and existing.metadata.deletion_timestamp is not None:
-        wait_until_gone()  # a previous session's, on its way out
-        existing = None
-    if existing is None:
-        api.create_custom_resource_definition(yaml.safe_load(crd_file.read_text()))
+    with _locked(lock):
+        count = int(users.read_text() or 0) if users.exists() else 0
+        if count == 0:
+            existing = current()
+            if existing is not None and existing.metadata.deletion_timestamp is not None:
+                wait_until_gone()  # a previous session's, on its way out
+                existing = None
+            if existing is None:
+                api.create_custom_resource_definition(yaml.safe_load(crd_file.read_text()))
+                ours.write_text("yes")
+        users.write_text(str(count + 1))
     for _ in range(100):
         found = current()
         conditions = (found.status.conditions if found is not None else None) or []
@@ -85,9 +111,13 @@ def testrun_crd(cluster_available: bool) -> Iterator[None]:
     try:
         yield
     finally:
-        if existing is None:
-            api.delete_custom_resource_definition(objects.TESTRUN_CRD)
-            wait_until_gone()
+        with _locked(lock):
+            count = int(users.read_text()) - 1
+            users.write_text(str(count))
+            if count == 0 and ours.exists():
+                ours.unlink()
+                api.delete_custom_resource_definition(objects.TESTRUN_CRD)
+                wait_until_gone()
 
 
 SCRIPT = """

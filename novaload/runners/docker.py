@@ -24,7 +24,6 @@ import json
 import os
 import re
 import shutil
-import sys
 import threading
 import time
 import urllib.request
@@ -44,6 +43,7 @@ from novaload.runners.base import (
     ProgressCallback,
     joined_stdout,
 )
+from novaload.runners.console import InstanceConsole, LogCallback, print_line
 from novaload.runners.health import ContainerProbe, sampling
 from novaload.runners.image import (
     BUILD_HINT,
@@ -74,8 +74,6 @@ if TYPE_CHECKING:
 
 _API_PORT_IN_CONTAINER = 6565  # only on a named network, where ports are published
 _API_TIMEOUT_S = 1.0
-
-LogCallback = Callable[[str], None]
 
 
 # ---- pure helpers (unit-tested without Docker) -------------------------------------------
@@ -185,37 +183,6 @@ class _Interrupts:
         self.wake.set()
 
 
-class _Console:
-    """Serialises log lines from several instances onto the console, ``k6.log`` and each
-    instance's own log."""
-
-    def __init__(self, sink: LogCallback, combined: IO[str]) -> None:
-        self._sink = sink
-        self._combined = combined
-        self._lock = threading.Lock()
-
-    def line(self, text: str, prefix: str = "", own: IO[str] | None = None, *, show: bool = True) -> None:
-        """``prefix + text`` to ``k6.log`` and, if ``show``, the console; ``text`` to ``own``.
-
-        Never raises: a full disk or a failing sink loses the line, not the run.
-        """
-        with self._lock:
-            if own is not None:
-                with contextlib.suppress(OSError, ValueError):
-                    own.write(text + "\n")
-                    own.flush()
-            with contextlib.suppress(OSError, ValueError):
-                self._combined.write(prefix + text + "\n")
-                self._combined.flush()
-            if show:
-                with contextlib.suppress(Exception):
-                    self._sink(prefix + text)
-
-
-def _print_line(text: str) -> None:
-    print(text, file=sys.stdout, flush=True)
-
-
 class DockerRunner:
     """Runs k6 in ``plan.parallelism`` containers and supervises them to the end.
 
@@ -235,7 +202,7 @@ class DockerRunner:
         poll_interval_s: float = 1.0,
         client_factory: Callable[[], docker.DockerClient] = docker_client,
     ) -> None:
-        self.on_log = on_log or _print_line
+        self.on_log = on_log or print_line
         self._poll_interval_s = poll_interval_s
         self._client_factory = client_factory
 
@@ -265,7 +232,7 @@ class DockerRunner:
                 contextlib.ExitStack() as own_logs,
                 signals_to(interrupts.hit),
             ):
-                console = _Console(self.on_log, combined)
+                console = InstanceConsole(self.on_log, combined)
                 for index in range(count):  # create all, then start all back to back
                     instances.append(_create(client, image, plan, index, count))
                 _start_all(instances, Redactor(plan.secrets), console, interrupts, own_logs)
@@ -319,7 +286,7 @@ class DockerRunner:
         )
 
 
-def _supervise(instances: list[_Instance], interrupts: _Interrupts, console: _Console) -> bool:
+def _supervise(instances: list[_Instance], interrupts: _Interrupts, console: InstanceConsole) -> bool:
     """Wait for every container to exit, forwarding interrupts; True if k6 was killed.
 
     Signals are only counted by the handler and acted on here, so no Docker API
@@ -438,7 +405,7 @@ def _create(
 def _start_all(
     instances: list[_Instance],
     redactor: Redactor,
-    console: _Console,
+    console: InstanceConsole,
     interrupts: _Interrupts,
     own_logs: contextlib.ExitStack,
 ) -> None:
@@ -472,7 +439,7 @@ def _start_all(
             thread.start()
 
 
-def _release_when_ready(instances: list[_Instance], console: _Console) -> bool:
+def _release_when_ready(instances: list[_Instance], console: InstanceConsole) -> bool:
     """Resume every paused instance once all REST APIs answer; True when done with releasing.
 
     If an instance exits before the release (e.g. a script error in init), the
@@ -521,7 +488,9 @@ def _wait_exit(inst: _Instance, interrupts: _Interrupts) -> None:
     interrupts.wake.set()
 
 
-def _stream_logs(inst: _Instance, prefix: str, redactor: Redactor, console: _Console, stdout: bool) -> None:
+def _stream_logs(
+    inst: _Instance, prefix: str, redactor: Redactor, console: InstanceConsole, stdout: bool
+) -> None:
     """Follow one of a container's streams to its own log and ``k6.log``: stderr (k6's log)
     also to the console as it comes, stdout (the end-of-test summary) into ``inst.stdout``.
 

@@ -36,13 +36,13 @@ from novaload.redact import Redactor, safe_url
 from novaload.runfolder import K6_LOG, K8S_RUNNERS_JSON, instance_file
 from novaload.runners import k8s_objects as objects
 from novaload.runners.base import ExecutionPlan, K6Execution, K8sOptions, ProgressCallback, joined_stdout
+from novaload.runners.console import InstanceConsole, LogCallback, print_line
 from novaload.runners.k6api import combine
 from novaload.runners.signals import signals_to
 
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient
 
-LogCallback = Callable[[str], None]
 LOG_NAME = K6_LOG
 RUNNERS_FILE = K8S_RUNNERS_JSON
 _POLL_S = 0.5
@@ -289,45 +289,13 @@ class _Interrupts:
         self.count += 1
 
 
-class _Console:
-    """Serialises lines from several runners onto the console, ``k6.log`` and each runner's
-    own log."""
-
-    def __init__(self, sink: LogCallback, combined: IO[str]) -> None:
-        self._sink = sink
-        self._combined = combined
-        self._lock = threading.Lock()
-
-    def line(self, text: str, prefix: str = "", own: IO[str] | None = None, *, show: bool = True) -> None:
-        """``prefix + text`` to ``k6.log`` and, if ``show``, the console; ``text`` to ``own``.
-
-        Never raises: a full disk, a failing sink or a log closed after a log thread's
-        bounded join loses the line, not the run.
-        """
-        with self._lock:
-            if own is not None:
-                with contextlib.suppress(OSError, ValueError):
-                    own.write(text + "\n")
-                    own.flush()
-            with contextlib.suppress(OSError, ValueError):
-                self._combined.write(prefix + text + "\n")
-                self._combined.flush()
-            if show:
-                with contextlib.suppress(Exception):
-                    self._sink(prefix + text)
-
-
-def _print_line(text: str) -> None:
-    print(text, flush=True)
-
-
 class K8sRunner:
     """Runs k6 as ``plan.parallelism`` runner pods in a Kubernetes cluster."""
 
     name = "k8s"
 
     def __init__(self, on_log: LogCallback | None = None, *, poll_interval_s: float = 1.0) -> None:
-        self.on_log = on_log or _print_line
+        self.on_log = on_log or print_line
         self._poll_interval_s = poll_interval_s
 
     def check(self, image: str | None = None) -> None:
@@ -462,7 +430,7 @@ class _Run:
                 contextlib.ExitStack() as own_logs,
                 signals_to(self.interrupts.hit),
             ):
-                self.console = _Console(self.on_log, combined)
+                self.console = InstanceConsole(self.on_log, combined)
                 if self.count > 1:  # one runner's own log is k6.log itself
                     for r in self.runners:
                         r.own_log = own_logs.enter_context(

@@ -23,7 +23,6 @@ import os
 import signal
 import subprocess
 import threading
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import IO
 
@@ -31,11 +30,10 @@ from novaload.lifetime import die_with_parent
 from novaload.redact import Redactor
 from novaload.runfolder import K6_LOG, create_new_file
 from novaload.runners.base import ExecutionPlan, K6Execution, ProgressCallback
+from novaload.runners.console import LogCallback
 from novaload.runners.health import ProcessProbe, sampling
 from novaload.runners.k6api import K6ApiPoller
 from novaload.runners.ports import free_port
-
-LogCallback = Callable[[str], None]
 
 
 class _Interrupts:

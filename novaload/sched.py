@@ -21,13 +21,12 @@ import os
 import threading
 
 
-def yield_to_k6(yield_: bool = True) -> None:
-    """The calling thread becomes SCHED_BATCH (``yield_``) or an ordinary thread again."""
-    policy = getattr(os, "SCHED_BATCH" if yield_ else "SCHED_OTHER", None)
-    if policy is None:
+def yield_to_k6() -> None:
+    """The calling thread becomes SCHED_BATCH (see the module doc)."""
+    if not hasattr(os, "SCHED_BATCH"):
         return
     try:
-        os.sched_setscheduler(threading.get_native_id(), policy, os.sched_param(0))
+        os.sched_setscheduler(threading.get_native_id(), os.SCHED_BATCH, os.sched_param(0))
     except OSError:
         pass
 

@@ -113,9 +113,13 @@ class _Follower:
         while size - self.have < need:
             size *= 2
         if size != len(self.buf):
-            grown = bytearray(size)
-            grown[: self.have] = memoryview(self.buf)[: self.have]
-            self.buf = grown
+            self._resize(size)
+
+    def _resize(self, size: int) -> None:
+        """A new buffer of ``size`` bytes holding the text not yet fed."""
+        fresh = bytearray(size)
+        fresh[: self.have] = memoryview(self.buf)[: self.have]
+        self.buf = fresh
 
     def read(self) -> int:
         """Append what was written since the last call (decompressed) to the buffer;
@@ -125,7 +129,7 @@ class _Follower:
         assert self.fd is not None
         try:
             if self.gzip is False:
-                self._room(1 if self.have < len(self.buf) else len(self.buf))
+                self._room(1)  # doubles a full buffer
                 with memoryview(self.buf) as view:
                     n = os.readv(self.fd, [view[self.have :]])
                 self.have += n
@@ -208,9 +212,7 @@ class _Follower:
         self.have = rest
         self.first_checked = 0
         if len(self.buf) > BUFFER_BYTES and rest <= BUFFER_BYTES // 2:  # grew before the scanner existed
-            small = bytearray(BUFFER_BYTES)
-            small[:rest] = memoryview(self.buf)[:rest]
-            self.buf = small
+            self._resize(BUFFER_BYTES)
 
     def close(self) -> None:
         if self.fd is not None:

@@ -6,5 +6,13 @@ cannot be compiled, novaload falls back to the (slower, equally exact) DuckDB sc
 
 from setuptools import Extension, setup
 
-setup(ext_modules=[Extension("novaload.results._k6fast", ["novaload/results/_k6fast.c"],
-                             extra_compile_args=["-O3"], optional=True)])
+setup(
+    ext_modules=[
+        Extension(
+            "novaload.results._k6fast",
+            ["novaload/results/_k6fast.c"],
+            extra_compile_args=["-O3"],
+            optional=True,
+        )
+    ]
+)

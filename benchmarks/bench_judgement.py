@@ -84,7 +84,7 @@ def main() -> None:
         original(*a, **kw)  # type: ignore[arg-type]
         shares.append(time.perf_counter() - start)
 
-    distribution.fill = timed_fill  # type: ignore[assignment]
+    distribution.fill = timed_fill
     base = _timed(lambda: ingest([path]), args.repeat)
     windowed = _timed(lambda: ingest([path], extra_thresholds=slo), args.repeat)
     res = ingest([path], extra_thresholds=slo)

@@ -14,7 +14,11 @@ worker, fixed small bodies), k6 started through a small wrapper in both kinds of
   share;
 * how soon the report exists after k6 exits: "report" is the newest of the report
   files (summary.json, report.html/.md, CSVs, junit.xml), "done" is the novaload
-  process's exit.
+  process's exit;
+* what novaload adds to the wall time: how long after ``novaload run`` starts k6
+  starts (the wrapper's first line; for bare k6, how long after its start the same
+  line runs: the wrapper's own cost, in both), and the whole run's wall time against
+  bare k6's, per pair.
 
     .venv/bin/python benchmarks/bench_run.py [--duration 12s] [--vus 20] [--repeat 8]
 """
@@ -100,7 +104,10 @@ class Nginx:
 
 
 def _env(base: str, vus: int, duration: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "GITHUB_STEP_SUMMARY"}
+    # PYTHONDONTWRITEBYTECODE: every novaload start would compile the modules changed
+    # since install (an editable install's), where a user's start reads them compiled.
+    drop = ("GITHUB_STEP_SUMMARY", "PYTHONDONTWRITEBYTECODE")
+    env = {k: v for k, v in os.environ.items() if k not in drop}
     env.update(BASE=base, VUS=str(vus), DURATION=duration, NO_COLOR="1")
     for var in ("ENVIRONMENT", "PROFILE", "CONCURRENT_USERS", "TEST_DURATION", "API_TARGET"):
         env.pop(var, None)
@@ -112,16 +119,19 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 def _wrapper(work: Path) -> Path:
     """A k6 that is the real one plus bookkeeping, for both kinds of run alike: when k6
-    exited, k6's own CPU seconds (bash ``times``: its waited-for children) and its
-    parent's CPU ticks (utime + stime of all its threads) as k6 starts and as it exits,
-    i.e. what novaload itself spent while k6 ran."""
+    started and exited (bash's ``EPOCHREALTIME``: no process of its own), k6's own CPU
+    seconds (bash ``times``: its waited-for children) and its parent's CPU ticks (utime +
+    stime of all its threads) as k6 starts and as it exits, i.e. what novaload itself
+    spent while k6 ran. Only ``k6 run`` is timed (novaload also asks ``k6 version``)."""
     wrapper = work / "k6"
     wrapper.write_text(
         "#!/bin/bash\n"
+        f'[ "$1" = run ] || exec "{BIN / "k6"}" "$@"\n'
+        f'echo "$EPOCHREALTIME" > "{work}/k6-started"\n'
         f'cut -d" " -f14,15 /proc/$PPID/stat > "{work}/parent-start"\n'
         f'"{BIN / "k6"}" "$@"\n'
         "rc=$?\n"
-        f'date +%s.%N > "{work}/k6-exited"\n'
+        f'echo "$EPOCHREALTIME" > "{work}/k6-exited"\n'
         f'cut -d" " -f14,15 /proc/$PPID/stat > "{work}/parent-end"\n'
         f'times > "{work}/k6-times"\n'
         "exit $rc\n"
@@ -140,9 +150,11 @@ def _bookkeeping(work: Path) -> dict:
 
     children = (work / "k6-times").read_text().splitlines()[1].split()
     return {
+        "started": float((work / "k6-started").read_text()),
         "exited": float((work / "k6-exited").read_text()),
         "k6_cpu": seconds(children[0]) + seconds(children[1]),
         "parent_cpu": ticks("parent-end") - ticks("parent-start"),
+        "parent_cpu_at_start": ticks("parent-start"),
     }
 
 
@@ -152,10 +164,19 @@ def bare_k6(base: str, vus: int, duration: str, work: Path) -> dict:
     export = work / "export.json"
     cmd = [str(_wrapper(work)), "run", "-q", "--no-color", "--out", f"json={work / 'out.json'}"]
     cmd += ["--summary-export", str(export), str(SCRIPT)]
-    res = subprocess.run(cmd, env=_env(base, vus, duration), capture_output=True, text=True, timeout=600)
+    env = _env(base, vus, duration)
+    t0 = time.time()
+    res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    done = time.time()
     if res.returncode not in (0, 99):
         sys.exit(f"k6 failed ({res.returncode}): {res.stderr[-1500:]}")
-    m = {"rate": float(json.loads(export.read_text())["metrics"]["http_reqs"]["rate"]), **_bookkeeping(work)}
+    book = _bookkeeping(work)
+    m = {
+        "rate": float(json.loads(export.read_text())["metrics"]["http_reqs"]["rate"]),
+        "start_s": book["started"] - t0,
+        "wall_s": done - t0,
+        **book,
+    }
     shutil.rmtree(work, ignore_errors=True)
     return m
 
@@ -169,6 +190,7 @@ def novaload_run(base: str, vus: int, duration: str, work: Path, raw: str = "jso
     cmd = [str(BIN / "novaload"), "run", str(SCRIPT), "--target", base, "--out-dir", str(out)]
     cmd += ["--k6", str(wrapper), "--raw", raw, "--history-dir", str(work / "history")]
     env = _env(base, vus, duration)
+    t0 = time.time()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     peak = [0]
 
@@ -198,6 +220,8 @@ def novaload_run(base: str, vus: int, duration: str, work: Path, raw: str = "jso
         "requests": int(export["http_reqs"]["count"]),
         "report_s": ready - book["exited"],
         "done_s": done - book["exited"],
+        "start_s": book["started"] - t0,
+        "wall_s": done - t0,
         "raw_bytes": raw_bytes,
         "rss_mib": peak[0] / 1024,
         **book,
@@ -224,6 +248,7 @@ def measure(duration: str, vus: int, repeat: int, raw: str = "json") -> dict:
     finally:
         nginx.stop()
     ratios = [w["rate"] / b["rate"] for b, w in zip(bare, wrapped, strict=True)]
+    added = [w["wall_s"] - b["wall_s"] for b, w in zip(bare, wrapped, strict=True)]
     k6_cpu = statistics.median(m["k6_cpu"] for m in wrapped)
     own_cpu = statistics.median(m["parent_cpu"] for m in wrapped)
     return {
@@ -236,6 +261,15 @@ def measure(duration: str, vus: int, repeat: int, raw: str = "json") -> dict:
         "report_s": statistics.median(m["report_s"] for m in wrapped),
         "report_all": [m["report_s"] for m in wrapped],
         "done_s": statistics.median(m["done_s"] for m in wrapped),
+        "done_all": [m["done_s"] for m in wrapped],
+        "start_s": statistics.median(m["start_s"] for m in wrapped),
+        "start_all": [m["start_s"] for m in wrapped],
+        "start_bare_s": statistics.median(m["start_s"] for m in bare),
+        "start_cpu": statistics.median(m["parent_cpu_at_start"] for m in wrapped),
+        "wall_s": statistics.median(m["wall_s"] for m in wrapped),
+        "wall_bare_s": statistics.median(m["wall_s"] for m in bare),
+        "added_s": statistics.median(added),
+        "added_all": added,
         "requests": statistics.median(m["requests"] for m in wrapped),
         "raw_mb": statistics.median(m["raw_bytes"] for m in wrapped) / 1e6,
         "rss_mib": max(m["rss_mib"] for m in wrapped),
@@ -260,9 +294,18 @@ def print_run(m: dict, duration: str, vus: int, raw: str) -> None:
         f"  novaload's own CPU while k6 ran: {m['novaload_cpu']:.2f} s = {m['novaload_cpu_per_mreq']:.2f} s per "
         f"million requests = {m['novaload_cpu'] / m['k6_cpu']:.1%} of k6's {m['k6_cpu']:.2f} s (bare k6: "
         f"{m['k6_cpu_bare']:.2f} s); k6 exit -> report {m['report_s']:.2f} s "
-        f"{[round(x, 2) for x in m['report_all']]}, -> novaload exit {m['done_s']:.2f} s; "
+        f"{[round(x, 2) for x in m['report_all']]}, -> novaload exit {m['done_s']:.2f} s "
+        f"{[round(x, 2) for x in m['done_all']]}; "
         f"{m['requests']:,.0f} requests, {m['raw_mb']:.0f} MB raw; novaload peak RSS {m['rss_mib']:.0f} MiB; "
         f"load {m['loads']}",
+        flush=True,
+    )
+    print(
+        f"  k6 starts {m['start_s']:.3f} s after novaload run {[round(x, 3) for x in m['start_all']]} "
+        f"(the wrapper's own start, bare: {m['start_bare_s']:.3f} s; novaload's CPU until then "
+        f"{m['start_cpu']:.2f} s, steadier on a busy machine); wall time novaload run "
+        f"{m['wall_s']:.2f} s, bare k6 {m['wall_bare_s']:.2f} s: novaload adds {m['added_s']:.2f} s, "
+        f"median of pairs {[round(x, 2) for x in m['added_all']]}",
         flush=True,
     )
 

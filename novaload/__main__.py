@@ -1,3 +1,3 @@
-from novaload.cli import main
+from novaload.cli import command
 
-main()
+command()

@@ -53,7 +53,7 @@ def _cleanup_kubernetes() -> Iterator[str]:
     if not any(os.path.isfile(p) for p in kubeconfig.split(os.pathsep)):
         return
     try:
-        from novaload.runners.k8s import remove_leftovers as remove_k8s_leftovers
+        from novaload.runners.k8s_cluster import remove_leftovers as remove_k8s_leftovers
 
         yield f"deleted {remove_k8s_leftovers()} novaload object(s) from Kubernetes"
     except NovaloadError as exc:

@@ -8,6 +8,7 @@ what to do about it.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from collections.abc import Mapping
@@ -65,12 +66,18 @@ def _docker() -> Check:
     return Check("docker engine", "ok", f"engine {version}")
 
 
-def _compose() -> Check:
-    if shutil.which("docker-compose"):
-        return Check("docker compose", "ok", "docker-compose (v1)")
-    if shutil.which("docker"):
-        return Check("docker compose", "ok", "docker compose (v2 plugin, if installed)")
-    return Check("docker compose", "warn", "not found; needed only for `novaload monitor`")
+def _compose(environ: Mapping[str, str] | None = None) -> Check:
+    """Run as `novaload monitor` would run it: the v2 plugin, else the v1 binary."""
+    from novaload.errors import MonitoringError
+    from novaload.monitoring.stack import find_compose
+
+    env = os.environ if environ is None else environ
+    try:
+        found = find_compose(which=lambda name: shutil.which(name, path=env.get("PATH")), environ=env)
+    except MonitoringError as exc:
+        return Check("docker compose", "warn", f"{exc}; needed only for `novaload monitor`")
+    kind = "v2 plugin" if found.command == ("docker", "compose") else "v1"
+    return Check("docker compose", "ok", f"`{' '.join(found.command)}` ({kind}): {found.version}")
 
 
 def _monitoring(environ: Mapping[str, str] | None = None) -> list[Check]:
@@ -143,7 +150,7 @@ def run_checks(
         _k6(),
         _config(config_dir, scenarios_dir),
         _docker(),
-        _compose(),
+        _compose(environ),
         *_monitoring(environ),
     ]
 

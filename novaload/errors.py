@@ -21,8 +21,29 @@ Exit codes of a *finished* run are not errors: they come from
 
 from __future__ import annotations
 
+import reprlib
 from enum import IntEnum
 from pathlib import Path
+
+# An error is one line: what it quotes is cut (a value may be a megabyte, or a YAML
+# alias that stands for millions of nodes, all of them shared: repr is bounded here).
+MAX_MESSAGE = 500
+_quote = reprlib.Repr()
+_quote.maxstring = 80
+_quote.maxother = 80
+_quote.maxlevel = 2
+_quote.maxlist = _quote.maxtuple = _quote.maxdict = _quote.maxset = 6
+
+
+def quoted(value: object) -> str:
+    """``repr(value)``, cut to a few dozen characters whatever its size or nesting."""
+    return _quote.repr(value)
+
+
+def one_line(message: str, limit: int = MAX_MESSAGE) -> str:
+    """``message`` on one line, at most ``limit`` characters."""
+    flat = " ".join(message.split()) if ("\n" in message or "\r" in message) else message
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 class ExitCode(IntEnum):
@@ -37,6 +58,16 @@ class ExitCode(IntEnum):
     GENERATOR_UNTRUSTWORTHY = 5
     # `monitor up|status`: a service of the monitoring stack is down or unhealthy
     MONITORING_UNHEALTHY = 6
+    # `report` without --script or --k6-summary: the results name a submetric with
+    # thresholds that k6's JSON output does not carry, so no verdict can be given
+    THRESHOLDS_INCOMPLETE = 7
+    # k6 itself crashed: a Go runtime panic or fatal error (k6 exits 2). A k6 killed by a
+    # signal keeps 128+N; a panic k6 caught itself keeps k6's 109.
+    K6_CRASHED = 8
+    # A k6 instance ended but its exit code is not known: its Kubernetes pod was deleted or
+    # evicted, or its container's status was lost, before the code was read (or the Docker
+    # engine went away while waiting for a container). Never "passed", never a made-up 1.
+    K6_EXIT_UNKNOWN = 9
     # k6's codes, from errext/exitcodes/codes.go; listed so they can be named.
     K6_CLOUD_TEST_FAILED = 97
     K6_CLOUD_SYNC_FAILED = 98
@@ -60,9 +91,10 @@ class NovaloadError(Exception):
     exit_code: int = ExitCode.USAGE
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
+        message = one_line(message)
         super().__init__(message)
         self.message = message
-        self.hint = hint
+        self.hint = one_line(hint, 200) if hint else hint
 
     def __str__(self) -> str:  # one line, always
         return self.message if not self.hint else f"{self.message} ({self.hint})"
@@ -90,7 +122,7 @@ class ConfigError(NovaloadError):
         if key:
             parts.append(key)
         prefix = ": ".join(parts)
-        shown = message if value is None else f"{message} (got {value!r})"
+        shown = message if value is None else f"{message} (got {quoted(value)})"
         super().__init__(f"{prefix}: {shown}" if prefix else shown, hint=hint)
         self.file = file
         self.key = key

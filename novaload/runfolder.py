@@ -41,7 +41,7 @@ from typing import IO, Any
 
 from novaload.errors import RunFolderError
 from novaload.fileio import write_atomic
-from novaload.redact import safe_url  # re-exported: run.json's target has no credentials
+from novaload.redact import redact, safe_url  # safe_url re-exported: run.json's target has no credentials
 
 # ---- the file names of a run folder ----------------------------------------------------
 
@@ -55,12 +55,16 @@ REPORT_HTML = "report.html"
 REPORT_MD = "report.md"
 ENDPOINTS_CSV = "endpoints.csv"
 TIMESERIES_CSV = "timeseries.csv"
+PROTOCOLS_CSV = "protocols.csv"  # gRPC, WebSocket, browser, custom metrics per tag
 JUNIT_XML = "junit.xml"
 COMPARISON_JSON = "comparison.json"  # --baseline
 COMPARISON_MD = "comparison.md"
 GENERATOR_SAMPLES = "generator-samples.jsonl"  # k6's CPU and memory (novaload.runners.health)
 K8S_RUNNERS_JSON = "k8s-runners.json"  # --runner k8s: per-runner pod, node, exit code and verdict
 USER_SCRIPT_STEM = "script"  # a user's own script is kept as script.js (.mjs, .ts, ...)
+K6_TRACED_SCRIPT = "k6-traced.js"  # --traces: what k6 runs, the script behind its tracing module
+K6_TRACING_MODULE = "k6-tracing.js"  # --traces: trace context on every request (scenario/tracing.py)
+DASHBOARD_HTML = "dashboard.html"  # --dashboard: k6's web dashboard export (one per instance: -1of2)
 
 # --raw → the name k6 writes its JSON output to, per instance. "none" is a named pipe
 # the live scan reads (k6 writes plain JSON into it; nothing stays on disk).
@@ -75,10 +79,11 @@ SUMMARY_NAMES = (K6_SUMMARY, K6_SUMMARY_EXPORT)
 # ``.<name>.`` (fileio.write_atomic).
 _RUN_FILE = re.compile(
     r"""^(?:
-        run\.json | summary\.json | report\.html | report\.md | endpoints\.csv | timeseries\.csv
+        run\.json | summary\.json | report\.html | report\.md | endpoints\.csv | timeseries\.csv | protocols\.csv
       | junit\.xml | comparison\.json | comparison\.md | generator-samples\.jsonl | k8s-runners\.json
+      | dashboard(?:-\d+of\d+)?\.html
       | k6[-.].* | script\.(?:js|mjs|cjs|ts)
-      | \.(?:run\.json|summary\.json|report\.html|report\.md|endpoints\.csv|timeseries\.csv
+      | \.(?:run\.json|summary\.json|report\.html|report\.md|endpoints\.csv|timeseries\.csv|protocols\.csv
              |junit\.xml|comparison\.json|comparison\.md)\..*\.tmp
     )$""",
     re.VERBOSE,
@@ -150,7 +155,6 @@ def instance_file(name: str, index: int, count: int) -> str:
 class GitInfo:
     commit: str | None = None
     branch: str | None = None
-    dirty: bool | None = None
 
 
 def git_info(cwd: Path | None = None) -> GitInfo:
@@ -174,14 +178,12 @@ def git_info(cwd: Path | None = None) -> GitInfo:
             return None
         return out.stdout.strip() if out.returncode == 0 else None
 
-    commit = env_commit or git("rev-parse", "HEAD")
-    branch = env_branch or git("rev-parse", "--abbrev-ref", "HEAD")
-    status = git("status", "--porcelain", "--untracked-files=no")
-    return GitInfo(
-        commit=commit,
-        branch=None if branch == "HEAD" else branch,
-        dirty=None if status is None else bool(status),
-    )
+    commit, branch = env_commit, env_branch
+    if not (commit and branch):  # one git process for both: each start is a few ms on the way to k6
+        answer = (git("rev-parse", "HEAD", "--abbrev-ref", "HEAD") or "").splitlines()
+        if len(answer) == 2:
+            commit, branch = commit or answer[0], branch or answer[1]
+    return GitInfo(commit=commit, branch=None if branch == "HEAD" else branch)
 
 
 # ---- run.json --------------------------------------------------------------------------
@@ -205,11 +207,20 @@ class RunRecord:
     environment: str | None = None
     profile: str | None = None
     target: str | None = None  # base URL, credentials removed
+    # What the run was aimed at, for baselines: the target without credentials, or "demo"
+    # for the built-in demo target (a new port every run); None: the script's own.
+    target_id: str | None = None
+    load: str | None = None  # the load k6 ran ("constant-vus 10 VUs 30s"), see scenario/load.py
+    load_key: str | None = None  # a hash of every load parameter: same key, same load
     runner: str = "local"
     parallelism: int = 1
     k6_version: str = ""
     k6_binary: str = ""
     k6_args: tuple[str, ...] = ()
+    # The testid tag on samples sent beyond the run folder (--monitor, --out): the run id,
+    # unless the script or a --tag sets its own (dashboards and alerts filter on it).
+    testid: str | None = None
+    image: str | None = None  # the k6 image of the docker and k8s runners (the default when none was given)
     novaload_version: str = ""
     git_commit: str | None = None
     git_branch: str | None = None
@@ -219,6 +230,10 @@ class RunRecord:
     exit_code: int | None = None
     k6_exit_code: int | None = None
     k6_exit_codes: tuple[int, ...] = ()  # one per k6 instance, in the order they exited
+    # A split run's setup() and teardown(): "once" (in runner setup_runner, 1-based) or
+    # "per-runner"; None for one k6 instance.
+    setup: str | None = None
+    setup_runner: int | None = None
     verdict: str | None = None
     interrupted: bool = False
     error: str | None = None  # the one-line error that ended a failed run
@@ -493,7 +508,7 @@ def _create_record(path: Path, record: RunRecord) -> None:
         raise _os_error(target, "cannot write the run record", exc) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(record.to_json())
+            fh.write(redact(record.to_json()))  # as write_atomic does
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o644)
@@ -547,6 +562,7 @@ def create_new_file(path: Path) -> IO[str]:
 __all__ = [
     "COMPARISON_JSON",
     "COMPARISON_MD",
+    "DASHBOARD_HTML",
     "ENDPOINTS_CSV",
     "FAILED",
     "FINISHED",
@@ -558,6 +574,8 @@ __all__ = [
     "K6_RESULTS",
     "K6_SUMMARY",
     "K6_SUMMARY_EXPORT",
+    "K6_TRACED_SCRIPT",
+    "K6_TRACING_MODULE",
     "REPORT_HTML",
     "REPORT_MD",
     "RAW_RESULTS_NAMES",
@@ -568,6 +586,7 @@ __all__ = [
     "SUMMARY_JSON",
     "SUMMARY_NAMES",
     "TIMESERIES_CSV",
+    "PROTOCOLS_CSV",
     "GitInfo",
     "RunFolder",
     "RunFolderTaken",

@@ -32,7 +32,6 @@ reads thresholds itself (``configs/``, ``--thresholds`` files), not in k6's outp
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -41,6 +40,7 @@ from pathlib import Path
 from typing import Literal
 
 from novaload.errors import ConfigError, InputError
+from novaload.inputs import THRESHOLDS, json_depth_over, load_json, load_yaml, read_text
 
 OPERATORS = ("<=", "<", ">=", ">", "===", "==", "!=")
 AGGREGATIONS_BY_TYPE: dict[str, frozenset[str]] = {
@@ -427,12 +427,7 @@ def load_thresholds_file(path: Path | str) -> list[Threshold]:
     Either ``{metric: [...]}`` or ``{"thresholds": {metric: [...]}}``.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{path}: thresholds file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read thresholds file: {exc}") from None
+    text = read_text(path, THRESHOLDS, what="thresholds file")
     data = _parse_yaml_or_json(path, text)
     if isinstance(data, Mapping) and set(data) == {"thresholds"}:
         data = data["thresholds"]
@@ -441,21 +436,25 @@ def load_thresholds_file(path: Path | str) -> list[Threshold]:
     return thresholds_from_mapping(data, source="file", origin=str(path))
 
 
-def _parse_yaml_or_json(path: Path, text: str) -> object:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        pass
-    import yaml
+# What a threshold whose (sub)metric got no samples does: k6 passes it (flagged), or the
+# run fails (--no-data fail). Read by the results engine, the CLI and the scenario model.
+NO_DATA_CHOICES = ("pass", "fail")
 
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InputError(f"{path}: not valid YAML or JSON: {exc}".splitlines()[0]) from None
+
+def _parse_yaml_or_json(path: Path, text: str) -> object:
+    """JSON when it starts like JSON, else YAML (of which JSON is a subset), in bounds."""
+    if text.lstrip().startswith(("{", "[")):
+        try:
+            return load_json(text, str(path), THRESHOLDS)
+        except InputError:
+            if json_depth_over(text, THRESHOLDS.max_depth) is not None:
+                raise
+    return load_yaml(text, str(path), THRESHOLDS)
 
 
 __all__ = [
     "AGGREGATIONS_BY_TYPE",
+    "NO_DATA_CHOICES",
     "OPERATORS",
     "MetricSelector",
     "Threshold",

@@ -50,7 +50,7 @@ def same_as_k6(key: str, ours: float | None, k6s: float | None) -> bool:
     """One value of k6's summary against novaload's: ``avg`` within 1e-12 (k6 adds the
     samples in arrival order, novaload pairwise); any other value equal, or one ulp off
     where k6's JavaScript summary printed a double in a form that does not round-trip
-    (README: "The results engine"; seen on a p(95): 0.1334366999999997 from k6,
+    (docs/results-engine.md; seen on a p(95): 0.1334366999999997 from k6,
     0.13343669999999969 exact)."""
     if ours is None or k6s is None:
         return ours == k6s
@@ -68,3 +68,23 @@ def k6_percentile(values: Sequence[float], p: float) -> float:
     i = p / 100 * (len(v) - 1)
     lo, hi = math.floor(i), math.ceil(i)
     return v[lo] + (v[hi] - v[lo]) * (i - lo)
+
+
+def import_chains(importtime_log: str, wanted: set[str]) -> dict[str, str]:
+    """For each wanted module, the chain of imports that loaded it first ("a > b > c"),
+    from ``python -X importtime``'s lines (printed children first, indented by depth):
+    what a start-up test names when a module it forbids was loaded."""
+    rows = []
+    for line in importtime_log.splitlines():
+        if not line.startswith("import time:") or "self [us]" in line:
+            continue
+        name = line.rsplit("|", 1)[1]
+        rows.append(((len(name) - len(name.lstrip(" "))) // 2, name.strip()))
+    chains: dict[str, str] = {}
+    parents: dict[int, str] = {}
+    # Walked backwards, a line's importer is the nearest earlier-walked line one level up.
+    for depth, name in reversed(rows):
+        parents[depth] = name
+        if name in wanted and name not in chains:
+            chains[name] = " > ".join(parents[d] for d in range(depth + 1) if d in parents)
+    return chains

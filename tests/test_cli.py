@@ -41,7 +41,7 @@ def test_render_to_file(tmp_path: Path):
     result = invoke("render", "api", "--env", "staging", "--profile", "smoke", "-o", str(out))
     assert result.exit_code == 0, result.output
     text = out.read_text()
-    assert "export const options" in text and '"p(95)\\u003c1000"' in text
+    assert "export const options" in text and '"p(95)<1000"' in text
 
 
 def test_render_to_stdout():
@@ -99,14 +99,35 @@ def test_main_exits_with_the_commands_code(monkeypatch):
 
 def test_cli_start_up_does_not_import_the_heavy_engines():
     """`novaload --help` / `list` / `render` must not pay for pandas, DuckDB or docker:
-    command modules import them inside the commands that need them."""
+    command modules import them inside the commands that need them. (What `run` imports
+    before k6 starts: tests/test_startup.py.)"""
     import subprocess
     import sys
 
-    code = (
-        "import sys, novaload.cli; "
-        "print(','.join(m for m in ('pandas', 'duckdb', 'docker', 'numpy', 'pydantic', 'jinja2') "
-        "if m in sys.modules))"
+    from support import import_chains
+
+    heavy = (
+        "pandas",
+        "numpy",
+        "duckdb",
+        "docker",
+        "kubernetes",
+        "influxdb_client",
+        "pydantic",
+        "jinja2",
+        "yaml",
+        "aiohttp",
+        "sqlite3",
+        "http.client",
+        "novaload.config.models",
+        "novaload.run.pipeline",
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == ""
+    code = f"import sys, novaload.cli; print(','.join(m for m in {heavy!r} if m in sys.modules))"
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True, check=True
+    )
+    found = [m for m in out.stdout.strip().split(",") if m]
+    chains = import_chains(out.stderr, set(found))
+    assert not found, "imported by `import novaload.cli`:\n" + "\n".join(
+        f"{m} (via {chains.get(m, '?')})" for m in found
+    )

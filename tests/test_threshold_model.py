@@ -172,7 +172,8 @@ def _imports(path: Path) -> set[str]:
 
 def test_the_model_sits_below_config_results_analysis_and_reports() -> None:
     mine = {m for m in _imports(PACKAGE / "thresholds.py") if m.startswith("novaload")}
-    assert mine <= {"novaload.errors"}
+    # inputs.py reads the thresholds file within bounds; it imports errors alone.
+    assert mine <= {"novaload.errors", "novaload.inputs"}
     # ... and the old parsers are gone: nobody else spells k6's operators or selectors.
     for path in PACKAGE.rglob("*.py"):
         if path.name == "thresholds.py":

@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
-from novaload.cli.app import app, console, state
+from novaload.cli.app import app, console, new_table, print_wide, state
 from novaload.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -23,8 +22,10 @@ HistoryDir = Annotated[
     Path | None,
     typer.Option(
         "--history-dir",
+        metavar="DIR",
         envvar="NOVALOAD_HISTORY_DIR",
-        help="History store folder [default: reports/.history].",
+        help="Run-history store.",
+        show_default="reports/.history",
     ),
 ]
 
@@ -32,25 +33,46 @@ HistoryDir = Annotated[
 @app.command(no_args_is_help=True)
 def compare(
     baseline: Annotated[
-        str, typer.Argument(help="Run folder, k6 JSON results file, run id, `last` or `last-passing`.")
+        str,
+        typer.Argument(
+            metavar="BASELINE", help="Run folder, k6 JSON results file, run id, last or last-passing."
+        ),
     ],
-    current: Annotated[str, typer.Argument(help="Run folder, k6 JSON results file, run id or `last`.")],
+    current: Annotated[
+        str, typer.Argument(metavar="CURRENT", help="Run folder, k6 JSON results file, run id or last.")
+    ],
     baseline_branch: Annotated[
-        str | None, typer.Option("--baseline-branch", help="Selectors pick only runs of this git branch.")
+        str | None,
+        typer.Option(
+            "--baseline-branch",
+            metavar="BRANCH",
+            help="last and last-passing pick only runs of this git branch.",
+        ),
     ] = None,
     history_dir: HistoryDir = None,
     reports_dir: Annotated[
         list[Path] | None,
-        typer.Option("--reports-dir", help="Where else to look for moved run folders (repeatable)."),
+        typer.Option(
+            "--reports-dir", metavar="DIR", help="Where else to look for moved run folders (repeatable)."
+        ),
     ] = None,
     config_file: Annotated[
         Path | None,
-        typer.Option("--config", help="Comparison settings [default: <config dir>/compare.yaml]."),
+        typer.Option(
+            "--config",
+            metavar="FILE",
+            help="Comparison settings (noise, minimum effects, confidence).",
+            show_default="<config dir>/compare.yaml",
+        ),
     ] = None,
     out_dir: Annotated[
-        Path | None, typer.Option("--out-dir", "-o", help="Write comparison.json and comparison.md here.")
+        Path | None,
+        typer.Option("--out-dir", "-o", metavar="DIR", help="Write comparison.json and comparison.md here."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print comparison.json to stdout.")] = False,
+    wide: Annotated[
+        bool, typer.Option("--wide", help="One row per endpoint and metric, the endpoint in a column.")
+    ] = False,
 ) -> None:
     """Compare two runs per endpoint: p50/p95/p99, error rate, requests/s.
 
@@ -75,58 +97,94 @@ def compare(
     if as_json:
         console.print_json(json.dumps(result.to_dict(), allow_nan=False))
     else:
-        print_comparison(result)
+        print_comparison(result, wide=wide)
     raise typer.Exit(ExitCode.REGRESSION if result.regressed else ExitCode.OK)
 
 
-def print_comparison(result: Comparison) -> None:
-    from novaload.compare.comparison import METRIC_LABELS, Status
+def print_comparison(result: Comparison, *, wide: bool = False) -> None:
+    """At 80 columns a small table per endpoint, titled by its name (which gets the whole
+    width), the columns aligned across them; ``wide``: one table, the endpoint in a column."""
+    from novaload.compare.comparison import (
+        METRIC_LABELS,
+        Status,
+        _fmt_value,  # one formatting for all outputs
+    )
 
     conf = f"{result.confidence_per_test * 100:.2f} % CI"
-    table = Table(
-        title=f"{result.baseline.run_id or result.baseline.label} → "
-        f"{result.current.run_id or result.current.label}",
-        title_justify="left",
-        show_edge=False,
-    )
-    for col in ("endpoint", "metric", "baseline", "current", "change", conf, "verdict"):
-        table.add_column(col, justify="right" if col in ("baseline", "current", "change") else "left")
     style = {Status.REGRESSED: "bold red", Status.IMPROVED: "green"}
-    from novaload.compare.comparison import _fmt_value  # one formatting for all outputs
-
+    figures = ("baseline", "current", "change")
+    columns = ("metric", *figures, conf, "verdict")
+    rows: dict[str, list[list[str | Text]]] = {}
     for e in result.endpoints:
-        if not e.metrics:
-            table.add_row(e.name, "", "", "", "", "", e.status)
-        for i, m in enumerate(e.metrics):
-            s = style.get(m.status)
-            table.add_row(
-                e.name if i == 0 else "",
+        rows[e.name] = [
+            [
                 METRIC_LABELS[m.metric],
                 _fmt_value(m.metric, m.old),
                 _fmt_value(m.metric, m.new),
                 m.change_text(),
-                m.ci_text(),
-                Text(str(m.status), style=s or ""),
-            )
-        table.add_section()
-    console.print(table)
-    console.print(Text(result.summary_line(), style="bold red" if result.regressed else "green"))
+                m.ci_text(short=not wide),
+                Text(str(m.status), style=style.get(m.status) or ""),
+            ]
+            for m in e.metrics
+        ] or [["", "", "", "", "", Text(str(e.status))]]
+    console.print(
+        f"{result.baseline.run_id or result.baseline.label} → {result.current.run_id or result.current.label}",
+        soft_wrap=True,
+    )
+    if wide:
+        table = new_table("endpoint", *columns, right=figures)
+        for name, metrics in rows.items():
+            for i, cells in enumerate(metrics):
+                table.add_row(name if i == 0 else "", *cells)
+            table.add_section()
+        print_wide(console, table)
+        return
+    widths = [
+        max(len(str(c)) for c in (col, *(r[i] for m in rows.values() for r in m)))
+        for i, col in enumerate(columns)
+    ]
+    for n, (name, metrics) in enumerate(rows.items()):
+        table = new_table(*columns, title=name, right=figures)
+        table.show_header = n == 0
+        table.title_style = "bold"
+        for column, width in zip(table.columns, widths, strict=True):
+            # Aligned across the endpoints' tables; a verdict wraps ("insufficient data").
+            column.min_width = column.max_width = min(width, 12) if column.header == "verdict" else width
+        for cells in metrics:
+            table.add_row(*cells)
+        console.print(table)
 
 
 @app.command()
 def history(
-    scenario: Annotated[str | None, typer.Option("--scenario", help="Only this scenario.")] = None,
-    env: Annotated[str | None, typer.Option("--env", "-e", help="Only this environment.")] = None,
-    branch: Annotated[str | None, typer.Option("--branch", help="Only this git branch.")] = None,
-    verdict: Annotated[
-        str | None, typer.Option("--verdict", help="Only this verdict (passed, failed, regressed, ...).")
+    scenario: Annotated[
+        str | None, typer.Option("--scenario", metavar="NAME", help="Only this scenario or script.")
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Newest N runs.")] = 20,
+    env: Annotated[
+        str | None, typer.Option("--env", "-e", metavar="NAME", help="Only this environment.")
+    ] = None,
+    branch: Annotated[
+        str | None, typer.Option("--branch", metavar="BRANCH", help="Only this git branch.")
+    ] = None,
+    verdict: Annotated[
+        str | None,
+        typer.Option(
+            "--verdict", metavar="VERDICT", help="Only this verdict (passed, failed, regressed, ...)."
+        ),
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, metavar="N", help="The newest N runs.")] = 20,
     history_dir: HistoryDir = None,
     add: Annotated[
-        list[Path] | None, typer.Option("--add", help="Register existing run folders first (repeatable).")
+        list[Path] | None,
+        typer.Option("--add", metavar="DIR", help="Register an existing run folder first (repeatable)."),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the runs as JSON.")] = False,
+    wide: Annotated[
+        bool,
+        typer.Option(
+            "--wide", help="Every column: scenario, profile, target, load, runner, git branch and commit too."
+        ),
+    ] = False,
 ) -> None:
     """List the runs registered in the history store, newest first."""
     from novaload.compare import register_run_dir
@@ -145,38 +203,44 @@ def history(
 
         console.print_json(json.dumps([asdict(e) for e in entries]))
         return
-    table = Table(title=f"history: {store.path}", title_justify="left", show_edge=False)
-    table.add_column("run id", no_wrap=True)  # the folder is in --json
-    for col in (
-        "scenario",
-        "env",
-        "profile",
-        "branch",
-        "commit",
-        "verdict",
-        "exit",
-        "requests",
-        "req/s",
-        "errors",
-        "p95 ms",
-    ):
-        table.add_column(col)
+    # 80 columns: the run (its id starts with the scenario and the time), the environment,
+    # the verdict and three figures; --wide adds what tells tests and builds apart.
+    figures = ("requests", "req/s", "err %", "p95 ms")
+    columns = (
+        ("run id", "scenario", "env", "profile", "target", "load", "runner", "branch", "commit")
+        + ("verdict", "exit", *figures)
+        if wide
+        else ("run id", "env", "verdict", *figures[1:])
+    )
+    table = new_table(*columns, title=f"history: {store.path}", right=figures)
     for e in entries:
-        table.add_row(
-            e.run_id,
-            e.scenario or "-",
-            e.environment or "-",
-            e.profile or "-",
-            e.git_branch or "-",
-            (e.git_commit or "-")[:8],
-            e.verdict or "-",
-            "-" if e.exit_code is None else str(e.exit_code),
-            _n(e.requests, "{:.0f}"),
-            _n(e.rps, "{:.1f}"),
-            _n(None if e.error_rate is None else e.error_rate * 100, "{:.2f} %"),
-            _n(e.p95, "{:.1f}"),
+        runner = (
+            None
+            if e.runner is None
+            else (f"{e.runner} ×{e.parallelism}" if (e.parallelism or 1) > 1 else e.runner)
         )
-    console.print(table)
+        cells = {
+            "run id": e.run_id,
+            "scenario": e.scenario,
+            "env": e.environment,
+            "profile": e.profile,
+            "target": e.target_id,
+            "load": e.load,
+            "runner": runner,
+            "branch": e.git_branch,
+            "commit": (e.git_commit or "")[:8] or None,
+            "verdict": e.verdict,
+            "exit": None if e.exit_code is None else str(e.exit_code),
+            "requests": _n(e.requests, "{:.0f}"),
+            "req/s": _n(e.rps, "{:.1f}"),
+            "err %": _n(None if e.error_rate is None else e.error_rate * 100, "{:.2f}"),
+            "p95 ms": _n(e.p95, "{:.1f}"),
+        }
+        table.add_row(*(cells[c] or "-" for c in columns))
+    if wide:
+        print_wide(console, table)
+    else:
+        console.print(table)
     if not entries:
         console.print("no runs registered yet", highlight=False)
 

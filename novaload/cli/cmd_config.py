@@ -7,25 +7,73 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
-from novaload.cli.app import app, console, console_err, state
+from novaload.cli.app import app, console, console_err, new_table, state
 from novaload.errors import ExitCode, UsageError
+from novaload.runners.image import DEFAULT_IMAGE
 
 
 @app.command(no_args_is_help=True)
 def render(
-    scenario: Annotated[str, typer.Argument(help="Scenario name (see `novaload list`).")],
+    scenario: Annotated[str, typer.Argument(metavar="SCENARIO", help="Scenario name (see `novaload list`).")],
     env: Annotated[
-        str | None, typer.Option("--env", "-e", help="Environment [default: $ENVIRONMENT or local].")
+        str | None,
+        typer.Option(
+            "--env",
+            "-e",
+            metavar="NAME",
+            help="Environment from configs/environments.yaml.",
+            show_default="$ENVIRONMENT or local",
+        ),
     ] = None,
-    profile: Annotated[str | None, typer.Option("--profile", "-p")] = None,
-    vus: Annotated[int | None, typer.Option("--vus", min=1)] = None,
-    duration: Annotated[str | None, typer.Option("--duration")] = None,
-    target_url: Annotated[str | None, typer.Option("--target")] = None,
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            "--profile",
+            "-p",
+            metavar="NAME",
+            help="Load profile from configs/profiles.yaml.",
+            show_default="$PROFILE or the scenario's",
+        ),
+    ] = None,
+    vus: Annotated[
+        int | None,
+        typer.Option(
+            "--vus",
+            min=1,
+            metavar="N",
+            help="Peak VUs; a staged profile is scaled to it.",
+            show_default="$CONCURRENT_USERS or the profile's",
+        ),
+    ] = None,
+    duration: Annotated[
+        str | None,
+        typer.Option(
+            "--duration",
+            metavar="DURATION",
+            help="Total duration, e.g. 30s or 5m; a staged profile is stretched to it.",
+            show_default="$TEST_DURATION or the profile's",
+        ),
+    ] = None,
+    target_url: Annotated[
+        str | None,
+        typer.Option(
+            "--target",
+            metavar="URL",
+            help="Base URL of the system under test.",
+            show_default="$API_TARGET or the environment's",
+        ),
+    ] = None,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the script here [default: stdout].")
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="PATH",
+            help="Write the script to this file (with --k8s: this folder).",
+            show_default="stdout",
+        ),
     ] = None,
     show_shape: Annotated[
         bool, typer.Option("--show-shape", help="Draw the planned load over time.")
@@ -37,15 +85,21 @@ def render(
             help="Also write a ConfigMap and a k6-operator TestRun into the --output folder (GitOps).",
         ),
     ] = False,
-    parallelism: Annotated[int, typer.Option("--parallelism", min=1, max=64, help="k8s: runners.")] = 1,
-    namespace: Annotated[str, typer.Option("--namespace", help="k8s: namespace.")] = "default",
-    image: Annotated[str | None, typer.Option("--image", help="k8s: runner image [grafana/k6].")] = None,
+    parallelism: Annotated[
+        int, typer.Option("--parallelism", min=1, max=64, metavar="N", help="k8s: the TestRun's runners.")
+    ] = 1,
+    namespace: Annotated[
+        str, typer.Option("--namespace", metavar="NAME", help="k8s: the TestRun's namespace.")
+    ] = "default",
+    image: Annotated[
+        str | None,
+        typer.Option("--image", metavar="IMAGE", help="k8s: the runner image.", show_default=DEFAULT_IMAGE),
+    ] = None,
 ) -> None:
     """Render a scenario into a complete k6 script without running it."""
     import os
 
     from novaload.config import Overrides, load_project, select
-    from novaload.runfolder import new_run_id
     from novaload.scenario.render import render as render_script
 
     project = load_project(state.config_dir, state.scenarios_dir)
@@ -58,7 +112,6 @@ def render(
         selection.scenario,
         selection.environment,
         selection.profile,
-        run_id=new_run_id(scenario),
         scenarios_dir=state.scenarios_dir,
     )
     if k8s:
@@ -120,9 +173,7 @@ def doctor() -> None:
     from novaload.doctor import run_checks
 
     checks = run_checks(state.config_dir, state.scenarios_dir)
-    table = Table(show_edge=False)
-    for col in ("check", "status", "detail"):
-        table.add_column(col)
+    table = new_table("check", "status", "detail", narrow={"check": 20})
     style = {"ok": "green", "warn": "yellow", "fail": "bold red"}
     for c in checks:
         # Details quote settings and services' answers: never interpreted as markup.
@@ -144,15 +195,18 @@ def _write_k8s_manifests(
     import yaml
 
     from novaload.fileio import write_atomic
-    from novaload.runfolder import new_run_id
     from novaload.runners import k8s_objects as objects
     from novaload.runners.image import DEFAULT_IMAGE
 
     scenario, environment = selection.scenario, selection.environment
-    run_id = new_run_id(scenario.name)
+    # The same inputs give the same manifests: a TestRun applied again is the same test, so
+    # its run id (the testid tag, the script's RUN_ID) is fixed, not the time of rendering.
+    run_id = f"{scenario.name}-gitops"
     name = objects.object_name(scenario.name)
     payload = objects.ScriptPayload(f"{scenario.name}.js", script.encode(), False)
-    env = {} if environment.uses_demo_target else {"NOVALOAD_BASE_URL": environment.base_url}
+    env = {"NOVALOAD_RUN_ID": run_id}
+    if not environment.uses_demo_target:
+        env["NOVALOAD_BASE_URL"] = environment.base_url
     secrets = sorted(environment.secret_refs | scenario.secret_refs)
     configmap = objects.script_configmap(payload, name, run_id, namespace)
     configmap["metadata"]["labels"] = {objects.RUN_LABEL: name}  # owned by GitOps, not novaload

@@ -19,11 +19,20 @@ import_app = typer.Typer(
 app.add_typer(import_app, name="import")
 
 NameOption = Annotated[
-    str | None, typer.Option("--name", "-n", help="Scenario name [default: from the title / file name].")
+    str | None,
+    typer.Option(
+        "--name", "-n", metavar="NAME", help="Scenario name.", show_default="from the title or the file name"
+    ),
 ]
 OutputOption = Annotated[
     Path | None,
-    typer.Option("--output", "-o", help="Write here instead of configs/scenarios/NAME.yaml ('-' = stdout)."),
+    typer.Option(
+        "--output",
+        "-o",
+        metavar="FILE",
+        help="Write the scenario here (- for stdout).",
+        show_default="configs/scenarios/NAME.yaml",
+    ),
 ]
 ForceOption = Annotated[bool, typer.Option("--force", help="Replace an existing scenario file.")]
 
@@ -53,14 +62,22 @@ def _write(imported: ImportedScenario, output: Path | None, force: bool) -> None
 
 @import_app.command("openapi", no_args_is_help=True)
 def openapi(
-    spec: Annotated[str, typer.Argument(help="OpenAPI 3.0/3.1 file (JSON or YAML) or http(s) URL.")],
+    spec: Annotated[
+        str, typer.Argument(metavar="SPEC", help="OpenAPI 3.0/3.1 file (JSON or YAML) or http(s) URL.")
+    ],
     name: NameOption = None,
     base_path: Annotated[
         str | None,
-        typer.Option("--base-path", help="Prefix for every path [default: the first server's path]."),
+        typer.Option(
+            "--base-path",
+            metavar="PATH",
+            help="Prefix for every path.",
+            show_default="the first server's path",
+        ),
     ] = None,
     tag: Annotated[
-        list[str] | None, typer.Option("--tag", help="Only operations with this tag (repeatable).")
+        list[str] | None,
+        typer.Option("--tag", metavar="TAG", help="Only operations with this tag (repeatable)."),
     ] = None,
     output: OutputOption = None,
     force: ForceOption = False,
@@ -77,16 +94,24 @@ def openapi(
 
 @import_app.command("har", no_args_is_help=True)
 def har(
-    recording: Annotated[Path, typer.Argument(help="HAR file recorded by a browser (DevTools, Playwright).")],
+    recording: Annotated[
+        Path, typer.Argument(metavar="HAR", help="HAR file recorded by a browser (DevTools, Playwright).")
+    ],
     name: NameOption = None,
     host: Annotated[
-        str | None, typer.Option("--host", help="Replay this host's requests [default: the page's host].")
+        str | None,
+        typer.Option(
+            "--host", metavar="HOST", help="Replay this host's requests.", show_default="the page's host"
+        ),
     ] = None,
     keep_static: Annotated[
         bool, typer.Option("--keep-static", help="Keep stylesheets, scripts, images, fonts and media.")
     ] = False,
     max_think_time: Annotated[
-        float, typer.Option("--max-think-time", min=0, help="Cap recorded pauses at this many seconds.")
+        float,
+        typer.Option(
+            "--max-think-time", min=0, metavar="SECONDS", help="Cap recorded pauses at this many seconds."
+        ),
     ] = 30.0,
     output: OutputOption = None,
     force: ForceOption = False,

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
-from novaload.cli.app import app, console, console_err
+from novaload.cli.app import app, console, console_err, new_table
 from novaload.errors import ExitCode
+from novaload.runners.image import DEFAULT_LOCAL_IMAGE
 
 if TYPE_CHECKING:
     from novaload.monitoring.stack import ComposeStack, ServiceStatus
@@ -23,7 +23,13 @@ image_app = typer.Typer(help="The k6 container image.", no_args_is_help=True)
 app.add_typer(image_app, name="image")
 
 ComposeFile = Annotated[
-    Path | None, typer.Option("--compose-file", help="[default: docker-compose.monitoring.yml]")
+    Path | None,
+    typer.Option(
+        "--compose-file",
+        metavar="FILE",
+        help="The stack's compose file.",
+        show_default="./docker-compose.monitoring.yml, else the packaged one",
+    ),
 ]
 
 ProjectName = Annotated[
@@ -31,7 +37,9 @@ ProjectName = Annotated[
     typer.Option(
         "--project-name",
         "-p",
-        help="Compose project name [default: $NOVALOAD_MONITORING_PROJECT or novaload-monitoring].",
+        metavar="NAME",
+        help="Compose project name.",
+        show_default="$NOVALOAD_MONITORING_PROJECT or novaload-monitoring",
     ),
 ]
 
@@ -48,9 +56,7 @@ def _stack(compose_file: Path | None, project: str | None = None) -> ComposeStac
 
 
 def _print_status(statuses: Iterable[ServiceStatus]) -> bool:
-    table = Table(show_edge=False)
-    for col in ("service", "url", "status", "detail"):
-        table.add_column(col)
+    table = new_table("service", "url", "status", "detail", narrow={"service": 12, "url": 24})
     for s in statuses:
         # Details quote what services answered: never interpreted as markup.
         state = Text("ok", style="green") if s.ok else Text("problem", style="bold red")
@@ -63,7 +69,10 @@ def _print_status(statuses: Iterable[ServiceStatus]) -> bool:
 def up(
     compose_file: ComposeFile = None,
     project: ProjectName = None,
-    wait: Annotated[float, typer.Option(help="Seconds to wait for health.")] = 120.0,
+    wait: Annotated[
+        float,
+        typer.Option("--wait", metavar="SECONDS", help="How long to wait for every service to be healthy."),
+    ] = 120.0,
 ) -> None:
     """Start the stack, wait until healthy, print the URLs."""
     stack = _stack(compose_file, project)
@@ -77,7 +86,9 @@ def up(
 def down(
     compose_file: ComposeFile = None,
     project: ProjectName = None,
-    volumes: Annotated[bool, typer.Option("--volumes", help="Also delete the data.")] = False,
+    volumes: Annotated[
+        bool, typer.Option("--volumes", help="Also delete the stored data (Prometheus, InfluxDB, Grafana).")
+    ] = False,
 ) -> None:
     """Stop the stack and remove its containers and network (no Grafana password needed)."""
     _stack(compose_file, project).down(volumes=volumes)
@@ -87,16 +98,37 @@ def down(
 @monitor_app.command()
 def status(compose_file: ComposeFile = None, project: ProjectName = None) -> None:
     """Check every service, Prometheus' targets and Grafana's datasources."""
-    healthy = _print_status(_stack(compose_file, project).status())
+    from novaload.monitoring.stack import not_started
+
+    statuses = _stack(compose_file, project).status()
+    advice = not_started(statuses)
+    if advice is not None:
+        console.print(advice, soft_wrap=True)
+        raise typer.Exit(ExitCode.MONITORING_UNHEALTHY)
+    healthy = _print_status(statuses)
     raise typer.Exit(ExitCode.OK if healthy else ExitCode.MONITORING_UNHEALTHY)
 
 
 @image_app.command("build")
 def image_build(
     k6: Annotated[
-        str | None, typer.Option("--k6", help="k6 binary to put in the image [default: novaload's].")
+        str | None,
+        typer.Option(
+            "--k6",
+            metavar="PATH",
+            help="k6 binary to put in the image.",
+            show_default="$K6_BINARY or novaload's",
+        ),
     ] = None,
-    tag: Annotated[str | None, typer.Option("--tag", help="Image tag.")] = None,
+    tag: Annotated[
+        str | None,
+        typer.Option(
+            "--tag",
+            metavar="IMAGE",
+            help="Name and tag of the image.",
+            show_default=f"{DEFAULT_LOCAL_IMAGE}, or the k8s runner image's",
+        ),
+    ] = None,
     k8s: Annotated[
         bool,
         typer.Option("--k8s", help="The --runner k8s image (adds a static shell and the results wrapper)."),
@@ -122,10 +154,16 @@ def cleanup(
     env: Annotated[
         str | None,
         typer.Option(
-            "--env", "-e", help="Environment whose target to clean [default: $ENVIRONMENT or local]."
+            "--env",
+            "-e",
+            metavar="NAME",
+            help="Environment whose target to clean.",
+            show_default="$ENVIRONMENT or local",
         ),
     ] = None,
-    run_id: Annotated[str | None, typer.Option("--run-id", help="Only this run's leftovers.")] = None,
+    run_id: Annotated[
+        str | None, typer.Option("--run-id", metavar="RUN_ID", help="Only this run's leftovers.")
+    ] = None,
     force: Annotated[
         bool,
         typer.Option("--force", help="Also remove every novaload k6 container left on this Docker engine."),

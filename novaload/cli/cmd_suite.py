@@ -6,40 +6,97 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from novaload.cli.app import app, console, console_err, state
+from novaload.cli.app import app, console, console_err, new_table, one_of, state
+
+# config/suite.py's Suite.mode (pydantic: not imported before the command runs).
+SUITE_MODES = ("sequential", "parallel")
 
 
 @app.command(no_args_is_help=True)
 def suite(
     file: Annotated[
         Path,
-        typer.Argument(help="Suite file (YAML: runs of scenarios or scripts), or a name in configs/suites/."),
+        typer.Argument(
+            metavar="FILE|NAME",
+            help="Suite file (YAML: runs of scenarios or scripts), or a name in configs/suites/.",
+        ),
     ],
     env: Annotated[
-        str | None, typer.Option("--env", "-e", help="Environment for runs that set none.")
+        str | None,
+        typer.Option(
+            "--env",
+            "-e",
+            metavar="NAME",
+            help="Environment for runs that set none.",
+            show_default="the file's",
+        ),
     ] = None,
     profile: Annotated[
-        str | None, typer.Option("--profile", "-p", help="Profile for runs that set none.")
+        str | None,
+        typer.Option(
+            "--profile",
+            "-p",
+            metavar="NAME",
+            help="Profile for runs that set none.",
+            show_default="the file's",
+        ),
     ] = None,
-    vus: Annotated[int | None, typer.Option("--vus", min=1)] = None,
-    duration: Annotated[str | None, typer.Option("--duration")] = None,
+    vus: Annotated[
+        int | None,
+        typer.Option("--vus", min=1, metavar="N", help="Peak VUs of every run.", show_default="each run's"),
+    ] = None,
+    duration: Annotated[
+        str | None,
+        typer.Option(
+            "--duration",
+            metavar="DURATION",
+            help="Total duration of every run, e.g. 30s.",
+            show_default="each run's",
+        ),
+    ] = None,
     target_url: Annotated[
-        str | None, typer.Option("--target", help="Base URL for runs that set none.")
+        str | None,
+        typer.Option(
+            "--target",
+            metavar="URL",
+            help="Base URL for runs that set none.",
+            show_default="the environment's",
+        ),
     ] = None,
     baseline: Annotated[
         str | None,
         typer.Option(
-            "--baseline", help="Gate every run on regression against this run / last / last-passing."
+            "--baseline",
+            metavar="RUN",
+            help="Gate every run on a regression against this run, last or last-passing.",
+            show_default="the file's",
         ),
     ] = None,
     mode: Annotated[
-        str | None, typer.Option("--mode", help="sequential or parallel [default: the file's mode].")
+        str | None,
+        typer.Option(
+            "--mode",
+            metavar=one_of(SUITE_MODES),
+            help="Run one after another or side by side.",
+            show_default="the file's",
+        ),
     ] = None,
-    max_parallel: Annotated[int | None, typer.Option("--max-parallel", min=1)] = None,
+    max_parallel: Annotated[
+        int | None,
+        typer.Option(
+            "--max-parallel",
+            min=1,
+            metavar="N",
+            help="With --mode parallel: at most N runs at once.",
+            show_default="the file's, else all",
+        ),
+    ] = None,
     out_dir: Annotated[
-        Path | None, typer.Option("--out-dir", help="Suite folder [default: reports/suite-NAME-…].")
+        Path | None,
+        typer.Option(
+            "--out-dir", metavar="DIR", help="Suite folder.", show_default="reports/suite-<name>-<time>"
+        ),
     ] = None,
     overwrite: Annotated[
         bool,
@@ -49,8 +106,22 @@ def suite(
             "without it such a folder is refused.",
         ),
     ] = False,
-    k6: Annotated[str | None, typer.Option("--k6", envvar="K6_BINARY", help="k6 binary to use.")] = None,
-    history_dir: Annotated[Path | None, typer.Option("--history-dir")] = None,
+    k6: Annotated[
+        str | None,
+        typer.Option(
+            "--k6", metavar="PATH", help="k6 binary to use.", show_default="$K6_BINARY or novaload's"
+        ),
+    ] = None,
+    history_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--history-dir",
+            metavar="DIR",
+            help="Run-history store.",
+            show_default="reports/.history",
+            envvar="NOVALOAD_HISTORY_DIR",
+        ),
+    ] = None,
 ) -> None:
     """Run a suite of scenarios/scripts sequentially or in parallel; exit with the worst code."""
     from novaload.config.suite import RunSettings, load_suite
@@ -58,7 +129,7 @@ def suite(
     from novaload.suite import SEVERITY_ORDER, run_suite
     from novaload.suite.index import figure_text, share_text
 
-    if mode is not None and mode not in ("sequential", "parallel"):
+    if mode is not None and mode not in SUITE_MODES:
         raise UsageError(f"--mode must be sequential or parallel (got {mode!r})")
     if not file.exists() and file.suffix == "" and len(file.parts) == 1:
         from novaload.config.loader import default_config_dir
@@ -87,9 +158,9 @@ def suite(
         history_dir=history_dir,
         on_event=lambda message: console_err.print(message),
     )
-    table = Table(title=f"suite {spec.name}", show_edge=False)
-    for col in ("#", "run", "verdict", "exit", "requests", "p95 ms", "failed", "folder"):
-        table.add_column(col)
+    # Each run's folder is in the suite folder as <#>-<run> (01-api); index.html links them.
+    table = new_table("#", "run", "verdict", "exit", "requests", "p95 ms", "failed", title=f"suite {spec.name}",
+                      right=("#", "exit", "requests", "p95 ms", "failed"))  # fmt: skip
     for row in outcome.rows:
         f = row.figures
         table.add_row(
@@ -100,7 +171,6 @@ def suite(
             figure_text(f.get("requests"), ",.0f"),
             figure_text(f.get("p95_ms"), ".1f"),
             share_text(f.get("failed_rate")),
-            row.folder,
         )
     console.print(table)
     console.print(f"suite folder: {outcome.suite_dir} (index.html, index.md, junit.xml)")

@@ -53,10 +53,14 @@ class MetricChange:
     def change_text(self) -> str:
         return _fmt_change(self.change, self.relative)
 
-    def ci_text(self) -> str:
+    def ci_text(self, *, short: bool = False) -> str:
+        """``-46.7 % … +175.7 %``; ``short``: the unit once, ``-46.7 … +175.7 %``."""
         if self.ci is None:
             return "—"
-        return f"{_fmt_change(self.ci.low, self.relative)} … {_fmt_change(self.ci.high, self.relative)}"
+        low, high = _fmt_change(self.ci.low, self.relative), _fmt_change(self.ci.high, self.relative)
+        if short and low != "—":
+            low = low.rsplit(" ", 1)[0]
+        return f"{low} … {high}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -110,10 +114,16 @@ class SideInfo:
     git_branch: str | None
     git_commit: str | None
     started_at: str | None
+    test: str | None = None  # its identity in words (scenario · env · target · load · runner)
 
 
 def side_info(s: RunSnapshot) -> SideInfo:
-    return SideInfo(s.label, s.run_id, s.scenario, s.environment, s.git_branch, s.git_commit, s.started_at)
+    from novaload.compare.identity import RunIdentity
+
+    test = RunIdentity.of(s).describe() if s.runner is not None else None
+    return SideInfo(
+        s.label, s.run_id, s.scenario, s.environment, s.git_branch, s.git_commit, s.started_at, test or None
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +135,8 @@ class Comparison:
     trend: list[Any] = field(default_factory=list)  # history entries, oldest first
     tests: int = 0  # metrics that got a statistical test
     confidence_per_test: float = 0.95  # after the Bonferroni correction over `tests`
+    # How the baseline is another test than the current run (it was asked for by id).
+    differences: list[str] = field(default_factory=list)
 
     @property
     def regressed(self) -> bool:
@@ -154,6 +166,7 @@ class Comparison:
             "config": asdict(self.config),
             "tests": self.tests,
             "confidence_per_test": self.confidence_per_test,
+            "baseline_differs": list(self.differences),
             "regressions": [{"endpoint": n, **m.to_dict()} for n, m in self.regressions],
             "endpoints": [
                 {
@@ -167,6 +180,12 @@ class Comparison:
                 for e in self.endpoints
             ],
         }
+
+    def differs_line(self) -> str | None:
+        """The baseline is another test: how, in one line (None when it is the same)."""
+        if not self.differences:
+            return None
+        return f"The baseline is another test: {'; '.join(self.differences)}."
 
     def summary_line(self) -> str:
         base = self.baseline.run_id or self.baseline.label
@@ -189,6 +208,7 @@ class Comparison:
             f"(change). A change counts only when it exceeds the minimum effect and its "
             f"confidence interval excludes zero ({conf} over all {self.tests} tests).",
             "",
+            *([f"⚠️ {md_text(d)}", ""] if (d := self.differs_line()) else []),
         ]
         rows = [
             [
@@ -245,6 +265,8 @@ class Comparison:
             f" ({html.escape(self.baseline.started_at or '')}) → current "
             f"<code>{html.escape(self.current.run_id or self.current.label)}</code>.</p>"
         )
+        if (differs := self.differs_line()) is not None:
+            sides += f'\n<p class="bad">{html.escape(differs)}</p>'
         return f"<p><strong>{summary}</strong></p>\n{sides}\n" + table(
             head, rows, total=len(rows), shown=len(rows)
         )

@@ -12,8 +12,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from novaload.config.loader import read_yaml
 from novaload.errors import ConfigError
 
 CONFIG_FILE = "compare.yaml"
@@ -64,12 +63,7 @@ def load_compare_config(path: Path | None = None, config_dir: Path | None = None
         if not candidate.is_file():
             return CompareConfig()
         path = candidate
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", file=path) from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"not valid YAML: {exc}", file=path) from exc
+    doc = read_yaml(path) or {}
     if isinstance(doc, dict) and isinstance(doc.get("compare"), dict):
         doc = doc["compare"]
     if not isinstance(doc, dict):

@@ -17,6 +17,7 @@ import numpy as np
 
 from novaload.compare.comparison import Comparison, EndpointComparison, MetricChange, Status, side_info
 from novaload.compare.config import CompareConfig
+from novaload.compare.identity import RunIdentity
 from novaload.compare.snapshot import OVERALL, EndpointData, RunSnapshot
 from novaload.compare.stats import Interval, mann_whitney_p, mean_change, proportion_change, quantile_change
 
@@ -38,6 +39,11 @@ def compare_snapshots(
     # in most comparisons; the family of all tests keeps the configured confidence.
     per_test = 1.0 - (1.0 - config.confidence) / max(tests, 1)
     endpoints = [_endpoint(name, baseline, current, config, per_test) for name in names]
+    differences = (
+        RunIdentity.of(current).differences(RunIdentity.of(baseline))
+        if current.runner is not None and baseline.run_id is not None
+        else []
+    )
     return Comparison(
         baseline=side_info(baseline),
         current=side_info(current),
@@ -46,6 +52,7 @@ def compare_snapshots(
         trend=list(trend),
         tests=tests,
         confidence_per_test=per_test,
+        differences=differences,
     )
 
 

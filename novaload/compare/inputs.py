@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from novaload.compare.config import CompareConfig
+from novaload.compare.identity import RunIdentity
 from novaload.compare.snapshot import RunSnapshot, snapshot_from_digest, snapshot_from_results
 from novaload.errors import InputError
 from novaload.history.store import SELECTORS, HistoryEntry, HistoryStore
@@ -32,12 +33,27 @@ RESULT_PATTERNS = RESULTS_PATTERNS  # the run folder's names (novaload.runfolder
 
 @dataclass(frozen=True, slots=True)
 class Scope:
-    """Which runs a selector may pick: same scenario and environment, maybe one branch."""
+    """Which runs a selector may pick: same scenario and environment, maybe one branch,
+    and with ``identity`` the same test (target, load, runner: novaload.compare.identity)."""
 
     scenario: str | None = None
     environment: str | None = None
     branch: str | None = None
     exclude: tuple[str, ...] = ()
+    identity: RunIdentity | None = None
+
+    @classmethod
+    def of(cls, current: RunSnapshot, branch: str | None = None) -> Scope:
+        """The runs that may be ``current``'s baseline: its own test's, itself excluded. A
+        snapshot without a run record (a bare results file) has no known identity: then
+        only its scenario and environment count, as they are known."""
+        return cls(
+            scenario=current.scenario,
+            environment=current.environment,
+            branch=branch,
+            exclude=(current.run_id,) if current.run_id else (),
+            identity=RunIdentity.of(current) if current.runner is not None else None,
+        )
 
 
 def run_sources(run_dir: Path) -> tuple[list[Path], Path | None]:
@@ -136,9 +152,15 @@ def resolve(
     return snapshot_of_entry(entry, history, config, reports_dirs)
 
 
+class NoBaselineYet(InputError):
+    """``last`` / ``last-passing`` found no run: a first run has nothing to compare with.
+    Anything else that keeps a baseline from being read (a run id that is not there, a
+    history store that is corrupt or locked) is an error, never a skipped gate."""
+
+
 def _entry(spec: str, history: HistoryStore, scope: Scope) -> HistoryEntry:
     if not history.path.is_file():
-        raise InputError(
+        raise (NoBaselineYet if spec in SELECTORS else InputError)(
             f"{spec}: no run history at {history.path}",
             hint="runs register there; use --history-dir to point elsewhere",
         )
@@ -148,6 +170,7 @@ def _entry(spec: str, history: HistoryStore, scope: Scope) -> HistoryEntry:
         environment=scope.environment,
         branch=scope.branch,
         exclude=scope.exclude,
+        same_as=scope.identity.columns() if scope.identity else None,
     )
     if entry is None:
         what = "no run with this id" if spec not in SELECTORS else "no matching run"
@@ -160,7 +183,11 @@ def _entry(spec: str, history: HistoryStore, scope: Scope) -> HistoryEntry:
             )
             if v
         )
-        raise InputError(f"{spec}: {what} in {history.path}" + (f" ({filters})" if filters else ""))
+        if scope.identity is not None:
+            filters = f"the same test: {scope.identity.describe()}" + (f", {filters}" if scope.branch else "")
+        raise (NoBaselineYet if spec in SELECTORS else InputError)(
+            f"{spec}: {what} in {history.path}" + (f" ({filters})" if filters else "")
+        )
     return entry
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from novaload.compare.config import CompareConfig
+from novaload.compare.identity import identity_fields
 from novaload.compare.snapshot import OVERALL, RunSnapshot
 from novaload.history.store import HistoryEntry, HistoryStore
 from novaload.results.model import RunResults
@@ -56,6 +57,7 @@ def entry_for(
         ended_at=record.ended_at,
         run_path=run_path,
         **figures,
+        **identity_fields(record),  # type: ignore[arg-type]
     )
 
 

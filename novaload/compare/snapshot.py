@@ -6,6 +6,12 @@ per endpoint as requests/s over at most ``MAX_RATE_BINS`` bins of those windows.
 A snapshot is small (a few hundred KB at most), so the history store keeps one
 per run: comparisons keep working after a run folder was moved or deleted, as
 in CI where only the history store survives between pipeline runs.
+
+Endpoint names are masked by the redactor once, when the snapshot is built (a token in a
+URL's query string is the endpoint's name): every snapshot of a run, whether kept in the
+history store or built again from its folder, names its endpoints as the reports do, so
+two runs of one script compare endpoint by endpoint and the store never holds the secret.
+Endpoints whose names mask alike (``?key=A`` and ``?key=B``) are one endpoint then.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from novaload.compare.stats import k6_percentile
+from novaload.redact import redact
 from novaload.results.model import LatencyDigest, RunResults
 from novaload.runfolder import RunRecord
 
@@ -92,6 +99,12 @@ class RunSnapshot:
     git_branch: str | None = None
     git_commit: str | None = None
     started_at: str | None = None
+    # The run's identity (novaload.compare.identity); None where unknown (a results file).
+    target_id: str | None = None
+    load: str | None = None
+    load_key: str | None = None
+    runner: str | None = None
+    parallelism: int | None = None
 
     @property
     def overall(self) -> EndpointData | None:
@@ -118,6 +131,7 @@ class RunSnapshot:
             "git_branch": self.git_branch,
             "git_commit": self.git_commit,
             "started_at": self.started_at,
+            **{k: getattr(self, k) for k in _IDENTITY},
             "endpoints": {
                 k: {
                     "requests": e.requests,
@@ -131,7 +145,7 @@ class RunSnapshot:
                 for k, e in self.endpoints.items()
             },
         }
-        return zlib.compress(json.dumps(doc).encode("utf-8"), 6)
+        return zlib.compress(redact(json.dumps(doc)).encode("utf-8"), 6)  # stored in history
 
     @classmethod
     def from_blob(cls, blob: bytes) -> RunSnapshot:
@@ -160,7 +174,11 @@ class RunSnapshot:
             git_branch=doc.get("git_branch"),
             git_commit=doc.get("git_commit"),
             started_at=doc.get("started_at"),
+            **{k: doc.get(k) for k in _IDENTITY},
         )
+
+
+_IDENTITY = ("target_id", "load", "load_key", "runner", "parallelism")
 
 
 def _pack(values: np.ndarray) -> str:
@@ -197,7 +215,7 @@ def snapshot_from_results(
     rates = _endpoint_rates(results)
     endpoints: dict[str, EndpointData] = {}
     if not samples.empty:
-        samples = samples.assign(name=samples["name"].fillna("").astype(str))
+        samples = samples.assign(name=samples["name"].fillna("").astype(str).map(_masked))
         for name, values in samples.groupby("name", sort=True)["value"]:
             arr = values.to_numpy(dtype=np.float64)
             endpoints[str(name)] = EndpointData.from_values(
@@ -232,6 +250,7 @@ def _snapshot(
         git_commit=record.git_commit if record else None,
         started_at=(record.started_at if record else None)
         or (results.started_at.isoformat() if results.started_at else None),
+        **({k: getattr(record, k) for k in _IDENTITY} if record else {}),
     )
 
 
@@ -248,9 +267,12 @@ def snapshot_from_digest(
     failures = _failures_by_name(results)
     rates = _endpoint_rates(results)
     endpoints: dict[str, EndpointData] = {}
+    masked: dict[str, LatencyDigest] = {}
     for name, d in digest.items():
-        if name is None:
-            continue
+        if name is not None:
+            key = _masked(name)
+            masked[key] = _merged(masked[key], d) if key in masked else d
+    for name, d in masked.items():
         endpoints[name] = _from_digest(d, failures.get(name, 0), rates.get(name))
     total_failures = (
         sum(failures.values()) if failures else int(results.value("http_req_failed", "passes", 0) or 0)
@@ -274,11 +296,27 @@ def _from_digest(d: LatencyDigest, failures: int, window_rates: np.ndarray | Non
     )
 
 
+def _masked(name: str) -> str:
+    """An endpoint's name as every report and snapshot shows it (see the module docstring)."""
+    return redact(name)
+
+
+def _merged(a: LatencyDigest, b: LatencyDigest) -> LatencyDigest:
+    """Two endpoints whose names mask alike, as one (percentiles from their latencies)."""
+    latencies = np.sort(np.concatenate([a.latencies, b.latencies]))
+    p50, p95, p99 = (k6_percentile(latencies, q) for q in (0.50, 0.95, 0.99))
+    return LatencyDigest(a.requests + b.requests, p50, p95, p99, latencies)
+
+
 def _failures_by_name(results: RunResults) -> dict[str, int]:
     df = results.endpoints
     if df is None or df.empty or "name" not in df.columns or "failures" not in df.columns:
         return {}
-    return {str(n): int(f) for n, f in zip(df["name"], df["failures"].fillna(0), strict=True)}
+    out: dict[str, int] = {}
+    for n, f in zip(df["name"], df["failures"].fillna(0), strict=True):
+        key = _masked(str(n))
+        out[key] = out.get(key, 0) + int(f)
+    return out
 
 
 def _endpoint_rates(results: RunResults) -> dict[str, np.ndarray]:
@@ -307,7 +345,8 @@ def _endpoint_rates(results: RunResults) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     for name, part in frame.groupby("name", sort=False):
         counts = np.bincount(part["bin"].to_numpy(), weights=part["requests"].to_numpy(), minlength=bins)
-        out[str(name)] = counts / bin_s
+        key = _masked(str(name))
+        out[key] = out[key] + counts / bin_s if key in out else counts / bin_s
     return out
 
 

@@ -17,11 +17,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from novaload.config.models import ANALYSIS_NAMES, Environment, Profile, ProjectConfig, Scenario
 from novaload.errors import ConfigError
+from novaload.inputs import CONFIG, Bounds, load_yaml, read_text
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -43,37 +43,13 @@ def default_scenarios_dir() -> Path:
     return _default_dir("NOVALOAD_SCENARIOS_DIR", "k6-scenarios")
 
 
-def read_yaml(path: Path) -> Any:
-    """Parse one YAML file; syntax errors name the file and line."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError("file not found", file=path) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", file=path) from None
-    except UnicodeDecodeError as exc:
-        line = _text_line(path, exc.start)
-        raise ConfigError(
-            f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})",
-            file=path,
-            key=line,
-        ) from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"invalid YAML: {problem}", file=path, key=where) from None
-
-
-def _text_line(path: Path, offset: int) -> str | None:
-    """``line N`` of the byte at ``offset`` in ``path`` (for an encoding error)."""
-    try:
-        lines = path.read_bytes()[:offset].count(b"\n")
-    except OSError:
-        return None
-    return f"line {lines + 1}"
+def read_yaml(path: Path, bounds: Bounds = CONFIG) -> Any:
+    """Parse one YAML file within ``bounds`` (size, depth, alias expansion: inputs.py);
+    every error names the file and line."""
+    if path.is_dir():
+        raise ConfigError("cannot read: Is a directory", file=path)
+    text = read_text(path, bounds, error=ConfigError)
+    return load_yaml(text, str(path), bounds, error=ConfigError)
 
 
 def validate(model: type[BaseModel], data: Any, *, file: Path, key: str) -> Any:
@@ -130,16 +106,28 @@ def load_scenarios(folder: Path) -> dict[str, Scenario]:
     return out
 
 
-def load_project(config_dir: Path | None = None, scenarios_dir: Path | None = None) -> ProjectConfig:
-    """Load and cross-check everything under ``config_dir``."""
+def _config_dir(config_dir: Path | None) -> Path:
     config_dir = config_dir or default_config_dir()
-    scenarios_dir = scenarios_dir or default_scenarios_dir()
     if not config_dir.is_dir():
         raise ConfigError(
             "config folder not found",
             file=config_dir,
             hint="run from the project root or set NOVALOAD_CONFIG_DIR",
         )
+    return config_dir
+
+
+def load_environment_config(config_dir: Path | None = None) -> dict[str, Environment]:
+    """The environments under ``config_dir``, alone: all a user's script run with ``--env``
+    or ``--target`` reads (profiles and scenarios are for rendered scenarios, and reading
+    them is most of the configuration's cost on the way to k6)."""
+    return load_environments(_config_dir(config_dir) / "environments")
+
+
+def load_project(config_dir: Path | None = None, scenarios_dir: Path | None = None) -> ProjectConfig:
+    """Load and cross-check everything under ``config_dir``."""
+    config_dir = _config_dir(config_dir)
+    scenarios_dir = scenarios_dir or default_scenarios_dir()
     project = ProjectConfig(
         environments=load_environments(config_dir / "environments"),
         profiles=load_profiles(config_dir / "profiles.yaml"),
@@ -173,6 +161,7 @@ def load_project(config_dir: Path | None = None, scenarios_dir: Path | None = No
 __all__ = [
     "default_config_dir",
     "default_scenarios_dir",
+    "load_environment_config",
     "load_environments",
     "load_profiles",
     "load_project",

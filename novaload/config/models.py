@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -20,11 +21,9 @@ from pydantic import (
     model_validator,
 )
 
+from novaload.config.durations import K6_MAX_INT, format_duration, parse_duration
 from novaload.thresholds import Threshold, parse_metric_thresholds, parse_selector
 
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
-_DURATION_FULL = re.compile(r"^(?:\d+(?:\.\d+)?(?:ms|h|m|s))+$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 # The scenario analyses a config may name. The registry in ``novaload.analysis`` implements
 # exactly these (a test holds the two equal); the name list lives here so that validating a
 # config never imports the analyses (pandas) and config stays below analysis.
@@ -37,27 +36,6 @@ K6_SCENARIO_NAME_RULE = "must contain only numbers, latin letters, underscores a
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-def parse_duration(text: str) -> float:
-    """k6 duration string ("1m30s", "500ms", "2h") → seconds. Bare numbers are seconds."""
-    text = str(text).strip()
-    if re.fullmatch(r"\d+(?:\.\d+)?", text):
-        return float(text)
-    if not _DURATION_FULL.match(text):
-        raise ValueError(f"not a k6 duration like '30s', '5m' or '1h30m': {text!r}")
-    return sum(float(n) * _UNIT_SECONDS[u] for n, u in _DURATION_PART.findall(text))
-
-
-def format_duration(seconds: float) -> str:
-    """Seconds → the shortest k6 duration string ("90" → "1m30s")."""
-    if seconds != int(seconds):
-        return f"{int(round(seconds * 1000))}ms"
-    s = int(seconds)
-    h, rem = divmod(s, 3600)
-    m, sec = divmod(rem, 60)
-    out = (f"{h}h" if h else "") + (f"{m}m" if m else "") + (f"{sec}s" if sec else "")
-    return out or "0s"
-
-
 def _check_duration(value: str) -> str:
     parse_duration(value)
     return str(value)
@@ -65,6 +43,42 @@ def _check_duration(value: str) -> str:
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# --------------------------------------------------------------------------- tracing
+
+
+class Tracing(_Frozen):
+    """``tracing:`` of an environment or a scenario (``run --traces``): trace context on
+    every HTTP request, and where the report's links to the traces of its exemplars go.
+
+    Written as ``tracing: true`` or as a mapping; a mapping turns tracing on unless it
+    says ``enabled: false``. ``url`` is the trace UI's base URL (Jaeger's, or Grafana's
+    for ``links: grafana``); without it the monitoring stack's (``NOVALOAD_JAEGER_URL``,
+    ``NOVALOAD_GRAFANA_URL``).
+    """
+
+    enabled: bool = True
+    # the Literals spell out config/tracing.py's PROPAGATORS, TRACE_LINKS, TRACE_DATASOURCES
+    propagator: Literal["w3c", "jaeger", "b3"] = "w3c"
+    sampling: Annotated[float, Field(ge=0, le=1)] = 1.0  # the ratio of requests whose trace is kept
+    links: Literal["jaeger", "grafana", "none"] = "jaeger"
+    url: str | None = None
+    # links: grafana: the Explore pane's datasource (uid, and jaeger or tempo)
+    datasource: Annotated[str, Field(min_length=1)] = "novaload-jaeger"
+    datasource_type: Literal["jaeger", "tempo"] = "jaeger"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        return {"enabled": data} if isinstance(data, bool) else data
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^https?://[^\s/]+", v):
+            raise ValueError("must be an http(s):// URL")
+        return None if v is None else v.rstrip("/")
 
 
 # --------------------------------------------------------------------------- environments
@@ -81,6 +95,7 @@ class Environment(_Frozen):
     insecure_skip_tls_verify: bool = False
     requires_confirmation: bool = False  # production: refuse to run without --yes
     tags: dict[str, str] = Field(default_factory=dict)
+    tracing: Tracing | None = None  # every run against it traced (a scenario's own wins)
 
     @field_validator("base_url", "ws_url")
     @classmethod
@@ -89,6 +104,10 @@ class Environment(_Frozen):
             return v
         if not re.match(r"^(https?|wss?)://[^\s/]+", v):
             raise ValueError("must be an http(s):// or ws(s):// URL, or 'demo'")
+        try:
+            _ = urlsplit(v).port  # a port that is not a number raises
+        except ValueError:
+            raise ValueError("the port is not a number from 0 to 65535") from None
         return v.rstrip("/")
 
     @property
@@ -117,10 +136,10 @@ class Shape(_Frozen):
     kind: Literal["constant", "ramp", "steps", "burst", "spike", "sine", "random"]
     model: Literal["closed", "open"] = "closed"  # closed = VUs, open = arrival rate
     # Peak load: VUs (closed) or iterations per time_unit (open).
-    peak: Annotated[int, Field(ge=1)]
+    peak: Annotated[int, Field(ge=1, le=K6_MAX_INT)]
     start: Annotated[int, Field(ge=0)] = 0
     duration: str = "1m"
-    steps: Annotated[int, Field(ge=1)] = 5  # steps
+    steps: Annotated[int, Field(ge=1, le=K6_MAX_INT)] = 5  # steps
     step_duration: str | None = None  # steps: overrides duration / steps
     ramp_up: str | None = None  # ramp / spike / burst
     ramp_down: str | None = None
@@ -130,8 +149,8 @@ class Shape(_Frozen):
     resolution: str = "10s"  # sine/random: stage length
     seed: int = 1  # random
     time_unit: str = "1s"
-    pre_allocated_vus: Annotated[int, Field(ge=1)] | None = None
-    max_vus: Annotated[int, Field(ge=1)] | None = None
+    pre_allocated_vus: Annotated[int, Field(ge=1, le=K6_MAX_INT)] | None = None
+    max_vus: Annotated[int, Field(ge=1, le=K6_MAX_INT)] | None = None
 
     @field_validator(
         "duration", "step_duration", "ramp_up", "ramp_down", "hold", "period", "resolution", "time_unit"
@@ -146,14 +165,14 @@ class Profile(_Frozen):
 
     name: str
     description: str = ""
-    vus: Annotated[int, Field(ge=1)] | None = None
+    vus: Annotated[int, Field(ge=1, le=K6_MAX_INT)] | None = None
     duration: str | None = None
-    iterations: Annotated[int, Field(ge=1)] | None = None
+    iterations: Annotated[int, Field(ge=1, le=K6_MAX_INT)] | None = None
     stages: tuple[Stage, ...] | None = None
-    rate: Annotated[int, Field(ge=1)] | None = None  # open model: iterations per time_unit
+    rate: Annotated[int, Field(ge=1, le=K6_MAX_INT)] | None = None  # open model: iterations per time_unit
     time_unit: str = "1s"
-    pre_allocated_vus: Annotated[int, Field(ge=1)] | None = None
-    max_vus: Annotated[int, Field(ge=1)] | None = None
+    pre_allocated_vus: Annotated[int, Field(ge=1, le=K6_MAX_INT)] | None = None
+    max_vus: Annotated[int, Field(ge=1, le=K6_MAX_INT)] | None = None
     shape: Shape | None = None
     graceful_stop: str = "10s"
     think_time: tuple[float, float] = (0.5, 1.5)  # seconds between iterations, min/max
@@ -293,6 +312,8 @@ class Scenario(_Frozen):
     generator: GeneratorCriteria = Field(default_factory=GeneratorCriteria)
     # Apdex T in ms for every endpoint without its own ``apdex_t_ms``.
     apdex_t_ms: Annotated[float, Field(gt=0)] = DEFAULT_APDEX_T_MS
+    # Trace context on every request (wins over the environment's; --traces over both).
+    tracing: Tracing | None = None
 
     @property
     def apdex_targets(self) -> dict[str, float]:
@@ -376,6 +397,7 @@ __all__ = [
     "Stage",
     "endpoint_metric",
     "ConfigThreshold",
+    "Tracing",
     "format_duration",
     "parse_duration",
 ]

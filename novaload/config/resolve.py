@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from novaload.config.models import (
     Environment,
@@ -22,6 +23,7 @@ from novaload.config.models import (
     parse_duration,
 )
 from novaload.errors import ConfigError, UsageError
+from novaload.redact import safe_url
 from novaload.urls import ws_url_for
 
 
@@ -149,11 +151,7 @@ def select(
     if scenario_name is not None:
         _pick("scenario", scenario_name, project.scenarios)
         scenario = project.scenarios[scenario_name]
-    env_name = overrides.environment or default_environment
-    _pick("environment", env_name, project.environments)
-    environment = project.environments[env_name]
-    if overrides.target_url:
-        environment = with_target(environment, overrides.target_url)
+    environment = select_environment(project.environments, overrides, default_environment=default_environment)
     if overrides.profile is None and scenario is not None and scenario.load is not None:
         base_profile = scenario.load  # the scenario's own load model; --profile wins
     else:
@@ -164,13 +162,30 @@ def select(
     return Selection(environment=environment, profile=profile, scenario=scenario)
 
 
+def select_environment(
+    environments: Mapping[str, Environment], overrides: Overrides, *, default_environment: str = "local"
+) -> Environment:
+    """The environment a run uses (``--env``, else ``default_environment``), pointed at
+    ``--target`` when given; a ConfigError names an unknown one."""
+    name = overrides.environment or default_environment
+    _pick("environment", name, environments)
+    environment = environments[name]
+    return with_target(environment, overrides.target_url) if overrides.target_url else environment
+
+
 def with_target(environment: Environment, url: str) -> Environment:
     """Point an environment at another base URL (``--target`` / ``API_TARGET``)."""
     if not url.startswith(("http://", "https://")):
-        raise UsageError(f"--target/API_TARGET must be an http(s):// URL (got {url!r})")
+        raise UsageError(f"--target/API_TARGET must be an http(s):// URL (got {safe_url(url)!r})")
+    try:
+        _ = urlsplit(url).port  # a port that is not a number raises
+    except ValueError:
+        raise UsageError(
+            f"--target/API_TARGET: the port of {safe_url(url)!r} is not a number from 0 to 65535"
+        ) from None
     url = url.rstrip("/")
     data = {**environment.model_dump(), "base_url": url, "ws_url": ws_url_for(url)}
     return Environment.model_validate(data)
 
 
-__all__ = ["Overrides", "Selection", "apply_load_overrides", "select", "with_target"]
+__all__ = ["Overrides", "Selection", "apply_load_overrides", "select", "select_environment", "with_target"]

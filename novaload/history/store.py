@@ -11,14 +11,16 @@ reports folder by default), so moving the reports folder together with its
 from __future__ import annotations
 
 import builtins
+import contextlib
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 from novaload.errors import InputError
+from novaload.redact import redact
 from novaload.runfolder import RUN_JSON, default_reports_dir, read_run_record
 
 HISTORY_FILE = "novaload-history.sqlite"
@@ -39,6 +41,15 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE INDEX IF NOT EXISTS runs_scope ON runs (scenario, environment, started_at);
 """
+# A run's identity (novaload.compare.identity), added to stores made before it: such rows
+# keep NULL there (unknown), which never equals a new run's.
+_IDENTITY_COLUMNS = (
+    ("target_id", "TEXT"),
+    ("load", "TEXT"),
+    ("load_key", "TEXT"),
+    ("runner", "TEXT"),
+    ("parallelism", "INTEGER"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +72,11 @@ class HistoryEntry:
     p95: float | None = None
     p99: float | None = None
     recorded_at: str | None = None
+    target_id: str | None = None  # the run's identity (novaload.compare.identity); None: unknown
+    load: str | None = None
+    load_key: str | None = None
+    runner: str | None = None
+    parallelism: int | None = None
 
     @property
     def passed(self) -> bool:
@@ -96,6 +112,7 @@ class HistoryStore:
         try:
             with closing(sqlite3.connect(self.path, timeout=30)) as con:
                 con.executescript(_SCHEMA)
+                _add_identity_columns(con)
                 with con:  # one transaction
                     yield con
         except sqlite3.DatabaseError as exc:
@@ -111,7 +128,9 @@ class HistoryStore:
     def add(self, entry: HistoryEntry, snapshot: bytes | None = None) -> None:
         """Insert or replace the run's row (re-registering a run updates it)."""
         cols = [c for c in _COLUMNS if c != "recorded_at"]
-        values = [getattr(entry, c) for c in cols]
+        # Text goes through the redactor as in every file novaload writes (a scenario or
+        # target named after a URL may carry a token).
+        values = [redact(v) if isinstance(v, str) else v for v in (getattr(entry, c) for c in cols)]
         with self._connect() as con:
             con.execute(
                 f"INSERT OR REPLACE INTO runs ({', '.join(cols)}, snapshot) "
@@ -138,9 +157,17 @@ class HistoryStore:
         passing: bool | None = None,
         exclude: Sequence[str] = (),
         limit: int | None = 20,
+        same_as: Mapping[str, object] | None = None,
     ) -> list[HistoryEntry]:
-        """Runs matching every given filter, newest first."""
-        where, args = [], []
+        """Runs matching every given filter, newest first. ``same_as``: columns that must
+        hold exactly these values, NULL included (a run's identity)."""
+        where: list[str] = []
+        args: list[object] = []
+        for col, val in (same_as or {}).items():
+            if col not in _COLUMNS:
+                raise ValueError(f"unknown history column {col!r}")
+            where.append(f"{col} IS ?")
+            args.append(val)
         for col, val in (
             ("scenario", scenario),
             ("environment", environment),
@@ -174,8 +201,10 @@ class HistoryStore:
         environment: str | None = None,
         branch: str | None = None,
         exclude: Sequence[str] = (),
+        same_as: Mapping[str, object] | None = None,
     ) -> HistoryEntry | None:
-        """``last``, ``last-passing`` (exit code 0), or an exact run id."""
+        """``last``, ``last-passing`` (exit code 0), or an exact run id (which ``same_as``,
+        a run's identity, does not restrict: a run asked for by id is that run)."""
         if selector not in SELECTORS:
             return self.get(selector)
         found = self.list(
@@ -185,6 +214,7 @@ class HistoryStore:
             passing=True if selector == "last-passing" else None,
             exclude=exclude,
             limit=1,
+            same_as=same_as,
         )
         return found[0] if found else None
 
@@ -206,6 +236,14 @@ class HistoryStore:
                 if _is_run_dir(run_json.parent, entry.run_id):
                     return run_json.parent
         return None
+
+
+def _add_identity_columns(con: sqlite3.Connection) -> None:
+    present = {row[1] for row in con.execute("PRAGMA table_info(runs)")}
+    for name, kind in _IDENTITY_COLUMNS:
+        if name not in present:
+            with contextlib.suppress(sqlite3.OperationalError):  # another process added it first
+                con.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
 
 
 def _is_run_dir(path: Path, run_id: str) -> bool:

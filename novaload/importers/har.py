@@ -37,14 +37,13 @@ from novaload.importers.common import (
     ImportedEndpoint,
     ImportedScenario,
     comment,
-    decode_source,
     endpoint_name,
     env_name,
-    json_error,
-    read_source,
     slug,
     unique_names,
 )
+from novaload.inputs import HAR, json_depth_over, load_json, read_text
+from novaload.redact import is_secret_name, mask_named, safe_url
 
 _METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
 _STATIC_TYPES = {"stylesheet", "script", "image", "font", "media", "manifest", "texttrack", "imageset"}
@@ -80,9 +79,6 @@ _DROP_HEADERS = {
     "purpose",
 }
 _SECRET_HEADERS = {"authorization", "proxy-authorization"}
-_SECRET_WORDS = re.compile(
-    r"token|secret|auth|api[-_]?key|^key$|[-_]key$|session|passw|signature|^sig$|credential|csrf|xsrf", re.I
-)
 _AUTH_SCHEME = re.compile(r"^(Bearer|Basic|Token|Digest|Negotiate|AWS4-HMAC-SHA256)\s+", re.I)
 _MAX_LISTED = 60
 
@@ -134,11 +130,7 @@ class _Entry:
 
 
 def _load(path: Path) -> dict[str, Any]:
-    text = decode_source(read_source(path, str(path)), str(path))
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise json_error(str(path), exc) from None
+    data = load_json(read_text(path, HAR, what="HAR file"), str(path), HAR)
     if not isinstance(data, dict) or not isinstance(data.get("log"), dict):
         raise InputError(f"{path}: log: missing (not a HAR file)")
     if not isinstance(data["log"].get("entries"), list):
@@ -211,7 +203,7 @@ def _origin_of(entries: list[_Entry], host: str | None) -> tuple[str, str]:
             parts = urlsplit(e.url)
             if host in (parts.netloc, parts.hostname):
                 return parts.scheme, parts.netloc
-        known = sorted({urlsplit(e.url).netloc for e in web})
+        known = sorted({urlsplit(e.url).netloc.rpartition("@")[2] for e in web})
         raise InputError(
             f"--host {host}: no recorded request went there (hosts: {', '.join(known) or 'none'})"
         )
@@ -252,7 +244,12 @@ def _request_cookies(entry: _Entry) -> list[tuple[str, str]]:
 
 
 def _secret_name(name: str) -> bool:
-    return name.lower() in _SECRET_HEADERS or bool(_SECRET_WORDS.search(name))
+    return name.lower() in _SECRET_HEADERS or is_secret_name(name)
+
+
+def _shown(url: str) -> str:
+    """A recorded URL as a comment or a message shows it: no user info, no secret values."""
+    return comment(mask_named(safe_url(url) or ""), max_len=200)
 
 
 def _secret_fields(value: Any, secrets: _Secrets) -> Any:
@@ -286,8 +283,8 @@ def _body(entry: _Entry, secrets: _Secrets) -> tuple[Any, str, str]:
         return None, mime, ""
     lowered = mime.lower()
     if "json" in lowered:
-        try:
-            parsed = json.loads(text)
+        try:  # a body nested past the bound is replayed as the text it is
+            parsed = None if json_depth_over(text, HAR.max_depth) else json.loads(text)
         except ValueError:
             parsed = None
         if isinstance(parsed, (dict, list)):
@@ -342,11 +339,11 @@ def import_har(
     kept: list[_Entry] = []
     for e in entries:
         parts = urlsplit(e.url)
-        label = f"{e.method} {comment(e.url, max_len=200)}"
+        label = f"{e.method} {_shown(e.url)}"
         if parts.scheme not in ("http", "https") or e.resource_type == "websocket":
             skipped.append(f"{label}: {parts.scheme or e.resource_type} request, not replayed")
         elif parts.netloc != netloc or parts.scheme != scheme:
-            third_party[f"{parts.scheme}://{parts.netloc}"] += 1
+            third_party[f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"] += 1
         elif not keep_static and _is_static(e):
             static.append(label)
         elif e.method not in _METHODS:
@@ -399,7 +396,7 @@ def import_har(
         pause = 0.0 if previous_end is None else max(0.0, e.started - previous_end)
         if pause > max_think_time:
             capped.append(
-                f"{e.method} {comment(e.url, max_len=120)}: think time {pause:.1f} s capped at {max_think_time:g} s"
+                f"{e.method} {_shown(e.url)}: think time {pause:.1f} s capped at {max_think_time:g} s"
             )
             pause = max_think_time
         previous_end = max(previous_end or 0.0, e.started + e.duration)

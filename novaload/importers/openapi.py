@@ -36,8 +36,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlparse
 
-import yaml
-
 from novaload.errors import InputError
 from novaload.importers.common import (
     ImportedEndpoint,
@@ -46,11 +44,12 @@ from novaload.importers.common import (
     decode_source,
     endpoint_name,
     env_name,
-    json_error,
     read_source,
     slug,
     unique_names,
 )
+from novaload.inputs import OPENAPI, load_json, load_yaml
+from novaload.redact import is_secret_name
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch")
 # Reads over writes; deletes at half the rate of creates so a mix doesn't drain what it reads.
@@ -64,7 +63,11 @@ METHOD_WEIGHTS: dict[str, float] = {
     "DELETE": 0.5,
 }
 _MAX_DEPTH = 6  # nesting generated into a body before only required properties are filled
-_MAX_SPEC_BYTES = 64 * 1024 * 1024
+_MAX_SPEC_BYTES = OPENAPI.max_bytes
+# Values generated for one example (a body, a parameter): a web of $refs whose required
+# properties refer to each other (9 schemas x 9 properties = 9^9 values) is refused here
+# instead of being expanded.
+MAX_EXAMPLE_VALUES = 10_000
 _JSON_TYPE = re.compile(r"^application/(?:[\w.+-]*\+)?json(?:;.*)?$|^\*/\*$", re.IGNORECASE)
 _STRING_FORMATS = {
     "date-time": "2026-01-01T00:00:00Z",
@@ -84,6 +87,10 @@ _STRING_FORMATS = {
 
 class _Unsupported(Exception):
     """Something in one operation cannot be generated; the operation is listed, not emitted."""
+
+
+class _TooLarge(Exception):
+    """An example would pass the bound on generated values: the document is refused."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,18 +127,10 @@ def _parse(raw: bytes, origin: str) -> dict[str, Any]:
     stripped = text.lstrip()
     if not stripped:
         raise InputError(f"{origin}: empty file")
-    try:
-        if stripped.startswith("{"):
-            data = json.loads(text)
-        else:
-            data = yaml.safe_load(text)
-    except json.JSONDecodeError as exc:
-        raise json_error(origin, exc) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise InputError(f"{origin}: invalid YAML{where}: {problem}") from None
+    if stripped.startswith("{"):
+        data = load_json(text, origin, OPENAPI)
+    else:
+        data = load_yaml(text, origin, OPENAPI)
     if not isinstance(data, dict):
         raise InputError(f"{origin}: not an OpenAPI document (top level is a {type(data).__name__})")
     return data
@@ -203,8 +202,12 @@ class _Resolver:
 class _Sampler:
     resolver: _Resolver
     for_request: bool = True
+    generated: int = 0  # values made so far for this example (MAX_EXAMPLE_VALUES)
 
     def value(self, schema: Any, seen: frozenset[str] = frozenset(), depth: int = 0) -> Any:
+        self.generated += 1
+        if self.generated > MAX_EXAMPLE_VALUES:
+            raise _TooLarge(f"$ref expansion of an example passes {MAX_EXAMPLE_VALUES:,} values")
         schema, seen = self.resolver.deref(schema, seen)
         if not isinstance(schema, dict):
             return None
@@ -439,6 +442,12 @@ class _Importer:
         for param in params:
             where, name = param.get("in"), str(param.get("name", ""))
             value, has_value = self._param_value(param)
+            if where in ("query", "header", "cookie") and has_value and is_secret_name(name):
+                # An example password or token is not sent as written: like a recorded
+                # one (HAR), it becomes a variable to export.
+                var = _env_name(name)
+                self.secrets[var] = f"{where} parameter {name}"
+                value = "${" + var + "}"
             if where == "path":
                 if not has_value:
                     value = "1"
@@ -573,8 +582,11 @@ class _Importer:
                 if self.tags and not self.tags.intersection(str(t) for t in operation.get("tags") or ()):
                     self.untagged += 1
                     continue
+                self.request_sampler.generated = 0
                 try:
                     endpoint = self.operation(str(path), method, item, operation)
+                except _TooLarge as exc:
+                    raise InputError(f"{self.source.origin}: {comment(label, max_len=120)}: {exc}") from None
                 except _Unsupported as exc:
                     self.skipped.append(f"{label}: {exc}")
                     continue

@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 from novaload.errors import ConfigError
 from novaload.monitoring.settings import DASHBOARD_UIDS, OUTPUTS, MonitoringSettings
 from novaload.monitoring.stack import Fetch, Post, http_get, http_post, reason_of
+from novaload.runners.k6args import sends_samples
 
 # p95/p99 feed the dashboards and alert rules; min/max/avg make the latency panel honest.
 TREND_STATS = "p(95),p(99),min,max,avg"
@@ -29,17 +30,29 @@ _MARGIN = timedelta(seconds=30)
 _RUN_ID = re.compile(r"^[A-Za-z0-9._:@+-]{1,128}$")
 
 
-def _sends_samples(k6_args: Sequence[str]) -> bool:
-    return any(a in ("-o", "--out") or a.startswith(("--out=", "-o=")) for a in k6_args)
-
-
 def run_tag_args(run_id: str, k6_args: Sequence[str]) -> tuple[str, ...]:
     """``--tag testid=<run id>`` when ``k6_args`` send samples to an output beside the
     run folder's own results file (monitoring, or the user's ``--out``): there runs mix
     and dashboards tell them apart by it. Not otherwise: on every line of k6's JSON it
     adds ~14 % to what k6 writes and novaload reads, for nothing (a run folder holds
     one run)."""
-    return ("--tag", f"testid={run_id}") if _sends_samples(k6_args) else ()
+    if not sends_samples(k6_args) or given_testid(k6_args) is not None:
+        return ()  # a --tag testid=... of the user's wins, as it would in k6
+    return ("--tag", f"testid={run_id}")
+
+
+def given_testid(k6_args: Sequence[str]) -> str | None:
+    """The ``testid`` of a ``--tag testid=VALUE`` in ``k6_args`` (the last one, as k6 reads them)."""
+    found = None
+    for flag, value in zip(k6_args, [*k6_args[1:], ""]):
+        if flag.startswith("--tag="):
+            flag, value = "--tag", flag.removeprefix("--tag=")
+        if flag == "--tag":
+            for pair in value.split(","):
+                name, eq, tag = pair.partition("=")
+                if eq and name.strip() == "testid":
+                    found = tag
+    return found
 
 
 def k6_output_args(
@@ -108,11 +121,17 @@ class OutputCheck:
         return f"monitoring: {self.describe()}: {_LOST[self.output]}"
 
 
-_SERVICE = {"prometheus": "Prometheus", "influxdb": "InfluxDB", "loki": "Loki"}
+_SERVICE = {
+    "prometheus": "Prometheus",
+    "influxdb": "InfluxDB",
+    "loki": "Loki",
+    "jaeger": "Jaeger's OTLP receiver",
+}
 _LOST = {
     "prometheus": "no Prometheus metrics for this run",
     "influxdb": "no InfluxDB metrics for this run",
     "loki": "k6 logs stay in k6.log",
+    "jaeger": "the demo target's spans are not exported (the reports still link the exemplars)",
 }
 
 
@@ -140,6 +159,8 @@ def check_outputs(
             check = _answers(fetch, output, settings.influxdb_url, "/ping")
         elif output == "loki":
             check = _answers(fetch, output, settings.loki_url, "/ready")
+        elif output == "jaeger":
+            check = _accepts_otlp(post, settings.otlp_url)
         else:
             raise ConfigError(
                 f"unknown monitoring output, expected one of {', '.join(OUTPUTS)}",
@@ -175,6 +196,20 @@ def _accepts_remote_write(post: Post, url: str) -> OutputCheck:
             "does not accept remote write (start it with --web.enable-remote-write-receiver)",
         )
     return OutputCheck("prometheus", url, True, "ready")
+
+
+def _accepts_otlp(post: Post, url: str) -> OutputCheck:
+    # An empty body is an empty ExportTraceServiceRequest: a receiver takes it (200).
+    try:
+        code, body = post(f"{url}/v1/traces", b"", {"Content-Type": "application/x-protobuf"})
+    except OSError as exc:
+        return OutputCheck("jaeger", url, False, f"is not reachable ({reason_of(exc)})")
+    if 200 <= code < 300:
+        return OutputCheck("jaeger", url, True, "ready")
+    first = body.strip().splitlines()[0][:120] if body.strip() else ""
+    return OutputCheck(
+        "jaeger", url, False, f"does not take OTLP/HTTP traces (HTTP {code}{': ' + first if first else ''})"
+    )
 
 
 class OutputErrorFilter:
@@ -232,6 +267,8 @@ class RunOutputs:
     # Loki, when it answered: novaload forwards k6.log's entries there
     # (novaload.monitoring.logs), so k6's log lines also stay in k6.log.
     loki_url: str | None = None
+    # Jaeger's OTLP/HTTP receiver, when it answered (a traced run): the demo target's spans go there.
+    otlp_url: str | None = None
 
 
 def outputs_for_run(
@@ -240,22 +277,26 @@ def outputs_for_run(
     settings: MonitoringSettings | None = None,
     *,
     started_at: datetime | None = None,
+    traced: bool = False,
     fetch: Fetch = http_get,
     post: Post = http_post,
 ) -> RunOutputs:
     """Ask each configured output's service once, then wire those that answered.
 
-    ``settings`` default to :meth:`MonitoringSettings.from_env`.
+    ``settings`` default to :meth:`MonitoringSettings.from_env`. Jaeger is asked only for a
+    ``traced`` run (spans come from requests that carry trace context).
     """
     settings = settings or MonitoringSettings.from_env()
-    checks = check_outputs(settings, settings.outputs, fetch=fetch, post=post)
+    wanted = [o for o in settings.outputs if traced or o != "jaeger"]
+    checks = check_outputs(settings, wanted, fetch=fetch, post=post)
     problems = [c.line() for c in checks if not c.ok]
     outputs = tuple(c.output for c in checks if c.ok)
     if not outputs:
         problems.append("monitoring: nothing to send the run to; start the stack with `novaload monitor up`")
         return RunOutputs(settings, (), (), {}, tuple(problems), ())
     # Not k6's --log-output=loki: it would take k6's log lines out of k6.log and the terminal.
-    k6_outputs = [o for o in outputs if o != "loki"]
+    # Nor an output of k6's for Jaeger: k6 sends trace context, the demo target the spans.
+    k6_outputs = [o for o in outputs if o not in ("loki", "jaeger")]
     args, env = (
         k6_output_args(settings, run_id, native_histograms, outputs=k6_outputs) if k6_outputs else ([], {})
     )
@@ -266,8 +307,13 @@ def outputs_for_run(
         dashboard = "prometheus" if "prometheus" in outputs else "influxdb"
         link = grafana_run_url(settings, run_id, started_at or datetime.now(UTC), None, dashboard=dashboard)
         notes.append(f"live dashboard: {link}")
+    if "jaeger" in outputs:
+        notes.append(
+            f"traces: {settings.jaeger_url} (the demo target's spans of this run's sampled requests)"
+        )
     loki_url = settings.loki_url if "loki" in outputs else None
-    return RunOutputs(settings, outputs, tuple(args), env, tuple(problems), tuple(notes), loki_url)
+    otlp_url = settings.otlp_url if "jaeger" in outputs else None
+    return RunOutputs(settings, outputs, tuple(args), env, tuple(problems), tuple(notes), loki_url, otlp_url)
 
 
 def grafana_run_url(

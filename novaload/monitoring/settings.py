@@ -22,10 +22,16 @@ DASHBOARD_UIDS: dict[str, str] = {
     "influxdb": "novaload-k6-influxdb",
     "history": "novaload-run-history",
 }
-# The stack's outputs for a k6 run: remote write, k6's InfluxDB 1.x output, k6 logs to Loki.
-OUTPUTS: tuple[str, ...] = ("prometheus", "influxdb", "loki")
+# The stack's outputs for a k6 run: remote write, k6's InfluxDB 1.x output, k6 logs to Loki,
+# and (a traced run) the demo target's spans to Jaeger's OTLP receiver.
+OUTPUTS: tuple[str, ...] = ("prometheus", "influxdb", "loki", "jaeger")
 # Datasource uids provisioned from monitoring/grafana/provisioning/datasources.
-DATASOURCE_UIDS: tuple[str, ...] = ("novaload-prometheus", "novaload-influxdb", "novaload-loki")
+DATASOURCE_UIDS: tuple[str, ...] = (
+    "novaload-prometheus",
+    "novaload-influxdb",
+    "novaload-loki",
+    "novaload-jaeger",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +43,10 @@ class MonitoringSettings:
     grafana_url: str = "http://127.0.0.1:3000"
     influxdb_url: str = "http://127.0.0.1:8086"
     loki_url: str = "http://127.0.0.1:3100"
+    # Jaeger's UI and query API, and its OTLP/HTTP receiver (where the demo target sends
+    # its spans during a `run --monitor`).
+    jaeger_url: str = "http://127.0.0.1:16686"
+    otlp_url: str = "http://127.0.0.1:4318"
     # Database k6's influxdb output writes to (InfluxDB 1.x).
     influxdb_database: str = "k6"
     # Bucket of the run-history publisher (v2 write API). On InfluxDB 1.8 it is
@@ -60,7 +70,15 @@ class MonitoringSettings:
     target_scrape_host: str = "host.docker.internal"
 
     def __post_init__(self) -> None:
-        for name in ("prometheus_url", "alertmanager_url", "grafana_url", "influxdb_url", "loki_url"):
+        for name in (
+            "prometheus_url",
+            "alertmanager_url",
+            "grafana_url",
+            "influxdb_url",
+            "loki_url",
+            "jaeger_url",
+            "otlp_url",
+        ):
             object.__setattr__(self, name, _check_url(getattr(self, name), name))
         if not self.influxdb_database or "/" in self.influxdb_database:
             raise ConfigError(
@@ -80,8 +98,9 @@ class MonitoringSettings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> MonitoringSettings:
         """Settings from environment variables (``os.environ`` when not given).
 
-        ``NOVALOAD_{PROMETHEUS,ALERTMANAGER,GRAFANA,INFLUXDB,LOKI}_URL`` win; otherwise
-        the URL is built from the compose file's ``MONITORING_BIND`` and ``*_PORT``.
+        ``NOVALOAD_{PROMETHEUS,ALERTMANAGER,GRAFANA,INFLUXDB,LOKI,JAEGER,OTLP}_URL`` win;
+        otherwise the URL is built from the compose file's ``MONITORING_BIND`` and
+        ``*_PORT`` (``JAEGER_PORT``: its UI, ``OTLP_HTTP_PORT``: its OTLP/HTTP receiver).
         Also ``NOVALOAD_INFLUXDB_DB``, ``NOVALOAD_INFLUXDB_BUCKET``, ``INFLUXDB_ORG``,
         ``INFLUXDB_TOKEN``, ``GRAFANA_ADMIN_USER``, ``GRAFANA_ADMIN_PASSWORD``,
         ``NOVALOAD_PROMETHEUS_PUSH_INTERVAL``, ``NOVALOAD_MONITOR_OUTPUTS`` (comma-separated)
@@ -111,6 +130,8 @@ class MonitoringSettings:
             grafana_url=url("GRAFANA", "GRAFANA_PORT", 3000),
             influxdb_url=url("INFLUXDB", "INFLUXDB_PORT", 8086),
             loki_url=url("LOKI", "LOKI_PORT", 3100),
+            jaeger_url=url("JAEGER", "JAEGER_PORT", 16686),
+            otlp_url=url("OTLP", "OTLP_HTTP_PORT", 4318),
             influxdb_database=database,
             influxdb_bucket=env.get("NOVALOAD_INFLUXDB_BUCKET") or database,
             influxdb_org=env.get("INFLUXDB_ORG", ""),

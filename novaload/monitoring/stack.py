@@ -1,8 +1,9 @@
 """Driving the monitoring stack (``docker-compose.monitoring.yml``) and saying plainly
 whether it works.
 
-:class:`ComposeStack` runs ``docker compose`` (v2) when the plugin exists, else
-``docker-compose`` (v1), detected once. :meth:`ComposeStack.status` asks each service
+:class:`ComposeStack` runs ``docker compose`` (v2) when the plugin works, else
+``docker-compose`` (v1), detected once by :func:`find_compose`, which runs each one's
+``version`` (``doctor`` reports what it found the same way). :meth:`ComposeStack.status` asks each service
 over HTTP — readiness endpoints, Prometheus's scrape targets, Grafana's provisioned
 datasources — so a stack whose containers are "up" but broken is reported as broken.
 """
@@ -17,13 +18,17 @@ import shutil
 import subprocess
 import time
 import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from novaload.errors import MonitoringError
 from novaload.monitoring.settings import DASHBOARD_UIDS, DATASOURCE_UIDS, MonitoringSettings
+
+if TYPE_CHECKING:
+    import urllib.request
 
 Runner = Callable[[Sequence[str], Mapping[str, str]], subprocess.CompletedProcess[str]]
 # (url, headers) -> (HTTP status, body); raises OSError when nothing answers.
@@ -42,6 +47,54 @@ class ServiceStatus:
     detail: str
 
 
+@dataclass(frozen=True, slots=True)
+class ComposeTool:
+    """A docker compose that answered ``version``: its command and what it said."""
+
+    command: tuple[str, ...]  # ("docker", "compose") or ("docker-compose",)
+    version: str  # the first line of its `version` output
+
+
+def find_compose(
+    run: Runner | None = None,
+    which: Callable[[str], str | None] = shutil.which,
+    environ: Mapping[str, str] | None = None,
+) -> ComposeTool:
+    """The v2 plugin (``docker compose version`` exits 0) if it works, else the v1 binary
+    (``docker-compose version`` exits 0); :class:`MonitoringError` saying what each did
+    when neither works. Both are run: a ``docker`` CLI without the plugin, or a v1 binary
+    that is on the PATH but broken, is not a compose."""
+    run = run or _run_process
+    env = dict(os.environ if environ is None else environ)
+    tried: list[str] = []
+    for command, name in ((("docker", "compose"), "v2 plugin"), (("docker-compose",), "v1")):
+        shown = " ".join(command)
+        if which(command[0]) is None:
+            tried.append(f"`{shown}` ({name}): {command[0]} not found")
+            continue
+        try:
+            done = run([*command, "version"], env)
+        except OSError as exc:
+            tried.append(f"`{shown}` ({name}): {reason_of(exc)}")
+            continue
+        said = _first_line(done.stdout) or _first_line(done.stderr) or "no output"
+        if done.returncode == 0:
+            return ComposeTool(command, said)
+        tried.append(f"`{shown} version` ({name}) failed: {said}")
+    raise MonitoringError(f"no docker compose works: {'; '.join(tried)}; install one")
+
+
+def not_started(statuses: Sequence[ServiceStatus]) -> str | None:
+    """One line saying the stack is not started and what to do, when none of its services
+    answers (else None: the table of what answers and what does not says more)."""
+    if not statuses or any(s.ok or not s.detail.startswith("not reachable") for s in statuses):
+        return None
+    names = ", ".join(s.name for s in statuses)
+    return (
+        f"the monitoring stack is not started (none of {names} answers): start it with `novaload monitor up`"
+    )
+
+
 def urls(settings: MonitoringSettings) -> dict[str, str]:
     """User-facing URLs of the stack's services and dashboards."""
     grafana = settings.grafana_url
@@ -51,6 +104,7 @@ def urls(settings: MonitoringSettings) -> dict[str, str]:
         "grafana": grafana,
         "influxdb": settings.influxdb_url,
         "loki": settings.loki_url,
+        "jaeger": settings.jaeger_url,
         **{f"dashboard_{name}": f"{grafana}/d/{uid}" for name, uid in DASHBOARD_UIDS.items()},
     }
 
@@ -173,6 +227,8 @@ class ComposeStack:
             self._ready("grafana", f"{s.grafana_url}/api/health"),
             self._ready("influxdb", f"{s.influxdb_url}/ping"),
             self._ready("loki", f"{s.loki_url}/ready"),
+            # the query service answers once the collector and storage are up
+            self._ready("jaeger", f"{s.jaeger_url}/api/services"),
         ]
         by_name = {c.name: c for c in checks}
         if by_name["prometheus"].ok:
@@ -250,18 +306,7 @@ class ComposeStack:
     # --- processes ---------------------------------------------------------------
 
     def _detect(self) -> list[str]:
-        if self._which("docker"):
-            try:
-                probe = self._run(["docker", "compose", "version"], self.environ)
-            except OSError:
-                probe = None
-            if probe is not None and probe.returncode == 0:
-                return ["docker", "compose"]
-        if self._which("docker-compose"):
-            return ["docker-compose"]
-        raise MonitoringError(
-            "neither `docker compose` (v2 plugin) nor `docker-compose` (v1) was found; install one"
-        )
+        return list(find_compose(self._run, self._which, self.environ).command)
 
     def _compose_run(self, *args: str) -> None:
         cmd = self.command(*args)
@@ -297,24 +342,34 @@ def _run_process(cmd: Sequence[str], env: Mapping[str, str]) -> subprocess.Compl
     return subprocess.run(list(cmd), env=dict(env), capture_output=True, text=True, check=False)
 
 
-# The stack is local or named by the user: an HTTP(S)_PROXY from the environment must not
-# be used to reach it.
-_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+@cache
+def _direct() -> urllib.request.OpenerDirector:
+    """The stack is local or named by the user: an HTTP(S)_PROXY from the environment
+    must not be used to reach it. Built on first use: ``urllib.request`` brings
+    ``http.client`` and ``ssl``, which a run without ``--monitor`` never needs (every run
+    imports this module before k6 starts, through ``outputs``)."""
+    import urllib.request
+
+    return urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def http_get(url: str, headers: Mapping[str, str]) -> tuple[int, str]:
     """GET ``url``: (status, body); raises OSError when nothing answers."""
+    import urllib.request
+
     return _send(urllib.request.Request(url, headers=dict(headers)))
 
 
 def http_post(url: str, body: bytes, headers: Mapping[str, str]) -> tuple[int, str]:
     """POST ``body`` to ``url``: (status, body); raises OSError when nothing answers."""
+    import urllib.request
+
     return _send(urllib.request.Request(url, data=body, headers=dict(headers), method="POST"))
 
 
 def _send(request: urllib.request.Request) -> tuple[int, str]:
     try:
-        with _DIRECT.open(request, timeout=3.0) as response:
+        with _direct().open(request, timeout=3.0) as response:
             return response.status, response.read(65536).decode("utf-8", "replace")
     except urllib.error.HTTPError as exc:  # a status is an answer, not an outage
         return exc.code, exc.read(65536).decode("utf-8", "replace")
@@ -347,4 +402,16 @@ def _first_line(text: str) -> str:
     return text.strip().splitlines()[0][:200] if text and text.strip() else ""
 
 
-__all__ = ["ComposeStack", "Fetch", "Post", "ServiceStatus", "http_get", "http_post", "reason_of", "urls"]
+__all__ = [
+    "ComposeStack",
+    "ComposeTool",
+    "Fetch",
+    "Post",
+    "ServiceStatus",
+    "find_compose",
+    "http_get",
+    "http_post",
+    "not_started",
+    "reason_of",
+    "urls",
+]

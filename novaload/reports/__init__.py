@@ -1,5 +1,5 @@
 """Report files for one run: ``report.html``, ``report.md``, ``endpoints.csv``,
-``timeseries.csv`` and ``junit.xml``, each written by a :class:`Reporter`
+``timeseries.csv``, ``protocols.csv`` and ``junit.xml``, each written by a :class:`Reporter`
 registered by name in :data:`REPORTERS`. (``summary.json`` belongs to
 ``novaload.results.summary``, ``run.json`` to ``novaload.runfolder``, which names every file.)
 """
@@ -22,13 +22,20 @@ from novaload.reports.base import (
 from novaload.reports.html import HtmlReporter, render_html
 from novaload.reports.junit import JunitReporter, render_junit
 from novaload.reports.markdown import MarkdownReporter, append_step_summary, render_markdown
-from novaload.reports.tables import EndpointsCsvReporter, TimeseriesCsvReporter
+from novaload.reports.tables import EndpointsCsvReporter, ProtocolsCsvReporter, TimeseriesCsvReporter
 from novaload.results.model import RunResults
 
 # Explicit, ordered registry: the order is the order files are written.
 REPORTERS: dict[str, Reporter] = {
     r.name: r
-    for r in (HtmlReporter(), MarkdownReporter(), EndpointsCsvReporter(), TimeseriesCsvReporter(), JunitReporter())
+    for r in (
+        HtmlReporter(),
+        MarkdownReporter(),
+        EndpointsCsvReporter(),
+        TimeseriesCsvReporter(),
+        ProtocolsCsvReporter(),
+        JunitReporter(),
+    )
 }
 
 

@@ -13,10 +13,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from novaload.fileio import write_atomic  # noqa: F401  (part of this module's API)
 from novaload.results.model import RunResults
+
+if TYPE_CHECKING:
+    from novaload.reports.exemplars import TraceLinks
 
 VERDICT_PASSED = "passed"
 VERDICT_FAILED = "failed"
@@ -75,6 +78,11 @@ class ReportContext:
     # k6 stopped the test itself because a threshold with abortOnFail failed: one line
     # saying which and when (from k6's log), shown at the top of every report.
     k6_abort: str | None = None
+    # How a split run's setup() and teardown() ran (once for all runners, or in every runner):
+    # one line shown with the run's facts.
+    setup_teardown: str | None = None
+    # Where the exemplars' trace ids link to (reports.exemplars.TraceLinks); None: no links.
+    trace_links: TraceLinks | None = None
 
     def extra_sections(self) -> list[ExtraSection]:
         """Comparison first (it decides regressions), then analyses in order."""
@@ -98,7 +106,11 @@ def comparison_sections(comparison: object | None) -> list[ExtraSection]:
 
 def redact_results(results: RunResults, redact: Callable[[str], str]) -> RunResults:
     """A copy of ``results`` whose text cells and warnings went through ``redact``."""
-    changes: dict[str, object] = {"warnings": [redact(w) for w in results.warnings]}
+    changes: dict[str, object] = {
+        "warnings": [redact(w) for w in results.warnings],
+        "exemplars": [replace(e, endpoint=redact(e.endpoint)) for e in results.exemplars],
+        "protocols": results.protocols.redacted(redact),
+    }
     for f in fields(results):
         df = getattr(results, f.name)
         if isinstance(df, pd.DataFrame) and not df.empty:

@@ -22,7 +22,14 @@ from pathlib import Path
 
 import pandas as pd
 
+# by the module's own name (see markdown.py's note on the package's __init__)
+from novaload.reports.protocols import Section as ProtocolSection
+from novaload.reports.protocols import activity, leads_with_http
+from novaload.reports.protocols import headline as lead_headline
+from novaload.reports.protocols import sections as protocol_sections
 from novaload.reports import svg
+from novaload.reports.exemplars import TITLE as EXEMPLARS_TITLE
+from novaload.reports.exemplars import html_section as exemplars_html
 from novaload.reports.base import ReportContext, write_atomic
 from novaload.reports.figures import (
     DASH,
@@ -33,11 +40,11 @@ from novaload.reports.figures import (
     fmt_num,
     fmt_observed,
     fmt_pct,
-    headline,
     threshold_unit,
     window_note,
     with_columns,
 )
+from novaload.reports.ranking import breached_by_endpoint, rank_endpoints
 from novaload.reports.recommendations import recommend
 from novaload.results.model import RunResults, ThresholdResult
 from novaload.runfolder import REPORT_HTML
@@ -51,8 +58,9 @@ CHECK_ROWS = 200
 SCENARIO_ROWS = 50
 THRESHOLD_ROWS = 500
 HISTOGRAM_BARS = 48
-SLO_CHARTS = 10
-ENDPOINT_CHARTS = 6  # endpoints with their own histogram and percentile charts  # windowed thresholds charted (all are in the thresholds table)
+SLO_CHARTS = 10  # windowed thresholds charted (all are in the thresholds table)
+ENDPOINT_CHARTS = 6  # the worst endpoints get their own histogram and percentile charts
+WIDE_TABLE_COLUMNS = 8  # from this many columns a table turns into cards below 1000 px
 ENDPOINT_COLS = ("name", "requests", "failures", "error_rate", "rps", "avg", "min", "med", "p90", "p95", "p99", "max")
 CELL_CHARS = 300  # a 10 kB URL would otherwise make a table unreadable
 
@@ -73,6 +81,12 @@ C_GEN_CPU = "#0891b2"  # k6's own CPU use
 C_GEN_DEMAND = "#ea580c"  # k6's CPU use plus run-queue wait
 C_GEN_LIMIT = "#9ca3af"  # the saturation criterion
 C_GEN_MEM = "#65a30d"
+C_FAIL = "#b91c1c"  # the frame and title of an endpoint that failed its threshold
+
+# Chart geometry: over-time charts sit two to a row on wide screens, the worst endpoints'
+# charts likewise; both scale down to a phone's width (viewBox).
+WIDE = svg.Frame(width=640, height=250)
+SMALL = svg.Frame(width=560, height=200)
 
 CSS = """
 :root{--ink:#111827;--mute:#6b7280;--line:#e5e7eb;--bg:#f6f7f9;--card:#fff}
@@ -80,37 +94,71 @@ CSS = """
 body{margin:0;background:var(--bg);color:var(--ink);
 font:14px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif}
 main{max-width:1180px;margin:0 auto;padding:24px 28px 48px}
-header{display:flex;align-items:center;gap:20px;flex-wrap:wrap;margin-bottom:8px}
-header h1{font-size:24px;margin:0;flex:1 1 auto}
-.sub{color:var(--mute);margin:0 0 16px}
-nav{margin:0 0 20px;font-size:13px}nav a{color:#2563eb;margin-right:14px;text-decoration:none}
-section{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:18px 22px;margin:0 0 18px}
-h2{font-size:17px;margin:0 0 12px}h3{font-size:14px;margin:18px 0 8px;color:#374151}
+header{display:flex;align-items:center;gap:12px 20px;flex-wrap:wrap;margin-bottom:8px}
+header h1{font-size:24px;margin:0;flex:1 1 16em;min-width:0;overflow-wrap:anywhere}
+header svg{flex:none}
+.sub{color:var(--mute);margin:0 0 16px;overflow-wrap:anywhere}
+nav{margin:0 0 20px;font-size:13px;display:flex;flex-wrap:wrap;gap:4px 14px}
+nav a{color:#2563eb;text-decoration:none}
+section{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:18px 22px;margin:0 0 18px;
+min-width:0}
+h2{font-size:17px;margin:0 0 12px}h3{font-size:14px;margin:18px 0 8px;color:#374151;overflow-wrap:anywhere}
+p,li{overflow-wrap:anywhere}
 table{border-collapse:collapse;width:100%;font-size:13px;border:0}
 th,td{padding:6px 10px;border:0;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
-th{background:#f9fafb;font-weight:600;color:#374151;white-space:nowrap}
+th{background:#f9fafb;font-weight:600;color:#374151}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-td.u{word-break:break-all}
+td.u{overflow-wrap:break-word}
 tbody tr:hover{background:#f9fafb}
+tr.bad td:first-child{box-shadow:inset 4px 0 #b91c1c}
 .st-passed{color:#15803d;font-weight:600}.st-failed{color:#b91c1c;font-weight:600}
 .st-no-data{color:#6b7280;font-weight:600}
-td.bad{color:#b91c1c;font-weight:600}
-dl.kpis{display:grid;grid-template-columns:repeat(auto-fill,minmax(170px,1fr));gap:12px;margin:0}
+td.bad,.bad-text{color:#b91c1c;font-weight:600}
+dl.kpis{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:12px;margin:0}
 dl.kpis div{border:1px solid var(--line);border-radius:8px;padding:10px 14px}
 dl.kpis dt{color:var(--mute);font-size:12px;text-transform:uppercase;letter-spacing:.04em}
 dl.kpis dd{margin:2px 0 0;font-size:20px;font-weight:600;font-variant-numeric:tabular-nums}
 dl.kpis dd small{display:block;font-size:12px;color:var(--mute);font-weight:400}
-figure{margin:0 0 14px}figure svg{max-width:100%;height:auto;display:block}
+figure{margin:0 0 14px;min-width:0}figure svg{max-width:100%;height:auto;display:block}
+.grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,480px),1fr));gap:14px}
+.grid2>figure{margin:0}.grid2 svg{width:100%}
+.ep{border:1px solid var(--line);border-radius:8px;padding:10px 12px;min-width:0}
+.ep.bad{border-color:#b91c1c;border-width:2px}
+.ep h3{margin:0 0 8px}.ep figure{margin:0 0 8px}
 ul.recs{margin:0;padding-left:0;list-style:none}
 ul.recs li{padding:8px 12px;margin:0 0 8px;border-left:4px solid #9ca3af;background:#f9fafb}
 ul.recs li.critical{border-color:#b91c1c}ul.recs li.warning{border-color:#d97706}
 ul.recs li.info{border-color:#2563eb}
 .more{color:var(--mute);font-size:12px;margin:6px 0 0}
-dl.meta{display:grid;grid-template-columns:200px 1fr;gap:4px 16px;margin:0}
-dl.meta dt{color:var(--mute)}dl.meta dd{margin:0;word-break:break-all}
+dl.meta{display:grid;grid-template-columns:minmax(8em,200px) minmax(0,1fr);gap:4px 16px;margin:0}
+dl.meta dt{color:var(--mute)}dl.meta dd{margin:0;overflow-wrap:anywhere;min-width:0}
 footer{color:var(--mute);font-size:12px;text-align:center}
+@media (max-width:600px){
+main{padding:12px 10px 32px}section{padding:12px 12px}header h1{font-size:20px}
+dl.meta{grid-template-columns:1fr;font-size:12px}dl.meta dd{margin:0 0 6px}
+CARDS(table.rt)
+}
+@media (max-width:1000px){
+CARDS(table.rt.wide)
+}
 """
 
+
+
+def _cards(sel: str) -> str:
+    """A table as one card per row: each cell under its column's name (``data-label``),
+    so a narrow screen needs no horizontal scrolling."""
+    return (f"{sel} thead{{display:none}}{sel},{sel} tbody{{display:block}}"
+            f"{sel} tr{{display:grid;grid-template-columns:repeat(auto-fill,minmax(6.5em,1fr));gap:2px 12px;"
+            f"padding:8px 0;border-bottom:1px solid var(--line)}}"
+            f"{sel} td{{display:block;border:0;padding:0;text-align:left;white-space:normal}}"
+            f"{sel} td::before{{content:attr(data-label);display:block;color:var(--mute);font-size:11px}}"
+            f"{sel} td:first-child{{grid-column:1/-1;font-weight:600}}"
+            f"{sel} td:first-child::before{{display:none}}"
+            f"{sel} tr.bad td:first-child{{padding-left:10px}}")
+
+
+CSS = CSS.replace("CARDS(table.rt.wide)", _cards("table.rt.wide")).replace("CARDS(table.rt)", _cards("table.rt"))
 
 def esc(value: object) -> str:
     """HTML-escape any value (quotes too: it may land in an attribute)."""
@@ -127,7 +175,11 @@ def _ts(value: datetime | None) -> str:
 
 
 class Cell:
-    """A table cell: text (escaped on output) plus a CSS class (n = numeric, u = URL-like)."""
+    """A table cell: text (escaped on output) plus a CSS class (n = numeric, u = URL-like:
+    it wraps inside a word only when the word is wider than the cell).
+
+    No ``<wbr>`` is put into the text: the redactor masks secrets in the page as written,
+    and a break inside a secret would hide it from the redactor."""
 
     __slots__ = ("cls", "text")
 
@@ -139,20 +191,39 @@ def num(text: str) -> Cell:
     return Cell(text, "n")
 
 
-def table(headers: Sequence[str | Cell], rows: Iterable[Sequence[object]], *, total: int, shown: int,
-          more: str = "") -> str:
-    """An HTML table; ``total``/``shown`` add an "N more" note when capped."""
-    def cell(tag: str, c: object) -> str:
-        if isinstance(c, Cell):
-            attr = f' class="{c.cls}"' if c.cls else ""
-            if c.cls == "n":  # the align attribute is not CSS: numbers stay aligned under a CSP
-                attr += ' align="right"'
-            return f"<{tag}{attr}>{esc(_cut(c.text))}</{tag}>"
-        return f"<{tag}>{esc(_cut(c))}</{tag}>"
+def _text(c: object) -> str:
+    return str(c.text if isinstance(c, Cell) else c)
 
-    head = "".join(cell("th", h) for h in headers)
-    body = "\n".join("<tr>" + "".join(cell("td", c) for c in row) + "</tr>" for row in rows)
-    out = f'<table border="1" cellspacing="0" cellpadding="4"><thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody></table>'
+
+def table(headers: Sequence[str | Cell], rows: Iterable[Sequence[object]], *, total: int, shown: int,
+          more: str = "", row_classes: Sequence[str] = ()) -> str:
+    """An HTML table; ``total``/``shown`` add an "N more" note when capped.
+
+    A column whose every cell is empty is left out (an "On fail" column of a run
+    without abortOnFail says nothing). ``row_classes`` mark rows (``bad``: a failed one).
+    """
+    body_rows = [list(r) for r in rows]
+    keep = [i for i in range(len(headers)) if not body_rows or any(_text(r[i]) != "" for r in body_rows)]
+    labels = [_text(headers[i]) for i in keep]
+
+    def cell(tag: str, c: object, label: str | None = None) -> str:
+        cls = c.cls if isinstance(c, Cell) else ""
+        attr = f' class="{cls}"' if cls else ""
+        if cls == "n":  # the align attribute is not CSS: numbers stay aligned under a CSP
+            attr += ' align="right"'
+        if label is not None:  # shown above the value when the table turns into cards
+            attr += f' data-label="{esc(label)}"'
+        text = _cut(_text(c))
+        return f"<{tag}{attr}>{esc(text)}</{tag}>"
+
+    head = "".join(cell("th", headers[i]) for i in keep)
+    body = "\n".join(
+        (f'<tr class="{row_classes[n]}">' if n < len(row_classes) and row_classes[n] else "<tr>")
+        + "".join(cell("td", r[i], labels[j]) for j, i in enumerate(keep)) + "</tr>"
+        for n, r in enumerate(body_rows))
+    cls = "rt wide" if len(keep) >= WIDE_TABLE_COLUMNS else "rt"
+    out = (f'<table class="{cls}" border="1" cellspacing="0" cellpadding="4"><thead><tr>{head}</tr></thead>\n'
+           f"<tbody>\n{body}\n</tbody></table>")
     if total > shown:
         out += f'<p class="more">{total - shown:,} more not shown{esc(more)}.</p>'
     return out
@@ -175,8 +246,7 @@ def _verdict(results: RunResults, context: ReportContext) -> str:
     parts = [f"Thresholds: {counts['passed']} passed, {counts['failed']} failed, {counts['no data']} without data."]
     if context.exit_code is not None:
         parts.append(f"k6 exit code: {context.exit_code}.")
-    parts.append(f"Duration {fmt_num(results.duration_s, 1)} s, "
-                 f"{fmt_int(results.value('http_reqs', 'count'))} requests.")
+    parts.append(f"Duration {fmt_num(results.duration_s, 1)} s, {activity(results)}.")
     gen = results.load_generator
     if gen is not None and not gen.trustworthy:
         parts.append("Load generator UNTRUSTWORTHY (see Load generator).")
@@ -191,7 +261,22 @@ def _verdict(results: RunResults, context: ReportContext) -> str:
                if t.observed is not None and not t.no_data else "(no samples reached this metric)")
             + (f" {esc(window_note(t))}" if t.window else "") + "</li>" for t in notable)
         body += f"<ul>{items}</ul>"
+    body += _worst_line(results)
     return _section("verdict", f"Verdict: {context.verdict}", body)
+
+
+def _worst_line(results: RunResults) -> str:
+    """The endpoint the ranking puts first, with why: the first thing to look at."""
+    ranked = rank_endpoints(results)
+    if ranked.empty or len(ranked) < 2:
+        return ""
+    r = with_columns(ranked.head(1), "name", "error_rate", "p95").iloc[0]
+    failed = breached_by_endpoint(results).get(str(r["name"]), [])
+    why = [f"failed {t.expression} on {t.selector.metric}" for t in failed[:3]]
+    why += [f"p95 {fmt_ms(r['p95'])}", f"{fmt_pct(r['error_rate'])} errors"]
+    cls = ' class="bad-text"' if failed else ""
+    return (f'<p>Worst endpoint: <strong{cls}>{esc(r["name"])}</strong> '
+            f"({esc(', '.join(why))}). Endpoints are ranked by failed thresholds, error rate and p95.</p>")
 
 
 def _thresholds(results: RunResults) -> str:
@@ -207,12 +292,14 @@ def _thresholds(results: RunResults) -> str:
                      num(f"{t.operator} {fmt_observed(t.limit, unit)}"), status,
                      "abort" if t.abort_on_fail else "", window_note(t)))
     headers = ("Metric", "Threshold", num("Observed"), num("Limit"), "Status", "On fail", "Windows")
-    return _section("thresholds", "Thresholds", table(headers, rows, total=len(ths), shown=len(shown)))
+    marks = ["bad" if t.status == "failed" else "" for t in shown]
+    return _section("thresholds", "Thresholds", table(headers, rows, total=len(ths), shown=len(shown),
+                                                      row_classes=marks))
 
 
 def _figures(results: RunResults) -> str:
     items = []
-    for f in headline(results):
+    for f in lead_headline(results):
         note = f"<small> ({esc(f.note)})</small>" if f.note else ""
         items.append(f"<div><dt>{esc(f.label)}</dt><dd>{esc(f.value)}{note}</dd></div>")
     return _section("figures", "Headline figures", '<dl class="kpis">' + "\n".join(items) + "</dl>")
@@ -265,23 +352,61 @@ def _charts(results: RunResults) -> str:
 
     windowed = [th for th in results.thresholds if th.window is not None]
     latency_breaches = [b for th in windowed if th.selector.metric == "http_req_duration" for b in th.breaches]
-    charts = [
-        svg.line_chart("Throughput", series("requests/s", C_RPS, _col(ts, "rps")), y_label="requests/s"),
+    charts = [] if not leads_with_http(results) else [  # no HTTP: no empty HTTP charts
         svg.line_chart("Latency percentiles (per window)"
                        + (" · shaded: breached SLO windows" if latency_breaches else ""),
                        series("p50", C_P50, _col(ts, "p50")) + series("p95", C_P95, _col(ts, "p95"))
                        + series("p99", C_P99, _col(ts, "p99")), y_label="latency", y_fmt=ms,
-                       bands=latency_breaches, band_color=C_BREACH),
-        svg.line_chart("Errors", series("failed requests/s", C_ERR, failures), y_label="failed/s"),
-        svg.line_chart("Virtual users", series("VUs", C_VUS, _col(ts, "vus")), y_label="VUs"),
+                       bands=latency_breaches, band_color=C_BREACH, frame=WIDE),
+        svg.line_chart("Errors", series("failed requests/s", C_ERR, failures), y_label="failed/s", frame=WIDE),
+        svg.line_chart("Throughput", series("requests/s", C_RPS, _col(ts, "rps")), y_label="requests/s",
+                       frame=WIDE),
     ]
+    if not leads_with_http(results):
+        charts += _protocol_charts(results, ms)
+    charts.append(svg.line_chart("Virtual users", series("VUs", C_VUS, _col(ts, "vus")), y_label="VUs", frame=WIDE))
     charts += [_slo_chart(results, th) for th in windowed[:SLO_CHARTS]]
     note = (f'<p class="more">One point per {fmt_num(window, 3).rstrip("0").rstrip(".")} s window; '
             f"long runs are reduced to at most {svg.MAX_POINTS} points per line, keeping every "
             "window's minimum and maximum."
             + (" The last window, which the run covered for less than half its length, is left out "
                "(it is in timeseries.csv)." if dropped else "") + "</p>")
-    return _section("charts", "Over time", "\n".join(f"<figure>{c}</figure>" for c in charts) + note)
+    return _section("charts", "Over time",
+                    '<div class="grid2">' + "\n".join(f"<figure>{c}</figure>" for c in charts) + "</div>" + note)
+
+
+def _protocol_charts(results: RunResults, ms: Callable[[float], str]) -> list[str]:
+    """The lead protocol's charts when the run made no HTTP request: each trend's samples
+    per second (and its non-OK ones for gRPC) and percentiles per window, and the
+    counters per second (``RunResults.protocols.timeseries``)."""
+    ts = results.protocols.timeseries
+    if ts is None or ts.empty:
+        return []
+    window = results.window_s or 1.0
+    if results.started_at is not None and results.ended_at is not None:  # as _complete_windows
+        keep = ts["t"] <= (results.ended_at - results.started_at).total_seconds() - window / 2
+        ts = ts[keep] if keep.any() else ts
+    t = _col(ts, "t")
+
+    def per_s(col: str) -> list[float]:
+        return [v / window for v in _col(ts, col)]
+
+    charts = []
+    sums = [c for c in ts.columns if c != "t" and " " not in c]
+    trends = sorted({c.split(" ")[0] for c in ts.columns if " " in c})
+    colors = (C_RPS, C_P50, C_VUS, C_P95)
+    for m in trends:
+        rate = [svg.Series(f"{m} samples/s", C_RPS, t, per_s(f"{m} n"))]
+        if f"{m} non-ok" in ts.columns:
+            rate.append(svg.Series("non-OK status/s", C_ERR, t, per_s(f"{m} non-ok")))
+        charts.append(svg.line_chart(f"Throughput ({m})", rate, y_label="per second", frame=WIDE))
+        pcts = [svg.Series(p, c, t, _col(ts, f"{m} {p}")) for p, c in (("p50", C_P50), ("p95", C_P95), ("p99", C_P99))]
+        charts.append(svg.line_chart(f"{m} percentiles (per window)", pcts, y_label="latency", y_fmt=ms, frame=WIDE))
+    if sums:
+        charts.append(svg.line_chart(", ".join(sums) + " per second",
+                                     [svg.Series(f"{c}/s", colors[i % len(colors)], t, per_s(c))
+                                      for i, c in enumerate(sums)], y_label="per second"))
+    return charts
 
 
 def _generator(results: RunResults) -> str:
@@ -332,8 +457,9 @@ def _generator(results: RunResults) -> str:
         cpu.append(svg.Series(f"criterion {c.cpu_percent:g} %", C_GEN_LIMIT, [min(xs_all), max(xs_all)],
                               [c.cpu_percent, c.cpu_percent]))
         charts = [
-            svg.line_chart("k6 CPU, % of its share", cpu, y_label="% of share", y_fmt=lambda v: f"{v:,.0f} %"),
-            svg.line_chart("k6 memory (RSS)", mem, y_label="MB", y_fmt=lambda v: f"{v:,.6g} MB"),
+            svg.line_chart("k6 CPU, % of its share", cpu, y_label="% of share", y_fmt=lambda v: f"{v:,.0f} %",
+                           frame=WIDE),
+            svg.line_chart("k6 memory (RSS)", mem, y_label="MB", y_fmt=lambda v: f"{v:,.6g} MB", frame=WIDE),
         ]
     else:
         charts = []
@@ -343,9 +469,9 @@ def _generator(results: RunResults) -> str:
         dropped = [d / window for d in _col(ts, "dropped_iterations")]
         charts.append(svg.line_chart("Dropped iterations (when k6 fell behind the arrival rate)",
                                      [svg.Series("dropped/s", C_ERR, _col(ts, "t"), dropped)],
-                                     y_label="dropped/s"))
+                                     y_label="dropped/s", frame=WIDE))
     if charts:
-        body += "\n".join(f"<figure>{ch}</figure>" for ch in charts)
+        body += '<div class="grid2">' + "\n".join(f"<figure>{ch}</figure>" for ch in charts) + "</div>"
     return _section("generator", "Load generator", body)
 
 
@@ -364,25 +490,49 @@ def _slo_chart(results: RunResults, th: ThresholdResult) -> str:
         return f"{v * 100:,.4g} %" if unit == "ratio" else fmt_observed(v, unit)
 
     return svg.line_chart(title, series, y_label=unit or th.aggregation, y_fmt=y_fmt, bands=th.breaches,
-                          band_color=C_BREACH)
+                          band_color=C_BREACH, frame=WIDE)
 
 
 def _endpoints(results: RunResults) -> str:
     ep = results.endpoints
+    if ep.empty and not leads_with_http(results):
+        return ""  # a gRPC, WebSocket or browser test: its own section leads
     if ep.empty:
         return _section("endpoints", "Endpoints", "<p>No HTTP requests.</p>")
-    top = with_columns(_top(ep, "requests", ENDPOINT_ROWS), *ENDPOINT_COLS, "apdex", "apdex_t_ms")
-    rows = [(Cell(r.name, "u"), num(fmt_int(r.requests)), num(fmt_int(r.failures)), num(fmt_pct(r.error_rate)),
+    top = with_columns(rank_endpoints(results).head(ENDPOINT_ROWS), *ENDPOINT_COLS, "apdex", "apdex_t_ms")
+    breached = breached_by_endpoint(results)
+    rows = [(Cell(("✘ " if str(r.name) in breached else "") + str(r.name), "u"), num(fmt_int(r.requests)),
+             num(fmt_int(r.failures)), num(fmt_pct(r.error_rate)),
              num(fmt_num(r.rps)), num(fmt_ms(r.avg)), num(fmt_ms(r.med)), num(fmt_ms(r.p90)),
              num(fmt_ms(r.p95)), num(fmt_ms(r.p99)), num(fmt_ms(r.max)), num(fmt_apdex(r.apdex, r.apdex_t_ms)))
             for r in top.itertuples(index=False)]
     headers = ("Endpoint (name tag)", num("Requests"), num("Failed"), num("Error rate"), num("req/s"),
                num("avg"), num("p50"), num("p90"), num("p95"), num("p99"), num("max"), num("Apdex (T)"))
+    marks = ["bad" if str(n) in breached else "" for n in top["name"]]
+    note = ('<p class="more">Worst first: a failed threshold of the endpoint (✘), then error rate, then p95.</p>')
     return _section("endpoints", "Endpoints",
-                    table(headers, rows, total=len(ep), shown=len(top), more=" (all endpoints are in endpoints.csv)"))
+                    note + table(headers, rows, total=len(ep), shown=len(top), row_classes=marks,
+                                 more=" (all endpoints are in endpoints.csv)"))
+
+
+def _protocol(section: ProtocolSection, figures: bool = True) -> str:
+    """A protocol's section (``reports.protocols``): its figures (not for the lead
+    protocol: they are the headline figures), then its tables."""
+    items = "\n".join(f"<div><dt>{esc(f.label)}</dt><dd>{esc(f.value)}"
+                      + (f"<small> ({esc(f.note)})</small>" if f.note else "") + "</dd></div>" for f in section.figures)
+    body = f"<p>{esc(section.intro)}</p>" + (f'<dl class="kpis">{items}</dl>' if items and figures else "")
+    for t in section.tables:
+        headers = [num(h) if i in t.numeric else h for i, h in enumerate(t.headers)]
+        rows = [[num(c) if i in t.numeric else Cell(c, "u") if i in t.url_columns else c for i, c in enumerate(r)]
+                for r in t.rows]
+        body += f"<h3>{esc(t.title)}</h3>" + table(headers, rows, total=t.total, shown=len(t.rows),
+                                                   more=" (every row is in protocols.csv)")
+    return _section(section.sid, section.title, body)
 
 
 def _errors(results: RunResults) -> str:
+    if not leads_with_http(results):
+        return ""  # no HTTP request: its protocol's section says what failed
     parts = []
     st = results.statuses
     if not st.empty:
@@ -459,6 +609,8 @@ def _bucket_label(le: float) -> str:
 
 
 def _distribution(results: RunResults) -> str:
+    if not leads_with_http(results):
+        return ""
     h = results.histogram
     le, counts = _col(h, "le_ms"), _col(h, "requests")
     while counts and counts[-1] == 0:  # trailing empty buckets only stretch the axis
@@ -467,36 +619,72 @@ def _distribution(results: RunResults) -> str:
     chart = svg.bar_chart("Latency distribution (http_req_duration)", [_bucket_label(x) for x in le], counts,
                           color=C_HIST, y_label="requests", x_label="bucket upper bound (hover a bar for its count)",
                           max_labels=12)
-    body = f"<figure>{chart}</figure>" + _endpoint_distributions(results, len(counts))
-    return _section("distribution", "Latency distribution", body)
+    return _section("distribution", "Latency distribution", f"<figure>{chart}</figure>")
 
 
-def _endpoint_distributions(results: RunResults, buckets: int) -> str:
-    """For the busiest endpoints: a histogram over the run's buckets (so endpoints compare
-    bucket by bucket) and their p50/p95/p99 per window."""
+def _worst_endpoints(results: RunResults) -> str:
+    """The worst endpoints (the ranking's first), each a card with its histogram and its
+    p50/p95/p99 per window. All cards share their scales: the histograms count a share of
+    each endpoint's requests over the run's buckets, the percentile charts one latency axis,
+    so a glance compares them. An endpoint that failed its threshold is framed in red."""
     hist, lat, ep = results.endpoint_histograms, results.endpoint_latency, results.endpoints
-    if hist.empty or ep.empty or buckets == 0:
+    if hist.empty or ep.empty:
         return ""
-    small = svg.Frame(height=190)
-    names = _top(ep, "requests", ENDPOINT_CHARTS)["name"].tolist()
-    parts = [f"<h3>Per endpoint (the {len(names)} busiest; every endpoint is in endpoints.csv)</h3>"]
+    ranked = rank_endpoints(results)
+    names = [str(n) for n in ranked["name"].head(ENDPOINT_CHARTS)]
+    breached = breached_by_endpoint(results)
+    buckets = _buckets_drawn(results)
+    if buckets == 0:
+        return ""
+    shares: dict[str, tuple[list[float], list[float], list[float]]] = {}
+    for name in names:
+        mine = hist[hist["name"] == name]
+        le, counts = _merge_buckets(_col(mine, "le_ms")[:buckets], _col(mine, "requests")[:buckets], HISTOGRAM_BARS)
+        n = sum(counts)
+        shares[name] = (le, counts, [100 * c / n if n else 0.0 for c in counts])
+    share_top = max((max(v[2], default=0.0) for v in shares.values()), default=0.0)
+    lat_top = max((max((v for p in ("p50", "p95", "p99") for v in _col(lat[lat["name"] == name], p)
+                        if math.isfinite(v)), default=0.0) for name in names), default=0.0) if not lat.empty else 0.0
 
     def ms(v: float) -> str:
         return f"{v:,.6g} ms" if v < 10_000 else f"{v / 1000:,.6g} s"
 
+    cards = []
     for name in names:
-        mine = hist[hist["name"] == name]
-        le, counts = _merge_buckets(_col(mine, "le_ms")[:buckets], _col(mine, "requests")[:buckets], HISTOGRAM_BARS)
-        parts.append("<figure>" + svg.bar_chart(
-            f"{name}: distribution", [_bucket_label(x) for x in le], counts, color=C_HIST, y_label="requests",
-            x_label="bucket upper bound", max_labels=12, frame=small) + "</figure>")
+        failed = breached.get(name, [])
+        mark = C_FAIL if failed else None
+        le, counts, pct = shares[name]
+        labels = [_bucket_label(x) for x in le]
+        tips = [f"{lb}: {fmt_int(c)} requests ({p:.1f} %)" for lb, c, p in zip(labels, counts, pct, strict=True)]
+        prefix = "✘ " if failed else ""
+        dist = svg.bar_chart(f"{prefix}{name}: distribution", labels, pct, color=C_HIST, y_label="% of requests",
+                             x_label="bucket upper bound", max_labels=8, frame=SMALL, y_max=share_top,
+                             y_fmt=lambda v: f"{v:,.3g} %", tips=tips, highlight=mark)
         over = lat[lat["name"] == name] if not lat.empty else lat
         t = _col(over, "t")
         series = [svg.Series(p, color, t, _col(over, p)) for p, color in (("p50", C_P50), ("p95", C_P95),
                                                                          ("p99", C_P99)) if t]
-        parts.append("<figure>" + svg.line_chart(f"{name}: percentiles per window", series, y_label="latency",
-                                                 y_fmt=ms, frame=small) + "</figure>")
-    return "\n".join(parts)
+        pcts = svg.line_chart(f"{prefix}{name}: percentiles per window", series, y_label="latency", y_fmt=ms,
+                              frame=SMALL, y_max=lat_top, highlight=mark)
+        why = "; ".join(f"failed {t.expression} on {t.selector.metric} (observed "
+                        f"{fmt_observed(t.observed, threshold_unit(results, t))})" for t in failed[:3])
+        head = f"<h3>{esc(prefix)}{esc(name)}</h3>" + (f'<p class="more bad-text">{esc(why)}</p>' if why else "")
+        cards.append(f'<div class="ep{" bad" if failed else ""}">{head}<figure>{dist}</figure>'
+                     f"<figure>{pcts}</figure></div>")
+    shown = len(names)
+    title = f"Worst endpoints ({shown} of {len(ep)})" if len(ep) > shown else "Endpoints, worst first"
+    note = ('<p class="more">Ranked like the endpoints table. Every card has the same scales: '
+            "the share of the endpoint's requests per bucket, and one latency axis for the "
+            "percentiles. Every endpoint is in endpoints.csv.</p>")
+    return _section("endpoint-charts", title, note + '<div class="grid2">' + "\n".join(cards) + "</div>")
+
+
+def _buckets_drawn(results: RunResults) -> int:
+    """How many of the run's histogram buckets the charts draw (trailing empty ones are not)."""
+    counts = _col(results.histogram, "requests")
+    while counts and counts[-1] == 0:
+        counts = counts[:-1]
+    return len(counts)
 
 
 def _scenarios(results: RunResults) -> str:
@@ -526,10 +714,17 @@ def _metadata(results: RunResults, context: ReportContext) -> str:
         ("Input size", fmt_bytes(results.input_bytes)),
         ("Invalid lines skipped", fmt_int(results.skipped_lines)),
     ]
+    if context.setup_teardown:
+        items.append(("setup() and teardown()", context.setup_teardown))
     items += [("Warning", w) for w in results.warnings[:20]]
     body = "\n".join(f"<dt>{esc(k)}</dt><dd>{esc(_cut(DASH if v is None or v == '' else v))}</dd>"
                      for k, v in items)
     return _section("metadata", "Run metadata", f'<dl class="meta">\n{body}\n</dl>')
+
+
+def _exemplars(results: RunResults, context: ReportContext) -> str:
+    body = exemplars_html(results, context.trace_links)
+    return _section("exemplars", EXEMPLARS_TITLE, body) if body else ""
 
 
 def _extra(context: ReportContext) -> list[str]:
@@ -545,21 +740,40 @@ def _header(context: ReportContext) -> str:
             f"{svg.badge(context.verdict, color, width=width)}</header>\n<p class=\"sub\">{sub}</p>")
 
 
-_NAV = (("verdict", "Verdict"), ("thresholds", "Thresholds"), ("figures", "Figures"),
-        ("recommendations", "Recommendations"), ("generator", "Load generator"), ("charts", "Charts"), ("endpoints", "Endpoints"),
-        ("errors", "Errors"), ("checks", "Checks"), ("distribution", "Distribution"), ("metadata", "Metadata"))
+_NAV = (("verdict", "Verdict"), ("thresholds", "Thresholds"), ("endpoints", "Endpoints"),
+        ("endpoint-charts", "Worst endpoints"), ("grpc", "gRPC"), ("ws", "WebSockets"), ("browser", "Browser"),
+        ("custom", "Custom metrics"), ("figures", "Figures"), ("recommendations", "Recommendations"),
+        ("charts", "Over time"), ("distribution", "Distribution"), ("errors", "Errors"), ("exemplars", "Traces"),
+        ("checks", "Checks"), ("generator", "Load generator"), ("scenarios", "Scenarios"), ("metadata", "Metadata"))
 
 
 def render_html(results: RunResults, context: ReportContext) -> str:
+    """The sections problem first: the verdict and its reasons, the endpoints worst first,
+    then the latency story; the load generator after it, unless it was untrustworthy (then
+    every figure below it is in doubt, and it comes right after the thresholds).
+
+    gRPC, WebSockets, browser: in the endpoints' place when the run made no HTTP request
+    (the lead protocol first), else after the endpoints; custom metrics after the endpoints."""
+    protos = protocol_sections(results)
+    lead = [] if leads_with_http(results) else [s for s in protos if s.sid != "custom"]
+    rest = [s for s in protos if s not in lead]
+    gen = results.load_generator
+    doubtful = gen is not None and not gen.trustworthy
+    generator: list[Callable[[], str]] = [lambda: _generator(results)]
     builders: list[Callable[[], str]] = [
-        lambda: _verdict(results, context), lambda: _thresholds(results), lambda: _figures(results),
-        lambda: _recommendations(results), lambda: _generator(results), lambda: _charts(results), lambda: _endpoints(results),
-        lambda: _errors(results), lambda: _checks(results), lambda: _distribution(results),
-        lambda: _scenarios(results), *[(lambda s=s: s) for s in _extra(context)],
+        lambda: _verdict(results, context), lambda: _thresholds(results), *(generator if doubtful else []),
+        *[(lambda s=s: _protocol(s, figures=False)) for s in lead],
+        lambda: _endpoints(results), lambda: _worst_endpoints(results), *[(lambda s=s: _protocol(s)) for s in rest],
+        lambda: _figures(results), lambda: _recommendations(results), lambda: _charts(results),
+        lambda: _distribution(results), lambda: _errors(results), lambda: _exemplars(results, context),
+        lambda: _checks(results), *([] if doubtful else generator), lambda: _scenarios(results),
+        *[(lambda s=s: s) for s in _extra(context)],
         lambda: _metadata(results, context),
     ]
-    nav = "<nav>" + " ".join(f'<a href="#{sid}">{label}</a>' for sid, label in _NAV) + "</nav>"
     body = "\n".join(b for b in (f() for f in builders) if b)
+    # only the sections this run has (a run without traces has no exemplars section), in page order
+    present = sorted((body.index(f'id="{sid}"'), sid, label) for sid, label in _NAV if f'id="{sid}"' in body)
+    nav = "<nav>" + " ".join(f'<a href="#{sid}">{label}</a>' for _, sid, label in present) + "</nav>"
     title = esc(f"novaload · {context.scenario} · {context.verdict}")
     return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'

@@ -135,15 +135,28 @@ def duration_from_span(r: RunResults) -> Recommendation | None:
 
 
 def input_problems(r: RunResults) -> Recommendation | None:
-    if not r.skipped_lines and not r.warnings:
+    warned = len(r.warnings) - (1 if r.endpoints_capped_from else 0)  # the cap has its own rule
+    if not r.skipped_lines and not warned:
         return None
     return Recommendation(
         "info", "The input had problems",
-        f"{r.skipped_lines:,} invalid line(s) were skipped and {len(r.warnings)} warning(s) were "
+        f"{r.skipped_lines:,} invalid line(s) were skipped and {warned} warning(s) were "
         "raised while reading the results; see Run metadata.")
 
 
+def unnamed_requests(r: RunResults) -> Recommendation | None:
+    if not r.endpoints_capped_from:
+        return None
+    return Recommendation(
+        "warning", "Name your requests",
+        f"The run had {r.endpoints_capped_from:,} endpoints (distinct name tags): k6 names a request by "
+        "its URL when the script gives no name tag, so ids in URLs make an endpoint each. The ones with "
+        "fewest requests are one '(other)' row (--max-endpoints). Give such requests a name tag "
+        "(tags: { name: 'item' }) or build their URLs with http.url``.")
+
+
 RULES: tuple[Rule, ...] = (
+    unnamed_requests,
     high_failure_rate,
     failures_concentrated,
     latency_rising,

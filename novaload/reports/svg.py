@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from html import escape
 
 from novaload.reports.figures import fmt_seconds_tick
@@ -138,26 +138,67 @@ def _segments(points: Sequence[tuple[float, float]], ys: Sequence[float]) -> lis
     return segs
 
 
-def _svg_open(frame: Frame, title: str) -> list[str]:
+# Text widths are estimated (no fonts at hand when drawing): generous per-character widths
+# of the 14 px semibold title and the 12 px legend, so what is placed beside each other
+# does not overlap in any common sans-serif.
+TITLE_CHAR_PX = 8.2
+LEGEND_CHAR_PX = 7.0
+LEGEND_ROW_PX = 18  # the legend's own line under the title, when both do not fit on one
+
+
+def _title_room(frame: Frame) -> int:
+    return max(int((frame.width - frame.left - frame.right) / TITLE_CHAR_PX), 8)
+
+
+def _shown_title(frame: Frame, title: str) -> str:
+    """The title cut to the chart's width (the full title is the chart's tooltip)."""
+    room = _title_room(frame)
+    return title if len(title) <= room else title[: room - 1] + "…"
+
+
+def _svg_open(frame: Frame, title: str, highlight: str | None = None) -> list[str]:
     t = escape(title)
-    return [
+    out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{frame.width}" height="{frame.height}" '
         f'viewBox="0 0 {frame.width} {frame.height}" role="img" aria-label="{t}" '
         f'font-family="{escape(FONT)}" font-size="12" fill="{INK}">',
         f"<title>{t}</title>",
         f'<rect x="0" y="0" width="{frame.width}" height="{frame.height}" fill="#ffffff"/>',
-        f'<text x="{frame.left}" y="20" font-size="14" font-weight="600">{t}</text>',
     ]
+    if highlight:  # an attribute, not CSS: the frame stays under a CSP that blocks styles
+        out.append(f'<rect data-highlight="1" x="1.5" y="1.5" width="{frame.width - 3}" '
+                   f'height="{frame.height - 3}" rx="6" fill="none" stroke="{escape(highlight)}" stroke-width="3"/>')
+    out.append(f'<text x="{frame.left}" y="20" font-size="14" font-weight="600" '
+               f'fill="{escape(highlight) if highlight else INK}">{escape(_shown_title(frame, title))}</text>')
+    return out
 
 
-def _legend(frame: Frame, series: Sequence[Series]) -> list[str]:
+def _legend_width(series: Sequence[Series]) -> float:
+    return sum(LEGEND_CHAR_PX * len(s.label) + 30 for s in series)
+
+
+def _legend_wraps(frame: Frame, title: str, series: Sequence[Series]) -> bool:
+    """Whether the legend needs its own line: title and legend do not fit side by side."""
+    title_w = TITLE_CHAR_PX * len(_shown_title(frame, title))
+    return frame.left + title_w + 16 + _legend_width(series) > frame.width - frame.right
+
+
+def _with_legend_row(frame: Frame, title: str, series: Sequence[Series]) -> tuple[Frame, bool]:
+    """The frame grown by a legend line when the legend wraps (the plot keeps its height)."""
+    if not series or not _legend_wraps(frame, title, series):
+        return frame, False
+    return replace(frame, height=frame.height + LEGEND_ROW_PX, top=frame.top + LEGEND_ROW_PX), True
+
+
+def _legend(frame: Frame, series: Sequence[Series], own_row: bool = False) -> list[str]:
     out = []
-    x = frame.width - frame.right
+    y = 11 + (LEGEND_ROW_PX if own_row else 0)
+    x: float = frame.width - frame.right
     for s in reversed(series):
         label = escape(s.label)
-        x -= 7 * len(s.label) + 30
-        out.append(f'<rect x="{x}" y="11" width="12" height="12" rx="2" fill="{escape(s.color)}"/>')
-        out.append(f'<text x="{x + 17}" y="21" fill="{AXIS}">{label}</text>')
+        x -= LEGEND_CHAR_PX * len(s.label) + 30
+        out.append(f'<rect x="{x:.0f}" y="{y}" width="12" height="12" rx="2" fill="{escape(s.color)}"/>')
+        out.append(f'<text x="{x + 17:.0f}" y="{y + 10}" fill="{AXIS}">{label}</text>')
     return out
 
 
@@ -209,20 +250,26 @@ def line_chart(
     max_points: int = MAX_POINTS,
     bands: Sequence[tuple[float, float]] = (),
     band_color: str = "#fecaca",
+    y_max: float | None = None,
+    highlight: str | None = None,
 ) -> str:
     """A time-series line chart; x is seconds since the run's first sample, y starts at 0.
 
-    ``bands`` shade stretches of the x axis (breached windows of an SLO) behind the lines."""
+    ``bands`` shade stretches of the x axis (breached windows of an SLO) behind the lines.
+    ``y_max`` fixes the top of the y axis (charts compared side by side share it);
+    ``highlight`` frames the chart and colours its title (an endpoint that failed)."""
     drawn = [Series(s.label, s.color, *downsample(s.xs, s.ys, max_points)) for s in series]
     ys = [y for s in drawn for y in s.ys if _finite(y)]
     if not ys:
         return _no_data(frame, title)
+    frame, legend_row = _with_legend_row(frame, title, series)
     # The x range comes from the full series: a reduced one may not keep the first window.
     x0 = min(min(s.xs) for s in series if len(s.xs))
     x1 = max(max(s.xs) for s in series if len(s.xs))
     if x1 <= x0:
         x1 = x0 + 1
-    y_ticks = nice_ticks(0.0, max(max(ys), 0.0) or 1.0)
+    top = max(max(ys), 0.0) if y_max is None else max(y_max, max(ys))
+    y_ticks = nice_ticks(0.0, top or 1.0)
     y_lo, y_hi = y_ticks[0], y_ticks[-1]
 
     def px(x: float) -> float:
@@ -231,7 +278,7 @@ def line_chart(
     def py(y: float) -> float:
         return frame.top + frame.plot_h - (y - y_lo) / (y_hi - y_lo) * frame.plot_h
 
-    parts = _svg_open(frame, title)
+    parts = _svg_open(frame, title, highlight)
     for b0, b1 in bands:
         left, right = max(px(b0), frame.left), min(px(b1), frame.left + frame.plot_w)
         if right > left:
@@ -254,7 +301,7 @@ def line_chart(
             parts.append(f'<polyline points="{coords}" fill="none" stroke="{color}" stroke-width="2" '
                          f'stroke-linejoin="round" stroke-linecap="round"/>')
         parts.append("</g>")
-    parts += _legend(frame, series)
+    parts += _legend(frame, series, legend_row)
     parts.append("</svg>")
     return "\n".join(parts)
 
@@ -270,11 +317,15 @@ def bar_chart(
     y_fmt: Callable[[float], str] = lambda v: f"{v:,.6g}",
     frame: Frame = Frame(),
     max_labels: int = 14,
+    y_max: float | None = None,
+    tips: Sequence[str] | None = None,
+    highlight: str | None = None,
 ) -> str:
-    """Categorical bars (a latency histogram); each bar has a tooltip via <title>."""
+    """Categorical bars (a latency histogram); each bar has a tooltip via <title>
+    (``tips``, else its label and value). ``y_max`` and ``highlight`` as in :func:`line_chart`."""
     if not values or max(values) <= 0:
         return _no_data(frame, title)
-    y_ticks = nice_ticks(0.0, max(values))
+    y_ticks = nice_ticks(0.0, max(values) if y_max is None else max(y_max, max(values)))
     y_hi = y_ticks[-1]
     n = len(values)
     slot = frame.plot_w / n
@@ -283,7 +334,7 @@ def bar_chart(
     def py(y: float) -> float:
         return frame.top + frame.plot_h - y / y_hi * frame.plot_h
 
-    parts = _svg_open(frame, title)
+    parts = _svg_open(frame, title, highlight)
     parts += _y_axis(frame, y_ticks, py, y_fmt, y_label)
     yb = frame.top + frame.plot_h
     parts.append(f'<line x1="{frame.left}" y1="{yb}" x2="{frame.width - frame.right}" y2="{yb}" stroke="{AXIS}"/>')
@@ -291,8 +342,9 @@ def bar_chart(
     for i, (label, v) in enumerate(zip(labels, values, strict=True)):
         x = frame.left + i * slot + gap / 2
         top = py(v)
+        tip = tips[i] if tips is not None else f"{label}: {y_fmt(v)}"
         parts.append(f'<rect x="{x:.1f}" y="{top:.1f}" width="{slot - gap:.1f}" height="{yb - top:.1f}" '
-                     f'fill="{escape(color)}"><title>{escape(label)}: {escape(y_fmt(v))}</title></rect>')
+                     f'fill="{escape(color)}"><title>{escape(tip)}</title></rect>')
         if i % every == 0:
             cx = x + (slot - gap) / 2
             parts.append(f'<text x="{cx:.1f}" y="{yb + 16}" text-anchor="middle" fill="{AXIS}" '

@@ -9,6 +9,12 @@
  * the json module decides. Values are parsed with strtod (correctly rounded, so
  * exact for Go's shortest round-trip output) after checking JSON number syntax.
  * The parse loop runs without the GIL, so two threads scan two halves of a file.
+ *
+ * Exemplars: for the metrics named at init (http_req_duration), a sample whose metadata
+ * carries a "trace_id" (k6's http-instrumentation-tempo and `run --traces` set it) is a
+ * candidate. Each key (metric, tags) keeps the few slowest and the few earliest of them
+ * in two bounded heaps, so memory does not grow with the run; a line that beats neither
+ * heap's root is rejected on two comparisons, before its metadata is even parsed.
  */
 #define _GNU_SOURCE
 #define PY_SSIZE_T_CLEAN
@@ -29,7 +35,12 @@ static locale_t c_locale;
 /* fast_line results */
 enum { LINE_OK = 0, LINE_SLOW = 1, LINE_NOMEM = -1, LINE_TOO_MANY = -2 };
 typedef struct { char *text; uint32_t len; uint64_t hash; } Str;
-typedef struct { uint32_t metric, tags; uint32_t gid_nowin; char ts, keep; } Key;
+typedef struct { uint32_t metric, tags; uint32_t gid_nowin; uint32_t ex; char ts, keep, exm; } Key;
+
+/* A trace id: 1..EX_ID_MAX characters of [0-9A-Za-z._:-] (what propagators write). */
+#define EX_ID_MAX 64
+#define EX_HEAP_MAX 64
+typedef struct { double v; int64_t us; uint8_t n; char id[EX_ID_MAX]; } Exemplar;
 
 /* An interning table: byte string -> dense id. */
 typedef struct { Str *items; uint32_t n, cap; uint32_t *slots; uint32_t nslots; } Intern;
@@ -42,9 +53,11 @@ typedef struct {
     int64_t origin_us, window_us;
     char *ts_names; Py_ssize_t ts_len;          /* "name\nname": time-series metrics */
     char *skip_names; Py_ssize_t skip_len;      /* metrics whose values are not kept */
+    char *ex_names; Py_ssize_t ex_len;          /* metrics whose traced samples are exemplars */
     Intern metrics, tags;
     char *metric_ts;                            /* per metric id: time-series metric? */
     char *metric_keep;                          /* per metric id: keep its values? */
+    char *metric_ex;                            /* per metric id: exemplar metric? */
     size_t metric_cap;                          /* allocated length of the two above */
     Key *keys; uint32_t nkeys, capkeys;
     Map64 keymap;                               /* (metric id, tags id) -> key id */
@@ -63,6 +76,10 @@ typedef struct {
     double *g_s, *g_mn, *g_mx, *g_lastv;
     /* per point, file order */
     uint32_t *p_gid; double *p_v; size_t np, capp;
+    /* exemplars: per key with a traced sample, a block of ex_slow + ex_first entries
+     * (the slowest as a min-heap, the earliest as a max-heap) and their two counts */
+    int ex_slow, ex_first;
+    Exemplar *ex; uint16_t *ex_cnt; uint32_t nex; size_t capex;  /* capex: blocks */
     /* slow lines of the last feed: offsets/lengths into its buffer */
     Py_ssize_t *slow; size_t nslow, capslow;
     int64_t lines;
@@ -181,6 +198,7 @@ static int64_t key_index(Scanner *s, const char *m, size_t mlen, const char *t, 
         size_t want = s->metric_cap ? s->metric_cap * 2 : 64;
         char *q = realloc(s->metric_ts, want); if (!q) return LINE_NOMEM; s->metric_ts = q;
         q = realloc(s->metric_keep, want); if (!q) return LINE_NOMEM; s->metric_keep = q;
+        q = realloc(s->metric_ex, want); if (!q) return LINE_NOMEM; s->metric_ex = q;
         s->metric_cap = want;
     }
     int64_t mid = intern(&s->metrics, m, mlen, &added);
@@ -188,6 +206,7 @@ static int64_t key_index(Scanner *s, const char *m, size_t mlen, const char *t, 
     if (added) {
         s->metric_ts[mid] = (char)in_names(s->ts_names, s->ts_len, m, mlen);
         s->metric_keep[mid] = (char)!in_names(s->skip_names, s->skip_len, m, mlen);
+        s->metric_ex[mid] = (char)(s->ex_len > 0 && in_names(s->ex_names, s->ex_len, m, mlen));
     }
     if (tid < 0) {
         tid = intern(&s->tags, t, tlen, &added);
@@ -205,7 +224,7 @@ static int64_t key_index(Scanner *s, const char *m, size_t mlen, const char *t, 
     s->capkeys = (uint32_t)cap;
     Key *k = &s->keys[s->nkeys];
     k->metric = (uint32_t)mid; k->tags = (uint32_t)tid; k->gid_nowin = UINT32_MAX;
-    k->ts = s->metric_ts[mid]; k->keep = s->metric_keep[mid];
+    k->ts = s->metric_ts[mid]; k->keep = s->metric_keep[mid]; k->exm = s->metric_ex[mid]; k->ex = UINT32_MAX;
     s->keymap.k[j] = kk; s->keymap.v[j] = ++s->nkeys; s->keymap.n++;
     return s->nkeys - 1;
 }
@@ -311,6 +330,187 @@ static const char *skip_object(const char *p, const char *end) {
     return NULL;
 }
 
+/* ---- exemplars ----------------------------------------------------------------- */
+
+static int ex_id_char(unsigned char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '.' || c == '_'
+        || c == ':' || c == '-';
+}
+
+static int hexval(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* The contents [p, e) of a JSON string decoded into out (at most cap bytes) when they are
+ * printable ASCII, written plainly or as \u00XX; -1 for anything else (other escapes,
+ * control or non-ASCII bytes, too long): none of that is a trace id, nor the key
+ * "trace_id". The reference scan (DuckDB) decodes escapes before it compares. */
+static int ascii_string(const char *p, const char *e, char *out, int cap) {
+    int n = 0;
+    while (p < e) {
+        unsigned char c = (unsigned char)*p++;
+        if (c == '\\') {
+            if (e - p < 5 || *p != 'u') return -1;
+            int code = 0;
+            for (int i = 1; i <= 4; i++) { int h = hexval(p[i]); if (h < 0) return -1; code = code * 16 + h; }
+            if (code < 0x20 || code >= 0x7f) return -1;
+            c = (unsigned char)code; p += 5;
+        } else if (c < 0x20 || c >= 0x7f) return -1;
+        if (n == cap) return -1;
+        out[n++] = (char)c;
+    }
+    return n;
+}
+
+static const char *skip_ws(const char *p, const char *e) {
+    while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
+    return p;
+}
+
+/* Just after the JSON string that starts at p ('"'); NULL if it is not closed. */
+static const char *string_end(const char *p, const char *e) {
+    p++;
+    while (p < e && *p != '"') { if (*p == '\\') p++; p++; }
+    return p < e ? p + 1 : NULL;
+}
+
+/* The value of the metadata object [p, e)'s first top-level "trace_id" key, when it is a
+ * string that is a trace id: its length, copied to out; 0 otherwise. */
+static int trace_id_of(const char *p, const char *e, char *out) {
+    if (p >= e || *p != '{') return 0;
+    p = skip_ws(p + 1, e);
+    while (p < e && *p == '"') {
+        const char *ke = string_end(p, e);
+        if (!ke) return 0;
+        char key[8];
+        int is_tid = ascii_string(p + 1, ke - 1, key, 8) == 8 && memcmp(key, "trace_id", 8) == 0;
+        p = skip_ws(ke, e);
+        if (p >= e || *p != ':') return 0;
+        p = skip_ws(p + 1, e);
+        if (p >= e) return 0;
+        if (*p == '"') {
+            const char *ve = string_end(p, e);
+            if (!ve) return 0;
+            if (is_tid) {
+                int n = ascii_string(p + 1, ve - 1, out, EX_ID_MAX);
+                for (int i = 0; i < n; i++) if (!ex_id_char((unsigned char)out[i])) return 0;
+                return n > 0 ? n : 0;
+            }
+            p = ve;
+        } else if (is_tid) {
+            return 0;  /* the first trace_id is not a string: none (as DuckDB's ->> then) */
+        } else if (*p == '{' || *p == '[') {
+            p = skip_object(p, e);
+            if (!p) return 0;
+        } else {
+            while (p < e && *p != ',' && *p != '}' && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') p++;
+        }
+        p = skip_ws(p, e);
+        if (p >= e || *p != ',') return 0;  /* '}': no trace id */
+        p = skip_ws(p + 1, e);
+    }
+    return 0;
+}
+
+static int ex_idcmp(const Exemplar *a, const Exemplar *b) {
+    int c = memcmp(a->id, b->id, a->n < b->n ? a->n : b->n);
+    return c ? c : (int)a->n - (int)b->n;
+}
+
+/* The orders both engines keep (the DuckDB scan takes max/min of the same structs):
+ * among the slowest, a longer duration first, then the earlier, then the larger id;
+ * among the first, the earlier first, then the longer, then the smaller id. */
+static int ex_slower(const Exemplar *a, const Exemplar *b) {
+    if (a->v != b->v) return a->v > b->v;
+    if (a->us != b->us) return a->us < b->us;
+    return ex_idcmp(a, b) > 0;
+}
+
+static int ex_earlier(const Exemplar *a, const Exemplar *b) {
+    if (a->us != b->us) return a->us < b->us;
+    if (a->v != b->v) return a->v > b->v;
+    return ex_idcmp(a, b) < 0;
+}
+
+typedef int (*ExBetter)(const Exemplar *, const Exemplar *);
+
+/* A bounded heap whose root is its worst entry: x replaces the root when better. */
+static void ex_offer(Exemplar *h, uint16_t *n, int cap, const Exemplar *x, ExBetter better) {
+    int i;
+    if (*n < cap) {
+        i = (*n)++;
+        h[i] = *x;
+        while (i > 0) {
+            int up = (i - 1) / 2;
+            if (!better(&h[up], &h[i])) break;
+            Exemplar t = h[up]; h[up] = h[i]; h[i] = t; i = up;
+        }
+        return;
+    }
+    if (cap == 0 || !better(x, &h[0])) return;
+    h[0] = *x;
+    i = 0;
+    for (;;) {
+        int w = i, c = 2 * i + 1;
+        if (c < cap && better(&h[w], &h[c])) w = c;
+        if (c + 1 < cap && better(&h[w], &h[c + 1])) w = c + 1;
+        if (w == i) break;
+        Exemplar t = h[w]; h[w] = h[i]; h[i] = t; i = w;
+    }
+}
+
+/* A traced sample of key k: offered to the key's two heaps. Its metadata is [mo, me);
+ * id/idlen: its trace id's text when the line's layout already delimited it (no escapes).
+ * LINE_OK, LINE_NOMEM or LINE_TOO_MANY. */
+static int exemplar(Scanner *s, uint32_t k, double v, int64_t us, const char *mo, const char *me,
+                    const char *id, size_t idlen) {
+    int K = s->ex_slow, F = s->ex_first;
+    size_t per = (size_t)(K + F);
+    uint32_t b = s->keys[k].ex;
+    if (b != UINT32_MAX) {  /* cheap rejection first: most samples beat neither root */
+        const uint16_t *cnt = &s->ex_cnt[2 * (size_t)b];
+        const Exemplar *h = &s->ex[(size_t)b * per];
+        int slow = K > 0 && (cnt[0] < K || v > h[0].v || (v == h[0].v && us <= h[0].us));
+        int first = F > 0 && (cnt[1] < F || us < h[K].us || (us == h[K].us && v >= h[K].v));
+        if (!slow && !first) return LINE_OK;
+    }
+    Exemplar x;
+    int n = 0;
+    if (id) {
+        if (idlen == 0 || idlen > EX_ID_MAX) return LINE_OK;
+        for (size_t i = 0; i < idlen; i++) if (!ex_id_char((unsigned char)id[i])) return LINE_OK;
+        memcpy(x.id, id, idlen);
+        n = (int)idlen;
+    } else {
+        n = trace_id_of(mo, me, x.id);
+    }
+    if (n <= 0) return LINE_OK;
+    x.n = (uint8_t)n; x.v = v; x.us = us;
+    if (b == UINT32_MAX) {  /* the key's first traced sample: its block */
+        if (s->nex >= MAX_IDS) return LINE_TOO_MANY;
+        if (s->nex == s->capex) {
+            size_t c = s->capex ? s->capex * 2 : 64;
+            Exemplar *q = realloc(s->ex, c * per * sizeof(Exemplar));
+            if (!q) return LINE_NOMEM;
+            s->ex = q;
+            uint16_t *qc = realloc(s->ex_cnt, c * 2 * sizeof(uint16_t));
+            if (!qc) return LINE_NOMEM;
+            s->ex_cnt = qc;
+            s->capex = c;
+        }
+        b = s->nex++;
+        s->ex_cnt[2 * (size_t)b] = s->ex_cnt[2 * (size_t)b + 1] = 0;
+        s->keys[k].ex = b;
+    }
+    Exemplar *h = &s->ex[(size_t)b * per];
+    ex_offer(h, &s->ex_cnt[2 * (size_t)b], K, &x, ex_slower);
+    ex_offer(h + K, &s->ex_cnt[2 * (size_t)b + 1], F, &x, ex_earlier);
+    return LINE_OK;
+}
+
 static const double POW10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
@@ -356,6 +556,9 @@ static const char P_TYPE[] = "\",\"type\":\"Point\",\"data\":{\"time\":\"";
 static const char P_VALUE[] = "\",\"value\":";
 static const char P_TAGS[] = ",\"tags\":";
 static const char P_META[] = ",\"metadata\":";
+static const char P_TRACE[] = "{\"trace_id\":\"";
+/* how far from a line's end its metadata object may start for the recent-tags check */
+#define META_LOOK 160
 #define LIT(s) (sizeof(s) - 1)
 
 /* LINE_OK, LINE_SLOW, LINE_NOMEM or LINE_TOO_MANY */
@@ -399,21 +602,46 @@ static int fast_line(Scanner *s, const char *p, const char *end) {
     if (end - tg >= 2 && *tg == '{') {
         /* Most lines repeat a recent line's tags: equal bytes followed by the closing
          * "}}" are the same complete object, already delimited and interned. */
-        size_t want = (size_t)(end - tg) - 2;
+        size_t rest = (size_t)(end - tg), want = rest - 2;
         for (int i = 0; i < RECENT; i++)
             if (s->recent[i] && s->recent_len[i] == want && memcmp(tg, s->recent[i], want) == 0) {
                 tid = s->recent_id[i]; break;
             }
+        if (tid < 0) {
+            /* A traced request's samples: the tags are followed by a short metadata
+             * object, the last "{" of the line; equal bytes before it are the same
+             * complete object too (a recent one is balanced, so it ends where these do). */
+            size_t look = rest < META_LOOK ? rest : META_LOOK;
+            const char *mb = memrchr(end - look, '{', look);
+            if (mb && (size_t)(mb - tg) > LIT(P_META) && memcmp(mb - LIT(P_META), P_META, LIT(P_META)) == 0) {
+                size_t n = (size_t)(mb - LIT(P_META) - tg);
+                for (int i = 0; i < RECENT; i++)
+                    if (s->recent[i] && s->recent_len[i] == n && memcmp(tg, s->recent[i], n) == 0) {
+                        tid = s->recent_id[i]; want = n; break;
+                    }
+            }
+        }
         if (tid >= 0) tge = tg + want;
         else { tge = skip_object(tg, end); if (!tge) return 1; }
     }
     else if ((size_t)(end - tg) >= 4 && memcmp(tg, "null", 4) == 0) tge = tg + 4;
     else return 1;
-    const char *r = tge;
+    const char *r = tge, *mo = NULL, *tid_text = NULL;
+    size_t tid_len = 0;
     if ((size_t)(end - r) > LIT(P_META) && memcmp(r, P_META, LIT(P_META)) == 0) {
-        const char *mo = r + LIT(P_META);
+        mo = r + LIT(P_META);
         if (mo >= end || *mo != '{') return 1;
-        r = skip_object(mo, end); if (!r) return 1;
+        /* The layout of a traced request's samples, {"trace_id":"..."}, is delimited
+         * without a character loop: a string with no quote or backslash in it, then "}"
+         * (what skip_object would find). Anything else takes skip_object. */
+        const char *q = NULL;
+        if ((size_t)(end - mo) > LIT(P_TRACE) + 1 && memcmp(mo, P_TRACE, LIT(P_TRACE)) == 0
+            && (q = memchr(mo + LIT(P_TRACE), '"', (size_t)(end - mo) - LIT(P_TRACE))) != NULL
+            && q + 1 < end && q[1] == '}' && !memchr(mo + LIT(P_TRACE), '\\', (size_t)(q - mo) - LIT(P_TRACE))) {
+            tid_text = mo + LIT(P_TRACE); tid_len = (size_t)(q - tid_text); r = q + 2;
+        } else {
+            r = skip_object(mo, end); if (!r) return 1;
+        }
     }
     if (end - r != 2 || r[0] != '}' || r[1] != '}') return 1;
     int64_t k = key_index(s, m, mlen, tg, tge - tg, tid);
@@ -426,6 +654,10 @@ static int fast_line(Scanner *s, const char *p, const char *end) {
     if (val != 0) s->g_nz[g]++;
     if (us < s->g_first[g]) s->g_first[g] = us;
     if (us >= s->g_last[g]) { s->g_last[g] = us; s->g_lastv[g] = val; }
+    if (mo && s->keys[k].exm) {
+        int rc = exemplar(s, (uint32_t)k, val, us, mo, r, tid_text, tid_len);
+        if (rc) return rc;
+    }
     if (!s->keys[k].keep) return 0;  /* counters, rates: the group sums are enough */
     if (s->np == s->capp) {
         size_t c = s->capp ? s->capp * 2 : 65536;
@@ -628,32 +860,42 @@ static PyObject *Scanner_release(Scanner *s, PyObject *unused) {
 }
 
 static int Scanner_init(Scanner *s, PyObject *args, PyObject *kw) {
-    long long origin, window; Py_buffer names, skip;
-    if (!PyArg_ParseTuple(args, "LLy*y*", &origin, &window, &names, &skip)) return -1;
+    long long origin, window; Py_buffer names, skip, ex = {0};
+    int slowest = 0, first = 0;
+    if (!PyArg_ParseTuple(args, "LLy*y*|y*ii", &origin, &window, &names, &skip, &ex, &slowest, &first))
+        return -1;
     int rc = -1;
     /* Once: a second __init__ would change windows under existing groups (or swap the
      * names while a feed reads them in another thread). */
     if (s->ts_names || s->busy) { PyErr_SetString(PyExc_RuntimeError, "Scanner is already initialised"); goto done; }
     if (window <= 0) { PyErr_SetString(PyExc_ValueError, "window must be > 0"); goto done; }
+    if (slowest < 0 || slowest > EX_HEAP_MAX || first < 0 || first > EX_HEAP_MAX) {
+        PyErr_SetString(PyExc_ValueError, "exemplar counts must be 0..64"); goto done;
+    }
     /* sample times are years 0001-9999 (|µs| < 2^58): "time - origin" cannot overflow */
     if (origin < -(1LL << 60) || origin > (1LL << 60)) { PyErr_SetString(PyExc_ValueError, "origin out of range"); goto done; }
     s->ts_names = malloc(names.len + 1); s->skip_names = malloc(skip.len + 1);
-    if (!s->ts_names || !s->skip_names) {
-        free(s->ts_names); free(s->skip_names); s->ts_names = s->skip_names = NULL;
+    s->ex_names = malloc((ex.obj ? ex.len : 0) + 1);
+    if (!s->ts_names || !s->skip_names || !s->ex_names) {
+        free(s->ts_names); free(s->skip_names); free(s->ex_names);
+        s->ts_names = s->skip_names = s->ex_names = NULL;
         PyErr_NoMemory(); goto done;
     }
     memcpy(s->ts_names, names.buf, names.len); s->ts_len = names.len;
     memcpy(s->skip_names, skip.buf, skip.len); s->skip_len = skip.len;
+    if (ex.obj) { memcpy(s->ex_names, ex.buf, ex.len); s->ex_len = ex.len; }
+    s->ex_slow = slowest; s->ex_first = first;
     s->origin_us = origin; s->window_us = window;  /* last: marks the scanner usable */
     rc = 0;
 done:
     PyBuffer_Release(&names); PyBuffer_Release(&skip);
+    if (ex.obj) PyBuffer_Release(&ex);
     return rc;
 }
 
 static void Scanner_dealloc(Scanner *s) {
     intern_free(&s->metrics); intern_free(&s->tags); free(s->metric_ts); free(s->metric_keep);
-    free(s->skip_names);
+    free(s->skip_names); free(s->ex_names); free(s->metric_ex); free(s->ex); free(s->ex_cnt);
     free(s->keys); free(s->keymap.k); free(s->keymap.v); free(s->groupmap.k); free(s->groupmap.v);
     free(s->ts_names);
     free(s->g_key); free(s->g_win); free(s->g_n); free(s->g_nz); free(s->g_first); free(s->g_last);
@@ -672,6 +914,29 @@ static PyObject *Scanner_group_keys(Scanner *s, PyObject *args) {
     return BYTES(s->g_key + start, s->ng - (size_t)start, uint32_t);
 }
 
+/* exemplars() -> [(key, kind, value, time_us, trace_id bytes)]: every key's kept traced
+ * samples, kind 0 among its slowest, 1 among its first (a sample may be both) */
+static PyObject *Scanner_exemplars(Scanner *s, PyObject *unused) {
+    if (check_idle(s)) return NULL;
+    PyObject *out = PyList_New(0);
+    if (!out) return NULL;
+    size_t per = (size_t)(s->ex_slow + s->ex_first);
+    for (uint32_t k = 0; k < s->nkeys; k++) {
+        uint32_t b = s->keys[k].ex;
+        if (b == UINT32_MAX) continue;
+        for (int kind = 0; kind < 2; kind++) {
+            const Exemplar *h = &s->ex[(size_t)b * per + (kind ? (size_t)s->ex_slow : 0)];
+            for (int i = 0; i < s->ex_cnt[2 * (size_t)b + kind]; i++) {
+                PyObject *t = Py_BuildValue("IidLy#", k, kind, h[i].v, (long long)h[i].us, h[i].id,
+                                            (Py_ssize_t)h[i].n);
+                if (!t || PyList_Append(out, t)) { Py_XDECREF(t); Py_DECREF(out); return NULL; }
+                Py_DECREF(t);
+            }
+        }
+    }
+    return out;
+}
+
 static PyObject *Scanner_npoints(Scanner *s, PyObject *unused) {
     if (check_idle(s)) return NULL;
     return PyLong_FromSize_t(s->np);
@@ -682,6 +947,7 @@ static PyMethodDef Scanner_methods[] = {
     {"keys", (PyCFunction)Scanner_keys, METH_NOARGS, "[(metric, tags)] by key index"},
     {"groups", (PyCFunction)Scanner_groups, METH_NOARGS, "per-group arrays as bytes"},
     {"npoints", (PyCFunction)Scanner_npoints, METH_NOARGS, "points kept"},
+    {"exemplars", (PyCFunction)Scanner_exemplars, METH_NOARGS, "[(key, kind, value, time_us, trace_id)]"},
     {"group_keys", (PyCFunction)Scanner_group_keys, METH_VARARGS, "group_keys(start=0) -> key ids (uint32) of groups start.."},
     {"release", (PyCFunction)Scanner_release, METH_NOARGS, "free the per-point arrays"},
     {"drain", (PyCFunction)Scanner_drain, METH_NOARGS, "drain() -> (values, gids, counts): kept points by group, then emptied"},
@@ -697,7 +963,8 @@ static PyTypeObject ScannerType = {
     .tp_init = (initproc)Scanner_init,
     .tp_dealloc = (destructor)Scanner_dealloc,
     .tp_methods = Scanner_methods,
-    .tp_doc = "Scanner(origin_us, window_us, timeseries_names, skip_value_names) - names \\n-separated",
+    .tp_doc = "Scanner(origin_us, window_us, timeseries_names, skip_value_names[, exemplar_names, "
+              "slowest, first]) - names \\n-separated",
 };
 
 static PyMethodDef module_methods[] = {

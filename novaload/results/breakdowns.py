@@ -413,6 +413,41 @@ def endpoint_timeseries(ctx: Context) -> pd.DataFrame:
     return out[cols]
 
 
+def protocol_timeseries(ctx: Context, sums: Sequence[str], trends: Sequence[str]) -> pd.DataFrame:
+    """Per window (sparse: only windows where one of the metrics had a sample): ``t``, the
+    sum of each of ``sums`` and, for each of ``trends``, its sample count ``<m> n`` and
+    ``<m> p50/p95/p99`` (k6's percentiles of the window's values). A gRPC trend also gets
+    ``<m> non-ok``: its samples whose status tag is not 0."""
+    rows = {m: _metric(ctx, m) for m in (*sums, *trends)}
+    rows = {m: r[r["win"].notna()] for m, r in rows.items()}
+    present = [r["win"].to_numpy(dtype=np.int64) for r in rows.values() if len(r)]
+    if not present or ctx.first_us is None:
+        return pd.DataFrame(columns=["t"])
+    wins = np.unique(np.concatenate(present))
+    frame = pd.DataFrame({"t": ctx.window_t(wins)})
+
+    def per_win(part: pd.DataFrame, col: str) -> np.ndarray:
+        out = np.zeros(len(wins))
+        if len(part):
+            idx = np.searchsorted(wins, part["win"].to_numpy(dtype=np.int64))
+            out += np.bincount(idx, weights=part[col].to_numpy(dtype=np.float64), minlength=len(wins))
+        return out
+
+    for m in sums:
+        frame[m] = per_win(rows[m], "s")
+    for m in trends:
+        part = rows[m]
+        frame[f"{m} n"] = per_win(part, "n")
+        if m.startswith("grpc_") and len(part):
+            frame[f"{m} non-ok"] = per_win(part[_key(part, "status") != "0"], "n")
+        got = _window_percentiles(ctx, part, wins, (50.0, 95.0, 99.0))
+        for p in (50.0, 95.0, 99.0):
+            frame[f"{m} p{p:g}"] = pd.array(got[p], dtype="Float64").to_numpy(
+                dtype=np.float64, na_value=np.nan
+            )
+    return frame
+
+
 def _window_percentiles(
     ctx: Context, rows: pd.DataFrame, wins: np.ndarray, pcts: Sequence[float]
 ) -> dict[float, list[float | None]]:

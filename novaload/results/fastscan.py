@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from novaload.errors import InputError
+from novaload.inputs import K6_LINE, json_depth_over
 from novaload.results.sources import Source, parse_time_us
 from novaload.results.store import ValueStore
 
@@ -112,9 +113,18 @@ def scan(
 def new_scanner_factory(
     origin_us: int, window_us: int, timeseries: Sequence[str], non_trend: Sequence[str]
 ) -> Callable[[], Scanner]:
+    from novaload.results.scan import EXEMPLAR_FIRST, EXEMPLAR_METRICS, EXEMPLAR_SLOWEST
+
     assert _k6fast is not None
     return functools.partial(
-        _k6fast.Scanner, origin_us, window_us, "\n".join(timeseries).encode(), "\n".join(non_trend).encode()
+        _k6fast.Scanner,
+        origin_us,
+        window_us,
+        "\n".join(timeseries).encode(),
+        "\n".join(non_trend).encode(),
+        "\n".join(EXEMPLAR_METRICS).encode(),
+        EXEMPLAR_SLOWEST,
+        EXEMPLAR_FIRST,
     )
 
 
@@ -132,8 +142,8 @@ def finish(
 
     meta_rows, bad = _slow_lines(runs, extra_for)
     scanners = [(idx, sc) for idx, sc, _ in runs] + list(extras.items())
-    groups, remaps = _merge_groups(scanners, meta_rows, bad)
-    return _with_values(groups, [sc for _, sc in scanners], remaps, non_trend, owners)
+    groups, remaps, exemplars = _merge_groups(scanners, meta_rows, bad)
+    return _with_values(groups, [sc for _, sc in scanners], remaps, non_trend, owners, exemplars)
 
 
 def _with_values(
@@ -142,6 +152,7 @@ def _with_values(
     remaps: list[bytes],
     non_trend: Sequence[str],
     owners: Owners,
+    exemplars: pd.DataFrame,
 ) -> ScanResult:
     """The ScanResult: each kept group's values in the sealed store, in file order."""
     from novaload.results.scan import ScanResult
@@ -156,7 +167,7 @@ def _with_values(
         sc.release()
     store = owners.store.seal(maps, len(groups), keep)
     groups["nvals"] = store.group_n
-    return ScanResult(groups, store)
+    return ScanResult(groups, store, exemplars)
 
 
 # --------------------------------------------------------------------------- reading
@@ -364,9 +375,12 @@ def _slow_lines(
 
 def _slow_line(idx: int, raw: bytes, extra_for: Callable[[int], Scanner]) -> tuple[Any, ...] | bool | None:
     """A Metric line → its group row; a valid Point → re-fed (True); invalid → None."""
+    if json_depth_over(raw, K6_LINE.max_depth) is not None:
+        return None  # k6 writes no such line; parsing it would recurse
     try:
         # strict UTF-8 first: json.loads(bytes) would let encoded surrogates through
-        obj = json.loads(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
+        obj = json.loads(text)
     except ValueError:  # UnicodeDecodeError is a ValueError
         return None
     if (
@@ -390,7 +404,12 @@ def _slow_line(idx: int, raw: bytes, extra_for: Callable[[int], Scanner]) -> tup
         )
     if obj.get("type") != "Point":
         return None
-    value, time, tags = data.get("value"), data.get("time"), data.get("tags")
+    value, time, tags, metadata = data.get("value"), data.get("time"), data.get("tags"), data.get("metadata")
+    if metadata is not None:
+        # Of duplicate keys json.loads keeps the last, DuckDB (the reference scan) reads the
+        # first: the trace id comes from the first "metadata" and its first "trace_id".
+        first = json.loads(text, object_pairs_hook=_first_wins).get("data")
+        metadata = first.get("metadata") if isinstance(first, dict) else None
     if (
         isinstance(value, bool)
         or not isinstance(value, (int, float))
@@ -412,6 +431,7 @@ def _slow_line(idx: int, raw: bytes, extra_for: Callable[[int], Scanner]) -> tup
             + repr(value).encode()
             + b',"tags":'
             + json.dumps(tags, separators=(",", ":"), ensure_ascii=False).encode()
+            + _metadata_text(metadata)
             + b"}}"
         )
     except (OverflowError, UnicodeEncodeError):
@@ -420,6 +440,24 @@ def _slow_line(idx: int, raw: bytes, extra_for: Callable[[int], Scanner]) -> tup
         return None
     _, left = extra_for(idx).feed(line, True)
     return True if not left else None
+
+
+def _first_wins(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        out.setdefault(key, value)
+    return out
+
+
+def _metadata_text(metadata: object) -> bytes:
+    """``,"metadata":{...}`` for a re-written Point (the C scanner reads its trace id);
+    empty when there is none, or none that could be a trace id's carrier."""
+    if not isinstance(metadata, dict):
+        return b""
+    try:
+        return b',"metadata":' + json.dumps(metadata, separators=(",", ":"), ensure_ascii=False).encode()
+    except (UnicodeEncodeError, ValueError):  # a lone surrogate: the sample stays, without it
+        return b""
 
 
 def _str(x: object) -> str | None:
@@ -432,11 +470,13 @@ _NO_WIN = np.iinfo(np.int64).min
 _META_COLS = ("src", "bad", "type", "metric", "mtype", "contains", "thr", "sub")
 
 
-def _local_frame(idx: int, sc: Scanner) -> pd.DataFrame:
+def _local_frame(idx: int, sc: Scanner) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The scanner's groups, and its exemplars (None when it kept none)."""
     raw = sc.groups()
     key = np.frombuffer(raw["key"], dtype=np.uint32)
     win = np.frombuffer(raw["win"], dtype=np.int64)
     metric, tags, bad = _decode_keys(sc.keys())
+    exemplars = _exemplar_frame(idx, sc.exemplars(), metric, tags, bad)
     frame = pd.DataFrame(
         {
             "src": np.full(len(key), idx, dtype=np.int64),
@@ -450,36 +490,99 @@ def _local_frame(idx: int, sc: Scanner) -> pd.DataFrame:
         frame[col] = np.frombuffer(raw[col], dtype=np.int64)
     for col in ("s", "mn", "mx", "last_v"):
         frame[col] = np.frombuffer(raw[col], dtype=np.float64)
-    return frame
+    return frame, exemplars
+
+
+def _exemplar_frame(
+    idx: int,
+    rows: list[tuple[int, int, float, int, bytes]],
+    metric: np.ndarray,
+    tags: np.ndarray,
+    bad: np.ndarray,
+) -> pd.DataFrame | None:
+    """``Scanner.exemplars()`` as EXEMPLAR_COLUMNS rows; none of a key whose tags are bad."""
+    rows = [r for r in rows if not bad[r[0]]]
+    if not rows:
+        return None
+    keys = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    return pd.DataFrame(
+        {
+            "src": np.full(len(rows), idx, dtype=np.int64),
+            "metric": metric[keys],
+            "tg": tags[keys],
+            "kind": np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows)),
+            "value": np.fromiter((r[2] for r in rows), dtype=np.float64, count=len(rows)),
+            "us": np.fromiter((r[3] for r in rows), dtype=np.int64, count=len(rows)),
+            "trace_id": [r[4].decode("ascii") for r in rows],
+        }
+    )
 
 
 def _decode_keys(keys: list[tuple[bytes, bytes]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Metric names and tags texts as str; a key is bad when its tags are not a JSON
-    object (the C scanner only bounds the tags text; this validates it, once per key)."""
+    object (the C scanner only bounds the tags text; this validates it, once per
+    distinct text: a request's tags are the same for each of its ~9 metrics)."""
     metric = np.empty(len(keys), dtype=object)
     tags = np.empty(len(keys), dtype=object)
     bad = np.zeros(len(keys), dtype=bool)
+    names: dict[bytes, str | None] = {}
+    texts: dict[bytes, tuple[str, bool]] = {}
     for i, (m, t) in enumerate(keys):
-        try:
-            # strict UTF-8 (no encoded surrogates); control characters are not JSON
-            metric[i] = json.loads('"' + m.decode("utf-8") + '"')
-            tags[i] = text = t.decode("utf-8")
-            parsed = json.loads(text)
-            bad[i] = not (parsed is None or isinstance(parsed, dict))
-            if parsed is None:
-                tags[i] = "{}"
-        except (UnicodeDecodeError, ValueError):
-            metric[i] = metric[i] if isinstance(metric[i], str) else ""
-            tags[i] = tags[i] if isinstance(tags[i], str) else ""
-            bad[i] = True
+        if m not in names:
+            names[m] = _metric_name(m)
+        name = names[m]
+        got = texts.get(t)
+        if got is None:
+            got = texts[t] = _tags_text(t)
+        if name is None:
+            metric[i], tags[i], bad[i] = "", "", True
+        else:
+            metric[i] = name
+            tags[i], bad[i] = got
     return metric, tags, bad
+
+
+def _metric_name(raw: bytes) -> str | None:
+    """The metric name of a key, or None when it is not a JSON string's text."""
+    try:
+        # strict UTF-8 (no encoded surrogates); control characters are not JSON
+        return str(json.loads('"' + raw.decode("utf-8") + '"'))
+    except (UnicodeDecodeError, ValueError):
+        return None
+
+
+def _tags_text(raw: bytes) -> tuple[str, bool]:
+    """A key's tags as (text, bad): ``{}`` for null; bad when not a JSON object."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "", True
+    try:
+        if json_depth_over(text, K6_LINE.max_depth) is not None:
+            raise ValueError("nested too deeply")
+        parsed = json.loads(text)
+    except ValueError:
+        return text, True
+    if parsed is None:
+        return "{}", False
+    return text, not isinstance(parsed, dict)
 
 
 def _merge_groups(
     scanners: list[tuple[int, Scanner]], meta_rows: list[tuple[Any, ...]], bad: dict[int, int]
-) -> tuple[pd.DataFrame, list[bytes]]:
-    """One groups frame over all scanners + the remap (local → global gid) of each."""
-    frames = [_local_frame(idx, sc) for idx, sc in scanners]
+) -> tuple[pd.DataFrame, list[bytes], pd.DataFrame]:
+    """One groups frame over all scanners + the remap (local → global gid) of each, and
+    the exemplars of all of them (per source and tag set)."""
+    from novaload.results.scan import no_exemplars, reduce_exemplars
+
+    local = [_local_frame(idx, sc) for idx, sc in scanners]
+    frames = [frame for frame, _ in local]
+    found = [ex for _, ex in local if ex is not None]
+    exemplars = (
+        reduce_exemplars(pd.concat(found, ignore_index=True), ("src", "metric", "tg"))
+        if found
+        else no_exemplars()
+    )
     pts = pd.concat(frames, ignore_index=True)
     codes = (
         pts.groupby(["src", "metric", "tg", "win"], sort=False, dropna=False)
@@ -505,7 +608,7 @@ def _merge_groups(
     for frame in frames:
         remaps.append(codes[start : start + len(frame)].tobytes())
         start += len(frame)
-    return groups, remaps
+    return groups, remaps, exemplars
 
 
 def _aggregate(merged: pd.DataFrame, pts: pd.DataFrame, codes: np.ndarray, ng: int) -> pd.DataFrame:

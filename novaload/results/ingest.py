@@ -8,6 +8,7 @@ metric and submetric, threshold verdicts, and the breakdown tables.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -20,10 +21,12 @@ import pandas as pd
 
 from novaload.config.models import DEFAULT_APDEX_T_MS
 from novaload.errors import ConfigError, InputError
-from novaload.results import breakdowns, distribution
+from novaload.results import breakdowns, distribution, endpoint_cap, exemplars, protocols
+from novaload.results.completeness import Arrived
 from novaload.results.model import MetricSummary, RunResults, ThresholdResult
 from novaload.results.scan import ScanResult, run_scan
 from novaload.results.sources import (
+    GZIP_CUT_SHORT,
     EmptyResultsError,
     Source,
     find_bad_lines,
@@ -34,6 +37,7 @@ from novaload.results.sources import (
 from novaload.results.stats import trend_from
 from novaload.results.summary import DEFAULT_TREND_STATS, K6Summary, load_k6_summary
 from novaload.thresholds import (
+    NO_DATA_CHOICES,
     MetricSelector,
     Threshold,
     check_aggregation,
@@ -112,6 +116,7 @@ def ingest(
     apdex_t_ms: float = DEFAULT_APDEX_T_MS,
     trend_stats: Sequence[str] | None = None,
     no_data: Literal["pass", "fail"] = "pass",
+    max_endpoints: int = endpoint_cap.DEFAULT_MAX_ENDPOINTS,
 ) -> RunResults:
     """Read one run's k6 output (one file, or one per execution segment).
 
@@ -125,10 +130,13 @@ def ingest(
     ``trend_stats``: k6's ``summaryTrendStats`` when no k6 summary tells them (k6's
     default otherwise). ``no_data="fail"``: a threshold whose (sub)metric received no
     samples fails the run (k6 passes or judges it on zeros; it is flagged either way).
+    ``max_endpoints``: the rows of the endpoint tables; the endpoints beyond it with
+    fewest requests are one ``(other)`` row (``results.endpoint_cap``).
     """
     if window_s <= 0:
         raise ConfigError("window must be > 0 seconds", key="window_s", value=window_s)
-    if no_data not in ("pass", "fail"):
+    endpoint_cap.check_max_endpoints(max_endpoints)
+    if no_data not in NO_DATA_CHOICES:
         raise ConfigError("must be 'pass' or 'fail'", key="no_data", value=no_data)
     summary = load_k6_summary(k6_summary) if k6_summary is not None else None
     stats = _trend_stats(summary, trend_stats)
@@ -136,12 +144,15 @@ def ingest(
     if live is not None:
         srcs, scan, origin, window_s = live.sources, live.scan, live.origin_us, live.window_s
         skipped_empty = [f"{p}: results file is empty (did k6 write any output?)" for p in live.empty]
+        empty_paths = list(live.empty)
         input_bytes = live.input_bytes
     else:
         if not sources:
             raise InputError("no results file given")
         srcs, empty = _sniff_all(sources)
         skipped_empty = [str(e) for e in empty]
+        read = {s.path for s in srcs}
+        empty_paths = [Path(p) for p in sources if Path(p) not in read]
         firsts = [s.first_us for s in srcs if s.first_us is not None]
         origin = min(firsts) if firsts else 0
         scan = run_scan(
@@ -154,7 +165,7 @@ def ingest(
             windowed=sorted({t.parsed_metric.metric for t in extra if t.window is not None}),
         )
         input_bytes = sum(uncompressed_size(s) for s in srcs)
-    warnings, skipped = _check_bad_lines(srcs, scan.groups, lenient)
+    warnings, skipped, cut = _check_bad_lines(srcs, scan.groups, lenient)
     warnings[:0] = [f"{e}: skipped (the other results files have the run's samples)" for e in skipped_empty]
     res = _assemble(
         srcs,
@@ -172,11 +183,31 @@ def ingest(
         apdex_targets,
         apdex_t_ms,
         stats,
+        max_endpoints,
     )
     res.trend_stats = stats
     res.no_data_fails = no_data == "fail"
     res.k6_metric_names = frozenset(summary.values) if summary is not None else None
+    res.arrived = _arrived(srcs, scan.groups, cut, empty_paths)
     return res
+
+
+def _arrived(
+    srcs: Sequence[Source], g: pd.DataFrame, cut: set[int], empty: Sequence[Path]
+) -> dict[Path, Arrived]:
+    """What each results file held (``results.completeness`` holds it against k6's counts)."""
+    out = {Path(p): Arrived() for p in empty}
+    for idx, src in enumerate(srcs):
+        mine = g[g["src"] == idx]
+        points = mine[(~mine["bad"]) & (mine["type"] == "Point")]
+        per = points.groupby("metric", sort=False)[["n", "s"]].sum()
+        samples = {str(m): (int(row.n), float(row.s)) for m, row in per.iterrows()}
+        try:
+            size = uncompressed_size(src) if src.path.is_file() else 0
+        except OSError:
+            size = 0
+        out[src.path] = Arrived(int(mine["n"].sum()), size, idx in cut, samples)
+    return out
 
 
 def _trend_stats(summary: K6Summary | None, asked: Sequence[str] | None) -> tuple[str, ...]:
@@ -233,9 +264,11 @@ def _sniff_all(sources: Sequence[Path]) -> tuple[list, list[EmptyResultsError]]:
 # --------------------------------------------------------------------------- bad lines
 
 
-def _check_bad_lines(srcs: list[Source], g: pd.DataFrame, lenient: bool) -> tuple[list[str], int]:
+def _check_bad_lines(srcs: list[Source], g: pd.DataFrame, lenient: bool) -> tuple[list[str], int, set[int]]:
+    """Warnings, the lines skipped, and the sources whose last line (or gzip stream) is cut."""
     warnings: list[str] = []
     skipped = 0
+    cut: set[int] = set()
     for idx, src in enumerate(srcs):
         mine = g[g["src"] == idx]
         bad = int(mine.loc[mine["bad"], "n"].sum())
@@ -244,17 +277,26 @@ def _check_bad_lines(srcs: list[Source], g: pd.DataFrame, lenient: bool) -> tupl
         total = int(mine["n"].sum())
         if not src.path.is_file():  # read from a pipe (--raw none): the lines are gone
             skipped += bad
+            cut.add(idx)
             warnings.append(
                 f"{src.path}: skipped {bad} invalid line(s) (a truncated last line if k6 was killed; "
                 "the raw output was not kept, so they cannot be shown)"
             )
             continue
         if bad == 1 and tail_is_truncated(src):
+            cut.add(idx)
             warnings.append(f"{src.path}:{total}: last line is truncated (k6 stopped mid-write?); ignored")
             continue
         found = find_bad_lines(src, limit=2)
+        if bad == 1 and [f[1] for f in found] == [GZIP_CUT_SHORT]:
+            cut.add(idx)
+            warnings.append(
+                f"{src.path}: {GZIP_CUT_SHORT} (k6 stopped mid-write?); the lines before it were read"
+            )
+            continue
         real = [f for f in found if not (f[2] and f[0] == _last_line(found, total))]
         if not real and found:
+            cut.add(idx)
             line = found[0][0]
             warnings.append(f"{src.path}:{line}: last line is truncated (k6 stopped mid-write?); ignored")
             continue
@@ -266,7 +308,7 @@ def _check_bad_lines(srcs: list[Source], g: pd.DataFrame, lenient: bool) -> tupl
             )
         skipped += bad
         warnings.append(f"{src.path}: skipped {bad} invalid line(s), first at line {first[0]}: {first[1]}")
-    return warnings, skipped
+    return warnings, skipped, cut
 
 
 def _last_line(found: list[tuple[int, str, bool]], total: int) -> int:
@@ -292,6 +334,7 @@ def _assemble(
     apdex_targets: Mapping[str, float] | None = None,
     apdex_t_ms: float = DEFAULT_APDEX_T_MS,
     trend_stats: tuple[str, ...] = DEFAULT_TREND_STATS,
+    max_endpoints: int = endpoint_cap.DEFAULT_MAX_ENDPOINTS,
 ) -> RunResults:
     g = scan.groups
     good = g[~g["bad"]]
@@ -299,9 +342,24 @@ def _assemble(
     metric_lines = good[good["type"] == "Metric"]
     types, contains, script_thr, subs = _metric_meta(metric_lines, summary, pts)
     specs = _threshold_specs(script_thr, summary, extra, replace)
+    incomplete = [] if replace else _unjudged_submetrics(subs, specs)
+    for name in incomplete:
+        warnings.append(
+            f"threshold on {name}: k6's JSON output lists this submetric (k6 makes one only for a "
+            "threshold) but not its thresholds: the verdict is incomplete (give --script or --k6-summary)"
+        )
+    if summary is None and not extra and srcs and all(s.format == "csv" for s in srcs):
+        warnings.append(
+            "k6's CSV output carries no thresholds: give --script, --thresholds or --k6-summary "
+            "to judge the run as k6 did"
+        )
     subs = _add_unsampled(types, contains, subs, specs, summary)
     tags = _tag_frame(pts, {k for s in subs for k, _ in s.selector})
     pts = pts.join(tags)
+    protected = {v for sub in subs for k, v in sub.selector if k == "name"} | set(apdex_targets or ())
+    pts, kept_endpoints, n_endpoints = endpoint_cap.cap_endpoints(pts, max_endpoints, protected)
+    if kept_endpoints is not None:
+        warnings.append(endpoint_cap.warning(n_endpoints, n_endpoints - len(kept_endpoints), max_endpoints))
     first_us = int(pts["first_us"].min()) if len(pts) else None
     last_us = int(pts["last_us"].max()) if len(pts) else None
     duration_s, source = _duration(summary, first_us, last_us)
@@ -329,12 +387,26 @@ def _assemble(
         points=int(pts["n"].sum()),
         input_bytes=input_bytes,
         warnings=warnings,
+        thresholds_incomplete=incomplete,
         skipped_lines=skipped,
         window_s=window_s,
+        endpoints_capped_from=n_endpoints if kept_endpoints is not None else None,
     )
     if summary is not None:
         _compare_verdicts(res, summary, specs, warnings)
     breakdowns.fill(res, ctx, top_urls=top_urls, histogram_buckets=histogram_buckets)
+    res.exemplars = exemplars.exemplars(scan.exemplars, kept_endpoints)
+    bpcts = sorted(set(pcts) | protocols.wanted_percentiles(types))
+    res.protocols = protocols.compute(
+        ctx.rows_of,
+        types,
+        lambda mtype, rows: _values(ctx, mtype, rows, bpcts),
+        http_requests=float(ctx.rows_of("http_reqs")["n"].sum()),
+    )
+    if (lead := res.protocols.lead) in protocols.CHARTED:
+        sums, trends = protocols.CHARTED[lead]
+        series = breakdowns.protocol_timeseries(ctx, sums, trends)
+        res.protocols = dataclasses.replace(res.protocols, timeseries=series)
     distribution.fill(res, ctx, apdex_targets=apdex_targets, apdex_t_ms=apdex_t_ms)
     res.latency_source = lambda: breakdowns.latency_samples(ctx)
     res.latency_window_source = lambda t0, t1: breakdowns.latency_between(ctx, t0, t1)
@@ -400,6 +472,23 @@ def _guess_contains(name: str, mtype: str) -> str:
     if name in _DATA_METRICS:
         return "data"
     return "time" if mtype == "trend" and name in _BUILTIN_TYPES else "default"
+
+
+# k6 makes this submetric for its own summary whenever the expected_response tag is on
+# (internal/metrics/engine/engine.go): listed without a threshold, it says nothing.
+_K6_OWN_SUBMETRIC = ("http_req_duration", (("expected_response", "true"),))
+
+
+def _unjudged_submetrics(subs: Sequence[_Sub], specs: Sequence[Threshold]) -> list[str]:
+    """Submetrics of the Metric lines that no known threshold is on (see RunResults)."""
+    judged = {(s.parsed_metric.metric, s.parsed_metric.tags) for s in specs}
+    return sorted(
+        {
+            s.name
+            for s in subs
+            if (s.parent, s.selector) not in judged and (s.parent, s.selector) != _K6_OWN_SUBMETRIC
+        }
+    )
 
 
 def _threshold_specs(
@@ -471,16 +560,16 @@ def _wanted_percentiles(trend_stats: Sequence[str], specs: Sequence[Threshold]) 
 
 
 def _tag_frame(pts: pd.DataFrame, extra_keys: set[str]) -> pd.DataFrame:
+    """The ``tag:*`` columns of ``pts``: each distinct tags text parsed once (a tag set
+    has a group per metric and window), then spread over its rows."""
     keys = list(breakdowns.TAG_COLUMNS) + sorted(extra_keys - set(breakdowns.TAG_COLUMNS))
-    cache: dict[str, dict] = {}
-    rows = []
-    for tg in pts["tg"]:
-        d = cache.get(tg)
-        if d is None:
-            d = cache[tg] = json.loads(tg) if isinstance(tg, str) else {}
-        rows.append([d.get(k) for k in keys])
-    frame = pd.DataFrame(rows, columns=[f"tag:{k}" for k in keys], index=pts.index, dtype=object)
-    return frame
+    codes, uniques = pd.factorize(pts["tg"], use_na_sentinel=False)
+    table = np.empty((len(uniques), len(keys)), dtype=object)
+    for i, tg in enumerate(uniques):
+        d = json.loads(tg) if isinstance(tg, str) else {}
+        for j, k in enumerate(keys):  # one cell at a time: a list value stays one object
+            table[i, j] = d.get(k)
+    return pd.DataFrame(table[codes], columns=[f"tag:{k}" for k in keys], index=pts.index, dtype=object)
 
 
 # --------------------------------------------------------------------------- metrics

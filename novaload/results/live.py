@@ -32,11 +32,16 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from novaload.results.scan import NON_TREND_BUILTINS, TIMESERIES_METRICS, ScanResult
-from novaload.results.sources import Source, parse_time_us
+from novaload.results.sources import GZIP_CUT_SHORT, Source, parse_time_us
 from novaload.sched import yield_to_k6
+
+if TYPE_CHECKING:
+    from novaload.results.scan import ScanResult
+
+# The scan itself (numpy, pandas) is imported by the scan's thread once k6 writes: a
+# LiveScan is made and started before k6 starts, and k6 must not wait for those imports.
 
 READ_BYTES = 8 << 20  # gzip input, and the first bytes of any (until plain or gzip is known)
 BUFFER_BYTES = 2 << 20  # plain text per follower (grows for a longer line)
@@ -176,6 +181,11 @@ class _Follower:
             self.gzip_error = f"gzip: {exc}"
         return b"".join(out)
 
+    @property
+    def cut_short(self) -> bool:
+        """A gzip stream that ended before its end-of-stream marker (k6 stopped mid-write)."""
+        return bool(self.gzip) and self.gzip_error is None and self.dec is not None and not self.dec.eof
+
     def find_first_point(self) -> bool:
         """Look for the first complete Point line (the run's first sample)."""
         if self.first_us is not None:
@@ -234,7 +244,7 @@ class LiveScan:
     ) -> None:
         self.paths = [Path(p) for p in paths]
         # metrics a windowed threshold judges: kept per time window like the time series'
-        self.timeseries = tuple(dict.fromkeys((*TIMESERIES_METRICS, *windowed)))
+        self.windowed = tuple(windowed)
         self.window_s = window_s
         self.store_dir = store_dir
         self.poll_s = poll_s
@@ -292,9 +302,13 @@ class LiveScan:
 
     @staticmethod
     def available() -> bool:
-        from novaload.results import fastscan
-
-        return fastscan.available()
+        """Whether the C scanner is built (``fastscan.available``, without importing
+        ``fastscan``'s numpy and pandas)."""
+        try:
+            from novaload.results import _k6fast  # type: ignore[attr-defined]  # noqa: F401
+        except ImportError:
+            return False
+        return True
 
     def start(self) -> LiveScan:
         self._thread = threading.Thread(target=self._run, name="novaload-live-scan", daemon=True)
@@ -324,7 +338,9 @@ class LiveScan:
                 pass
             self._start_scanners(force=True)
             for f in self._followers:
-                f.feed(final=True)
+                f.feed(final=not f.cut_short)
+                if f.cut_short:
+                    f.have = 0  # the partial line a cut gzip stream ends with, as the file scan drops it
             return self._finish()
         finally:
             self._close()
@@ -405,18 +421,20 @@ class LiveScan:
     def _start_scanners(self, force: bool) -> None:
         if self._owners is not None:
             return
-        from novaload.results import fastscan
-        from novaload.results.store import ValueStore
-
         if not force and not all(f.first_us is not None for f in self._followers):
             return
+        from novaload.results import fastscan
+        from novaload.results.scan import NON_TREND_BUILTINS, TIMESERIES_METRICS
+        from novaload.results.store import ValueStore
+
         for f in self._followers:  # a file that ends without a newline still has its first line
             if f.first_us is None:
                 f.find_first_point()
         firsts = [f.first_us for f in self._followers if f.first_us is not None and f.first_us >= 0]
         self._origin = min(firsts) if firsts else 0
         window_us = max(1, round(self.window_s * 1_000_000))
-        make = fastscan.new_scanner_factory(self._origin, window_us, self.timeseries, NON_TREND_BUILTINS)
+        timeseries = tuple(dict.fromkeys((*TIMESERIES_METRICS, *self.windowed)))
+        make = fastscan.new_scanner_factory(self._origin, window_us, timeseries, NON_TREND_BUILTINS)
         self._owners = fastscan.Owners(make, ValueStore(self.store_dir))
         self._owners.on_drain = self._on_drain
         for f in self._followers:
@@ -428,6 +446,7 @@ class LiveScan:
     def _finish(self) -> LiveResult:
         from novaload.errors import InputError
         from novaload.results import fastscan
+        from novaload.results.scan import NON_TREND_BUILTINS
         from novaload.results.sources import EmptyResultsError
 
         runs: list[tuple[int, Any, list[bytes]]] = []
@@ -439,8 +458,8 @@ class LiveScan:
                 continue
             if f.gzip_error is not None:
                 f.slow.append(b"\x00" + f.gzip_error.encode())
-            elif f.gzip and not f.dec.eof:
-                f.slow.append(b"\x00gzip: compressed stream ended before the end-of-stream marker")
+            elif f.cut_short:
+                f.slow.append(b"\x00gzip: " + GZIP_CUT_SHORT.encode())
             idx = len(sources)
             first = f.first_us if f.first_us is not None and f.first_us >= 0 else None
             sources.append(Source(f.path, "json", bool(f.gzip), first))

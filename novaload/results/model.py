@@ -19,9 +19,11 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
+from novaload.results.protocols import Protocols
 from novaload.thresholds import MetricSelector, parse_selector
 
 if TYPE_CHECKING:
+    from novaload.results.completeness import Arrived
     from novaload.results.distribution import Apdex
     from novaload.results.generator import GeneratorHealth
 
@@ -102,6 +104,19 @@ class MetricSummary:
     @property
     def is_submetric(self) -> bool:
         return self.parent is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Exemplar:
+    """One traced request kept as an example of its endpoint: one of its slowest, or one
+    of its first failed ones (``results.exemplars`` chooses them)."""
+
+    endpoint: str  # the endpoint's name as the report shows it
+    trace_id: str  # the request's trace id (its samples' ``trace_id`` metadata)
+    duration_ms: float  # http_req_duration
+    status: str  # k6's status tag ("0": no response)
+    time: datetime  # the sample's time, when k6 saw the response end (UTC)
+    kind: Literal["slowest", "failed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,9 +206,27 @@ class RunResults:
     trend_stats: tuple[str, ...] = ("avg", "min", "med", "max", "p(90)", "p(95)")
     # `--no-data fail`: a threshold whose (sub)metric got no samples fails the run.
     no_data_fails: bool = False
+    # Submetrics k6's JSON output lists (k6 makes one only for a threshold) whose
+    # thresholds it did not write, and that nothing else (a k6 summary, --thresholds)
+    # judged: k6's verdict on them is unknown (ExitCode.THRESHOLDS_INCOMPLETE for report).
+    thresholds_incomplete: list[str] = field(default_factory=list)
+    # distinct endpoint names when there were more than --max-endpoints (results.endpoint_cap)
+    endpoints_capped_from: int | None = None
     # The metrics k6's own summary exported (None without a k6 summary): summary.json
     # lists exactly these, like k6.
     k6_metric_names: frozenset[str] | None = None
+    # Traced requests (samples with trace_id metadata): the slowest of each endpoint, then
+    # the first failed ones, slowest first (``results.exemplars``); empty for an untraced run.
+    exemplars: list[Exemplar] = field(default_factory=list)
+    # What each results file held (lines, bytes, a cut last line, samples per metric), for
+    # ``results.completeness`` to hold against k6's own counts.
+    arrived: dict[Path, Arrived] = field(default_factory=dict)
+    # One line for each k6 instance whose results did not all arrive (set by the run
+    # pipeline, which knows the instances): such a run is never "passed".
+    incomplete: list[str] = field(default_factory=list)
+    # gRPC, WebSocket, browser and custom metrics broken down by their tags
+    # (``results.protocols``); which protocols the run used, the one to lead with.
+    protocols: Protocols = field(default_factory=Protocols)
 
     def latency_samples(self) -> pd.DataFrame | None:
         """Raw ``http_req_duration`` values with their ``name`` tag, or None."""
@@ -231,4 +264,12 @@ class RunResults:
         return default if m is None else m.values.get(key, default)
 
 
-__all__ = ["LatencyDigest", "MetricSummary", "MetricType", "RunResults", "ThresholdResult", "WindowValue"]
+__all__ = [
+    "Exemplar",
+    "LatencyDigest",
+    "MetricSummary",
+    "MetricType",
+    "RunResults",
+    "ThresholdResult",
+    "WindowValue",
+]

@@ -16,13 +16,18 @@ that both give equal figures and tables.
 
 Why the raw tag set as the key: it is one string, and it carries *every* tag, so
 any submetric selector can be answered later without a second pass over the input.
+
+Exemplars ride along: per (source, metric, tag set) the pass keeps the
+``EXEMPLAR_SLOWEST`` slowest and the ``EXEMPLAR_FIRST`` earliest samples of
+``EXEMPLAR_METRICS`` whose metadata carries a trace id (``ScanResult.exemplars``),
+ranked in one total order both engines share (:func:`reduce_exemplars`).
 """
 
 from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -77,10 +82,25 @@ TIMESERIES_METRICS = (
     "data_sent",
     "data_received",
     "dropped_iterations",  # when the load generator fell behind (results.generator)
+    # the charts of a run that made no HTTP request (results.protocols): no samples, no cost
+    "grpc_req_duration",
+    "grpc_streams",
+    "ws_sessions",
+    "ws_msgs_sent",
+    "ws_msgs_received",
+    "browser_http_req_duration",
 )
+# Traced samples kept per tag set: the slowest and the first (by time) of these metrics
+# whose metadata has a trace id (k6's http-instrumentation-tempo, `run --traces`).
+EXEMPLAR_METRICS = ("http_req_duration",)
+EXEMPLAR_SLOWEST = 5
+EXEMPLAR_FIRST = 3
+# What counts as a trace id (both engines check it): hex for W3C, Jaeger and B3.
+TRACE_ID_PATTERN = "[0-9A-Za-z._:-]{1,64}"
+EXEMPLAR_COLUMNS = ("src", "metric", "tg", "kind", "value", "us", "trace_id")
 _JSON_COLUMNS = (
     "{type: 'VARCHAR', metric: 'VARCHAR', data: 'STRUCT(time TIMESTAMPTZ, value DOUBLE, "
-    "tags JSON, type VARCHAR, contains VARCHAR, thresholds JSON, submetrics JSON)'}"
+    "tags JSON, type VARCHAR, contains VARCHAR, thresholds JSON, submetrics JSON, metadata JSON)'}"
 )
 CSV_TAG_COLUMNS = (
     "check",
@@ -100,10 +120,48 @@ CSV_TAG_COLUMNS = (
 )
 
 
+def no_exemplars() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "src": pd.Series(dtype=np.int64),
+            "metric": pd.Series(dtype=object),
+            "tg": pd.Series(dtype=object),
+            "kind": pd.Series(dtype=np.int64),
+            "value": pd.Series(dtype=np.float64),
+            "us": pd.Series(dtype=np.int64),
+            "trace_id": pd.Series(dtype=object),
+        }
+    )
+
+
+def reduce_exemplars(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    """Per ``by`` group, the ``EXEMPLAR_SLOWEST`` slowest (kind 0) and the
+    ``EXEMPLAR_FIRST`` first (kind 1) of ``frame``'s exemplars, each kind in its order:
+    slowest = longer first, then earlier, then the larger trace id; first = earlier
+    first, then longer, then the smaller trace id (the C scanner's heaps and the DuckDB
+    scan's max/min over structs keep the same)."""
+    if frame.empty:
+        return frame
+    slow = frame[frame["kind"] == 0].sort_values(
+        ["value", "us", "trace_id"], ascending=[False, True, False], kind="mergesort"
+    )
+    first = frame[frame["kind"] == 1].sort_values(
+        ["us", "value", "trace_id"], ascending=[True, False, True], kind="mergesort"
+    )
+    keys = list(by)
+    parts = [
+        slow.groupby(keys, sort=False, dropna=False).head(EXEMPLAR_SLOWEST),
+        first.groupby(keys, sort=False, dropna=False).head(EXEMPLAR_FIRST),
+    ]
+    return pd.concat(parts, ignore_index=True)
+
+
 @dataclass(slots=True)
 class ScanResult:
     groups: pd.DataFrame  # one row per group, column gid = row position
     store: SealedStore  # every kept value, by group (on disk for the C scan)
+    # EXEMPLAR_COLUMNS: per (src, metric, tg) the traced samples kept (reduce_exemplars)
+    exemplars: pd.DataFrame = field(default_factory=no_exemplars)
 
     @property
     def offsets(self) -> np.ndarray:
@@ -124,10 +182,16 @@ def _sql_list(names: Sequence[str]) -> str:
 
 def _json_select(idx: int, src: Source) -> str:
     path = str(src.path).replace("'", "''")
+    # The first "trace_id" of the metadata when it is a string (->> takes the first of
+    # duplicate keys, as the C scanner does)
+    tid = (
+        f"CASE WHEN metric IN {_sql_list(EXEMPLAR_METRICS)} AND json_type(data.metadata, '$.trace_id') = "
+        f"'VARCHAR' THEN data.metadata->>'$.trace_id' END"
+    )
     return (
         f"SELECT {idx} AS src, type, metric, data.value AS v, epoch_us(data.time) AS us, "
         f"data.tags::VARCHAR AS tg, data.type AS mtype, data.contains AS contains, "
-        f"data.thresholds::VARCHAR AS thr, data.submetrics::VARCHAR AS sub "
+        f"data.thresholds::VARCHAR AS thr, data.submetrics::VARCHAR AS sub, {tid} AS tid "
         f"FROM read_ndjson('{path}', columns={_JSON_COLUMNS}, format='newline_delimited', "
         f"compression='{src.compression}', ignore_errors=true)"
     )
@@ -149,11 +213,18 @@ def _csv_select(idx: int, src: Source) -> str:
         f"WHEN {ts} > 1e11 THEN CAST({ts} * 1000 AS BIGINT) "
         f"ELSE CAST({ts} * 1000000 AS BIGINT) END"
     )
+    # k6 writes a sample's metadata as key=value pairs joined by & (output/csv)
+    tid = (
+        f"CASE WHEN metric_name IN {_sql_list(EXEMPLAR_METRICS)} THEN "
+        f"nullif(regexp_extract(\"metadata\", '(?:^|&)trace_id=([^&]*)', 1), '') END"
+        if "metadata" in src.csv_columns
+        else "NULL::VARCHAR"
+    )
     return (
         f"SELECT {idx} AS src, CASE WHEN metric_name IS NULL THEN NULL ELSE 'Point' END AS type, "
         f"metric_name AS metric, TRY_CAST(metric_value AS DOUBLE) AS v, {us} AS us, {tg} AS tg, "
         f"NULL::VARCHAR AS mtype, NULL::VARCHAR AS contains, NULL::VARCHAR AS thr, "
-        f"NULL::VARCHAR AS sub "
+        f"NULL::VARCHAR AS sub, {tid} AS tid "
         f"FROM read_csv('{path}', header=true, all_varchar=true, compression='{src.compression}',"
         f" ignore_errors=true, null_padding=true)"
     )
@@ -171,6 +242,7 @@ def _aggregate_sql(
         "type IS NULL OR metric IS NULL OR type NOT IN ('Point', 'Metric') "
         "OR (type = 'Point' AND (v IS NULL OR us IS NULL OR NOT isfinite(v)))"
     )
+    traced = f"type = 'Point' AND tid IS NOT NULL AND regexp_full_match(tid, '{TRACE_ID_PATTERN}')"
     return f"""
 CREATE TEMP TABLE agg AS
 WITH r AS ({rows})
@@ -181,7 +253,9 @@ SELECT src, ({bad}) AS bad, type, metric, mtype, contains, thr, sub, tg,
   count(*) AS n, fsum(v) AS s, min(v) AS mn, max(v) AS mx,
   count(*) FILTER (WHERE v <> 0) AS nz, min(us) AS first_us, max(us) AS last_us,
   arg_max(v, us) FILTER (WHERE metric NOT IN {_sql_list(NON_GAUGE_BUILTINS)}) AS last_v,
-  list(v) FILTER (WHERE type = 'Point' AND metric NOT IN {_sql_list(NON_TREND_BUILTINS)}) AS vals
+  list(v) FILTER (WHERE type = 'Point' AND metric NOT IN {_sql_list(NON_TREND_BUILTINS)}) AS vals,
+  max(struct_pack(v := v, nus := -us, tid := tid), {EXEMPLAR_SLOWEST}) FILTER (WHERE {traced}) AS ex_slow,
+  min(struct_pack(us := us, nv := -v, tid := tid), {EXEMPLAR_FIRST}) FILTER (WHERE {traced}) AS ex_first
 FROM r GROUP BY ALL
 """
 
@@ -238,7 +312,8 @@ def concat(parts: Sequence[ScanResult]) -> ScanResult:
     """Several scan results as one (group ids renumbered, stores joined)."""
     out = pd.concat([p.groups for p in parts], ignore_index=True)
     out["gid"] = np.arange(len(out), dtype=np.int32)
-    return ScanResult(out, ChainedStore([p.store for p in parts]))
+    exemplars = pd.concat([p.exemplars for p in parts], ignore_index=True)
+    return ScanResult(out, ChainedStore([p.store for p in parts]), exemplars)
 
 
 def _duckdb_scan(
@@ -271,7 +346,15 @@ def _duckdb_scan(
 
 def _fetch(con: duckdb.DuckDBPyConnection) -> ScanResult:
     con.execute("CREATE TEMP TABLE g AS SELECT (row_number() OVER () - 1)::INTEGER AS gid, * FROM agg")
-    groups = con.execute("SELECT * EXCLUDE (vals), coalesce(len(vals), 0) AS nvals FROM g ORDER BY gid").df()
+    groups = con.execute(
+        "SELECT * EXCLUDE (vals, ex_slow, ex_first), coalesce(len(vals), 0) AS nvals FROM g ORDER BY gid"
+    ).df()
+    exemplars = con.execute(
+        "SELECT src, metric, tg, 0 AS kind, e.v AS value, -e.nus AS us, e.tid AS trace_id FROM "
+        "(SELECT src, metric, tg, unnest(ex_slow) AS e FROM g WHERE NOT bad) "
+        "UNION ALL SELECT src, metric, tg, 1, -e.nv, e.us, e.tid FROM "
+        "(SELECT src, metric, tg, unnest(ex_first) AS e FROM g WHERE NOT bad)"
+    ).df()
     flat = con.execute("SELECT gid, unnest(vals) AS v FROM g").fetchnumpy()
     gids = np.asarray(flat["gid"], dtype=np.int64)
     vals = np.asarray(flat["v"], dtype=np.float64)
@@ -279,7 +362,13 @@ def _fetch(con: duckdb.DuckDBPyConnection) -> ScanResult:
     counts = groups["nvals"].to_numpy(dtype=np.int64)
     offsets = np.zeros(len(groups) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
-    return ScanResult(groups, SealedStore.from_array(vals[order], offsets))
+    if exemplars.empty:
+        exemplars = no_exemplars()
+    else:
+        exemplars = reduce_exemplars(
+            exemplars.astype({"src": np.int64, "kind": np.int64, "us": np.int64}), ("src", "metric", "tg")
+        )
+    return ScanResult(groups, SealedStore.from_array(vals[order], offsets), exemplars)
 
 
 class ChainedStore(SealedStore):
@@ -318,4 +407,14 @@ class ChainedStore(SealedStore):
         pass
 
 
-__all__ = ["ScanResult", "concat", "run_scan", "NON_TREND_BUILTINS", "TIMESERIES_METRICS"]
+__all__ = [
+    "EXEMPLAR_FIRST",
+    "EXEMPLAR_METRICS",
+    "EXEMPLAR_SLOWEST",
+    "NON_TREND_BUILTINS",
+    "TIMESERIES_METRICS",
+    "ScanResult",
+    "concat",
+    "reduce_exemplars",
+    "run_scan",
+]

@@ -17,12 +17,14 @@ import json
 import math
 import os
 import struct
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from novaload.errors import InputError
+from novaload.inputs import K6_LINE, json_depth_over
 
 HEAD_BYTES = 1 << 20
 CSV_HEADER = "metric_name,timestamp,metric_value"
@@ -50,6 +52,31 @@ def open_bytes(path: Path, is_gzip: bool) -> io.BufferedIOBase:
     return gzip.open(path, "rb") if is_gzip else path.open("rb")
 
 
+def _gzip_head(path: Path) -> bytes:
+    """The first ``HEAD_BYTES`` of a gzip file's text; a stream cut short gives what it
+    holds (a damaged one raises ``zlib.error``)."""
+    out = bytearray()
+    dec = zlib.decompressobj(wbits=31)
+    with path.open("rb") as fh:
+        while len(out) < HEAD_BYTES:
+            data = dec.unconsumed_tail or fh.read(1 << 16)
+            if dec.eof:  # the next member, if any
+                data, dec = dec.unused_data + data, zlib.decompressobj(wbits=31)
+                if not data.lstrip(b"\x00"):
+                    break
+            if not data:
+                break
+            out += dec.decompress(data, HEAD_BYTES - len(out))
+    return bytes(out)
+
+
+def _plain_head(path: Path) -> bytes:
+    """The first ``HEAD_BYTES`` of a plain file: read as much, never the whole file (a
+    results file is gigabytes)."""
+    with path.open("rb") as fh:
+        return fh.read(HEAD_BYTES)
+
+
 def sniff(path: Path) -> Source:
     """Recognise one source; ``InputError`` for missing, empty or foreign files."""
     path = Path(path)
@@ -62,9 +89,8 @@ def sniff(path: Path) -> Source:
         raise InputError(f"{path}: cannot read results file: {exc.strerror}") from None
     is_gzip = magic == b"\x1f\x8b"
     try:
-        with open_bytes(path, is_gzip) as fh:
-            head = fh.read(HEAD_BYTES)
-    except (OSError, EOFError) as exc:
+        head = _gzip_head(path) if is_gzip else _plain_head(path)
+    except (OSError, zlib.error) as exc:
         raise InputError(f"{path}: cannot read gzip data: {exc}") from None
     if not head.strip():
         raise EmptyResultsError(f"{path}: results file is empty (did k6 write any output?)")
@@ -90,6 +116,8 @@ def _is_k6_line(raw: bytes) -> bool:
 
 def validate_line(raw: bytes) -> str | None:
     """Why ``raw`` is not a k6 JSON output line, or ``None`` if it is one."""
+    if json_depth_over(raw, K6_LINE.max_depth) is not None:
+        return f"nested deeper than {K6_LINE.max_depth} levels"
     try:
         obj = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -152,6 +180,11 @@ def iter_lines(src: Source) -> Iterator[tuple[int, bytes]]:
         yield from enumerate(fh, 1)
 
 
+# A gzip file that ends before its end-of-stream marker: k6 (or the runner pod streaming
+# it) stopped mid-write. Its lines up to there are read, as a plain file's truncated tail.
+GZIP_CUT_SHORT = "compressed stream ends before its end-of-stream marker"
+
+
 def find_bad_lines(src: Source, *, limit: int) -> list[tuple[int, str, bool]]:
     """Up to ``limit`` invalid lines: (line number, reason, is_last_unterminated)."""
     found: list[tuple[int, str, bool]] = []
@@ -164,7 +197,9 @@ def find_bad_lines(src: Source, *, limit: int) -> list[tuple[int, str, bool]]:
                 found.append((number, reason, not raw.endswith(b"\n")))
                 if len(found) >= limit:
                     break
-    except (OSError, EOFError) as exc:  # truncated gzip stream
+    except EOFError:  # a gzip stream cut short: what it holds is whole lines and a partial one
+        found.append((-1, GZIP_CUT_SHORT, True))
+    except OSError as exc:
         found.append((-1, f"compressed stream is damaged: {exc}", True))
     return found
 
@@ -194,6 +229,7 @@ def uncompressed_size(src: Source) -> int:
 
 
 __all__ = [
+    "GZIP_CUT_SHORT",
     "Source",
     "find_bad_lines",
     "parse_time_us",

@@ -23,6 +23,8 @@ from typing import Any
 
 from novaload.errors import InputError
 from novaload.fileio import write_atomic
+from novaload.inputs import K6_SUMMARY, load_json, read_text
+from novaload.results.exemplars import to_json as exemplar_json
 from novaload.results.model import MetricSummary, RunResults, ThresholdResult
 from novaload.thresholds import percentile_key
 
@@ -54,12 +56,8 @@ class K6Summary:
 def load_k6_summary(path: Path | str) -> K6Summary:
     """Read a ``--summary-export`` file or a ``handleSummary`` ``data`` JSON."""
     path = Path(path)
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: k6 summary file not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: not a k6 summary JSON: {exc}") from None
+    text = read_text(path, K6_SUMMARY, what="k6 summary file")
+    doc = load_json(text, str(path), K6_SUMMARY, what="k6 summary JSON")
     if not isinstance(doc, dict) or not isinstance(doc.get("metrics"), dict):
         raise InputError(f"{path}: not a k6 summary (no 'metrics' object)")
     if "state" in doc or any(isinstance(m, dict) and "values" in m for m in doc["metrics"].values()):
@@ -235,6 +233,11 @@ def summary_document(results: RunResults) -> dict:
             "types": {name: m.type for name, m in results.metrics.items()},
             **({"load_generator": results.load_generator.to_json()} if results.load_generator else {}),
             **({"apdex": _apdex(results)} if results.apdex is not None else {}),
+            # Traced requests: each endpoint's slowest, then its first failed ones
+            "exemplars": [exemplar_json(e) for e in results.exemplars],
+            # gRPC, WebSocket, browser and custom metrics per tag (results.protocols): each
+            # row holds k6's values for the submetric metric{tag:value,...}
+            "protocols": results.protocols.to_json(),
             # Figures novaload computes beyond k6's export (other percentiles, a Trend's
             # count when k6 was not asked for it, submetrics k6 did not export).
             "values": extra,

@@ -12,27 +12,28 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import os
 import stat
-from collections.abc import Callable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Generic, Literal, Protocol, TypeVar, cast
 
 from novaload import __version__
-from novaload.config.models import DEFAULT_APDEX_T_MS, GeneratorCriteria
 from novaload.errors import ExitCode, InputError, NovaloadError, RunFolderError, UsageError
 from novaload.fileio import write_atomic
 from novaload.redact import Redactor
-from novaload.results.model import RunResults
-from novaload.run.outcome import exit_code_for, k6_exit_code, verdict_for
+from novaload.run.outcome import crash_meaning, exit_code_for, k6_crashed, k6_exit_code, meaning, verdict_for
 from novaload.run.prepare import RAW_RESULTS, PreparedRun, RunRequest, prepare
 from novaload.runfolder import (
     FAILED,
     FINISHED,
     INTERRUPTED,
     K6_LOG,
+    K6_SUMMARY_EXPORT,
     REPORT_MD,
     RUN_JSON,
     SUMMARY_JSON,
@@ -56,11 +57,18 @@ from novaload.urls import ws_url_for
 
 if TYPE_CHECKING:
     from novaload.compare import Comparison, RunSnapshot
+    from novaload.config.models import GeneratorCriteria
     from novaload.monitoring.outputs import OutputErrorFilter
     from novaload.monitoring.settings import MonitoringSettings
     from novaload.monitoring.targets import ScrapePlan
     from novaload.reports.base import ExtraSection
+    from novaload.reports.exemplars import TraceLinks
+    from novaload.results.completeness import Arrived
     from novaload.results.live import LiveScan
+    from novaload.results.model import RunResults
+
+
+T = TypeVar("T")
 
 
 class RunObserver(Protocol):
@@ -104,6 +112,7 @@ class RunOutcome:
     # for the CLI to show as k6 would; empty for rendered scenarios.
     k6_stdout: str = ""
     record: RunRecord | None = None  # what run.json says (the final record once it is written)
+    baseline: str | None = None  # the run compared with (--baseline), when there was one
 
 
 @contextlib.contextmanager
@@ -112,11 +121,14 @@ def demo_target_for(
     observer: RunObserver,
     scrape: ScrapePlan | None = None,
     run_id: str = "",
+    otlp_endpoint: str | None = None,
 ) -> Iterator[str | None]:
     """Start the demo target for the `local` environment unless one already runs.
 
     ``scrape``: the target started here listens where a Prometheus can reach it and is
     announced to it for the run (a service-discovery entry, removed before it stops).
+    ``otlp_endpoint``: it exports its spans there (a traced run: Jaeger's receiver, or
+    ``OTEL_EXPORTER_OTLP_ENDPOINT``).
     """
     env = prepared.environment
     if env is None or not env.uses_demo_target:
@@ -128,10 +140,20 @@ def demo_target_for(
 
     if is_target_running(DEMO_DEFAULT_URL):
         observer.info(f"using the demo target already running at {DEMO_DEFAULT_URL}")
+        if otlp_endpoint:
+            observer.warn(
+                f"its spans do not go to {otlp_endpoint}: start it with "
+                f"`novaload target serve --otlp-endpoint {otlp_endpoint}`, or stop it"
+            )
         yield DEMO_DEFAULT_URL
         return
-    target = TargetProcess.start(TargetSettings(host=scrape.bind_host) if scrape else None)
-    observer.info(f"demo target started at {target.url}")
+    settings = TargetSettings(host=scrape.bind_host) if scrape else TargetSettings()
+    if otlp_endpoint:
+        settings = dataclasses.replace(settings, otlp_endpoint=otlp_endpoint)
+    target = TargetProcess.start(settings)
+    observer.info(
+        f"demo target started at {target.url}" + (f", its spans to {otlp_endpoint}" if otlp_endpoint else "")
+    )
     try:
         if scrape and run_id:
             with scrape.entry(run_id, target.url.rsplit(":", 1)[-1]):
@@ -152,23 +174,39 @@ def run_test(request: RunRequest, observer: RunObserver | None = None) -> RunOut
     (read-only, full) is a :class:`~novaload.errors.RunFolderError` naming the path.
     """
     observer = observer or SilentObserver()
-    k6 = find_k6(request.k6)
-    monitoring = _monitoring_settings() if request.monitor else None  # bad settings: nothing written yet
-    name = Path(request.target).stem if request.is_script else request.target
-    output_errors = None
-    if request.monitor:
-        from novaload.monitoring.outputs import OutputErrorFilter
+    # `k6 version` and git answer from child processes (most of it k6's start, tens of ms):
+    # they run while the rest is checked, not one after the other on the way to k6.
+    k6_probe, git_probe = _Pending(find_k6, request.k6), _Pending(git_info)
+    try:
+        monitoring = _monitoring_settings() if request.monitor else None  # bad settings: nothing written yet
+        name = Path(request.target).stem if request.is_script else request.target
+        output_errors = None
+        if request.monitor:
+            from novaload.monitoring.outputs import OutputErrorFilter
 
-        output_errors = OutputErrorFilter(observer.info)
-    runner = get_runner(request.runner, on_log=output_errors or observer.info)
-    run_id = new_run_id(name)
-    prepared = prepare(request, run_id, run_folder_path(request.out_dir, run_id))
-    if request.baseline:  # an invalid compare.yaml is found now, not after the run
-        from novaload.compare import load_compare_config
+            output_errors = OutputErrorFilter(observer.info)
+        runner = get_runner(request.runner, on_log=output_errors or observer.info)
+        run_id = new_run_id(name)
+        # k6's version decides which of the user's k6 flags are valid: without any, prepare
+        # does not wait for `k6 version` (reading the script and the config meanwhile).
+        k6_version = k6_probe.result().version if request.extra_k6_args else None
+        prepared = prepare(request, run_id, run_folder_path(request.out_dir, run_id), k6_version)
+        if prepared.tracing is not None:  # a malformed trace UI URL is found now, not after the run
+            from novaload.run import tracelinks
 
-        load_compare_config(None, request.config_dir)
-    runner.check(request.image)
-    git = git_info()
+            tracelinks.check()
+        if request.baseline:  # an invalid compare.yaml is found now, not after the run
+            from novaload.compare import load_compare_config
+
+            load_compare_config(None, request.config_dir)
+        runner.check(request.image)
+    except BaseException as exc:
+        git_probe.wait()
+        if isinstance(exc, Exception):
+            k6_probe.result()  # a k6 that cannot run is the first thing said, as before
+        k6_probe.wait()
+        raise
+    k6, git = k6_probe.result(), git_probe.result()
     record = _first_record(request, prepared, run_id, k6, git)
     if request.out_dir is not None:
         folder = claim_run_folder(
@@ -180,7 +218,7 @@ def run_test(request: RunRequest, observer: RunObserver | None = None) -> RunOut
             # The run id is in the script: a new one (a clash) means preparing again.
             nonlocal prepared, record
             if new_id != record.run_id:
-                prepared = prepare(request, new_id, run_folder_path(None, new_id))
+                prepared = prepare(request, new_id, run_folder_path(None, new_id), k6.version)
                 record = _first_record(request, prepared, new_id, k6, git)
             return record
 
@@ -207,6 +245,33 @@ def run_test(request: RunRequest, observer: RunObserver | None = None) -> RunOut
             raise
 
 
+class _Pending(Generic[T]):
+    """``fn(*args)`` running in a thread; :meth:`result` waits for it and returns its
+    value or raises its exception."""
+
+    def __init__(self, fn: Callable[..., T], *args: object) -> None:
+        self._value: T | None = None
+        self._error: BaseException | None = None
+
+        def work() -> None:
+            try:
+                self._value = fn(*args)
+            except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread by result()
+                self._error = exc
+
+        self._thread = threading.Thread(target=work, name="novaload-probe", daemon=True)
+        self._thread.start()
+
+    def wait(self) -> None:
+        self._thread.join()
+
+    def result(self) -> T:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return cast(T, self._value)
+
+
 def _first_record(
     request: RunRequest, prepared: PreparedRun, run_id: str, k6: K6Binary, git: GitInfo
 ) -> RunRecord:
@@ -217,11 +282,14 @@ def _first_record(
         environment=prepared.environment.name if prepared.environment else None,
         profile=prepared.profile.name if prepared.profile else None,
         target=safe_url(prepared.env.get("NOVALOAD_BASE_URL")),
+        target_id="demo"
+        if prepared.environment is not None and prepared.environment.uses_demo_target
+        else safe_url(prepared.env.get("NOVALOAD_BASE_URL")),
         runner=request.runner,
         parallelism=request.parallelism,
         k6_version=k6.version,
         k6_binary=k6.path,
-        k6_args=tuple(prepared.k6_args),
+        k6_args=tuple(Redactor(prepared.secrets)(a) for a in prepared.k6_args),
         novaload_version=__version__,
         git_commit=git.commit,
         git_branch=git.branch,
@@ -243,22 +311,40 @@ def _run_in(
 ) -> RunOutcome:
     """The run itself, in its claimed folder: script, demo target, k6, then the end."""
     run_dir = folder.path
-    try:
-        write_atomic(prepared.script_copy, prepared.script_content)
-    except OSError as exc:
-        raise RunFolderError(f"{prepared.script_copy}: cannot write the script: {exc.strerror}") from None
+    for path, content in ((prepared.script_copy, prepared.script_content), *prepared.extra_files):
+        try:
+            write_atomic(path, content)
+        except OSError as exc:
+            raise RunFolderError(f"{path}: cannot write the script: {exc.strerror}") from None
     for warning in prepared.warnings:
         observer.warn(warning)
+    for note in prepared.notes:
+        observer.info(note)
     env = dict(prepared.env)
     monitor_args: tuple[str, ...] = ()
     scrape: ScrapePlan | None = None
     loki_url: str | None = None
+    # a traced run's demo target exports its spans: where the user's OpenTelemetry setting
+    # says, else to the monitoring stack's Jaeger when --monitor found it
+    otlp = (request.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or None) if prepared.tracing else None
+    testid = record.run_id
     if monitoring is not None:
-        monitor_args, monitor_env, scrape, loki_url = _monitoring(
-            monitoring, record.run_id, observer, request.monitor_native_histograms
+        # A script's own testid tag (or a --tag testid=...) wins, as it would in k6:
+        # dashboards and alerts then filter on it, and run.json says which it was.
+        testid = _own_testid(prepared, k6, env, observer) or record.run_id
+        record = record.ended(testid=testid)
+        if testid != record.run_id:
+            observer.info(f"testid {testid} (the script's own tag) marks this run in the monitoring stack")
+        monitor_args, monitor_env, scrape, loki_url, stack_otlp = _monitoring(
+            monitoring,
+            testid,
+            observer,
+            request.monitor_native_histograms,
+            traced=prepared.tracing is not None,
         )
         env.update(monitor_env)
-    with demo_target_for(prepared, observer, scrape, record.run_id) as demo_url:
+        otlp = otlp or stack_otlp
+    with demo_target_for(prepared, observer, scrape, record.run_id, otlp) as demo_url:
         if demo_url:
             env["NOVALOAD_BASE_URL"] = demo_url
             env["NOVALOAD_WS_URL"] = ws_url_for(demo_url)
@@ -267,7 +353,7 @@ def _run_in(
             run_id=record.run_id,
             script=prepared.script,
             run_dir=run_dir,
-            k6_args=_with_run_tag(record.run_id, (*prepared.k6_args, *monitor_args)),
+            k6_args=_with_run_tag(testid, _merged_args(prepared.k6_args, monitor_args)),
             env=env,
             k6_binary=k6.path,
             parallelism=request.parallelism,
@@ -278,18 +364,23 @@ def _run_in(
             results_name=RAW_RESULTS.get(request.raw, RAW_RESULTS["json"]),
             kubernetes=request.kubernetes,
             working_dir=prepared.working_dir,
+            source_dirs=prepared.source_dirs,
+            setup=request.setup,
+            dashboard=prepared.dashboard,
         )
         observer.info(
             f"run {record.run_id}: k6 {k6.version}, {prepared.scenario_name} → "
             f"{record.target or 'script defaults'} (runner {request.runner})"
         )
+        if prepared.dashboard is not None:
+            observer.info(prepared.dashboard.describe(request.parallelism))
         observer.start(plan)
         windowed = sorted({t.parsed_metric.metric for t in windowed_thresholds(prepared)})
         live = _follow_results(plan, request.raw, observer, windowed)
-        _import_in_background()
+        progress = _once_k6_runs(_import_in_background, _with_live_p95(observer, live))
         try:
             with _forward_logs(loki_url, record.run_id, run_dir, observer):
-                execution = runner.run(plan, _with_live_p95(observer, live))
+                execution = runner.run(plan, progress)
         except BaseException as exc:
             if live is not None:
                 live.abandon()
@@ -300,7 +391,63 @@ def _run_in(
             _remove_pipes(plan)
     for line in output_errors.summary() if output_errors else ():
         observer.warn(line)
+    if prepared.summary_export is not None:
+        _copy_summary_export(prepared, plan, observer)
     return finish_run(request, prepared, record, execution, folder, observer, live)
+
+
+def _own_testid(
+    prepared: PreparedRun, k6: K6Binary, env: dict[str, str], observer: RunObserver
+) -> str | None:
+    """The testid the run's k6 arguments or the script's ``options.tags`` set, if any
+    (``k6 inspect`` evaluates the options as k6 will); a rendered scenario sets none."""
+    from novaload.monitoring.outputs import given_testid
+
+    given = given_testid(prepared.k6_args)
+    if given is not None or prepared.scenario is not None:
+        return given
+    import subprocess
+
+    try:
+        done = subprocess.run(
+            [k6.path, "inspect", str(prepared.script)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, **env},
+            cwd=prepared.working_dir,
+            stdin=subprocess.DEVNULL,
+        )
+        options = json.loads(done.stdout) if done.returncode == 0 else {}
+    except (OSError, subprocess.TimeoutExpired, ValueError) as exc:
+        observer.warn(f"the script's testid tag could not be read (k6 inspect: {exc}); using the run id")
+        return None
+    tags = options.get("tags") if isinstance(options, dict) else None
+    testid = tags.get("testid") if isinstance(tags, dict) else None
+    return str(testid) if testid else None
+
+
+def _copy_summary_export(prepared: PreparedRun, plan: ExecutionPlan, observer: RunObserver) -> None:
+    """The user's ``--summary-export FILE``: k6 wrote the run folder's (novaload reads it),
+    a copy goes where they asked, secrets masked like every file novaload writes."""
+    assert prepared.summary_export is not None
+    source = plan.run_dir / plan.summary_export_name
+    if not source.is_file():
+        return  # k6 wrote none (it failed before the end): neither would `k6 run`
+    try:
+        write_atomic(prepared.summary_export, Redactor(prepared.secrets)(source.read_text(encoding="utf-8")))
+    except OSError as exc:
+        observer.warn(
+            f"--summary-export {prepared.summary_export}: {exc.strerror}; the run folder has {source.name}"
+        )
+
+
+def _merged_args(user: tuple[str, ...], monitor: tuple[str, ...]) -> tuple[str, ...]:
+    """The run's k6 arguments and the monitoring outputs, without an output given twice
+    (a user's own ``--out experimental-prometheus-rw`` beside --monitor's)."""
+    outs = {user[i + 1] for i, a in enumerate(user[:-1]) if a in ("--out", "-o")}
+    pairs = [monitor[i : i + 2] for i in range(0, len(monitor), 2)]
+    return (*user, *(t for pair in pairs if not (pair[0] == "--out" and pair[1] in outs) for t in pair))
 
 
 def _with_run_tag(run_id: str, k6_args: tuple[str, ...]) -> tuple[str, ...]:
@@ -334,6 +481,23 @@ def _with_live_p95(observer: RunObserver, live: LiveScan | None) -> Callable[[Li
     return progress
 
 
+def _once_k6_runs(
+    start: Callable[[], None], progress: Callable[[LiveStats], None]
+) -> Callable[[LiveStats], None]:
+    """``progress``, calling ``start`` first on the first report: a runner reports progress
+    from k6's REST API, so k6 is running by then. Work started earlier (the report
+    modules' imports) would delay k6's start and take CPU from its init."""
+    started = threading.Event()
+
+    def first(stats: LiveStats) -> None:
+        if not started.is_set():
+            started.set()
+            start()
+        progress(stats)
+
+    return first
+
+
 def _results_paths(plan: ExecutionPlan) -> list[Path]:
     return [
         plan.run_dir / instance_file(plan.results_name, i, plan.parallelism) for i in range(plan.parallelism)
@@ -360,8 +524,10 @@ def _follow_results(
 
 
 # What finish_run imports once k6 has ended: importing it while k6 runs takes ~0.3 s
-# (more on a busy machine) off the time from k6's exit to the report.
+# (more on a busy machine) off the time from k6's exit to the report. None of it may be
+# imported before k6 starts (tests/test_startup.py).
 _AFTER_K6 = (
+    "novaload.config.models",
     "novaload.results.ingest",
     "novaload.results.summary",
     "novaload.results.generator",
@@ -375,7 +541,6 @@ _AFTER_K6 = (
 
 def _import_in_background() -> None:
     import importlib
-    import threading
 
     def work() -> None:
         from novaload.sched import yield_to_k6
@@ -417,14 +582,15 @@ def _monitoring_settings() -> MonitoringSettings:
 
 
 def _monitoring(
-    settings: MonitoringSettings, run_id: str, observer: RunObserver, native_histograms: bool
-) -> tuple[tuple[str, ...], dict[str, str], ScrapePlan | None, str | None]:
+    settings: MonitoringSettings, run_id: str, observer: RunObserver, native_histograms: bool, *, traced: bool
+) -> tuple[tuple[str, ...], dict[str, str], ScrapePlan | None, str | None, str | None]:
     """k6 arguments and environment for the outputs that answered, how the demo target
-    is announced when Prometheus is one of them, and Loki's URL when it answered."""
+    is announced when Prometheus is one of them, Loki's URL when it answered, and (a
+    traced run) Jaeger's OTLP receiver when it answered."""
     from novaload.monitoring.outputs import outputs_for_run
     from novaload.monitoring.targets import scrape_plan
 
-    wired = outputs_for_run(run_id, native_histograms, settings)
+    wired = outputs_for_run(run_id, native_histograms, settings, traced=traced)
     for line in wired.problems:
         observer.warn(line)
     for line in wired.notes:
@@ -434,7 +600,7 @@ def _monitoring(
         scrape, why_not = scrape_plan(wired.settings)
         if scrape is None:
             observer.warn(why_not)
-    return wired.args, wired.env, scrape, wired.loki_url
+    return wired.args, wired.env, scrape, wired.loki_url, wired.otlp_url
 
 
 def finish_run(
@@ -455,16 +621,25 @@ def finish_run(
     named), never as passed; ``run.json`` still records it when the disk allows.
     """
     run_dir = folder.path
+    record = _with_load(record, request, prepared, run_dir)
     warnings = list(record.warnings)
     results: RunResults | None = None
     files: list[Path] = []
-    k6_exit = k6_exit_code(execution.exit_codes, rejudged=execution.thresholds_rejudged)
+    k6_exit = _k6_exit(execution)
     exit_code = k6_exit
     verdict = "error"
     error: NovaloadError | None = None
     failure: BaseException | None = None
     if execution.interrupted:
         warnings.append("run interrupted: the report covers what k6 collected until it stopped")
+    elif k6_crashed(k6_exit):
+        _report_crash(k6_exit, execution, run_dir, warnings, observer)
+    elif k6_exit == ExitCode.K6_EXIT_UNKNOWN:
+        # The runner's own notes name the instance and how it was lost.
+        lost = [n for n in execution.notes if "exit code is unknown" in n]
+        line = f"{meaning(k6_exit)}: exit {k6_exit}" + (f"; {'; '.join(lost)}" if lost else "")
+        warnings.append(line)
+        observer.warn(line)
     outcome = RunOutcome(
         run_id=record.run_id,
         run_dir=run_dir,
@@ -486,10 +661,21 @@ def finish_run(
         except InputError as exc:
             warnings.append(f"no report: {exc}")
             observer.warn(f"no report: {exc}")
+        if k6_exit in (ExitCode.OK, ExitCode.THRESHOLDS_FAILED):
+            # k6 says it finished: every sample it counted must be in what was read.
+            lost = _incomplete(execution, results.arrived if results is not None else {}, run_dir)
+            for line in lost:
+                warnings.append(line)
+                observer.warn(line)
+            if results is not None:
+                results.incomplete = lost
+                k6_exit = _k6_exit(execution, results)
+                outcome.k6_exit_code = k6_exit
         criteria = _generator_criteria(request, prepared)
         if results is not None:
             _judge_generator(results, run_dir, criteria, observer)
-        comparison, snapshot = _compare_with_baseline(request, results, run_dir, observer)
+        comparison, snapshot = _compare_with_baseline(request, results, record, run_dir, observer)
+        outcome.baseline = (comparison.baseline.run_id or comparison.baseline.label) if comparison else None
         exit_code = exit_code_for(
             k6_exit,
             results,
@@ -552,8 +738,25 @@ def finish_run(
     return outcome
 
 
+def _report_crash(
+    k6_exit: int, execution: K6Execution, run_dir: Path, warnings: list[str], observer: RunObserver
+) -> None:
+    """k6 died (a Go crash, a signal): say so, with what k6 said last (k6.log)."""
+    from novaload.run.aborts import k6_crash_lines
+
+    logs = [p for p in [execution.log_file, *sorted(run_dir.glob("k6-*of*.log"))] if p is not None]
+    lines = k6_crash_lines(logs)
+    headline = f"{crash_meaning(k6_exit)} (k6 exit {k6_exit})" + ("; its last lines:" if lines else "")
+    warnings.append(headline + (" " + " | ".join(lines[-3:]) if lines else ""))
+    observer.warn(headline)
+    for line in lines:
+        observer.warn(f"  k6: {line}")
+
+
 def _generator_criteria(request: RunRequest, prepared: PreparedRun) -> GeneratorCriteria:
     """The scenario's ``generator:`` criteria (defaults for a script); --strict-generator wins."""
+    from novaload.config.models import GeneratorCriteria
+
     criteria = prepared.scenario.generator if prepared.scenario is not None else GeneratorCriteria()
     return criteria.model_copy(update={"strict": True}) if request.strict_generator else criteria
 
@@ -585,25 +788,83 @@ def _ended(
     return record.ended(
         ended_at=execution.ended_at.isoformat(),
         exit_code=exit_code,
-        k6_exit_code=k6_exit_code(execution.exit_codes, rejudged=execution.thresholds_rejudged),
+        k6_exit_code=_k6_exit(execution, results),
         k6_exit_codes=tuple(execution.exit_codes),
+        setup=execution.setup_teardown.mode if execution.setup_teardown else None,
+        setup_runner=execution.setup_teardown.runner if execution.setup_teardown else None,
         verdict=verdict,
         interrupted=execution.interrupted,
         duration_s=results.duration_s if results else None,
         warnings=tuple(warnings),
+        image=execution.image,
     )
 
 
+def _with_load(record: RunRecord, request: RunRequest, prepared: PreparedRun, run_dir: Path) -> RunRecord:
+    """The record with the load k6 ran (``k6 inspect`` of the script with the run's
+    arguments and environment, after the run: k6 starts without waiting for it), part of
+    the run's identity for baselines and trends. Unknown (None) when k6 cannot tell."""
+    from novaload.runners.k6binary import inspect_scenarios
+    from novaload.scenario.load import load_of
+
+    # A local k6 inherits this environment; a container gets only the run's own.
+    base = dict(os.environ) if request.runner == "local" else {"PATH": os.environ.get("PATH", "")}
+    scenarios = inspect_scenarios(
+        record.k6_binary,
+        prepared.script,
+        k6_args=prepared.k6_args,
+        env={**base, **prepared.env},
+        cwd=prepared.working_dir or run_dir,
+    )
+    if scenarios is None:
+        return record
+    load = load_of(scenarios)
+    return record.ended(load=load.text, load_key=load.key)
+
+
+def _k6_exit(execution: K6Execution, results: RunResults | None = None) -> int:
+    """k6's exit code for the run; a split run's 99s are judged again over the merged
+    samples only when every instance's results arrived whole."""
+    complete = results is None or not results.incomplete
+    return k6_exit_code(
+        execution.exit_codes,
+        rejudged=execution.thresholds_rejudged and complete,
+        setup_teardown=execution.setup_teardown,
+    )
+
+
+def _incomplete(execution: K6Execution, arrived: Mapping[Path, Arrived], run_dir: Path) -> list[str]:
+    """One line for each k6 instance whose results did not all arrive (against the
+    ``--summary-export`` every runner has k6 write for each instance)."""
+    from novaload.results.completeness import Instance, gaps
+
+    count = len(execution.results_files)
+    instances = [
+        Instance(
+            label=f"runner {i + 1}/{count}" if count > 1 else "k6",
+            results=path,
+            summary=run_dir / instance_file(K6_SUMMARY_EXPORT, i, count),
+        )
+        for i, path in enumerate(execution.results_files)
+    ]
+    return gaps(instances, arrived)
+
+
 def _trend_section(record: RunRecord, request: RunRequest, observer: RunObserver) -> ExtraSection | None:
-    """The last runs of this scenario and environment (this one included) as a chart."""
+    """The last runs of this test (scenario, environment, target, load, runner; this one
+    included) as a chart: never a mix of targets, loads or runners."""
     from novaload.compare import load_compare_config
+    from novaload.compare.identity import RunIdentity
     from novaload.compare.trend import trend_section
     from novaload.history import HistoryStore
 
     try:
         limit = load_compare_config(None, request.config_dir).trend_runs
         entries = HistoryStore(request.history_dir).list(
-            scenario=record.scenario, environment=record.environment, limit=limit
+            scenario=record.scenario,
+            environment=record.environment,
+            limit=limit,
+            same_as=RunIdentity.of(record).columns(),
         )
     except Exception as exc:  # noqa: BLE001 - a chart must not cost the run its report
         observer.warn(f"no trend chart: {exc}")
@@ -612,19 +873,20 @@ def _trend_section(record: RunRecord, request: RunRequest, observer: RunObserver
 
 
 def _compare_with_baseline(
-    request: RunRequest, results: RunResults | None, run_dir: Path, observer: RunObserver
+    request: RunRequest, results: RunResults | None, record: RunRecord, run_dir: Path, observer: RunObserver
 ) -> tuple[Comparison | None, RunSnapshot | None]:
     """``--baseline``: compare with an earlier run. Returns the comparison (None when not
     asked or no baseline yet) and this run's snapshot, which the history then reuses."""
     if not request.baseline or results is None:
         return None, None
     from novaload.compare import gate_against_baseline, load_compare_config
-    from novaload.compare.inputs import snapshot_of_finished_run
+    from novaload.compare.inputs import snapshot_of
     from novaload.history import HistoryStore
 
     config = load_compare_config(None, request.config_dir)
     try:
-        current = snapshot_of_finished_run(results, run_dir, config)
+        # From the record in hand: run.json on disk does not have the run's load yet.
+        current = snapshot_of(results, results.sources, label=record.run_id, record=record, config=config)
     except NovaloadError as exc:
         observer.warn(f"no baseline comparison: {exc}")
         return None, None
@@ -639,10 +901,14 @@ def _compare_with_baseline(
         current=current,
     )
     if comparison is not None:
+        picked = comparison.baseline.run_id or comparison.baseline.label
+        asked = f" ({request.baseline})" if request.baseline != picked else ""
         observer.info(
-            f"compared with baseline {request.baseline}: "
+            f"compared with baseline {picked}{asked}: "
             + ("REGRESSION" if comparison.regressed else "no regression")
         )
+        if (differs := comparison.differs_line()) is not None:
+            observer.warn(differs)
     return comparison, current
 
 
@@ -713,6 +979,8 @@ def _write_reports(
     k6_abort = k6_threshold_abort(logs, execution.started_at)
     if k6_abort:
         observer.warn(k6_abort)
+    lifecycle = execution.setup_teardown
+    setup_line = redact(lifecycle.describe(execution.instances)) if lifecycle is not None else None
     context = ReportContext(
         run_id=record.run_id,
         scenario=record.scenario,
@@ -729,6 +997,8 @@ def _write_reports(
         comparison=comparison,
         analyses=[a.to_section() for a in analyses] + ([trend] if trend is not None else []),
         k6_abort=k6_abort,
+        setup_teardown=setup_line,
+        trace_links=_links_for(results, prepared, observer),
     )
     extra = (
         {
@@ -739,7 +1009,10 @@ def _write_reports(
         if analyses
         else None
     )
-    files = [write_summary(results, run_dir / SUMMARY_JSON, extra, notes={"k6_abort": k6_abort})]
+    notes: dict[str, object] = {"k6_abort": k6_abort}
+    if lifecycle is not None:
+        notes["setup_teardown"] = {**lifecycle.to_json(), "summary": setup_line}
+    files = [write_summary(results, run_dir / SUMMARY_JSON, extra, notes=notes)]
     try:
         files += write_all(results, context, run_dir)
     except OSError:
@@ -748,18 +1021,31 @@ def _write_reports(
         warnings.append(f"a report could not be written: {exc}")
         observer.warn(f"a report could not be written: {exc}")
     # Endpoint names, URLs and tags come from the script and may carry a secret in any
-    # report (a query-string token keys Apdex in summary.json): every file is masked.
-    for path in files:
-        redact.redact_file(path)
+    # report (a query-string token keys Apdex in summary.json): write_atomic masks every
+    # file with the secrets prepare() remembered.
     md = run_dir / REPORT_MD
     if md.exists():
         append_step_summary(md.read_text(encoding="utf-8"))
     return files
 
 
+def _links_for(results: RunResults, prepared: PreparedRun, observer: RunObserver) -> TraceLinks | None:
+    """Where the exemplars link (a script that traces itself has them without --traces)."""
+    if not results.exemplars:
+        return None
+    from novaload.run.tracelinks import trace_links
+
+    try:
+        return trace_links(prepared.tracing)
+    except NovaloadError as exc:  # the environment changed under the run: reports without links
+        observer.warn(f"exemplars without links: {exc}")
+        return None
+
+
 def _ingest(
     execution: K6Execution, prepared: PreparedRun, live: LiveScan | None, observer: RunObserver
 ) -> RunResults:
+    from novaload.config.models import DEFAULT_APDEX_T_MS
     from novaload.results.ingest import ingest
 
     # k6's --summary-export first: summary.json's metrics are that file, key for key (the
@@ -767,7 +1053,9 @@ def _ingest(
     found = [p for p in execution.summary_files if is_k6_summary(p.name) and p.exists()]
     summary = next(iter(sorted(found, key=lambda p: "export" not in p.name)), None)
     scenario = prepared.scenario
-    windowed = windowed_thresholds(prepared)
+    # k6's --no-thresholds: k6 judges none and exits 0 on them; neither does novaload.
+    windowed = [] if prepared.no_thresholds else windowed_thresholds(prepared)
+    no_thresholds = prepared.no_thresholds
     no_data: Literal["pass", "fail"] = "fail" if prepared.no_data == "fail" else "pass"
     apdex_targets = scenario.apdex_targets if scenario else None
     apdex_t_ms = scenario.apdex_t_ms if scenario else DEFAULT_APDEX_T_MS
@@ -779,10 +1067,12 @@ def _ingest(
                 k6_summary=summary,
                 live=live.finish(),
                 extra_thresholds=windowed or None,
+                thresholds_replace=no_thresholds,
                 apdex_targets=apdex_targets,
                 apdex_t_ms=apdex_t_ms,
                 trend_stats=prepared.trend_stats,
                 no_data=no_data,
+                max_endpoints=prepared.max_endpoints,
             )
         except InputError:
             raise
@@ -799,10 +1089,12 @@ def _ingest(
         sources,
         k6_summary=summary,
         extra_thresholds=windowed or None,
+        thresholds_replace=no_thresholds,
         apdex_targets=apdex_targets,
         apdex_t_ms=apdex_t_ms,
         trend_stats=prepared.trend_stats,
         no_data=no_data,
+        max_endpoints=prepared.max_endpoints,
     )
 
 

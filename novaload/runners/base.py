@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Protocol
 
 from novaload.runfolder import K6_RESULTS, K6_SUMMARY, K6_SUMMARY_EXPORT
+from novaload.runners.dashboard import Dashboard
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,11 @@ class K8sOptions:
 
 
 K8S_MODES = ("auto", "operator", "jobs")
+
+# --setup: how a split run (parallelism > 1) runs setup() and teardown().
+SETUP_ONCE = "once"  # one runner runs them, every runner gets setup()'s data (runners.setup_once)
+SETUP_PER_RUNNER = "per-runner"  # every runner runs its own, as k6-operator does
+SETUP_MODES = (SETUP_ONCE, SETUP_PER_RUNNER)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +67,67 @@ class ExecutionPlan:
     # k6's working directory: the user's, as under `k6 run` (handleSummary's relative
     # paths land there); None = the run folder (rendered scenarios write nothing relative).
     working_dir: Path | None = None
+    # Folders the script imports from besides its own: a traced run's entry script sits in
+    # the run folder and imports the user's script from its folder (read-only mounts).
+    source_dirs: tuple[Path, ...] = ()
+    # A split run's setup() and teardown(): SETUP_ONCE or SETUP_PER_RUNNER as asked; None (not
+    # asked) is once wherever the runner can coordinate it (not under k6-operator).
+    setup: str | None = None
+    # --dashboard: k6's web dashboard, one per instance on port + i, its export in the run
+    # folder; each runner sets k6's environment for it (and publishes the port off the host
+    # network). None: no dashboard.
+    dashboard: Dashboard | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SetupTeardown:
+    """How a split run's setup() and teardown() ran: facts for the report and the outcome.
+
+    ``mode`` SETUP_ONCE: runner ``runner`` (1-based) ran each once, with k6's REST API, and
+    every runner got setup()'s data before the release; SETUP_PER_RUNNER: every runner ran its
+    own. ``setup``/``teardown``: "called", "failed", "disabled" (the user's noSetup/noTeardown) or
+    "not called" (the run stopped before, or the second Ctrl-C). ``error`` is k6's error text for
+    the one that failed, from which ``novaload.run.outcome`` takes k6's exit code for it.
+    """
+
+    mode: str
+    runner: int | None = None
+    setup: str = "not called"
+    teardown: str = "not called"
+    error: str | None = None
+    # The coordinating runner's own exit code, and whether novaload stopped it through the
+    # REST API for a Ctrl-C (so that teardown() could still run): k6 then exits 103 or 0
+    # where one k6 interrupted by Ctrl-C exits 105.
+    runner_exit_code: int | None = None
+    stopped_for_interrupt: bool = False
+
+    @property
+    def failed(self) -> str | None:
+        """ "setup" or "teardown" when that one failed."""
+        return "setup" if self.setup == "failed" else "teardown" if self.teardown == "failed" else None
+
+    def to_json(self) -> dict[str, object]:
+        """For ``summary.json``."""
+        if self.mode == SETUP_PER_RUNNER:
+            return {"mode": self.mode}
+        return {
+            "mode": self.mode,
+            "runner": self.runner,
+            "setup": self.setup,
+            "teardown": self.teardown,
+            "error": self.error,
+        }
+
+    def describe(self, count: int) -> str:
+        """One line for the reports and the console."""
+        if self.mode == SETUP_PER_RUNNER:
+            return (
+                f"setup() and teardown() ran in every runner ({count} times, --setup per-runner): "
+                "their requests are counted once per runner"
+            )
+        where = f"once, in runner {self.runner}/{count}" if self.runner else "once"
+        states = f"setup() {self.setup}, teardown() {self.teardown}"
+        return f"setup() and teardown() {where} for all {count} runners ({states}; --setup once)"
 
 
 @dataclass(slots=True)
@@ -84,6 +151,8 @@ class K6Execution:
     # What k6 printed on stdout: its end-of-test summary, or handleSummary's `stdout`
     # (k6's logs go to stderr). Shown to the user of their own script as k6 shows it.
     stdout: str = ""
+    setup_teardown: SetupTeardown | None = None  # a split run's; None with one instance
+    image: str | None = None  # the k6 image the instances ran (docker, k8s): as given or the default
 
     @property
     def exit_code(self) -> int:
@@ -144,6 +213,9 @@ RunnerFactory = Callable[..., Runner]
 
 __all__ = [
     "K8S_MODES",
+    "SETUP_MODES",
+    "SETUP_ONCE",
+    "SETUP_PER_RUNNER",
     "ExecutionPlan",
     "K6Execution",
     "K8sOptions",
@@ -151,5 +223,6 @@ __all__ = [
     "ProgressCallback",
     "Runner",
     "RunnerFactory",
+    "SetupTeardown",
     "joined_stdout",
 ]

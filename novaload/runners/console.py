@@ -8,6 +8,8 @@ import threading
 from collections.abc import Callable
 from typing import IO
 
+from novaload.redact import redact
+
 LogCallback = Callable[[str], None]
 
 
@@ -24,8 +26,10 @@ class InstanceConsole:
         """``prefix + text`` to ``k6.log`` and, if ``show``, the console; ``text`` to ``own``.
 
         Never raises: a full disk, a failing sink or a log closed after a log thread's
-        bounded join loses the line, not the run.
+        bounded join loses the line, not the run. Every line is redacted here, whoever
+        sends it.
         """
+        text, prefix = redact(text), redact(prefix)
         with self._lock:
             if own is not None:
                 with contextlib.suppress(OSError, ValueError):

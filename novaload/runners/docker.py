@@ -37,10 +37,13 @@ from novaload.errors import ExitCode, RunnerError
 from novaload.lifetime import Owner
 from novaload.redact import Redactor
 from novaload.runfolder import K6_LOG, create_new_file, instance_file
+from novaload.runners import setup_once
 from novaload.runners.base import (
+    SETUP_PER_RUNNER,
     ExecutionPlan,
     K6Execution,
     ProgressCallback,
+    SetupTeardown,
     joined_stdout,
 )
 from novaload.runners.console import InstanceConsole, LogCallback, print_line
@@ -123,22 +126,24 @@ def k6_command(
         # as the k6-operator does, so segments do not start container-start-time apart.
         *(["--paused"] if count > 1 else []),
         *segment_args(index, count),
+        *(setup_once.instance_args(index, count) if setup_once.wanted(plan) else []),
     ]
 
 
 def volume_binds(plan: ExecutionPlan) -> dict[str, dict[str, str]]:
-    """Script folder read-only, run folder (and k6's working directory) read-write, each
-    at its host path.
+    """Script folder (and the folders it imports from, ``plan.source_dirs``) read-only, run
+    folder (and k6's working directory) read-write, each at its host path.
 
     Same paths inside and out, so every path in k6's arguments and output means
     the same file on both sides. Docker mounts nested paths parent-first, so a run
     folder inside the script folder (or the reverse) keeps its own mode.
     """
     run_dir = str(plan.run_dir.resolve())
-    script_dir = str(plan.script.resolve().parent)
     binds = {run_dir: {"bind": run_dir, "mode": "rw"}}
-    if script_dir != run_dir:
-        binds[script_dir] = {"bind": script_dir, "mode": "ro"}
+    for folder in (plan.script.resolve().parent, *plan.source_dirs):
+        source = str(folder.resolve())
+        if source != run_dir:
+            binds[source] = {"bind": source, "mode": "ro"}
     if plan.working_dir is not None:
         # k6 works in the user's directory, as `k6 run` does: handleSummary writes there.
         work = str(plan.working_dir.resolve())
@@ -146,11 +151,30 @@ def volume_binds(plan: ExecutionPlan) -> dict[str, dict[str, str]]:
     return binds
 
 
-def instance_env(plan: ExecutionPlan, files: InstanceFiles) -> dict[str, str]:
+def instance_env(plan: ExecutionPlan, files: InstanceFiles, index: int = 0, count: int = 1) -> dict[str, str]:
     env = {"K6_NO_USAGE_REPORT": "true", "HOME": "/tmp"}  # no phone-home; HOME writable as any uid
     env.update(plan.env)
     env["NOVALOAD_K6_SUMMARY"] = str(files.summary)
+    if plan.dashboard is not None:
+        # Off the host network k6 listens on every interface of its container (the
+        # container's loopback is not what Docker publishes); the host side is the one asked.
+        inside = None if plan.network is None else "0.0.0.0"
+        env.update(plan.dashboard.env(plan.run_dir, index, count, listen_host=inside))
     return env
+
+
+def published_ports(plan: ExecutionPlan, index: int, api_port: int) -> dict[str, object] | None:
+    """A named network's published ports for instance ``index``: k6's REST API on host
+    loopback, the dashboard (``--dashboard``) on the host address asked for, at the same
+    port number inside and out. None on the host network (nothing to publish)."""
+    if plan.network is None:
+        return None
+    ports: dict[str, object] = {f"{_API_PORT_IN_CONTAINER}/tcp": ("127.0.0.1", api_port)}
+    if plan.dashboard is not None:
+        port = plan.dashboard.port_of(index)
+        host = plan.dashboard.host
+        ports[f"{port}/tcp"] = (host, port) if host else port  # "": every interface
+    return ports
 
 
 # ---- the runner ------------------------------------------------------------------------
@@ -224,6 +248,8 @@ class DockerRunner:
         instances: list[_Instance] = []
         interrupts = _Interrupts()
         log_path = plan.run_dir.resolve() / K6_LOG
+        switches = setup_once.switches_for(plan, str(k6_binary)) if setup_once.wanted(plan) else None
+        coordination: setup_once.Coordination | None = None
         started_at = datetime.now(UTC)
         watchdog = start_watchdog(plan.run_id)
         try:
@@ -233,9 +259,17 @@ class DockerRunner:
                 signals_to(interrupts.hit),
             ):
                 console = InstanceConsole(self.on_log, combined)
+                redactor = Redactor(plan.secrets)
                 for index in range(count):  # create all, then start all back to back
                     instances.append(_create(client, image, plan, index, count))
-                _start_all(instances, Redactor(plan.secrets), console, interrupts, own_logs)
+                if switches is not None:
+                    coordination = setup_once.Coordination(
+                        [setup_once.HttpK6Api(inst.api_url) for inst in instances],
+                        switches,
+                        lambda text: console.line(redactor(text)),
+                        redactor,
+                    )
+                _start_all(instances, redactor, console, interrupts, own_logs)
                 poller = (
                     K6ApiPoller(
                         [inst.api_url for inst in instances], progress, started_at, self._poll_interval_s
@@ -248,7 +282,7 @@ class DockerRunner:
                 probes = [ContainerProbe(inst.container, inst.index + 1) for inst in instances]
                 try:
                     with sampling(probes, plan.run_dir):
-                        killed = _supervise(instances, interrupts, console)
+                        killed = _supervise(instances, interrupts, console, coordination)
                 finally:
                     if poller:
                         poller.stop()
@@ -261,7 +295,7 @@ class DockerRunner:
                 watchdog.release()
         # In exit order: the instance that failed first is the cause, the others followed.
         codes = [
-            inst.exit_code if inst.exit_code is not None else 1
+            inst.exit_code if inst.exit_code is not None else ExitCode.K6_EXIT_UNKNOWN
             for inst in sorted(instances, key=lambda i: i.exited_at)
         ]
         return K6Execution(
@@ -283,14 +317,29 @@ class DockerRunner:
             # judged again over the merged samples (as on Kubernetes): one slice's 99 is no verdict.
             thresholds_rejudged=count > 1 and all(inst.files.results.exists() for inst in instances),
             stdout=joined_stdout([inst.stdout for inst in instances]),
+            setup_teardown=(
+                coordination.report(instances[coordination.index].exit_code)
+                if coordination is not None
+                else SetupTeardown(mode=SETUP_PER_RUNNER)
+                if count > 1
+                else None
+            ),
+            image=image,
         )
 
 
-def _supervise(instances: list[_Instance], interrupts: _Interrupts, console: InstanceConsole) -> bool:
+def _supervise(
+    instances: list[_Instance],
+    interrupts: _Interrupts,
+    console: InstanceConsole,
+    coordination: setup_once.Coordination | None = None,
+) -> bool:
     """Wait for every container to exit, forwarding interrupts; True if k6 was killed.
 
     Signals are only counted by the handler and acted on here, so no Docker API
-    call ever runs inside a signal handler (it could interrupt another one).
+    call ever runs inside a signal handler (it could interrupt another one). With
+    ``coordination`` (``--setup once``) the coordinator is stopped through k6's REST API
+    instead of a signal, so that teardown() still runs once the others are done.
     """
     killed = False
     stopped_for_failure = False
@@ -299,7 +348,9 @@ def _supervise(instances: list[_Instance], interrupts: _Interrupts, console: Ins
         interrupts.wake.wait(timeout=0.1 if not released else 0.25)
         interrupts.wake.clear()
         if not released and interrupts.count == 0:
-            released = _release_when_ready(instances, console)
+            outcome = _release_when_ready(instances, console, coordination)
+            released = outcome is not None
+            stopped_for_failure = outcome is False  # stopped before the start: said so already
         crashed = [i for i in instances if i.exit_code not in (None, ExitCode.OK, ExitCode.THRESHOLDS_FAILED)]
         if released and crashed and not stopped_for_failure and interrupts.count == 0:
             # A split run with a dead segment is failed already: the others would only go
@@ -310,18 +361,47 @@ def _supervise(instances: list[_Instance], interrupts: _Interrupts, console: Ins
                 f"k6 instance {first.index + 1}/{len(instances)} exited with {first.exit_code}: "
                 "stopping the others gracefully"
             )
-            _signal_all(instances, "SIGINT")
+            _stop_all(instances, coordination, for_interrupt=False)
         if interrupts.count > interrupts.handled:
             interrupts.handled = interrupts.count
             if interrupts.count == 1:
                 # k6 stops gracefully on SIGINT: teardown runs, summaries are written.
                 console.line("interrupt: asking k6 to stop gracefully (press Ctrl-C again to kill it)")
-                _signal_all(instances, "SIGINT")
+                _stop_all(instances, coordination, for_interrupt=True)
             else:
                 console.line("second interrupt: killing k6")
                 killed = True
+                if coordination is not None:
+                    coordination.abandon()
                 _signal_all(instances, "SIGKILL")
+        if coordination is not None and released and not killed:
+            _advance(instances, coordination, console)
     return killed
+
+
+def _stop_all(
+    instances: list[_Instance], coordination: setup_once.Coordination | None, *, for_interrupt: bool
+) -> None:
+    """Every running k6 gracefully: SIGINT, except a coordinator stopped through its REST API."""
+    spared = coordination is not None and coordination.stop(for_interrupt=for_interrupt)
+    for inst in instances:
+        if spared and coordination is not None and inst.index == coordination.index:
+            continue
+        _signal(inst, "SIGINT")
+
+
+def _advance(
+    instances: list[_Instance], coordination: setup_once.Coordination, console: InstanceConsole
+) -> None:
+    """After the release: teardown() once the others are done, then the coordinator's end."""
+    coordinator = instances[coordination.index]
+    others_exited = all(i.exit_code is not None for i in instances if i is not coordinator)
+    action = coordination.after_release(others_exited, coordinator.exit_code is not None)
+    if action == setup_once.STOP_OTHERS:
+        console.line(f"{coordination.label} stopped its test (test.abort()?): stopping the others gracefully")
+        _signal_all(instances, "SIGINT")
+    elif action == setup_once.END:
+        _signal(coordinator, "SIGINT")  # ends its --linger: it judges its thresholds and exits
 
 
 def resolve_image(
@@ -375,13 +455,13 @@ def _create(
     # On the host network k6 binds loopback directly; on a named network its API
     # listens on all interfaces in the container and is published to host loopback.
     address = f"127.0.0.1:{port}" if host_network else f"0.0.0.0:{_API_PORT_IN_CONTAINER}"
-    ports = None if host_network else {f"{_API_PORT_IN_CONTAINER}/tcp": ("127.0.0.1", port)}
+    ports = published_ports(plan, index, port)
     try:
         container = client.containers.create(
             image,
             command=k6_command(plan, files, index, count, address),
             name=container_name(plan.run_id, index, count),
-            environment=instance_env(plan, files),
+            environment=instance_env(plan, files, index, count),
             volumes=volume_binds(plan),
             working_dir=str((plan.working_dir or plan.run_dir).resolve()),
             user=f"{os.getuid()}:{os.getgid()}",  # results owned by the user, not root
@@ -439,20 +519,36 @@ def _start_all(
             thread.start()
 
 
-def _release_when_ready(instances: list[_Instance], console: InstanceConsole) -> bool:
-    """Resume every paused instance once all REST APIs answer; True when done with releasing.
+def _release_when_ready(
+    instances: list[_Instance], console: InstanceConsole, coordination: setup_once.Coordination | None = None
+) -> bool | None:
+    """Resume every paused instance once all REST APIs answer: True when released, False
+    when all were stopped instead, None while waiting.
 
     If an instance exits before the release (e.g. a script error in init), the
-    others are stopped instead of run with a missing segment.
+    others are stopped instead of run with a missing segment. With ``coordination``,
+    setup() runs first and its data goes to every instance; if it fails, nobody is released.
     """
     if any(inst.exit_code is not None for inst in instances):
         console.line("a k6 instance exited before the start: stopping the others")
         _signal_all(instances, "SIGINT")
-        return True
-    if not all(_api_answers(inst.api_url) for inst in instances):
         return False
+    started = coordination is not None and coordination.setup_started
+    if not started and not all(_api_answers(inst.api_url) for inst in instances):
+        return None
+    if coordination is not None:
+        try:
+            step = coordination.before_release()
+        except setup_once.CoordinationError as exc:
+            raise RunnerError(str(exc)) from None
+        if step == setup_once.WAIT:
+            return None
+        if step == setup_once.FAILED:
+            _signal_all(instances, "SIGINT")
+            return False
     # Resuming is idempotent: if one PATCH fails, all are retried on the next turn.
-    return all([_set_paused(inst.api_url, paused=False) for inst in instances])  # noqa: C419 (PATCH every instance, no short-circuit)
+    resumed = all([_set_paused(inst.api_url, paused=False) for inst in instances])  # noqa: C419 (PATCH every instance, no short-circuit)
+    return True if resumed else None
 
 
 def _api_answers(api_url: str) -> bool:
@@ -482,7 +578,7 @@ def _wait_exit(inst: _Instance, interrupts: _Interrupts) -> None:
     try:
         code = int(inst.container.wait()["StatusCode"])
     except Exception:  # noqa: BLE001 - the engine went away: report a failure rather than hang
-        code = 1
+        code = ExitCode.K6_EXIT_UNKNOWN
     inst.exited_at = time.monotonic()
     inst.exit_code = code
     interrupts.wake.set()
@@ -524,14 +620,18 @@ def _lines(chunks: Iterator[bytes]) -> Iterator[str]:
 
 
 def _signal_all(instances: list[_Instance], sig: str) -> None:
+    for inst in instances:
+        _signal(inst, sig)
+
+
+def _signal(inst: _Instance, sig: str) -> None:
     import docker
 
-    for inst in instances:
-        if inst.exit_code is None:
-            try:
-                inst.container.kill(signal=sig)
-            except docker.errors.APIError:
-                pass  # it exited in the meantime
+    if inst.exit_code is None:
+        try:
+            inst.container.kill(signal=sig)
+        except docker.errors.APIError:
+            pass  # it exited in the meantime
 
 
 def _remove_all(instances: list[_Instance]) -> None:
@@ -588,6 +688,7 @@ __all__ = [
     "DockerRunner",
     "InstanceFiles",
     "k6_command",
+    "published_ports",
     "label_filters",
     "owner_labels",
     "owner_of",

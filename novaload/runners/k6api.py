@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import threading
 import urllib.error
-import urllib.request
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +21,10 @@ from novaload.runners.base import LiveStats, ProgressCallback
 
 
 def _get(url: str, timeout: float = 1.0) -> Any:
+    # Imported by the poller's thread, once k6 runs: urllib.request brings http.client
+    # and ssl, which the way to k6's start does not need.
+    import urllib.request
+
     with urllib.request.urlopen(url, timeout=timeout) as resp:
         return json.load(resp)
 

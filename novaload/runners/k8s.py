@@ -1,13 +1,16 @@
 """The Kubernetes runner: one k6 per execution segment in a cluster (``--runner k8s``).
 
-Owns a distributed run's life in the cluster: connecting (kubeconfig, ``--kube-context``,
-in-cluster), choosing the mode (k6-operator ``TestRun`` when the CRD is installed, else
-plain Jobs, or as asked), creating the objects of :mod:`k8s_objects`, releasing the paused
-runners together through k6's REST API (Jobs mode; the operator starts its own), logs and
-live progress through the API server, interrupt handling, copying every runner's results
-into the run folder, and deleting everything it created whatever happens. The pod log is
-k6's log (stderr), streamed live; k6's stdout (its end-of-test summary) is copied with the
-results and returned in ``K6Execution.stdout``, as by the local and Docker runners.
+Owns a distributed run's life in the cluster: choosing the mode (k6-operator ``TestRun``
+when the CRD is installed, else plain Jobs, or as asked), creating the objects of
+:mod:`k8s_objects`, releasing the paused runners together through k6's REST API (Jobs
+mode; the operator starts its own), logs and live progress through the API server,
+interrupt handling, copying every runner's results into the run folder, and deleting
+everything it created whatever happens. In Jobs mode a split run's setup() and teardown()
+run once for all runners (:mod:`setup_once`), through the same pod proxy; under k6-operator,
+whose starter releases the runners as soon as they are ready, every runner runs its own. The connection, the pod proxy and deleting by
+label are :mod:`k8s_cluster`'s. The pod log is k6's log (stderr), streamed live; k6's
+stdout (its end-of-test summary) is copied with the results and returned in
+``K6Execution.stdout``, as by the local and Docker runners.
 
 The run's exit code is the merged verdict: a runner that exits 99 only judged *its slice*
 of the thresholds, so 99 is re-judged over all runners' samples by the pipeline (when every
@@ -20,28 +23,45 @@ import contextlib
 import json
 import os
 import re
-import stat
 import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 from novaload.errors import ExitCode, InputError, RunnerError, UsageError
 from novaload.redact import Redactor, safe_url
 from novaload.runfolder import K6_LOG, K8S_RUNNERS_JSON, instance_file
 from novaload.runners import k8s_objects as objects
-from novaload.runners.base import ExecutionPlan, K6Execution, K8sOptions, ProgressCallback, joined_stdout
+from novaload.runners import setup_once
+from novaload.runners.base import (
+    SETUP_ONCE,
+    SETUP_PER_RUNNER,
+    ExecutionPlan,
+    K6Execution,
+    K8sOptions,
+    ProgressCallback,
+    SetupTeardown,
+    joined_stdout,
+)
 from novaload.runners.console import InstanceConsole, LogCallback, print_line
 from novaload.runners.k6api import combine
+from novaload.runners.k8s_cluster import (
+    Cluster,
+    api_message,
+    choose_mode,
+    connect,
+    delete_run_objects,
+    operator_installed,
+    proxy_errors,
+    remaining_objects,
+    remove_leftovers,
+)
+from novaload.runners.k8s_stream import QUIET_S, ResultsStream, StreamState, copy_file
 from novaload.runners.signals import signals_to
-
-if TYPE_CHECKING:
-    from kubernetes.client import ApiClient
 
 LOG_NAME = K6_LOG
 RUNNERS_FILE = K8S_RUNNERS_JSON
@@ -61,6 +81,8 @@ _LOCAL_IMPORT = re.compile(
     r"""(?:\bfrom\s*|\bimport\s*\(?\s*|\brequire\s*\(\s*)["'](?:\.{1,2}/|/|file:)|\bopen\s*\("""
 )
 _K8S_MEANINGS = {0: "passed", 99: "thresholds failed on its slice"}
+# The wrapper's SIGINT to k6 (k8s_image.WRAPPER): ends the coordinator's --linger.
+_INTERRUPT_PATH = "cgi-bin/interrupt"
 
 
 # ---- pure helpers (unit-tested without a cluster) ------------------------------------------
@@ -105,154 +127,27 @@ def script_payload(plan: ExecutionPlan) -> objects.ScriptPayload:
         return objects.ScriptPayload("archive.tar", archive.read_bytes(), True)
 
 
-def runner_note(index: int, count: int, code: int | None, pod: str | None) -> str:
-    verdict = "no exit code (pod lost)" if code is None else _K8S_MEANINGS.get(code, f"exit code {code}")
+def runner_note(index: int, count: int, code: int | None, pod: str | None, failure: str | None = None) -> str:
+    if code is None:
+        verdict = (
+            f"its exit code is unknown ({failure or 'its pod was lost'}): exit {ExitCode.K6_EXIT_UNKNOWN}"
+        )
+    else:
+        verdict = _K8S_MEANINGS.get(code, f"exit code {code}")
+        if failure and code not in _K8S_MEANINGS:
+            verdict += f" ({failure})"
     return f"runner {index + 1}/{count} ({pod or 'no pod'}): {verdict}"
 
 
-# ---- cluster access ------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class Cluster:
-    """A connection to one namespace of one cluster."""
-
-    api: ApiClient
-    namespace: str
-    host: str
-
-    @property
-    def core(self) -> Any:
-        from kubernetes import client
-
-        return client.CoreV1Api(self.api)
-
-    @property
-    def batch(self) -> Any:
-        from kubernetes import client
-
-        return client.BatchV1Api(self.api)
-
-    @property
-    def custom(self) -> Any:
-        from kubernetes import client
-
-        return client.CustomObjectsApi(self.api)
-
-    def proxy(
-        self,
-        method: str,
-        pod: str,
-        port: int,
-        path: str,
-        body: object | None = None,
-        timeout: float | tuple[float, float] = 2.0,
-    ) -> Any:
-        """A raw (streaming) response from ``path`` on a pod's port via the API server's
-        pod proxy, which works from outside the cluster; raises on any non-2xx answer."""
-        from urllib.parse import quote
-
-        resource = (
-            f"/api/v1/namespaces/{quote(self.namespace, safe='')}/pods/"
-            f"{quote(f'{pod}:{port}', safe=':')}/proxy/{path}"
-        )
-        method, url, headers, payload, _ = self.api.param_serialize(
-            method=method,
-            resource_path=resource,
-            header_params={"Content-Type": "application/json", "Accept": "*/*"},
-            body=body,
-            auth_settings=["BearerToken"],
-        )
-        resp = self.api.call_api(method, url, header_params=headers, body=payload, _request_timeout=timeout)
-        raw = resp.response  # urllib3's, not read yet: large results files stream to disk
-        if not 200 <= raw.status < 300:
-            raw.release_conn()
-            from kubernetes.client.exceptions import ApiException
-
-            raise ApiException(status=raw.status, reason=raw.reason)
-        return raw
-
-    def proxy_json(self, pod: str, port: int, path: str) -> Any:
-        resp = self.proxy("GET", pod, port, path)
-        try:
-            return json.loads(resp.data)
-        finally:
-            resp.release_conn()
-
-
-def _proxy_errors() -> tuple[type[BaseException], ...]:
-    from kubernetes.client.exceptions import ApiException
-    from urllib3.exceptions import HTTPError
-
-    return (ApiException, HTTPError, OSError, ValueError, KeyError, TypeError)
-
-
-def connect(options: K8sOptions) -> Cluster:
-    """Kubeconfig from the usual places (``$KUBECONFIG``, ``~/.kube/config``; ``context``
-    picks one), else the in-cluster service account; the API server must answer."""
-    try:
-        from kubernetes import client, config
-        from kubernetes.config.config_exception import ConfigException
-    except ImportError:
-        raise RunnerError(
-            "the kubernetes Python package is not installed", hint="pip install kubernetes"
-        ) from None
-    namespace = options.namespace
-    try:
-        try:
-            api = config.new_client_from_config(context=options.context)
-            if namespace is None:
-                contexts, active = config.list_kube_config_contexts()
-                chosen = next((c for c in contexts if c["name"] == options.context), active)
-                namespace = (chosen or {}).get("context", {}).get("namespace")
-        except (ConfigException, FileNotFoundError):
-            if options.context:
-                raise
-            config.load_incluster_config()
-            api = client.ApiClient()
-            if namespace is None:
-                ns_file = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
-                namespace = ns_file.read_text().strip() if ns_file.is_file() else None
-    except (ConfigException, FileNotFoundError, OSError) as exc:
-        where = os.environ.get("KUBECONFIG", "~/.kube/config")
-        raise RunnerError(
-            f"no usable Kubernetes configuration ({where}"
-            f"{f', context {options.context}' if options.context else ''}): {str(exc).strip()[:200]}",
-            hint="set KUBECONFIG or --kube-context",
-        ) from None
-    cluster = Cluster(api, namespace or "default", api.configuration.host)
-    try:
-        client.VersionApi(api).get_code(_request_timeout=10)
-    except Exception as exc:  # noqa: BLE001 - any failure here means "unreachable", said in one line
-        raise RunnerError(
-            f"Kubernetes API server unreachable at {cluster.host}: {str(exc).strip().splitlines()[0][:200]}"
-        ) from None
-    return cluster
-
-
-def operator_installed(cluster: Cluster) -> bool:
-    """Whether the API server serves k6-operator's ``testruns.k6.io`` (the CRD is installed)."""
-    from kubernetes.client.exceptions import ApiException
-
-    try:
-        resources = cluster.custom.get_api_resources(objects.TESTRUN_GROUP, objects.TESTRUN_VERSION)
-    except ApiException as exc:
-        if exc.status == 404:
-            return False
-        raise RunnerError(f"cannot ask the API server for k6.io resources: {exc.reason}") from None
-    return any(r.name == objects.TESTRUN_PLURAL for r in (resources.resources or []))
-
-
-def choose_mode(cluster: Cluster, asked: str) -> str:
-    installed = operator_installed(cluster)
-    if asked == "auto":
-        return "operator" if installed else "jobs"
-    if asked == "operator" and not installed:
-        raise RunnerError(
-            f"--k8s-mode operator: the {objects.TESTRUN_CRD} CRD is not installed in the cluster at {cluster.host}",
-            hint="install k6-operator, or use --k8s-mode jobs",
-        )
-    return asked
+def terminated_exit_code(terminated: Any) -> int:
+    """k6's exit code from its container's terminated state, as a shell reports a process:
+    OOMKilled is SIGKILL (137, whatever code the kubelet gives it), a container ended by
+    signal N is 128+N, else the container's exit code."""
+    if (terminated.reason or "") == "OOMKilled":
+        return 128 + 9
+    if terminated.signal:
+        return 128 + int(terminated.signal)
+    return int(terminated.exit_code)
 
 
 # ---- one runner and one run ------------------------------------------------------------------
@@ -268,7 +163,11 @@ class _Runner:
     node: str | None = None
     exit_code: int | None = None
     exited_at: float = 0.0
-    collected: bool = False
+    collected: bool = False  # all its results are in the run folder (its stream completed)
+    lost: bool = False  # its pod disappeared before an exit code was known
+    terminated: bool = False  # its container (the wrapper and its results server) has exited
+    stream: ResultsStream | None = None
+    results: StreamState | None = None
     log_thread: threading.Thread | None = None
     failure: str | None = None  # why the pod cannot run (image, scheduling)
     probe: str = ""  # what the last readiness probe found
@@ -330,10 +229,31 @@ class K8sRunner:
                 f"{plan.script}: {exc}",
                 hint="keep large data files out of the script (e.g. fetch them at init)",
             ) from None
+        switches = self._setup_once(plan, mode)
         image, pull_policy = _runner_image(plan)
         plan.run_dir.mkdir(parents=True, exist_ok=True)
-        run = _Run(self, plan, cluster, mode, payload, image, pull_policy, options, progress)
+        run = _Run(self, plan, cluster, mode, payload, image, pull_policy, options, progress, switches)
         return run.execute()
+
+    def _setup_once(self, plan: ExecutionPlan, mode: str) -> setup_once.Switches | None:
+        """The user's setup()/teardown() switches when they run once for all runners, else
+        None. k6-operator's starter releases its runners as soon as they are ready, so nobody
+        can hand them setup()'s data first: there every runner runs its own."""
+        if not setup_once.wanted(plan):
+            return None
+        if mode == "operator":
+            if plan.setup == SETUP_ONCE:
+                raise UsageError(
+                    "--setup once needs --k8s-mode jobs: k6-operator starts the runners itself, "
+                    "before setup()'s data could be handed to them",
+                    hint="add --k8s-mode jobs, or --setup per-runner",
+                )
+            self.on_log(
+                "k8s: k6-operator starts the runners itself: setup() and teardown() run in every "
+                "runner (--k8s-mode jobs runs them once)"
+            )
+            return None
+        return setup_once.switches_for(plan)
 
 
 def distinct_free_ports(count: int) -> list[int]:
@@ -384,6 +304,7 @@ class _Run:
         pull_policy: str,
         options: K8sOptions,
         progress: ProgressCallback | None,
+        switches: setup_once.Switches | None = None,
     ) -> None:
         self.plan = plan
         self.cluster = cluster
@@ -396,10 +317,9 @@ class _Run:
         self.on_log = runner.on_log
         self.poll_interval_s = runner._poll_interval_s
         self.name = objects.object_name(plan.run_id)
-        self.gzip = plan.results_name.endswith(".gz")
         self.count = max(1, plan.parallelism)
         self.redactor = Redactor(plan.secrets)
-        self.errors = _proxy_errors()
+        self.errors = proxy_errors()
         self.interrupts = _Interrupts()
         ports = self._ports()
         self.runners = [_Runner(i, self.count, f"{self.name}-{i + 1}", ports[i]) for i in range(self.count)]
@@ -409,6 +329,16 @@ class _Run:
         self.stage: str | None = None
         self.notes: list[str] = []
         self._stop_progress = threading.Event()
+        self.coordination = (
+            setup_once.Coordination(
+                [_PodApi(self, r) for r in self.runners], switches, self._line, self.redactor
+            )
+            if switches is not None
+            else None
+        )
+
+    def _line(self, text: str) -> None:
+        self.console.line(self.redactor(text))
 
     def _ports(self) -> list[objects.RunnerPorts]:
         # With hostNetwork every runner shares the node's ports: pick free ones (the node is
@@ -452,28 +382,32 @@ class _Run:
                 for r in self.runners:
                     if r.exit_code is not None:
                         self._follow_logs(r)  # e.g. one that ended before the release
+                self._finish_streams()
                 self._collect_all()
                 self._release_all()
                 for r in self.runners:
                     if r.log_thread is not None:
                         r.log_thread.join(timeout=10)
         finally:
+            for r in self.runners:  # nothing writes into the run folder once run() returns
+                if r.stream is not None:
+                    r.stream.stop()
             self._delete_all()
         if failure is not None and not any(r.collected for r in self.runners):
             raise failure
         return self._execution(started_at, log_path)
 
     def _execution(self, started_at: datetime, log_path: Path) -> K6Execution:
-        order = sorted(self.runners, key=lambda r: (r.exit_code is None, r.exited_at))
-        codes = [r.exit_code if r.exit_code is not None else 1 for r in order]
+        # In the order they ended: a runner lost first is the cause, the others' 103 (stopped
+        # because of it) followed; one that never ended (exited_at 0) comes last.
+        order = sorted(self.runners, key=lambda r: (r.exited_at == 0, r.exited_at))
+        # A runner whose end is unknown (its pod deleted or evicted first) is never a made-up 1.
+        codes = [r.exit_code if r.exit_code is not None else ExitCode.K6_EXIT_UNKNOWN for r in order]
         all_results = all(r.collected for r in self.runners)
         for r in self.runners:
-            self.notes.append(runner_note(r.index, r.count, r.exit_code, r.pod))
-        if self.count > 1:
-            self.notes.append(
-                f"setup() and teardown() ran {self.count} times, once in every runner (k6 has no "
-                "coordinator): their requests are counted once per runner"
-            )
+            self.notes.append(runner_note(r.index, r.count, r.exit_code, r.pod, r.failure))
+            if not r.collected and not self.killed:
+                self.notes.append(self._results_note(r))
         self._write_runners_file()
         files = [self._local(r, self.plan.results_name) for r in self.runners]
         return K6Execution(
@@ -495,8 +429,28 @@ class _Run:
             interrupted=self.interrupts.count > 0,
             killed=self.killed,
             instances=self.count,
+            image=self.image,
             notes=self.notes,
             stdout=joined_stdout([r.stdout for r in self.runners]),
+            setup_teardown=(
+                self.coordination.report(self.runners[self.coordination.index].exit_code)
+                if self.coordination is not None
+                else SetupTeardown(mode=SETUP_PER_RUNNER)
+                if self.count > 1
+                else None
+            ),
+        )
+
+    def _results_note(self, r: _Runner) -> str:
+        """Why a runner's results are not all in the report (what it sent is)."""
+        where = self._local(r, self.plan.results_name).name
+        head = f"runner {r.index + 1}/{self.count}"
+        if r.results is None or not r.results.received:
+            return f"{head}: none of its results arrived: the merged figures miss its segment"
+        return (
+            f"{head}: its results stream ended early ({r.results.broke}) after "
+            f"{r.results.received / 1e6:.1f} MB: the report holds what it sent (kept in {where}), "
+            "not the rest of its segment"
         )
 
     def _local(self, r: _Runner, name: str) -> Path:
@@ -522,6 +476,7 @@ class _Run:
                     if r.exit_code is not None
                     else "unknown",
                     "results_collected": r.collected,
+                    "results": r.results.record() if r.results is not None else None,
                     "failure": r.failure,
                 }
                 for r in self.runners
@@ -553,13 +508,15 @@ class _Run:
                         count=self.count,
                         image=self.image,
                         pull_policy=self.pull_policy,
-                        k6_args=self.plan.k6_args,
+                        k6_args=(
+                            *self.plan.k6_args,
+                            *(setup_once.instance_args(r.index, self.count) if self.coordination else ()),
+                        ),
                         payload=self.payload,
                         ports=r.ports,
                         host_network=self.options.host_network,
                         deadline_s=self._deadline_s(),
                         hold_s=_HOLD_S,
-                        gzip=self.gzip,
                     )
                     job["metadata"]["ownerReferences"] = owner
                     self.cluster.batch.create_namespaced_job(ns, job)
@@ -574,14 +531,13 @@ class _Run:
                     k6_args=self.plan.k6_args,
                     payload=self.payload,
                     hold_s=_HOLD_S,
-                    gzip=self.gzip,
                 )
                 body["metadata"]["ownerReferences"] = owner
                 self.cluster.custom.create_namespaced_custom_object(
                     objects.TESTRUN_GROUP, objects.TESTRUN_VERSION, ns, objects.TESTRUN_PLURAL, body
                 )
         except ApiException as exc:
-            raise RunnerError(f"the API server refused a runner object: {_api_message(exc)}") from None
+            raise RunnerError(f"the API server refused a runner object: {api_message(exc)}") from None
 
     def _deadline_s(self) -> int:
         planned = self.plan.planned_duration_s or 3600.0
@@ -591,12 +547,13 @@ class _Run:
 
     def _supervise(self) -> None:
         deadline_ready = time.monotonic() + self.options.ready_timeout_s
-        while not all(r.exit_code is not None for r in self.runners):
+        while not all(r.exit_code is not None or r.lost for r in self.runners):
             time.sleep(_POLL_S)
             self._handle_interrupts()
             self._refresh_pods()
             if self.mode == "operator":
                 self._refresh_stage()
+                self._start_streams_of_ready_runners()
             failed = [r for r in self.runners if r.failure]
             if failed and not self.released:
                 raise RunnerError(
@@ -606,22 +563,23 @@ class _Run:
             if not self.released:
                 if self.interrupts.count:
                     raise KeyboardInterrupt  # nothing ran: cleaned up, exit 130
-                early = [r for r in self.runners if r.exit_code is not None]
+                early = [r for r in self.runners if r.exit_code is not None or r.lost]
                 if early:
                     # e.g. a script error in init: the others would run with a segment missing.
                     r = early[0]
+                    how = "was lost" if r.lost else f"exited (exit code {r.exit_code})"
                     self.console.line(
-                        f"runner {r.index + 1}/{self.count} exited before the start (exit code {r.exit_code}): "
-                        "stopping the others"
+                        f"runner {r.index + 1}/{self.count} {how} before the start: stopping the others"
                     )
                     self.released = True
                     self._stop_all()
-                elif self._all_ready():
-                    self._release()
+                elif (self.coordination is not None and self.coordination.setup_started) or self._all_ready():
+                    self._start()
                 elif time.monotonic() > deadline_ready:
                     raise RunnerError(self._not_ready_reason())
                 continue
             self._stop_others_on_failure()
+            self._advance()
 
     def _handle_interrupts(self) -> None:
         if self.interrupts.count <= self.interrupts.handled:
@@ -629,10 +587,12 @@ class _Run:
         self.interrupts.handled = self.interrupts.count
         if self.interrupts.count == 1:
             self.console.line("interrupt: asking every runner to stop gracefully (Ctrl-C again to kill them)")
-            self._stop_all()
+            self._stop_all(for_interrupt=True)
         else:
             self.console.line("second interrupt: deleting the runner pods")
             self.killed = True
+            if self.coordination is not None:
+                self.coordination.abandon()
             for r in self.runners:
                 if r.exit_code is None:
                     r.exit_code = 105
@@ -640,12 +600,19 @@ class _Run:
                 if r.pod:
                     self._delete_pod(r.pod)
 
-    def _stop_all(self) -> None:
-        """k6's graceful stop through its REST API, as k6-operator's stopper does."""
+    def _stop_all(self, *, for_interrupt: bool = False) -> None:
+        """k6's graceful stop through its REST API, as k6-operator's stopper does. The
+        coordinator of setup() and teardown() is the coordination's to stop (it lingers for
+        teardown()); before the release it gets a SIGINT, since nothing follows its setup()."""
         self.stopping = True
+        spared = None
+        if self.coordination is not None:
+            spared = self.runners[self.coordination.index]
+            if not self.coordination.stop(for_interrupt=for_interrupt):
+                self._interrupt(spared)
         body = {"data": {"type": "status", "id": "default", "attributes": {"stopped": True}}}
         for r in self.runners:
-            if r.exit_code is None and r.pod:
+            if r.exit_code is None and r.pod and r is not spared:
                 try:
                     self.cluster.proxy("PATCH", r.pod, self._api_port(r), "v1/status", body).release_conn()
                 except self.errors:
@@ -655,12 +622,15 @@ class _Run:
         if self.stopping:
             return
         broken = [
-            r for r in self.runners if r.exit_code not in (None, ExitCode.OK, ExitCode.THRESHOLDS_FAILED)
+            r
+            for r in self.runners
+            if r.lost or r.exit_code not in (None, ExitCode.OK, ExitCode.THRESHOLDS_FAILED)
         ]
-        if broken and any(r.exit_code is None for r in self.runners):
+        if broken and any(r.exit_code is None and not r.lost for r in self.runners):
             r = broken[0]
+            how = "was lost" if r.lost else f"failed (exit code {r.exit_code})"
             self.console.line(
-                f"runner {r.index + 1}/{self.count} failed (exit code {r.exit_code}): stopping the others, "
+                f"runner {r.index + 1}/{self.count} {how}: stopping the others, "
                 "the merged report would miss its segment"
             )
             self._stop_all()
@@ -697,24 +667,87 @@ class _Run:
         try:
             pods = self._pods()
         except ApiException as exc:
-            self.console.line(f"k8s: cannot list runner pods: {_api_message(exc)}")
+            self.console.line(f"k8s: cannot list runner pods: {api_message(exc)}")
             return
+        listed = set()
         for pod in pods:
             r = self._runner_for(pod)
             if r is None:
                 continue
-            if r.pod != pod.metadata.name:
-                r.pod = pod.metadata.name
+            if r.pod is not None and r.pod != pod.metadata.name:
+                # The Job replaced a runner pod that was deleted: a second k6 for its
+                # segment, paused and never released (its Job is stopped below).
+                continue
+            listed.add(r.index)
+            r.pod = pod.metadata.name
             r.node = pod.spec.node_name
             r.failure = _pod_failure(pod)
             state = _container_state(pod)
             if pod.status.phase in ("Running", "Succeeded", "Failed"):
                 self._follow_logs(r)
+            if state is not None and state.terminated is not None:
+                r.terminated = True
             if state is not None and state.terminated is not None and r.exit_code is None:
                 # The wrapper exited without novaload collecting (deadline, OOM kill, crash).
-                r.exit_code = int(state.terminated.exit_code)
+                r.exit_code = terminated_exit_code(state.terminated)
                 r.exited_at = time.monotonic()
-                r.failure = r.failure or f"container terminated: {state.terminated.reason or 'exit'}"
+                r.failure = (
+                    r.failure
+                    or self._job_failure(r)
+                    or f"container terminated: {state.terminated.reason or 'exit'}"
+                )
+            elif pod.status.phase in ("Failed", "Succeeded") and r.exit_code is None and not r.lost:
+                # Ended without a container status to read (evicted, its node lost): k6's
+                # exit code is gone with it.
+                r.lost = True
+                r.exited_at = time.monotonic()
+                reason = ": ".join(
+                    x for x in (pod.status.reason, (pod.status.message or "").strip()[:160]) if x
+                )
+                r.failure = (
+                    r.failure
+                    or self._job_failure(r)
+                    or f"its pod ended without a container status ({reason or pod.status.phase})"
+                )
+                self.console.line(
+                    f"{r.prefix}k8s: runner {r.index + 1}/{self.count}'s pod {r.pod} ended: {r.failure}"
+                )
+        for r in self.runners:
+            if r.pod is not None and r.index not in listed and r.exit_code is None and not r.lost:
+                # Deleted (by someone, an eviction, the Job's activeDeadlineSeconds) before
+                # its exit code was read: what its stream sent is kept.
+                r.lost = True
+                r.exited_at = time.monotonic()
+                r.failure = r.failure or self._job_failure(r) or "its pod was deleted"
+                self.console.line(
+                    f"{r.prefix}k8s: runner {r.index + 1}/{self.count}'s pod {r.pod} is gone: {r.failure}"
+                )
+                self._stop_job(r)
+
+    def _stop_job(self, r: _Runner) -> None:
+        """No more pods for a lost runner's Job: a Job replaces a deleted pod (backoffLimit
+        counts failures, not deletions), and a second k6 must not run its segment again."""
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            self.cluster.batch.patch_namespaced_job(
+                r.job, self.cluster.namespace, {"spec": {"parallelism": 0}}
+            )
+        except ApiException:
+            pass  # already gone (deadline, operator): deleted with the run anyway
+
+    def _job_failure(self, r: _Runner) -> str | None:
+        """Why the runner's Job failed, as its conditions say (e.g. DeadlineExceeded)."""
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            job = self.cluster.batch.read_namespaced_job(r.job, self.cluster.namespace)
+        except ApiException:
+            return None
+        for cond in job.status.conditions or []:
+            if cond.type == "Failed" and cond.status == "True":
+                return f"its Job failed: {cond.reason or '?'}: {(cond.message or '').strip()[:160]}"
+        return None
 
     def _refresh_stage(self) -> None:
         from kubernetes.client.exceptions import ApiException
@@ -752,10 +785,52 @@ class _Run:
                 r.probe = "the results server does not answer"
                 self.cluster.proxy("GET", r.pod, self._collect_port(r), objects.READY_FILE).release_conn()
                 r.probe = "ready"
+                self._start_stream(r)
             except self.errors as exc:
                 r.probe += f" ({str(exc).strip().splitlines()[0][:80]})"
                 ready = False
         return ready
+
+    def _start(self) -> None:
+        """Every runner is ready: release them, after setup() once when it is coordinated;
+        a setup() that fails releases nobody."""
+        if self.coordination is not None:
+            try:
+                step = self.coordination.before_release()
+            except setup_once.CoordinationError as exc:
+                raise RunnerError(str(exc)) from None
+            if step == setup_once.WAIT:
+                return
+            if step == setup_once.FAILED:
+                self.released = True  # nobody was: done with releasing
+                self._stop_all()
+                return
+        self._release()
+
+    def _advance(self) -> None:
+        """After the release: teardown() once the others are done, then the coordinator's end."""
+        if self.coordination is None or self.killed:
+            return
+        coordinator = self.runners[self.coordination.index]
+        others_exited = all(r.exit_code is not None or r.lost for r in self.runners if r is not coordinator)
+        action = self.coordination.after_release(others_exited, coordinator.exit_code is not None)
+        if action == setup_once.STOP_OTHERS:
+            self.console.line(
+                f"{self.coordination.label} stopped its test (test.abort()?): stopping the others gracefully"
+            )
+            self._stop_all()
+        elif action == setup_once.END:
+            self._interrupt(coordinator)
+
+    def _interrupt(self, r: _Runner) -> None:
+        """SIGINT to a runner's k6 (its wrapper's cgi-bin/interrupt): a Ctrl-C, which also
+        ends a --linger; a failed request is sent again by the caller's next turn."""
+        if r.pod is None or r.exit_code is not None:
+            return
+        try:
+            self.cluster.proxy("GET", r.pod, self._collect_port(r), _INTERRUPT_PATH).release_conn()
+        except self.errors:
+            pass
 
     def _release(self) -> None:
         """Resume every paused runner, back to back (a failed PATCH is retried next turn)."""
@@ -873,18 +948,27 @@ class _Run:
     # -- collecting and deleting --
 
     def _collect_all(self) -> None:
+        """What a runner leaves once k6 has exited: its summaries and stdout (and its
+        results, from an image that does not stream them)."""
         for r in self.runners:
             if r.pod is None or self.killed or r.exit_code is None:
                 continue
             try:
-                self._download(r, objects.results_file(self.gzip), self.plan.results_name, required=True)
+                if r.stream is None or r.stream.unsupported:
+                    r.results = copy_file(
+                        self.cluster,
+                        r.pod,
+                        self._collect_port(r),
+                        objects.STREAM_FILE,
+                        self._local(r, self.plan.results_name),
+                    )
                 self._download(r, objects.SUMMARY_EXPORT_FILE, self.plan.summary_export_name)
                 self._download(r, objects.SUMMARY_FILE, self.plan.summary_name)
-                r.collected = True
             except self.errors as exc:
                 self.console.line(
                     f"{r.prefix}results of runner {r.index + 1}/{self.count} could not be copied: {str(exc)[:160]}"
                 )
+            r.collected = r.results is not None and r.results.complete
             self._collect_stdout(r)
 
     def _collect_stdout(self, r: _Runner) -> None:
@@ -915,7 +999,8 @@ class _Run:
             r.stdout.append(line)
             self.console.line(line, r.prefix, r.own_log, show=False)
 
-    def _download(self, r: _Runner, remote: str, local_name: str, *, required: bool = False) -> None:
+    def _download(self, r: _Runner, remote: str, local_name: str) -> None:
+        """A small file of the runner's results folder (a summary), if it wrote one."""
         from kubernetes.client.exceptions import ApiException
 
         assert r.pod is not None
@@ -923,21 +1008,54 @@ class _Run:
         try:
             resp = self.cluster.proxy("GET", r.pod, self._collect_port(r), remote, timeout=(10, 120))
         except ApiException as exc:
-            if exc.status == 404 and not required:
+            if exc.status == 404:
                 return
             raise
-        # A named pipe (``--raw none``) is the pipeline's live scan reading: write into it.
-        # A file appears whole, by a rename, so a reader following it never sees half.
-        pipe = target.exists() and stat.S_ISFIFO(target.stat().st_mode)
-        tmp = target if pipe else target.with_name(target.name + ".part")
+        # A file appears whole, by a rename: a reader never sees half of it.
+        tmp = target.with_name(target.name + ".part")
         try:
             with open(tmp, "wb") as out:
                 for chunk in resp.stream(1 << 20):
                     out.write(chunk)
         finally:
             resp.release_conn()
-        if not pipe:
-            tmp.replace(target)
+        tmp.replace(target)
+
+    def _start_stream(self, r: _Runner) -> None:
+        """Read the runner's results as k6 writes them (before the release: k6 waits on a
+        full pipe, so nothing is lost by starting early or late)."""
+        if r.stream is None and r.pod is not None:
+            label = f"runner {r.index + 1}/{self.count}"
+            target = self._local(r, self.plan.results_name)
+            r.stream = ResultsStream(
+                self.cluster, r.pod, self._collect_port(r), target, self.console.line, label
+            )
+            r.stream.start()
+
+    def _start_streams_of_ready_runners(self) -> None:
+        """Operator mode: the operator's starter releases the runners, so each stream
+        starts once its runner's results server answers."""
+        for r in self.runners:
+            if r.stream is not None or r.pod is None or r.lost:
+                continue
+            try:
+                self.cluster.proxy("GET", r.pod, self._collect_port(r), objects.READY_FILE).release_conn()
+            except self.errors:
+                continue
+            self._start_stream(r)
+
+    def _finish_streams(self) -> None:
+        """Every runner's stream to its end (k6 closed it when it exited); a runner killed
+        or lost is not waited for."""
+        for r in self.runners:
+            gone = self.killed or r.lost or r.terminated  # nothing more will come
+            if r.stream is None and r.exit_code is not None and not gone:
+                self._start_stream(r)  # it ended before its stream started: what it wrote waits
+            if r.stream is None:
+                continue
+            r.results = r.stream.finish(quiet_s=1.0 if gone else QUIET_S)
+            if r.stream.unsupported:
+                r.results = None
 
     def _release_all(self) -> None:
         for r in self.runners:
@@ -966,11 +1084,41 @@ class _Run:
         self.on_log(text)  # the run's log files are closed by now
 
 
-def _api_message(exc: Any) -> str:
+def _is_k6_error(body: bytes) -> bool:
+    """k6's REST API answers errors as ``{"errors": [...]}``; the API server as a Status."""
     try:
-        return str(json.loads(exc.body).get("message", exc.reason))[:300]
-    except (ValueError, TypeError, AttributeError):
-        return str(getattr(exc, "reason", exc))[:300]
+        return isinstance(json.loads(body).get("errors"), list)
+    except (ValueError, AttributeError):
+        return False
+
+
+class _PodApi:
+    """A runner's k6 REST API through the API server's pod proxy (setup_once.K6Api)."""
+
+    def __init__(self, run: _Run, runner: _Runner) -> None:
+        self.run = run
+        self.runner = runner
+
+    def call(
+        self, method: str, path: str, body: bytes | None = None, timeout: float | None = 2.0
+    ) -> tuple[int, bytes]:
+        from kubernetes.client.exceptions import ApiException
+
+        pod = self.runner.pod
+        if pod is None:
+            raise OSError(f"runner {self.runner.index + 1}/{self.runner.count} has no pod")
+        try:
+            resp = self.run.cluster.proxy(
+                method, pod, self.run._api_port(self.runner), path, body, timeout=(10, timeout)
+            )
+        except ApiException as exc:
+            if exc.status and isinstance(exc.body, bytes) and _is_k6_error(exc.body):
+                return int(exc.status), exc.body  # k6's own answer (setup() failed), not the proxy's
+            raise
+        try:
+            return int(resp.status), resp.data
+        finally:
+            resp.release_conn()
 
 
 def _container_state(pod: Any) -> Any:
@@ -991,101 +1139,6 @@ def _pod_failure(pod: Any) -> str | None:
     return None
 
 
-# ---- deleting, here and in `novaload cleanup --force` -----------------------------------------
-
-
-def delete_run_objects(cluster: Cluster, name: str | None, *, wait_s: float = 0.0) -> list[str]:
-    """Delete the TestRun, Jobs, pods, Secrets and ConfigMaps of run ``name`` (every run's
-    when None); with ``wait_s``, wait until they are gone. Returns what is still there."""
-    from kubernetes.client.exceptions import ApiException
-
-    ns = cluster.namespace
-    selector = objects.run_selector(name)
-    core, batch = cluster.core, cluster.batch
-
-    def attempt(call: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-        try:
-            call(*args, **kwargs)
-        except ApiException as exc:
-            if exc.status != 404:
-                raise RunnerError(f"cannot delete novaload objects in {ns}: {_api_message(exc)}") from None
-
-    testrun_api = (objects.TESTRUN_GROUP, objects.TESTRUN_VERSION, ns, objects.TESTRUN_PLURAL)
-    if operator_installed(cluster):
-        found = cluster.custom.list_namespaced_custom_object(*testrun_api, label_selector=selector)
-        for item in found.get("items", []):
-            attempt(
-                cluster.custom.delete_namespaced_custom_object,
-                *testrun_api,
-                item["metadata"]["name"],
-                propagation_policy="Background",
-            )
-    for job in batch.list_namespaced_job(ns, label_selector=selector).items:
-        attempt(
-            batch.delete_namespaced_job,
-            job.metadata.name,
-            ns,
-            propagation_policy="Background",
-            grace_period_seconds=0,
-        )
-    runner_pods = f"k6_cr={name},runner=true" if name else None
-    for sel in filter(None, (selector, runner_pods)):
-        for pod in core.list_namespaced_pod(ns, label_selector=sel).items:
-            attempt(core.delete_namespaced_pod, pod.metadata.name, ns, grace_period_seconds=0)
-    for secret in core.list_namespaced_secret(ns, label_selector=selector).items:
-        attempt(core.delete_namespaced_secret, secret.metadata.name, ns)
-    for cm in core.list_namespaced_config_map(ns, label_selector=selector).items:
-        attempt(core.delete_namespaced_config_map, cm.metadata.name, ns, propagation_policy="Background")
-    deadline = time.monotonic() + wait_s
-    while True:
-        left = remaining_objects(cluster, name)
-        if not left or time.monotonic() >= deadline:
-            return left
-        time.sleep(0.5)
-
-
-def remaining_objects(cluster: Cluster, name: str | None) -> list[str]:
-    """``kind/name`` of every object of run ``name`` (or of any run) still in the namespace."""
-    ns = cluster.namespace
-    selector = objects.run_selector(name)
-    core, batch = cluster.core, cluster.batch
-    found = [f"job/{j.metadata.name}" for j in batch.list_namespaced_job(ns, label_selector=selector).items]
-    found += [f"pod/{p.metadata.name}" for p in core.list_namespaced_pod(ns, label_selector=selector).items]
-    if name:
-        found += [
-            f"pod/{p.metadata.name}"
-            for p in core.list_namespaced_pod(ns, label_selector=f"k6_cr={name},runner=true").items
-            if f"pod/{p.metadata.name}" not in found
-        ]
-    found += [
-        f"secret/{s.metadata.name}" for s in core.list_namespaced_secret(ns, label_selector=selector).items
-    ]
-    found += [
-        f"configmap/{c.metadata.name}"
-        for c in core.list_namespaced_config_map(ns, label_selector=selector).items
-    ]
-    if operator_installed(cluster):
-        found += [
-            f"testrun/{t['metadata']['name']}"
-            for t in cluster.custom.list_namespaced_custom_object(
-                objects.TESTRUN_GROUP,
-                objects.TESTRUN_VERSION,
-                ns,
-                objects.TESTRUN_PLURAL,
-                label_selector=selector,
-            ).get("items", [])
-        ]
-    return found
-
-
-def remove_leftovers(options: K8sOptions | None = None) -> int:
-    """``novaload cleanup --force``: delete what any novaload run left in the namespace."""
-    cluster = connect(options or K8sOptions())
-    before = remaining_objects(cluster, None)
-    delete_run_objects(cluster, None, wait_s=30.0)
-    return len(before)
-
-
 __all__ = [
     "RUNNERS_FILE",
     "Cluster",
@@ -1099,4 +1152,5 @@ __all__ = [
     "remaining_objects",
     "remove_leftovers",
     "script_payload",
+    "terminated_exit_code",
 ]

@@ -10,11 +10,14 @@ on a one-node cluster such as k8s-local is the engine the kubelet runs pods from
   operator's runner Jobs (``command: [k6, run, ...]``) go through it.
 
 The wrapper runs ``k6 run`` unchanged, its stdout (the end-of-test summary, handleSummary's
-``stdout``) into a file ``stdout`` in ``$NOVALOAD_RESULTS_DIR``, next to the results: a pod's
-log mixes the container's stdout and stderr, so the log keeps k6's log (stderr) alone and
-novaload copies the stdout with the results (the Docker runner reads the two streams apart).
-It records k6's exit code there too and serves that folder (busybox ``httpd``) until
-novaload has copied it through the API server's pod proxy and requested
+``stdout``) into a file ``stdout`` in ``$NOVALOAD_RESULTS_DIR``: a pod's log mixes the
+container's stdout and stderr, so the log keeps k6's log (stderr) alone and novaload copies
+the stdout after the run (the Docker runner reads the two streams apart). k6's results go
+into a named pipe there (``$NOVALOAD_STREAM``), which the folder's server (busybox
+``httpd``) streams at ``/cgi-bin/results`` while k6 writes: novaload reads it through the
+API server's pod proxy into the run folder as the test runs, so the pod's disk stays flat
+however long the test (:mod:`k8s_stream`). The wrapper records k6's exit code there too and
+serves the folder until novaload has copied the small files and requested
 ``/cgi-bin/release``, or ``$NOVALOAD_HOLD_S`` seconds passed; then it exits with k6's code,
 so the Job and the operator see k6's verdict. Every other k6 command passes straight through.
 """
@@ -45,23 +48,76 @@ WRAPPER = r"""#!/bin/sh
 if [ "$1" != run ] || [ -z "$NOVALOAD_RESULTS_DIR" ]; then exec /usr/bin/k6 "$@"; fi
 dir=$NOVALOAD_RESULTS_DIR
 busybox mkdir -p "$dir/cgi-bin"
+# cgi-bin/interrupt: SIGINT to k6, as a Ctrl-C; it ends the --linger of the runner that runs
+# setup() and teardown() once for all (novaload/runners/setup_once.py).
+busybox cat > "$dir/cgi-bin/interrupt" <<'CGI'
+#!/bin/sh
+for p in /proc/[0-9]*; do
+  [ "$(/bin/busybox readlink "$p/exe")" = /usr/bin/k6 ] && kill -INT "${p#/proc/}"
+done
+echo Content-Type: text/plain
+echo
+echo interrupted
+CGI
+busybox chmod 755 "$dir/cgi-bin/interrupt"
 { echo '#!/bin/sh'; echo ": > '$dir/released'"; echo 'echo Content-Type: text/plain'; echo echo; echo 'echo released'; } > "$dir/cgi-bin/release"
 busybox chmod 755 "$dir/cgi-bin/release"
+stream=
+if [ -n "$NOVALOAD_STREAM" ]; then
+  # k6 writes its results into a named pipe, which cgi-bin/results streams as k6 writes:
+  # nothing stays on the pod's disk. One reader at a time: a new request ends the last.
+  stream=$dir/$NOVALOAD_STREAM
+  busybox rm -f "$stream" && busybox mkfifo -m 600 "$stream" || exit 106
+  { echo '#!/bin/sh'; echo "pid='$dir/stream.pid'"; echo '[ -s "$pid" ] && kill "$(/bin/busybox cat "$pid")" 2>/dev/null'
+    echo 'echo $$ > "$pid"'; echo 'echo Content-Type: application/octet-stream'; echo echo
+    echo "exec /bin/busybox cat '$stream'"; } > "$dir/cgi-bin/results"
+  busybox chmod 755 "$dir/cgi-bin/results"
+fi
 echo ok > "$dir/ready"
 busybox httpd -f -p "${NOVALOAD_COLLECT_ADDRESS:-0.0.0.0:6566}" -h "$dir" &
 server=$!
-busybox sleep 1
+busybox sleep 0.3  # long enough for a server that cannot bind its port to have exited
 if ! kill -0 "$server" 2>/dev/null; then
   echo "novaload: the results server cannot listen on ${NOVALOAD_COLLECT_ADDRESS:-0.0.0.0:6566}" >&2
   exit 106
 fi
-/usr/bin/k6 "$@" > "$dir/stdout"
+watcher=
+if [ -n "$stream" ]; then
+  # Held open until a reader has come once k6 is done: what k6 wrote last stays in the
+  # pipe when k6 exits before anyone read it (a pipe nobody has open loses its bytes).
+  exec 3<>"$stream"
+  # Once a reader came, a pipe nobody reads for $NOVALOAD_ORPHAN_S seconds (novaload is
+  # gone) is drained into nothing: k6 would otherwise keep every sample in memory, waiting.
+  (exec 3<&-
+   idle=0
+   while busybox sleep 1; do
+     [ -s "$dir/stream.pid" ] || continue
+     if kill -0 "$(busybox cat "$dir/stream.pid")" 2>/dev/null; then idle=0; else idle=$((idle + 1)); fi
+     if [ "$idle" -ge "${NOVALOAD_ORPHAN_S:-60}" ]; then
+       echo "novaload: nobody has read this runner's results for $idle s: they are dropped" >&2
+       busybox cat "$stream" > /dev/null &
+       echo $! > "$dir/stream.pid"
+       idle=0
+     fi
+   done) &
+  watcher=$!
+fi
+/usr/bin/k6 "$@" > "$dir/stdout" 3<&-
 code=$?
+if [ -n "$watcher" ]; then kill "$watcher" 2>/dev/null; fi
 echo "$code" > "$dir/exit-code.tmp" && busybox mv "$dir/exit-code.tmp" "$dir/exit-code"
-waited=0
-while [ ! -e "$dir/released" ] && [ "$waited" -lt "${NOVALOAD_HOLD_S:-900}" ]; do
-  busybox sleep 1
-  waited=$((waited + 1))
+ticks=0  # of 0.2 s: the pod ends (and its log with it) soon after novaload released it
+held=$stream
+while [ ! -e "$dir/released" ] && [ "$ticks" -lt "$((${NOVALOAD_HOLD_S:-900} * 5))" ]; do
+  if [ -n "$held" ] && [ -s "$dir/stream.pid" ] && kill -0 "$(busybox cat "$dir/stream.pid")" 2>/dev/null; then
+    exec 3<&-  # a reader has it: with no writer left it reads to the end of the stream
+    held=
+  fi
+  # A reader waiting for a writer (it came after the pipe was let go) is woken by one that
+  # opens and closes the pipe: it sees the end of the stream.
+  if [ -n "$stream" ] && [ -z "$held" ]; then : <>"$stream"; fi
+  busybox sleep 0.2
+  ticks=$((ticks + 1))
 done
 kill "$server" 2>/dev/null
 exit "$code"

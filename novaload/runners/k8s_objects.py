@@ -6,13 +6,14 @@ environment, one paused runner Job per execution segment (Jobs mode) or one k6-o
 ``TestRun`` (operator mode). The same builders serve ``novaload run`` and manifests written
 for GitOps, so what a cluster receives can be read and tested without one.
 
-Every runner writes its raw results, summaries and exit code into an ``emptyDir`` at
-:data:`RESULTS_DIR` and then *holds*: the image's ``k6`` wrapper (:mod:`k8s_image`) serves
-that folder over HTTP until novaload has copied it through the API server's pod proxy and
-released it (or a hold deadline passes). Pod logs are size-limited and are not a transport
-for samples. k6's stdout (its end-of-test summary, handleSummary's ``stdout``) goes into that
-folder too: the pod log API mixes a container's stdout and stderr, so the log then carries
-k6's log (stderr) alone.
+Every runner writes its raw results (gzip) into a named pipe in an ``emptyDir`` at
+:data:`RESULTS_DIR`, which the image's ``k6`` wrapper (:mod:`k8s_image`) streams over HTTP
+as k6 writes (:data:`STREAM_PATH`, read by :mod:`k8s_stream` through the API server's pod
+proxy): nothing of it stays on the pod's disk. Its summaries and exit code land in that
+folder, served until novaload has copied them and released the runner (or a hold deadline
+passes). Pod logs are size-limited and are not a transport for samples. k6's stdout (its
+end-of-test summary, handleSummary's ``stdout``) goes into that folder too: the pod log API
+mixes a container's stdout and stderr, so the log then carries k6's log (stderr) alone.
 """
 
 from __future__ import annotations
@@ -38,6 +39,11 @@ SCRIPT_DIR = "/test"  # where k6-operator mounts a ConfigMap script; Jobs mode d
 API_PORT = 6565  # k6's REST API on the pod network (k6-operator's fixed port)
 COLLECT_PORT = 6566  # the results server of novaload's k6 wrapper on the pod network
 RESULTS_FILE = K6_RESULTS
+# k6 compresses by the name (``--out json=….gz``): the stream is the gzip k6 writes, ~30x
+# smaller over the API server than its JSON, and ends with gzip's trailer, so a stream cut
+# short is told from a finished one.
+STREAM_FILE = f"{RESULTS_FILE}.gz"  # the named pipe k6 writes into (NOVALOAD_STREAM)
+STREAM_PATH = "cgi-bin/results"  # streams the pipe while k6 writes; one reader at a time
 SUMMARY_FILE = K6_SUMMARY  # handleSummary's file (NOVALOAD_K6_SUMMARY)
 SUMMARY_EXPORT_FILE = K6_SUMMARY_EXPORT
 EXIT_CODE_FILE = "exit-code"  # written by the wrapper once k6 has exited
@@ -146,17 +152,11 @@ class RunnerPorts:
     collect: int = COLLECT_PORT
 
 
-def results_file(gzip: bool) -> str:
-    """The runner's raw results file: gzip when the run folder keeps ``.json.gz``
-    (k6 compresses by the name), which also makes the copy smaller."""
-    return RESULTS_FILE + (".gz" if gzip else "")
-
-
-def results_args(gzip: bool = False) -> list[str]:
+def results_args() -> list[str]:
     """k6 outputs every runner writes into its results folder (the same in both modes)."""
     return [
         "--out",
-        f"json={RESULTS_DIR}/{results_file(gzip)}",
+        f"json={RESULTS_DIR}/{STREAM_FILE}",
         "--summary-export",
         f"{RESULTS_DIR}/{SUMMARY_EXPORT_FILE}",
     ]
@@ -167,6 +167,7 @@ def wrapper_env(collect_address: str, hold_s: int) -> list[dict[str, Any]]:
     return [
         {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
         {"name": "NOVALOAD_RESULTS_DIR", "value": RESULTS_DIR},
+        {"name": "NOVALOAD_STREAM", "value": STREAM_FILE},
         {"name": "NOVALOAD_COLLECT_ADDRESS", "value": collect_address},
         {"name": "NOVALOAD_HOLD_S", "value": str(hold_s)},
         {"name": "NOVALOAD_K6_SUMMARY", "value": f"{RESULTS_DIR}/{SUMMARY_FILE}"},
@@ -190,7 +191,6 @@ def runner_job(
     host_network: bool,
     deadline_s: int,
     hold_s: int,
-    gzip: bool = False,
 ) -> dict[str, Any]:
     """Runner ``index`` (0-based) of ``count``: ``k6 run`` on its execution segment, paused.
 
@@ -207,7 +207,7 @@ def runner_job(
         "--quiet",
         *segment_args(index, count),
         *k6_args,
-        *results_args(gzip),
+        *results_args(),
         payload.path,
         f"--address=$(POD_IP):{ports.api}",
         "--paused",
@@ -307,7 +307,6 @@ def testrun(
     payload: ScriptPayload,
     hold_s: int,
     with_env_secret: bool = True,
-    gzip: bool = False,
 ) -> dict[str, Any]:
     """A k6-operator ``TestRun`` (v1alpha1) for the same run.
 
@@ -333,7 +332,7 @@ def testrun(
         "spec": {
             "parallelism": parallelism,
             "script": {"configMap": {"name": name, "file": payload.file_name}},
-            "args": [*k6_args, *results_args(gzip)],
+            "args": [*k6_args, *results_args()],
             "runner": runner,
             # The initializer runs `k6 archive` and `k6 inspect` under `sh -c`: novaload's
             # image has a shell for it.
@@ -360,8 +359,10 @@ __all__ = [
     "RESULTS_FILE",
     "RUN_ID_ANNOTATION",
     "RUN_LABEL",
-    "SUMMARY_EXPORT_FILE",
     "STDOUT_FILE",
+    "STREAM_FILE",
+    "STREAM_PATH",
+    "SUMMARY_EXPORT_FILE",
     "SUMMARY_FILE",
     "TESTRUN_CRD",
     "RunnerPorts",

@@ -133,6 +133,8 @@ class LocalRunner:
         plan.run_dir.mkdir(parents=True, exist_ok=True)
         port = free_port()
         env = {**os.environ, **plan.env, "NOVALOAD_K6_SUMMARY": str(plan.run_dir / plan.summary_name)}
+        if plan.dashboard is not None:
+            env.update(plan.dashboard.env(plan.run_dir, 0, 1))
         redactor = Redactor(plan.secrets)
         log_path = plan.run_dir / K6_LOG
         started = datetime.now(UTC)

@@ -2,10 +2,18 @@
 
 Safety by construction: the Jinja environment's ``finalize`` JSON-encodes the
 result of *every* ``{{ expression }}``, so config values can only ever appear
-in the script as JSON literals. ``<``, ``>``, ``&`` and U+2028/2029 are escaped
-as ``\\uXXXX`` too, so even ``</script>`` or a backtick in a value cannot end
-a string or a template literal. Templates therefore write
-``const CONFIG = {{ config }};`` and never build JavaScript from text.
+in the script as JSON literals, and templates write ``const CONFIG = {{ config }};``
+(a JSON literal as a whole statement's value), never JavaScript built from text.
+A JSON string cannot end early there: quotes, backslashes and control characters are
+escaped by JSON, a backtick or ``${`` means nothing inside a double-quoted string, and
+U+2028/U+2029 (line terminators to JavaScript before ES2019) are escaped as ``\\uXXXX``.
+The script is a ``.js`` file k6 reads, never HTML, so ``<``, ``>`` and ``&`` stay as
+written (``"p(95)<500"``); only ``</`` becomes ``<\\/`` (the same string to JSON and
+JavaScript), so no ``</script>`` appears even if the text is ever shown inside HTML.
+
+Rendering is reproducible: the same configuration gives the same bytes. The run id is
+not in the script: k6 reads it at run time from ``__ENV.NOVALOAD_RUN_ID`` (a script run
+by hand with ``k6 run`` is ``<scenario>-manual``). Options are pretty-printed JSON.
 
 Secrets never reach the script: header values keep their ``${VAR}``
 references and the script resolves them from ``__ENV`` at run time; a target URL's
@@ -14,7 +22,6 @@ credentials are dropped (k6 reads the full URL from ``NOVALOAD_BASE_URL``).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,17 +33,12 @@ from novaload.config.models import Environment, Profile, Scenario
 from novaload.errors import ConfigError
 from novaload.fileio import write_atomic
 from novaload.redact import safe_url
+from novaload.scenario.jsliteral import to_js  # re-exported: templates' finalize and tests use it
 from novaload.scenario.options import build_options
 from novaload.urls import ws_url_for
 
 # Used when a script rendered for the `local` environment is run by hand.
 DEMO_DEFAULT_URL = "http://127.0.0.1:8080"
-
-
-def to_js(value: Any) -> str:
-    """JSON-encode ``value`` as a JavaScript literal that is safe anywhere in a script."""
-    text = json.dumps(value, ensure_ascii=True, allow_nan=False, sort_keys=False)
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def _finalize(value: Any) -> str:
@@ -68,9 +70,7 @@ class RenderedScript:
         return write_atomic(path, self.text)
 
 
-def script_config(
-    scenario: Scenario, environment: Environment, profile: Profile, run_id: str
-) -> dict[str, Any]:
+def script_config(scenario: Scenario, environment: Environment, profile: Profile) -> dict[str, Any]:
     """The data a template sees as ``config`` (embedded as ``CONFIG`` in the script)."""
     # Credentials in a URL are secrets: k6 gets the full URL from NOVALOAD_BASE_URL in its
     # environment; the script (kept in the run folder) has the URL without them.
@@ -79,7 +79,6 @@ def script_config(
     if ws == "demo":
         ws = ws_url_for(DEMO_DEFAULT_URL)
     return {
-        "run_id": run_id,
         "scenario": scenario.name,
         "environment": environment.name,
         "profile": profile.name,
@@ -97,13 +96,12 @@ def render(
     environment: Environment,
     profile: Profile,
     *,
-    run_id: str = "rendered",
     scenarios_dir: Path | None = None,
 ) -> RenderedScript:
     """Render ``scenario`` for ``environment`` and ``profile`` into k6 JavaScript."""
     scenarios_dir = scenarios_dir or default_scenarios_dir()
     env = make_environment(scenarios_dir)
-    config = script_config(scenario, environment, profile, run_id)
+    config = script_config(scenario, environment, profile)
     options = build_options(
         scenario,
         profile,

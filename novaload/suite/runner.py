@@ -35,6 +35,7 @@ from novaload.config.loader import load_project
 from novaload.config.models import ProjectConfig
 from novaload.config.suite import RunSettings, Suite, SuiteRun
 from novaload.errors import ConfigError, ExitCode, NovaloadError, RunFolderError
+from novaload.redact import remember, url_credentials
 from novaload.runfolder import SUMMARY_JSON, earlier_run_files, new_reports_folder
 
 # Worst first. A run that could not be judged is worse than one that was judged and failed.
@@ -349,6 +350,8 @@ def run_suite(
     overrides = overrides or RunSettings()
     environ = dict(os.environ) if environ is None else environ
     on_event = on_event or (lambda message: None)
+    # The suite's own targets may carry credentials: no suite file may show them.
+    remember(c for r in [overrides, *suite.runs] for c in url_credentials(r.target))
     project = load_project(config_dir, scenarios_dir)
     check_suite(suite, suite_file, project, overrides)
     if out_dir is not None and not overwrite:

@@ -31,6 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--ws-interval-ms", type=float, default=d.ws_interval_ms)
     p.add_argument(
+        "--otlp-endpoint", default=None, help="export spans over OTLP/HTTP to this base URL (…/v1/traces)"
+    )
+    p.add_argument(
         "--ready-file", type=Path, default=None, help="write the actual base URL here once listening"
     )
     p.add_argument(
@@ -67,6 +70,7 @@ def settings_from_args(args: argparse.Namespace) -> TargetSettings:
         capacity_rps=args.capacity_rps,
         seed=args.seed,
         ws_interval_ms=args.ws_interval_ms,
+        otlp_endpoint=args.otlp_endpoint,
     )
 
 

@@ -6,6 +6,7 @@ middleware in :mod:`novaload.target.app` applies delay and injected errors.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -23,6 +24,7 @@ from novaload.target.responses import (
     str_field,
 )
 from novaload.target.state import FED_CLUSTERS, MAX_VMS, POOLS, VM_ACTIONS, TransitionError
+from novaload.target.tracing import traced_delay
 
 routes = web.RouteTableDef()
 _FED_NAMES = {name for name, _ in FED_CLUSTERS}
@@ -343,6 +345,31 @@ async def get_item(request: web.Request) -> web.Response:
 async def create_item(request: web.Request) -> web.Response:
     body = await json_object(request)
     return web.json_response(request.app[STORE].add_item(body), status=201)
+
+
+# --- reports ---------------------------------------------------------------------
+
+# The usage report is slow on purpose: an aggregate over every VM's month of samples. It is
+# the path a traced run's slowest requests (its exemplars) point at, with its own span.
+USAGE_REPORT_MS = 120.0  # at least this long, plus ten base-latency samples
+
+
+@routes.get("/api/v1/reports/usage")
+@business(1.0)
+async def usage_report(request: web.Request) -> web.Response:
+    started = time.perf_counter()
+    async with traced_delay(request, "aggregate usage"):
+        await asyncio.sleep(USAGE_REPORT_MS / 1000.0)
+        await extra_delay(request, 10.0)
+    counts = request.app[STORE].vm_counts()
+    return web.json_response(
+        {
+            "period_days": 30,
+            "vms": sum(counts.values()),
+            "running": counts["running"],
+            "generated_ms": round((time.perf_counter() - started) * 1000, 3),
+        }
+    )
 
 
 @routes.get("/api/v1/search")

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from novaload import __version__
 from novaload.errors import ConfigError
-from novaload.target import api, ws
+from novaload.target import api, tracing, ws
 from novaload.target.behaviour import Conditions
 from novaload.target.metrics import Metrics
 from novaload.target.openapi import openapi_document
@@ -36,7 +36,7 @@ from novaload.target.webapp import add_webapp_routes
 
 SERVICE_NAME = "novaload-demo"
 # Listening address is fixed once bound; seed is consumed at start.
-_READ_ONLY_SETTINGS = frozenset({"host", "port", "seed"})
+_READ_ONLY_SETTINGS = frozenset({"host", "port", "seed", "otlp_endpoint"})
 
 
 def create_app(settings: TargetSettings | None = None) -> web.Application:
@@ -57,6 +57,7 @@ def create_app(settings: TargetSettings | None = None) -> web.Application:
     app.router.add_routes(api.routes)
     ws.add_ws_routes(app)
     add_webapp_routes(app)
+    tracing.install(app, settings)  # only with an OTLP endpoint (OpenTelemetry imported then)
     return app
 
 
@@ -87,7 +88,8 @@ async def _middleware(request: web.Request, handler: Handler) -> web.StreamRespo
 async def _business(request: web.Request, handler: Handler, weight: float) -> web.StreamResponse:
     delay_ms, status, reason = request.app[CONDITIONS].decide(weight)
     if delay_ms > 0:
-        await asyncio.sleep(delay_ms / 1000.0)
+        async with tracing.traced_delay(request, "injected latency"):
+            await asyncio.sleep(delay_ms / 1000.0)
     if status:
         request.app[METRICS].faults[reason] += 1
         if reason == "overloaded":

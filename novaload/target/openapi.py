@@ -367,6 +367,14 @@ def _paths() -> dict[str, Any]:
                 ],
             ),
         },
+        "/api/v1/reports/usage": {
+            "get": _op(
+                "usage_report",
+                "The month's usage report (slow on purpose: 120 ms and more)",
+                "reports",
+                {"200": _json({"type": "object"}), **_ERRORS},
+            ),
+        },
         "/api/v1/search": {
             "get": _op(
                 "search",

@@ -75,6 +75,8 @@ def _args(settings: TargetSettings, ready_file: Path) -> list[str]:
         args += ["--capacity-rps", repr(settings.capacity_rps)]
     if settings.seed is not None:
         args += ["--seed", str(settings.seed)]
+    if settings.otlp_endpoint is not None:
+        args += ["--otlp-endpoint", settings.otlp_endpoint]
     return args
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
@@ -25,7 +26,8 @@ class TargetSettings:
     (0/0 = no delay). ``error_rate`` is the injected 500/503 fraction,
     ``latency_drift_ms_per_min`` adds delay growing with uptime (soak hook),
     ``capacity_rps`` is the request rate beyond which the target degrades
-    like an overloaded queue (stress hook).
+    like an overloaded queue (stress hook). ``otlp_endpoint``: where its spans go
+    (``novaload.target.tracing``).
     """
 
     host: str = "127.0.0.1"
@@ -37,6 +39,9 @@ class TargetSettings:
     capacity_rps: float | None = None
     seed: int | None = None
     ws_interval_ms: float = 100.0
+    # Export the target's own spans over OTLP/HTTP to {otlp_endpoint}/v1/traces (the base
+    # URL, as OTEL_EXPORTER_OTLP_ENDPOINT); None: no tracing, OpenTelemetry not imported.
+    otlp_endpoint: str | None = None
 
     def __post_init__(self) -> None:
         _check(0 <= self.port <= 65535, "port", self.port, "must be 0..65535")
@@ -67,6 +72,12 @@ class TargetSettings:
             "must be > 0 (or unset)",
         )
         _check(self.ws_interval_ms >= 1, "ws_interval_ms", self.ws_interval_ms, "must be >= 1")
+        _check(
+            self.otlp_endpoint is None or re.match(r"^https?://[^\s/]+", self.otlp_endpoint) is not None,
+            "otlp_endpoint",
+            self.otlp_endpoint,
+            "must be an http(s):// URL like http://127.0.0.1:4318",
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -93,7 +104,7 @@ _INT_KEYS = {"port", "seed"}
 
 def _coerce(key: str, value: Any) -> Any:
     """Turn JSON values into the field's type; booleans are never numbers here."""
-    if value is None and key in {"capacity_rps", "seed"}:
+    if value is None and key in {"capacity_rps", "seed", "otlp_endpoint"}:
         return None
     try:
         if isinstance(value, bool):

@@ -125,6 +125,24 @@ def test_shipped_config_is_valid():
             ["api.yaml", "endpoints.0", "http_req_duration{name:a}", "'abc' is not a number"],
             id="bad-endpoint-threshold",
         ),
+        pytest.param(
+            "scenarios/api.yaml",
+            "template: api.js.j2\ntracing: {propagator: zipkin}\n",
+            ["api.yaml", "tracing.propagator", "'w3c', 'jaeger' or 'b3'", "zipkin"],
+            id="tracing-unknown-propagator",
+        ),
+        pytest.param(
+            "environments/staging.yaml",
+            "base_url: https://staging.example\ntracing: {sampling: 1.5}\n",
+            ["staging.yaml", "tracing.sampling", "1.5"],
+            id="tracing-sampling-over-1",
+        ),
+        pytest.param(
+            "environments/staging.yaml",
+            "base_url: https://staging.example\ntracing: {links: grafana, url: grafana.example}\n",
+            ["staging.yaml", "tracing.url", "http(s)://", "grafana.example"],
+            id="tracing-url-without-scheme",
+        ),
     ],
 )
 def test_bad_config_names_file_key_and_value(cfg: Path, file: str, text: str, expected: list[str]):

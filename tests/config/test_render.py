@@ -25,10 +25,14 @@ PAYLOADS = [
 ]
 
 
-def test_to_js_escapes_html_significant_characters():
-    text = to_js({"a": "</script>&<!--"})
-    assert "<" not in text and ">" not in text and "&" not in text
-    assert json.loads(text) == {"a": "</script>&<!--"}
+def test_to_js_is_readable_json_that_stays_a_value():
+    """A .js file, not HTML: "p(95)<500" reads as written; "</" and U+2028/2029 are escaped
+    (the same string to JSON and to JavaScript)."""
+    value = {"a": "</script>&<!--", "t": "p(95)<500", "ls": "x\u2028y\u2029z", "é": "ü"}
+    text = to_js(value)
+    assert "</" not in text and "\u2028" not in text and "\u2029" not in text
+    assert '"p(95)<500"' in text and '"é": "ü"' in text
+    assert text.startswith('{\n  "a": ') and json.loads(text) == value
 
 
 @pytest.fixture
@@ -105,3 +109,44 @@ def test_secrets_never_in_the_script(monkeypatch):
     text = render(sel.scenario, sel.environment, sel.profile, scenarios_dir=REPO / "k6-scenarios").text
     assert "s3cr3t-token-value" not in text
     assert "${STAGING_API_TOKEN}" in text
+
+
+def _render_cli(*args: str) -> bytes:
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "novaload", "--config-dir", str(REPO / "configs"),
+         "--scenarios-dir", str(REPO / "k6-scenarios"), "render", *args],
+        capture_output=True, check=True, env={"PATH": "/usr/bin:/bin"},
+    ).stdout  # fmt: skip
+
+
+@pytest.mark.parametrize("scenario", ["api", "vm", "mixed"])
+def test_render_is_byte_for_byte_reproducible(scenario: str):
+    """No run id or time in the script: the same inputs give the same bytes."""
+    first, second = _render_cli(scenario, "--vus", "3"), _render_cli(scenario, "--vus", "3")
+    assert first == second
+    assert b"\\u003c" not in first and b"export const options = {\n  " in first
+
+
+@pytest.mark.k6
+def test_a_runs_script_is_what_render_prints(tmp_path: Path):
+    """The script kept in a run folder is `novaload render`'s for the same inputs; the run id
+    reaches it at run time (k6's __ENV), as the summary line shows."""
+    import os
+    import sys
+
+    out = tmp_path / "run"
+    env = {k: v for k, v in os.environ.items() if k not in ("ENVIRONMENT", "PROFILE", "CONCURRENT_USERS")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "novaload", "--config-dir", str(REPO / "configs"),
+         "--scenarios-dir", str(REPO / "k6-scenarios"), "run", "api", "--profile", "dev",
+         "--duration", "2s", "--vus", "1", "--out-dir", str(out)],
+        capture_output=True, text=True, timeout=120, env={**env, "TEST_DURATION": ""},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (out / "api.js").read_bytes() == _render_cli(
+        "api", "--profile", "dev", "--duration", "2s", "--vus", "1"
+    )
+    run_id = json.loads((out / "run.json").read_text())["run_id"]
+    assert f"novaload · api · local · run {run_id}" in (out / "k6.log").read_text()  # the script's RUN_ID

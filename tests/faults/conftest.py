@@ -3,7 +3,7 @@
 A probe runs ``python -m novaload`` as a user or a CI job would (a real k6 against the
 demo target on loopback, a few seconds at most), does something hostile to it (bad
 input, a signal, a dead engine, a killed container, an injection) and then asserts the
-promises of README's "What novaload guarantees":
+promises of docs/guarantees.md:
 
 * the exit code (:meth:`Probe.exit_ok`);
 * an error is one line on stderr, never a traceback (:meth:`Probe.one_line_error`);

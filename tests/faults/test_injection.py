@@ -77,14 +77,15 @@ def test_a_target_url_with_markup_is_printed_as_text(probe, tmp_path):
 
 
 def test_a_branch_name_with_markup_is_listed_as_text_by_history(probe, tmp_path):
-    """CI names the branch (``GITHUB_HEAD_REF``); the history table shows it as written."""
+    """CI names the branch (``GITHUB_HEAD_REF``); the wide history table (the one with the
+    git column) shows it as written."""
     script = probe.script("", options="{ vus: 1, iterations: 1 }")
     history = tmp_path / "history"
     branch = f"feature/{MARKUP}[bold]x"
     env = {"GITHUB_HEAD_REF": branch, "NOVALOAD_HISTORY_DIR": str(history)}
     proc = probe.run("run", str(script), "--out-dir", str(tmp_path / "run"), env=env, timeout=60)
     probe.exit_ok(proc.returncode, 0, proc.stdout, proc.stderr)
-    listed = probe.run("history", env=env)
+    listed = probe.run("history", "--wide", env=env)
     probe.exit_ok(listed.returncode, 0, listed.stdout, listed.stderr)
     assert branch in listed.stdout
 

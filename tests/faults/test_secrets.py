@@ -2,7 +2,7 @@
 prints shows them, in any form k6 prints them (as given, JSON-escaped, URL-encoded).
 
 ``k6-results.json`` is k6's own raw output and is not rewritten: a script that puts a
-secret into a URL or tag puts it there (README says so).
+secret into a URL or tag puts it there (docs/configuration.md says so).
 """
 
 from __future__ import annotations

@@ -1,11 +1,6 @@
-"""Fixtures for the Kubernetes runner tests: a real cluster, a namespace, a loopback target.
-
-The cluster is the one ``$KUBECONFIG`` names (in CI, ``.ci/run`` starts k8s-local, a real
-one-node Kubernetes 1.20 on this machine). Runner images are built in the cluster's own
-Docker engine, which ``.ci/run`` passes as ``NOVALOAD_TEST_K8S_DOCKER_HOST``: it is set as
-``DOCKER_HOST`` only inside these tests, so the Docker runner's tests keep the machine's
-engine. Every test gets its own namespace, deleted afterwards.
-"""
+"""Fixtures for the Kubernetes runner tests: a real cluster (whichever ``$KUBECONFIG``
+names; see ``cluster_env.py`` for how images get into it and how pods reach this
+machine), a namespace per test, and targets the runner pods reach."""
 
 from __future__ import annotations
 
@@ -16,14 +11,21 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlparse
+from pathlib import Path
 
 import pytest
+from cluster_env import (
+    DOCKER_HOST_VAR,
+    FastTarget,
+    cluster_reason,
+    host_ip,
+    load_runner_image,
+    node_is_this_machine,
+    serve_fast,
+)
 from support import require_tool
 
 from novaload.runners.base import K8sOptions
-
-DOCKER_HOST_VAR = "NOVALOAD_TEST_K8S_DOCKER_HOST"
 
 # Exactly one runner executes the test's 4th iteration: it aborts (exit 108), the others run on.
 FAILING_RUNNER = """
@@ -42,32 +44,28 @@ export default function () {
 """
 
 
-def _cluster_reason() -> str | None:
-    """None when a cluster answers and the cluster's engine is known, else why not."""
-    if not os.environ.get("KUBECONFIG"):
-        return "no Kubernetes cluster (KUBECONFIG unset; .ci/run starts k8s-local)"
-    if not os.environ.get(DOCKER_HOST_VAR):
-        return f"{DOCKER_HOST_VAR} unset (the cluster's Docker engine, where runner images are built)"
-    try:
-        from novaload.errors import NovaloadError
-        from novaload.runners.k8s import connect
-
-        connect(K8sOptions())
-    except NovaloadError as exc:
-        return str(exc)
-    return None
-
-
 @pytest.fixture(scope="session")
 def cluster_available() -> bool:
-    reason = _cluster_reason()
+    reason = cluster_reason()
     require_tool(reason is None, reason or "")
     return True
 
 
+@pytest.fixture(scope="session")
+def runner_image_loaded(cluster_available: bool) -> str | None:
+    """The runner image, copied into the cluster once for the session (None: the
+    cluster's engine builds it as a run needs it)."""
+    from support import k6_path
+
+    return load_runner_image(Path(k6_path() or "k6"))
+
+
 @pytest.fixture
-def k8s_env(cluster_available: bool, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DOCKER_HOST", os.environ[DOCKER_HOST_VAR])
+def k8s_env(
+    cluster_available: bool, runner_image_loaded: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if runner_image_loaded is None:
+        monkeypatch.setenv("DOCKER_HOST", os.environ[DOCKER_HOST_VAR])
 
 
 @pytest.fixture
@@ -96,13 +94,6 @@ def cluster_for(namespace: str):  # -> Cluster
     from novaload.runners.k8s import connect
 
     return connect(K8sOptions(namespace=namespace))
-
-
-def host_ip() -> str:
-    """The host as pods on the pod network see it (the API server's address on k8s-local)."""
-    from novaload.runners.k8s import connect
-
-    return urlparse(connect(K8sOptions()).host).hostname or "127.0.0.1"
 
 
 @dataclass
@@ -141,11 +132,25 @@ def _serve(bind: str) -> Iterator[Target]:
 
 @pytest.fixture
 def loopback_target() -> Iterator[Target]:
-    """A counting HTTP server on 127.0.0.1 (reached by host-network runner pods)."""
+    """A counting HTTP server on 127.0.0.1."""
     yield from _serve("127.0.0.1")
+
+
+@pytest.fixture
+def node_target(cluster_available: bool) -> Iterator[Target]:
+    """A counting HTTP server that host-network runner pods reach: on this machine's
+    loopback when the node's network is this machine's, else where the node reaches it."""
+    yield from _serve("127.0.0.1" if node_is_this_machine() else host_ip())
 
 
 @pytest.fixture
 def bridge_target(cluster_available: bool) -> Iterator[Target]:
     """The same on the host's address on the pod network (reached by ordinary pods)."""
     yield from _serve(host_ip())
+
+
+@pytest.fixture
+def fast_bridge_target(cluster_available: bool, tmp_path: Path) -> Iterator[FastTarget]:
+    """A target that keeps up with full-rate runner pods, where pods reach this machine."""
+    with serve_fast(host_ip(), tmp_path) as target:
+        yield target

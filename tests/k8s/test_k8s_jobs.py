@@ -1,8 +1,9 @@
 """``--runner k8s`` in Jobs mode on a real cluster: one exact merged report, the merged
 verdict, a failing runner, Ctrl-C, runners that never start, and nothing left behind.
 
-Runner pods use the node's network (``--host-network``) so they reach a target on this
-machine's loopback; every run is bounded (a fixed number of iterations or seconds).
+Runner pods use the node's network (``--host-network``), so they reach a target on this
+machine's loopback where the node is this machine (k8s-local), or where the node reaches
+this machine (kind); every run is bounded (a fixed number of iterations or seconds).
 """
 
 from __future__ import annotations
@@ -73,18 +74,18 @@ def _assert_nothing_left(namespace: str) -> None:
 
 
 def test_three_runners_merge_into_the_exact_counts_of_one_run(
-    tmp_path: Path, namespace: str, loopback_target: Target
+    tmp_path: Path, namespace: str, node_target: Target
 ) -> None:
     script = _script(tmp_path)
-    single = _run(script, loopback_target, tmp_path / "single", None, runner="local")
+    single = _run(script, node_target, tmp_path / "single", None, runner="local")
     assert single.exit_code == 0
-    served_single = loopback_target.requests
+    served_single = node_target.requests
 
-    split = _run(script, loopback_target, tmp_path / "split", namespace)
+    split = _run(script, node_target, tmp_path / "split", namespace)
 
     assert split.exit_code == 0, split.warnings
     assert _counts(split) == _counts(single) == {"http_reqs": 60, "iterations": 60}
-    assert loopback_target.requests - served_single == 60  # every request reached the target once
+    assert node_target.requests - served_single == 60  # every request reached the target once
     runners = json.loads((split.run_dir / "k8s-runners.json").read_text())
     assert runners["mode"] == "jobs"
     assert [r["exit_code"] for r in runners["runners"]] == [0, 0, 0]
@@ -95,7 +96,9 @@ def test_three_runners_merge_into_the_exact_counts_of_one_run(
         iterations = [x for x in lines if '"metric":"iterations"' in x and '"type":"Point"' in x]
         assert len(iterations) == 20
         assert "iterations" in (split.run_dir / f"k6-{i}of3.log").read_text()  # k6's end-of-test summary
-    assert any("setup() and teardown() ran 3 times" in w for w in split.results.warnings)
+    # setup() and teardown() once for the three runners (--setup once, the default).
+    lifecycle = json.loads((split.run_dir / "summary.json").read_text())["novaload"]["setup_teardown"]
+    assert (lifecycle["mode"], lifecycle["runner"]) == ("once", 3)
     _assert_nothing_left(namespace)
 
 
@@ -107,11 +110,9 @@ def test_three_runners_merge_into_the_exact_counts_of_one_run(
     ],
 )
 def test_thresholds_are_judged_over_the_merged_data(
-    tmp_path: Path, namespace: str, loopback_target: Target, threshold: str, slice_code: int, merged_code: int
+    tmp_path: Path, namespace: str, node_target: Target, threshold: str, slice_code: int, merged_code: int
 ) -> None:
-    outcome = _run(
-        _script(tmp_path, {"http_reqs": [threshold]}), loopback_target, tmp_path / "run", namespace
-    )
+    outcome = _run(_script(tmp_path, {"http_reqs": [threshold]}), node_target, tmp_path / "run", namespace)
 
     runners = json.loads((outcome.run_dir / "k8s-runners.json").read_text())["runners"]
     assert [r["exit_code"] for r in runners] == [slice_code] * 3
@@ -121,9 +122,9 @@ def test_thresholds_are_judged_over_the_merged_data(
 
 
 def test_a_failing_runner_fails_the_run_and_stops_the_others(
-    tmp_path: Path, namespace: str, loopback_target: Target
+    tmp_path: Path, namespace: str, node_target: Target
 ) -> None:
-    outcome = _run(_script(tmp_path, body=FAILING_RUNNER), loopback_target, tmp_path / "run", namespace)
+    outcome = _run(_script(tmp_path, body=FAILING_RUNNER), node_target, tmp_path / "run", namespace)
 
     runners = json.loads((outcome.run_dir / "k8s-runners.json").read_text())["runners"]
     codes = [r["exit_code"] for r in runners]
@@ -143,9 +144,9 @@ export default function () { http.get(`${__ENV.TARGET}/item`); sleep(0.2); }
 
 
 def test_ctrl_c_stops_every_runner_and_still_reports(
-    tmp_path: Path, namespace: str, loopback_target: Target
+    tmp_path: Path, namespace: str, node_target: Target
 ) -> None:
-    script = _script(tmp_path, body=LONG_RUN.replace("${__ENV.TARGET}", loopback_target.url))
+    script = _script(tmp_path, body=LONG_RUN.replace("${__ENV.TARGET}", node_target.url))
     out = tmp_path / "run"
     proc = subprocess.Popen(
         [
@@ -197,7 +198,7 @@ def test_ctrl_c_stops_every_runner_and_still_reports(
 
 
 def test_runners_that_cannot_start_fail_in_bounded_time_with_the_reason(
-    tmp_path: Path, namespace: str, loopback_target: Target
+    tmp_path: Path, namespace: str, node_target: Target
 ) -> None:
     script = _script(tmp_path)
     started = time.monotonic()
@@ -266,9 +267,7 @@ class _Recorder(SilentObserver):
         self.stats.append(stats)
 
 
-def test_progress_sums_every_runners_rest_api(
-    tmp_path: Path, namespace: str, loopback_target: Target
-) -> None:
+def test_progress_sums_every_runners_rest_api(tmp_path: Path, namespace: str, node_target: Target) -> None:
     body = """
 import http from 'k6/http';
 import { sleep } from 'k6';
@@ -282,7 +281,7 @@ export default function () { http.get(`${__ENV.TARGET}/item`); sleep(0.1); }
             runner="k8s",
             parallelism=2,
             out_dir=tmp_path / "run",
-            extra_k6_args=("-e", f"TARGET={loopback_target.url}"),
+            extra_k6_args=("-e", f"TARGET={node_target.url}"),
             kubernetes=K8sOptions(namespace=namespace, mode="jobs", host_network=True),
             record_history=False,
         ),
@@ -293,12 +292,12 @@ export default function () { http.get(`${__ENV.TARGET}/item`); sleep(0.1); }
     assert running, observer.stats
     # Two runners of 2 VUs each: the display shows the whole test, not one runner.
     assert max(s.vus for s in running) == 4
-    assert max(s.requests for s in running) <= loopback_target.requests
+    assert max(s.requests for s in running) <= node_target.requests
     _assert_nothing_left(namespace)
 
 
 def test_a_script_with_local_imports_and_data_files_runs_as_a_k6_archive(
-    tmp_path: Path, namespace: str, loopback_target: Target
+    tmp_path: Path, namespace: str, node_target: Target
 ) -> None:
     (tmp_path / "lib").mkdir()
     (tmp_path / "lib" / "paths.js").write_text("export function itemPath(id) { return `/item/${id}`; }\n")
@@ -316,7 +315,7 @@ export default function () { http.get(`${__ENV.TARGET}${itemPath(ids[__ITER % id
 """,
         encoding="utf-8",
     )
-    outcome = _run(script, loopback_target, tmp_path / "run", namespace, n=3)
+    outcome = _run(script, node_target, tmp_path / "run", namespace, n=3)
 
     assert outcome.exit_code == 0, outcome.warnings
     # A lone script could neither import ./lib/paths.js nor open ./ids.json in the pod.
@@ -426,4 +425,39 @@ def test_the_loopback_warning_names_the_target_without_its_credentials(
         "warning: the target http://127.0.0.1:9 is on loopback, which runner pods on the pod network "
         "cannot reach: add --host-network"
     ]
+    _assert_nothing_left(namespace)
+
+
+FOO_SCRIPT = """
+import { check } from 'k6';
+export const options = { thresholds: { checks: ['rate==1'] } };
+export default function () { check(__ENV.FOO, { 'FOO is bar': (v) => v === 'bar' }); }
+"""
+
+
+def test_k6_users_line_on_runner_jobs(tmp_path: Path, namespace: str) -> None:
+    """``novaload run p.js --runner k8s -- -e FOO=bar --tag team=perf --iterations 8 --vus 2``:
+    the flags reach every runner's k6 as written (split in two: 4 + 4 iterations)."""
+    script = tmp_path / "p.js"
+    script.write_text(FOO_SCRIPT, encoding="utf-8")
+    k6_line = ("-e", "FOO=bar", "--tag", "team=perf", "--iterations", "8", "--vus", "2")
+    outcome = run_test(
+        RunRequest(
+            target=str(script),
+            runner="k8s",
+            parallelism=2,
+            out_dir=tmp_path / "run",
+            extra_k6_args=k6_line,
+            kubernetes=K8sOptions(namespace=namespace, mode="jobs"),
+            record_history=False,
+        )
+    )
+    assert outcome.exit_code == 0, outcome.warnings
+    summary = json.loads((outcome.run_dir / "summary.json").read_text())
+    assert summary["metrics"]["iterations"]["count"] == 8
+    assert summary["metrics"]["checks"]["passes"] == 8  # FOO reached every runner's VUs
+    assert json.loads((outcome.run_dir / "run.json").read_text())["image"].startswith("novaload/k6-k8s:")
+    for i in (1, 2):
+        with (outcome.run_dir / f"k6-results-{i}of2.json").open() as f:
+            assert {json.loads(x)["data"]["tags"].get("team") for x in f if '"type":"Point"' in x} == {"perf"}
     _assert_nothing_left(namespace)

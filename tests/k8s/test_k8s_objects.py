@@ -106,12 +106,14 @@ def test_runner_job_is_a_paused_segment_with_the_docker_runners_segment_flags() 
     assert args[2:6] == segment_args(1, 3)  # the same partition as --runner docker
     assert "--paused" in args and "/test/test.js" in args
     assert "--address=$(POD_IP):6565" in args
-    assert args[args.index("--out") + 1] == "json=/results/k6-results.json"
+    # k6 writes gzip (by the name) into the pipe the wrapper makes and streams
+    assert args[args.index("--out") + 1] == "json=/results/k6-results.json.gz"
     assert job["spec"]["template"]["metadata"]["labels"][objects.INSTANCE_LABEL] == "2"
     assert "hostNetwork" not in spec
     env = {e["name"]: e for e in spec["containers"][0]["env"]}
     assert env["POD_IP"]["valueFrom"]["fieldRef"]["fieldPath"] == "status.podIP"
     assert list(env)[0] == "POD_IP"  # $(POD_IP) expands only from variables defined before
+    assert env["NOVALOAD_STREAM"]["value"] == "k6-results.json.gz"
 
 
 def test_host_network_runners_get_their_own_ports() -> None:
@@ -143,6 +145,8 @@ def test_testrun_uses_args_without_the_flags_the_operator_adds() -> None:
     for added_by_operator in ("--address", "--paused", "--execution-segment", "/test/"):
         assert added_by_operator not in joined
     assert spec["runner"]["volumeMounts"] == [{"name": "results", "mountPath": "/results"}]
+    assert "json=/results/k6-results.json.gz" in spec["args"]  # the same stream as in Jobs mode
+    assert {"name": "NOVALOAD_STREAM", "value": "k6-results.json.gz"} in spec["runner"]["env"]
     assert spec["runner"]["metadata"]["labels"] == objects.run_labels("nl-run")
 
 

@@ -23,8 +23,8 @@ from conftest import FAILING_RUNNER, Target, cluster_for
 from fake_operator import FakeOperator
 from support import require_tool
 
-from novaload.errors import RunnerError
-from novaload.run.pipeline import run_test
+from novaload.errors import RunnerError, UsageError
+from novaload.run.pipeline import SilentObserver, run_test
 from novaload.run.prepare import RunRequest
 from novaload.runners import k8s_objects as objects
 from novaload.runners.base import K8sOptions
@@ -32,17 +32,26 @@ from novaload.runners.k8s import choose_mode, remaining_objects
 
 pytestmark = [pytest.mark.k8s, pytest.mark.k6, pytest.mark.slow, pytest.mark.xdist_group("k8s")]
 
-_CRD_NAME = "k6-operator-v1.6.0-testruns-crd.k8s-1.20.yaml"
+# k6-operator v1.6.0's TestRun CRD as published (config/crd/bases/k6.io_testruns.yaml),
+# or the one NOVALOAD_TEST_TESTRUN_CRD names.
+_CRD_FILE = Path(__file__).resolve().parent / "data" / "k6-operator-v1.6.0-testruns-crd.yaml"
 
 
 def _crd_file() -> Path | None:
-    """The published TestRun CRD with the ``default: ""`` lines Kubernetes 1.20 rejects removed."""
-    candidates = [
-        os.environ.get("NOVALOAD_TEST_TESTRUN_CRD", ""),
-        str(Path(__file__).resolve().parents[2] / ".." / "shared" / "k8s" / _CRD_NAME),
-        f"/work/shared/k8s/{_CRD_NAME}",
-    ]
-    return next((Path(c) for c in candidates if c and Path(c).is_file()), None)
+    chosen = Path(os.environ.get("NOVALOAD_TEST_TESTRUN_CRD") or _CRD_FILE)
+    return chosen if chosen.is_file() else None
+
+
+def _crd_for(api_client: object, text: str) -> dict:
+    """The CRD for this API server: Kubernetes before 1.21 rejects its 66 ``default: ""``
+    lines ("must be of type string: null"), so they go there; newer ones get it as is."""
+    from kubernetes import client
+
+    version = client.VersionApi(api_client).get_code()
+    minor = int("".join(c for c in version.minor if c.isdigit()) or 0)
+    if (int(version.major), minor) < (1, 21):
+        text = "\n".join(line for line in text.splitlines() if line.strip() != 'default: ""')
+    return yaml.safe_load(text)
 
 
 @contextlib.contextmanager
@@ -70,10 +79,11 @@ def testrun_crd(cluster_available: bool, tmp_path_factory: pytest.TempPathFactor
 
     crd_file = _crd_file()
     require_tool(
-        crd_file is not None, f"the k6-operator TestRun CRD ({_CRD_NAME}; NOVALOAD_TEST_TESTRUN_CRD)"
+        crd_file is not None, f"the k6-operator TestRun CRD ({_CRD_FILE}; NOVALOAD_TEST_TESTRUN_CRD)"
     )
     assert crd_file is not None
-    api = client.ApiextensionsV1Api(connect(K8sOptions()).api)
+    api_client = connect(K8sOptions()).api
+    api = client.ApiextensionsV1Api(api_client)
     # under xdist every worker of this run has its basetemp in one folder; alone, its own
     base = tmp_path_factory.getbasetemp()
     shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
@@ -99,7 +109,7 @@ def testrun_crd(cluster_available: bool, tmp_path_factory: pytest.TempPathFactor
                 wait_until_gone()  # a previous session's, on its way out
                 existing = None
             if existing is None:
-                api.create_custom_resource_definition(yaml.safe_load(crd_file.read_text()))
+                api.create_custom_resource_definition(_crd_for(api_client, crd_file.read_text()))
                 ours.write_text("yes")
         users.write_text(str(count + 1))
     for _ in range(100):
@@ -262,3 +272,103 @@ def test_operator_mode_a_failing_runner_fails_the_run(
     assert codes.count(108) == 1, codes
     assert outcome.exit_code == 108
     assert remaining_objects(cluster, None) == []
+
+
+FOO_SCRIPT = """
+import { check } from 'k6';
+export const options = { thresholds: { checks: ['rate==1'] } };
+export default function () { check(__ENV.FOO, { 'FOO is bar': (v) => v === 'bar' }); }
+"""
+
+
+def test_k6_users_line_in_a_testrun(testrun_crd: None, namespace: str, tmp_path: Path) -> None:
+    """The user's k6 flags go into the TestRun's ``.spec.args`` and reach both runners (the
+    initializer's ``k6 archive`` takes -e/--tag/--iterations as k6-operator filters them)."""
+    script = tmp_path / "p.js"
+    script.write_text(FOO_SCRIPT, encoding="utf-8")
+    k6_line = ("-e", "FOO=bar", "--tag", "team=perf", "--iterations", "8", "--vus", "2")
+    cluster = cluster_for(namespace)
+    with FakeOperator(cluster) as operator:
+        outcome = run_test(
+            RunRequest(
+                target=str(script),
+                runner="k8s",
+                parallelism=2,
+                out_dir=tmp_path / "run",
+                extra_k6_args=k6_line,
+                kubernetes=K8sOptions(namespace=namespace, mode="operator"),
+                record_history=False,
+            )
+        )
+    assert operator.errors == []
+    assert outcome.exit_code == 0, outcome.warnings
+    summary = json.loads((outcome.run_dir / "summary.json").read_text())
+    assert summary["metrics"]["iterations"]["count"] == 8
+    assert summary["metrics"]["checks"]["passes"] == 8
+    runners = json.loads((outcome.run_dir / "k8s-runners.json").read_text())
+    (job, *_) = operator.jobs_created[runners["name"]]
+    command = job["spec"]["template"]["spec"]["containers"][0]["command"]
+    assert "team=perf" in command and "FOO=bar" in command
+    assert remaining_objects(cluster, None) == []
+
+
+LIFECYCLE = """
+import http from 'k6/http';
+export const options = { scenarios: { s: { executor: 'shared-iterations', vus: 2, iterations: 4 } } };
+export function setup() { http.get(`${__ENV.TARGET}/setup`); return { at: Date.now() }; }
+export default function () { http.get(`${__ENV.TARGET}/item`); }
+"""
+
+
+def test_operator_mode_runs_setup_in_every_runner_and_says_so(
+    testrun_crd: None, namespace: str, bridge_target: Target, tmp_path: Path
+) -> None:
+    """k6-operator's starter releases the runners as soon as they are ready: nobody can hand
+    them setup()'s data first, so every runner runs its own, and the run says so."""
+    script = tmp_path / "script.js"
+    script.write_text(LIFECYCLE, encoding="utf-8")
+    lines: list[str] = []
+
+    class Observer(SilentObserver):
+        def info(self, message: str) -> None:
+            lines.append(message)
+
+    with FakeOperator(cluster_for(namespace)) as operator:
+        outcome = run_test(
+            RunRequest(
+                target=str(script),
+                runner="k8s",
+                parallelism=2,
+                out_dir=tmp_path / "run",
+                extra_k6_args=("-e", f"TARGET={bridge_target.url}"),
+                kubernetes=K8sOptions(namespace=namespace, mode="operator"),
+                record_history=False,
+            ),
+            Observer(),
+        )
+    assert operator.errors == []
+    assert outcome.exit_code == 0, outcome.verdict
+    assert bridge_target.requests == 4 + 2  # one setup() per runner
+    assert any("k6-operator starts the runners itself" in line for line in lines), lines
+    assert json.loads((outcome.run_dir / "run.json").read_text())["setup"] == "per-runner"
+    assert "ran in every runner (2 times, --setup per-runner)" in (outcome.run_dir / "report.md").read_text()
+
+
+def test_operator_mode_refuses_setup_once_before_creating_anything(
+    testrun_crd: None, namespace: str, tmp_path: Path
+) -> None:
+    script = tmp_path / "script.js"
+    script.write_text(LIFECYCLE, encoding="utf-8")
+    with pytest.raises(UsageError, match="--setup once needs --k8s-mode jobs"):
+        run_test(
+            RunRequest(
+                target=str(script),
+                runner="k8s",
+                parallelism=2,
+                out_dir=tmp_path / "run",
+                kubernetes=K8sOptions(namespace=namespace, mode="operator"),
+                setup="once",
+                record_history=False,
+            )
+        )
+    assert remaining_objects(cluster_for(namespace), None) == []

@@ -316,14 +316,21 @@ def test_run_monitor_for_the_compose_prometheus_binds_the_demo_target_to_the_bri
     assert list(targets.iterdir()) == []
 
 
-def test_monitor_status_of_a_stack_that_is_down_exits_6_with_a_table_and_no_traceback(tmp_path: Path) -> None:
-    """Exit 1 means a bug in novaload; an unhealthy stack has its own documented code."""
+def test_monitor_status_of_a_stack_that_is_not_started_says_so_and_exits_6(tmp_path: Path) -> None:
+    """Exit 1 means a bug in novaload; an unhealthy stack has its own documented code, and
+    one that is not started gets one line saying what to do, not a table of problems."""
     dead = f"http://127.0.0.1:{free_port()}"
     env = {
         **_env("pw"),
-        **{f"NOVALOAD_{s}_URL": dead for s in ("PROMETHEUS", "ALERTMANAGER", "GRAFANA", "INFLUXDB", "LOKI")},
+        **{
+            f"NOVALOAD_{s}_URL": dead
+            for s in ("PROMETHEUS", "ALERTMANAGER", "GRAFANA", "INFLUXDB", "LOKI", "JAEGER")
+        },
     }
     done = _novaload("monitor", "status", env=env)
     assert done.returncode == 6, done.stdout + done.stderr
-    assert "prometheus" in done.stdout.lower()
+    assert done.stdout.strip().splitlines() == [
+        "the monitoring stack is not started (none of prometheus, alertmanager, grafana, influxdb, loki, "
+        "jaeger answers): start it with `novaload monitor up`"
+    ]
     assert "Traceback" not in done.stdout + done.stderr

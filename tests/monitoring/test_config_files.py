@@ -11,7 +11,9 @@ import yaml
 from monitoring_support import MONITORING, REPO, require
 
 COMPOSE_FILE = REPO / "docker-compose.monitoring.yml"
-SERVICES = {"prometheus", "alertmanager", "grafana", "influxdb", "loki"}
+SERVICES = {"prometheus", "alertmanager", "grafana", "influxdb", "loki", "jaeger"}
+# Services that keep nothing across `monitor down`: Jaeger's traces are in memory (bounded).
+STATELESS = {"jaeger"}
 
 
 def _tool(name: str) -> str:
@@ -92,6 +94,21 @@ def test_compose_config_requires_grafana_password(tmp_path: Path, password: str 
         assert "GRAFANA_ADMIN_PASSWORD" in done.stderr
 
 
+def test_jaeger_takes_otlp_and_grafana_reads_it() -> None:
+    spec = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
+    jaeger = spec["services"]["jaeger"]
+    assert jaeger["image"].startswith("jaegertracing/all-in-one:")
+    assert jaeger["environment"]["COLLECTOR_OTLP_ENABLED"] == "true"
+    published = {p.rsplit(":", 1)[-1] for p in jaeger["ports"]}
+    assert published == {"16686", "4317", "4318"}  # UI and query API, OTLP gRPC and HTTP
+    # the URLs novaload uses by default are the ports published
+    from novaload.monitoring.settings import MonitoringSettings
+
+    defaults = MonitoringSettings.from_env({})
+    assert defaults.jaeger_url == "http://127.0.0.1:16686" and defaults.otlp_url == "http://127.0.0.1:4318"
+    assert "jaeger" in spec["services"]["grafana"]["depends_on"]
+
+
 def test_compose_services_are_pinned_checked_and_local() -> None:
     spec = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
     assert set(spec["services"]) == SERVICES
@@ -107,7 +124,9 @@ def test_compose_services_are_pinned_checked_and_local() -> None:
             assert port.startswith("${MONITORING_BIND:-127.0.0.1}:"), (
                 f"{name}: {port} not bound to MONITORING_BIND"
             )
-        named = [v.split(":")[0] for v in service["volumes"] if not v.startswith("./")]
-        assert named and all(v in spec["volumes"] for v in named), f"{name}: no named data volume"
-        for mount in (v for v in service["volumes"] if v.startswith("./")):
+        volumes = service.get("volumes", [])
+        named = [v.split(":")[0] for v in volumes if not v.startswith("./")]
+        assert all(v in spec["volumes"] for v in named), f"{name}: a volume not declared"
+        assert bool(named) is (name not in STATELESS), f"{name}: a data volume expected iff it keeps data"
+        for mount in (v for v in volumes if v.startswith("./")):
             assert (REPO / mount.split(":")[0]).exists(), f"{name}: mounted {mount} does not exist"

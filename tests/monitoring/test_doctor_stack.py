@@ -65,4 +65,5 @@ def test_doctor_cli_stays_exit_0_when_only_the_stack_is_down(tmp_path: Path) -> 
         [sys.executable, "-m", "novaload", "doctor"], env=env, capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.count("is not reachable") >= 4 and "monitoring: prometheus" in done.stdout
+    # The check column is kept narrow (80-column terminals): "monitoring: prometheus" wraps.
+    assert done.stdout.count("is not reachable") >= 4 and f"Prometheus at {dead}" in done.stdout

@@ -40,7 +40,24 @@ def test_datasources_follow_the_provisioning_schema() -> None:
     by_uid = {ds["uid"]: ds for ds in datasources}
     assert sorted(by_uid) == sorted(DATASOURCE_UIDS)  # status() checks these uids
     assert by_uid["novaload-influxdb"]["jsonData"]["dbName"] == "k6"
-    assert {ds["type"] for ds in datasources} == {"prometheus", "influxdb", "loki"}
+    assert {ds["type"] for ds in datasources} == {"prometheus", "influxdb", "loki", "jaeger"}
+
+
+def test_jaeger_datasource_goes_from_a_span_to_the_run_s_logs() -> None:
+    """Grafana's tracesToLogsV2 (a Jaeger or Tempo datasource's "Logs for this span"): Loki,
+    queried by the span's testid attribute as the testid label, which is the label
+    novaload's log forwarder gives every k6 log line of a run."""
+    from novaload.monitoring.logs import parse_k6_log_line
+
+    by_uid = {ds["uid"]: ds for ds in _datasources()}
+    jaeger = by_uid["novaload-jaeger"]
+    assert jaeger["type"] == "jaeger" and jaeger["url"] == "http://jaeger:16686"
+    links = jaeger["jsonData"]["tracesToLogsV2"]
+    assert by_uid[links["datasourceUid"]]["type"] == "loki"
+    assert links["tags"] == [{"key": "testid", "value": "testid"}]
+    line = 'time="2026-03-01T10:00:00Z" level=info msg="hello" source=console'
+    entry = parse_k6_log_line(line, "run-1")
+    assert entry is not None and entry[1]["testid"] == "run-1"
 
 
 def test_dashboard_provider_points_at_the_mounted_dashboards() -> None:

@@ -22,6 +22,7 @@ from novaload.monitoring import (
     k6_output_args,
 )
 from novaload.monitoring.outputs import run_tag_args
+from novaload.monitoring.settings import DATASOURCE_UIDS
 from novaload.results.model import MetricSummary, RunResults
 
 COMPOSE = REPO / "docker-compose.monitoring.yml"
@@ -261,9 +262,7 @@ def _stack(
         if url.endswith("/api/v1/targets?state=active"):
             return 200, json.dumps({"data": {"activeTargets": [{"health": "up"}]}})
         if url.endswith("/api/datasources"):
-            return 200, json.dumps(
-                [{"uid": u} for u in ("novaload-prometheus", "novaload-influxdb", "novaload-loki")]
-            )
+            return 200, json.dumps([{"uid": u} for u in DATASOURCE_UIDS])
         return 200, "ok"
 
     clock = iter(range(0, 10_000, 5))
@@ -292,7 +291,11 @@ def test_compose_detection_prefers_v2_and_runs_once(v2: bool, tools: set[str], e
     stack = _stack(runner, tools)
     assert stack.compose_command() == expected
     assert stack.compose_command() == expected
-    assert sum(1 for c in runner.calls if c[-1] == "version") == (1 if "docker" in tools else 0)
+    # Each candidate actually run once: the plugin, then (if it failed) the v1 binary.
+    assert [c for c in runner.calls if c[-1] == "version"] == [
+        *([["docker", "compose", "version"]] if "docker" in tools else []),
+        *([["docker-compose", "version"]] if expected == ["docker-compose"] else []),
+    ]
 
 
 def test_no_compose_at_all_is_one_line_monitoring_error() -> None:
@@ -314,6 +317,7 @@ def test_up_and_down_command_lines() -> None:
     base = ["docker-compose", "-f", str(COMPOSE), "-p", "novaload-monitoring"]
     compose_calls = [c for c in runner.calls if c[:2] != ["docker", "volume"]]
     assert compose_calls == [
+        ["docker-compose", "version"],  # found by running it
         [*base, "up", "-d"],
         [*base, "down", "--remove-orphans"],
         [*base, "down", "--remove-orphans", "-v"],
@@ -348,7 +352,7 @@ def test_up_times_out_naming_what_is_not_ready() -> None:
         ((401, "Unauthorized"), "Grafana rejected GRAFANA_ADMIN_USER/GRAFANA_ADMIN_PASSWORD"),
         (
             (200, json.dumps([{"uid": "novaload-prometheus"}])),
-            "not provisioned: novaload-influxdb, novaload-loki",
+            "not provisioned: novaload-influxdb, novaload-loki, novaload-jaeger",
         ),
     ],
     ids=["bad-credentials", "missing-datasources"],
@@ -383,9 +387,7 @@ def test_status_and_up_do_not_wait_for_a_system_under_test_that_is_down() -> Non
         if url.endswith("/api/v1/targets?state=active"):
             return 200, json.dumps({"data": {"activeTargets": targets}})
         if url.endswith("/api/datasources"):
-            return 200, json.dumps(
-                [{"uid": u} for u in ("novaload-prometheus", "novaload-influxdb", "novaload-loki")]
-            )
+            return 200, json.dumps([{"uid": u} for u in DATASOURCE_UIDS])
         return 200, "ok"
 
     runner = FakeRunner(v2=True)
@@ -425,3 +427,15 @@ def test_log_forwarder_counts_what_a_dead_loki_did_not_get(tmp_path: Path) -> No
         f"monitoring: 2 k6 log line(s) not sent to Loki at {dead}/loki/api/v1/push "
         "(1 failed push(es), last: Connection refused); k6.log has them all"
     )
+
+
+def test_a_stack_is_not_started_only_when_no_service_answers() -> None:
+    from novaload.monitoring.stack import ServiceStatus, not_started
+
+    down = [ServiceStatus(n, f"http://127.0.0.1:1/{n}", False, "not reachable (refused)") for n in ("a", "b")]
+    assert not_started(down) == (
+        "the monitoring stack is not started (none of a, b answers): start it with `novaload monitor up`"
+    )
+    assert not_started([*down[:1], ServiceStatus("b", "u", True, "ready")]) is None
+    assert not_started([*down[:1], ServiceStatus("b", "u", False, "not ready (HTTP 503: starting)")]) is None
+    assert not_started([]) is None

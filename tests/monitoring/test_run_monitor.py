@@ -237,6 +237,8 @@ def test_forwarded_logs_have_the_shape_of_k6s_own_loki_push(
                 "run",
                 "--quiet",
                 "--no-usage-report",
+                "--address",  # k6's REST API on a free port: 6565 may be another test's
+                "127.0.0.1:0",
                 "--log-output",
                 f"loki={own.url}/loki/api/v1/push,label.testid=shape",
                 str(script),
@@ -254,7 +256,7 @@ def test_forwarded_logs_have_the_shape_of_k6s_own_loki_push(
     before = len(loki.pushes)
     with forward_k6_logs(loki.url, "shape", log) as forwarder, log.open("w", encoding="utf-8") as out:
         done = subprocess.run(
-            [k6_bin, "run", "--quiet", "--no-usage-report", str(script)],
+            [k6_bin, "run", "--quiet", "--no-usage-report", "--address", "127.0.0.1:0", str(script)],
             stdout=out,
             stderr=subprocess.STDOUT,
             timeout=60,

@@ -1,9 +1,10 @@
-"""The CI pipelines shipped in the repository: the GitHub workflow passes
-actionlint, the GitLab file and the Jenkinsfile have the required structure,
-and every `make` target they call exists."""
+"""The CI pipelines shipped in the repository: the GitHub workflows pass GitHub's
+workflow schema and actionlint, the GitLab file and the Jenkinsfile have the required
+structure, and every `make` target they call exists."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -157,3 +158,66 @@ def test_check_workflow_runs_make_check_on_push_and_pull_request():
     assert "\nmake check" in ci_run
     makefile = (REPO / "Makefile").read_text()
     assert "check: lint" in makefile and "mypy" in makefile and "ruff format --check" in makefile
+
+
+def check_jsonschema() -> str | None:
+    """The `check-jsonschema` of the test extra (GitHub's workflow schema is vendored in it)."""
+    here = Path(sys.executable).parent / "check-jsonschema"
+    return str(here) if here.exists() else shutil.which("check-jsonschema")
+
+
+def _schema_check(*paths: Path) -> subprocess.CompletedProcess[str]:
+    exe = check_jsonschema()
+    require_tool(exe is not None, "check-jsonschema not installed (pip install check-jsonschema)")
+    assert exe is not None
+    return subprocess.run(
+        [exe, "--builtin-schema", "vendor.github-workflows", *map(str, paths)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+
+
+def test_every_workflow_validates_against_githubs_workflow_schema():
+    workflows = sorted((REPO / ".github" / "workflows").glob("*.yml"))
+    assert {w.name for w in workflows} >= {"check.yml", "load-test.yml"}
+    proc = _schema_check(*workflows)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    makefile = (REPO / "Makefile").read_text()  # `make check` runs it: check <- lint <- check-workflows
+    assert "lint: install check-workflows" in makefile and "vendor.github-workflows" in makefile
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        "      - uses: actions/checkout@v5\n        with: 3\n",
+        "      - run: make\n        timeout-minutes: soon\n",
+    ],
+    ids=["with-not-a-mapping", "timeout-not-a-number"],
+)
+def test_the_schema_check_is_real_and_catches_mistakes(tmp_path: Path, step: str):
+    """Guards the guard, with mistakes actionlint's expression checks are not about."""
+    bad = tmp_path / "bad.yml"
+    bad.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n" + step)
+    proc = _schema_check(bad)
+    assert proc.returncode == 1 and "Schema validation errors" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_check_workflow_brings_up_kind_and_loads_novaloads_image_into_it():
+    """On a hosted runner the Kubernetes tests get a real cluster (kind) and load the runner
+    image the cluster's way; `.ci/run` uses that cluster instead of starting k8s-local."""
+    doc = yaml.safe_load(CHECK_WORKFLOW.read_text())
+    job = doc["jobs"]["check"]
+    steps = job["steps"]
+    kind = next(i for i, s in enumerate(steps) if s.get("uses", "").startswith("helm/kind-action@"))
+    ci = next(i for i, s in enumerate(steps) if ".ci/run" in s.get("run", ""))
+    assert kind < ci
+    assert steps[ci]["env"]["NOVALOAD_TEST_K8S_LOAD_IMAGE"].startswith("kind load docker-image")
+    assert "KUBECONFIG" in job["env"]
+    for name in ("KUBECONFIG", "NOVALOAD_TEST_K8S_LOAD_IMAGE"):  # through sudo
+        assert name in steps[ci]["run"].split("--preserve-env=")[1].split()[0].split(",")
+    ci_run = (REPO / ".ci" / "run").read_text()
+    assert 'if [ -n "${KUBECONFIG:-}" ] && [ -f "$KUBECONFIG" ]; then' in ci_run
+    assert 'NOVALOAD_TEST_K8S_LOAD_IMAGE="$k8s_tools/load-image.sh"' in ci_run  # k8s-local, here

@@ -13,9 +13,10 @@ import subprocess
 import tempfile
 import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np  # already installed with pandas
 from support import require_tool  # noqa: F401  (re-exported for the browser tests)
@@ -165,3 +166,60 @@ def decode_png(path: Path) -> Image:
 def hex_rgb(color: str) -> tuple[int, int, int]:
     h = color.lstrip("#")
     return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
+
+
+
+# Measures, in the rendered page, what a reader would see as broken layout: the page wider
+# than the window, an element whose content is wider than its box (cut off or scrolling),
+# and a word (a run of letters, digits and underscores) drawn on two lines. Evaluated in
+# the page by the test only: the report itself carries no JavaScript.
+LAYOUT_PROBE = r"""
+() => {
+  const out = {inner: innerWidth, scroll: document.documentElement.scrollWidth, wide: [], broken: []};
+  const name = (el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
+    (typeof el.className === 'string' && el.className.trim() ? '.' + el.className.trim().replace(/\s+/g, '.') : '');
+  for (const el of document.body.querySelectorAll('*')) {
+    if (el.closest('svg') && el.tagName.toLowerCase() !== 'svg') continue;
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 && r.height === 0) continue;
+    if (r.right > innerWidth + 0.5) out.wide.push(name(el) + ' right=' + Math.round(r.right));
+    else if (el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).display !== 'inline')
+      out.wide.push(name(el) + ' scrollWidth=' + el.scrollWidth + ' clientWidth=' + el.clientWidth);
+  }
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (node.parentElement.closest('svg')) continue;
+    for (const m of node.data.matchAll(/\w{2,}/g)) {
+      const range = document.createRange();
+      range.setStart(node, m.index);
+      range.setEnd(node, m.index + m[0].length);
+      const tops = new Set([...range.getClientRects()].filter((q) => q.width > 0).map((q) => Math.round(q.top)));
+      if (tops.size > 1) out.broken.push(m[0]);
+    }
+  }
+  return out;
+}
+"""
+
+
+def layout_at_widths(binary: str, url: str, widths: Sequence[int], shots: Path | None = None,
+                     height: int = 900) -> dict[int, dict[str, Any]]:
+    """:data:`LAYOUT_PROBE`'s findings for ``url`` at each viewport width (Playwright sets
+    the viewport: a headless window is never narrower than 500 px), and with ``shots`` a
+    full-page screenshot ``<width>.png`` there."""
+    from playwright.sync_api import sync_playwright
+
+    out: dict[int, dict[str, Any]] = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=binary, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            for width in widths:
+                page = browser.new_page(viewport={"width": width, "height": height})
+                page.goto(url)
+                out[width] = page.evaluate(LAYOUT_PROBE)
+                if shots is not None:
+                    page.screenshot(path=str(shots / f"{width}.png"), full_page=True)
+                page.close()
+        finally:
+            browser.close()
+    return out

@@ -142,13 +142,22 @@ def build_results(
     edges = np.array(BUCKETS_MS)
     idx = np.searchsorted(edges, dur, side="left")
     histogram = pd.DataFrame({"le_ms": edges, "requests": np.bincount(idx, minlength=len(edges))[: len(edges)]})
+    names = req["name"].to_numpy(dtype=object)
+    ep_hist = pd.concat([pd.DataFrame({"name": nm, "le_ms": edges,
+                                       "requests": np.bincount(idx[names == nm], minlength=len(edges))[: len(edges)]})
+                         for nm in sorted(set(names))], ignore_index=True)
+    lat = req.groupby(["w", "name"])["duration"]
+    ep_lat = pd.DataFrame({"requests": lat.size(), **{f"p{p}": lat.agg(lambda v, p=p: _pct(v.to_numpy(), p))
+                                                     for p in (50, 95, 99)}}).reset_index()
+    ep_lat = ep_lat.assign(t=ep_lat["w"] * window_s)[["t", "name", "requests", "p50", "p95", "p99"]]
     return RunResults(
         metrics=metrics, thresholds=list(thresholds or []), duration_s=duration_s,
         duration_source=duration_source,  # type: ignore[arg-type]
         started_at=T0, ended_at=T0 + timedelta(seconds=duration_s), sources=[Path("results.json")],
         lines=n * 12, points=n * 11, input_bytes=n * 3000, endpoints=endpoints, statuses=statuses,
         errors=errors, failing_urls=failing_urls, scenarios=scenarios, groups=groups, checks=checks,
-        timeseries=ts, window_s=window_s, histogram=histogram)
+        timeseries=ts, window_s=window_s, histogram=histogram, endpoint_histograms=ep_hist,
+        endpoint_latency=ep_lat)
 
 
 def threshold(metric: str, expression: str, observed: float | None, ok: bool | None) -> ThresholdResult:

@@ -41,7 +41,8 @@ def shots(chromium: str, report_dir: Path, tmp_path_factory: pytest.TempPathFact
     out = {}
     for label, csp in (("jenkins-csp", JENKINS_CSP), ("no-csp", None)):
         with serve(report_dir, csp) as base:
-            out[label] = decode_png(screenshot(chromium, f"{base}/report.html", shots_dir / f"{label}.png"))
+            out[label] = decode_png(screenshot(chromium, f"{base}/report.html", shots_dir / f"{label}.png",
+                                                  size=(1400, 9000)))
     return out
 
 

@@ -99,10 +99,16 @@ def test_junit_matches_ingested_thresholds_and_checks(k6_run, reports) -> None:
     assert by_status == {"failed": 1, "no data": 1}
     failing_checks = int((results.checks["fails"] > 0).sum())
     assert failing_checks == 1
-    assert int(suite.get("failures")) == by_status["failed"] + failing_checks
+    # As k6's jUnit(): thresholds are what fails; a failed check is counted in
+    # <system-out> and fails the suite only through a `checks` threshold (none here).
+    assert int(suite.get("failures")) == by_status["failed"]
     assert int(suite.get("skipped")) == by_status["no data"]
-    names = {c.get("name") for c in suite.iter("testcase")}
-    assert {"rate<0.01", "p(95)<5000", "p(95)<100", "ok is 200", EVIL_CHECK} <= names
+    cases = {c.get("name"): c for c in suite.iter("testcase")}
+    assert {"rate<0.01", "p(95)<5000", "p(95)<100", "ok is 200", EVIL_CHECK} <= set(cases)
+    failed_check = next(n for n in ("ok is 200", EVIL_CHECK)
+                        if results.checks.loc[results.checks["check"] == n, "fails"].sum() > 0)
+    assert cases[failed_check].find("failure") is None
+    assert "fail" in (cases[failed_check].findtext("system-out") or "")
 
 
 def test_markdown_shows_ingested_figures(k6_run, reports) -> None:

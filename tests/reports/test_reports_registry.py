@@ -17,7 +17,7 @@ from novaload.reports.base import comparison_sections
 from novaload.results.model import RunResults
 
 EXPECTED = {"html": "report.html", "markdown": "report.md", "endpoints": "endpoints.csv",
-            "timeseries": "timeseries.csv", "junit": "junit.xml"}
+            "timeseries": "timeseries.csv", "protocols": "protocols.csv", "junit": "junit.xml"}
 
 
 def test_registry_names_and_files() -> None:
@@ -85,7 +85,8 @@ def test_html_is_self_contained(sample_results: RunResults) -> None:
     assert "<script" not in out.lower()
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", out, re.I)
     assert "@import" not in out and "url(" not in out
-    assert out.count("<svg") == 6  # verdict badge, 4 time series, histogram
+    # verdict badge, 4 time series, histogram, and each endpoint's histogram and percentiles
+    assert out.count("<svg") == 6 + 2 * len(sample_results.endpoints)
 
 
 def test_extra_sections_render_only_when_present(sample_results: RunResults) -> None:
@@ -135,7 +136,7 @@ def test_markdown_includes_extra_section_markdown(sample_results: RunResults) ->
     from novaload.reports import render_markdown
 
     md = render_markdown(sample_results, context(analyses=[ExtraSection.from_text("Soak analysis", "a|b`c")]))
-    assert "### Soak analysis" in md and "```text\na|b`c\n```" in md
+    assert "<summary><b>Soak analysis</b></summary>" in md and "```text\na|b`c\n```" in md
 
 
 def test_partial_last_window_is_left_out_of_charts_only(sample_results: RunResults) -> None:

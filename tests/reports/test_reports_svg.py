@@ -98,3 +98,23 @@ def test_svg_text_is_escaped() -> None:
     assert "<script>" not in out and "&lt;script&gt;" in out
     root = ET.fromstring(out)  # still well-formed XML
     assert root.find("s:title", NS).text == evil  # type: ignore[union-attr]
+
+
+def test_legend_moves_under_a_long_title_instead_of_over_it() -> None:
+    frame = svg.Frame(width=560, height=200)
+    series = [svg.Series(p, "#000000", [0, 1], [1.0, 2.0]) for p in ("p50", "p95", "p99")]
+    short = ET.fromstring(svg.line_chart("short", series, y_label="y", frame=frame))
+    long = ET.fromstring(svg.line_chart("a_long_endpoint_name: percentiles per window", series, y_label="y",
+                                        frame=frame))
+    assert short.get("height") == "200" and long.get("height") == str(200 + svg.LEGEND_ROW_PX)
+
+
+def test_shared_y_max_sets_the_axis_top_and_never_cuts_a_value() -> None:
+    def top(chart: str) -> str:
+        return [t.text for t in ET.fromstring(chart).iterfind(".//s:text", NS) if t.get("text-anchor") == "end"][-1]
+
+    series = [svg.Series("s", "#000000", [0, 1], [1.0, 2.0])]
+    assert top(svg.line_chart("t", series, y_label="y", y_max=50.0)) == "50"
+    assert top(svg.line_chart("t", series, y_label="y", y_max=1.0)) == "2"  # the data wins
+    assert top(svg.bar_chart("h", ["a", "b"], [1.0, 2.0], color="#000000", y_label="n", x_label="x",
+                             y_max=40.0)) == "40"

@@ -1,14 +1,16 @@
 """Seeded mutation fuzzing of the C scanner (``_k6fast``) against the DuckDB scan.
 
-Two checks per mutated input (real k6 lines from ``data/k6_seed.jsonl``, mutated):
+Two checks per mutated input (real k6 lines from ``data/k6_seed.jsonl`` and, traced with
+``run --traces``'s module and vu/iter metadata, ``data/k6_seed_traced.jsonl``, mutated):
 
 * memory: the bytes are fed to a fresh Scanner from a buffer that ends exactly at an
   inaccessible page (an over-read faults at once, even without a sanitizer), then
   again in random chunks as ``fastscan`` feeds files, and its results are read back;
 * figures: batches of inputs are written as files and scanned by both engines
   (``run_scan(engine="fast")`` and ``engine="duckdb"``); per file, the invalid-line
-  count, the line count, the Metric rows and every Point group (count, sum, min, max,
-  non-zero count, first/last time, all values) must agree.
+  count, the line count, the Metric rows, every Point group (count, sum, min, max,
+  non-zero count, first/last time, all values) and the exemplars kept (trace ids read
+  from the metadata) must agree.
 
 Used by ``test_fastscan_fuzz.py`` (a few thousand inputs in the normal suite) and as a
 script for long runs, also with a sanitizer build (``benchmarks/fuzz/run_asan_fuzz.sh``):
@@ -35,6 +37,8 @@ import numpy as np
 import pandas as pd
 
 SEED_FILE = Path(__file__).resolve().parent / "data" / "k6_seed.jsonl"
+TRACED_SEED_FILE = SEED_FILE.with_name("k6_seed_traced.jsonl")
+EXEMPLAR_METRICS = b"http_req_duration"
 TIMESERIES = b"http_reqs\nhttp_req_failed\nhttp_req_duration\nvus\niterations\ndata_sent\ndata_received"
 SKIP = b"http_reqs\nhttp_req_failed\nchecks\ndata_sent\ndata_received\niterations\nvus\nvus_max"
 
@@ -99,8 +103,9 @@ TIMES = [
 ]
 
 
-def seed_lines(path: Path = SEED_FILE) -> list[bytes]:
-    return path.read_bytes().split(b"\n")[:-1]
+def seed_lines(path: Path = SEED_FILE, traced: Path | None = TRACED_SEED_FILE) -> list[bytes]:
+    lines = path.read_bytes().split(b"\n")[:-1]
+    return lines + (traced.read_bytes().split(b"\n")[:-1] if traced is not None else [])
 
 
 def load_module(so_path: str | None):
@@ -118,11 +123,32 @@ def load_module(so_path: str | None):
 # --------------------------------------------------------------------------- mutation
 
 
+# Metadata objects a line's own is replaced by (op 13): where the trace id is and is not.
+METADATA = [
+    b'{"trace_id":"0af7651916cd43dd8448eb211c80319c"}',
+    b'{"vu":"1","iter":"0","trace_id":"abc"}',
+    b'{"trace\\u005fid":"escaped-key"}',
+    b'{"trace_id":"a\\u0062c"}',
+    b'{"trace_id":"a\\"b"}',
+    b'{"trace_id":5}',
+    b'{"trace_id":null}',
+    b'{"trace_id":""}',
+    b'{"trace_id":"first","trace_id":"second"}',
+    b'{"x":{"trace_id":"nested"}}',
+    b'{"x":{"a":[1,{"b":"}"}]},"trace_id":"after"}',
+    b'{ "trace_id" : "spaced" }',
+    b'{"trace_id":"' + b"f" * 64 + b'"}',
+    b'{"trace_id":"' + b"f" * 65 + b'"}',
+    b'{"trace_id":"ab cd"}',
+    b'{"x":"\\"trace_id\\":\\"fake"}',
+    b"{}",
+]
+
 # Mutations on which both engines are meant to agree line by line today. The others
 # (byte flips, inserted bytes, ...) also reach JSON that Python's json module and
 # DuckDB's reader judge differently (trailing \f, control characters in strings,
 # extra data): those are checked for memory safety, and their mismatches are reported.
-AGREED_OPS = (4, 5, 7, 8)
+AGREED_OPS = (4, 5, 7, 8, 13)
 AGREED_TIMES = [
     t
     for t in TIMES
@@ -141,7 +167,7 @@ AGREED_TIMES = [
 
 def _mutate_line(rng: random.Random, line: bytes, ops=None) -> bytes:
     b = bytearray(line)
-    op = rng.choice(ops) if ops else rng.randrange(13)
+    op = rng.choice(ops) if ops else rng.randrange(14)
     pos = rng.randrange(len(b) + 1)
     if op == 0 and b:  # flip bits
         i = rng.randrange(len(b))
@@ -215,6 +241,13 @@ def _mutate_line(rng: random.Random, line: bytes, ops=None) -> bytes:
                         b"{",
                     )
                 )
+    elif op == 13:  # the metadata (added where there is none) replaced
+        i = b.find(b',"metadata":')
+        end = b.rfind(b"}}")
+        if i >= 0 and end > i:
+            b[i + 12 : end] = rng.choice(METADATA)
+        elif b.endswith(b"}}}"):
+            b[len(b) - 2 : len(b) - 2] = b',"metadata":' + rng.choice(METADATA)
     return bytes(b)
 
 
@@ -288,7 +321,7 @@ def exercise(mod, data: bytes, rng: random.Random, guard: GuardedBuffer) -> int:
     Returns the number of points kept."""
     results = []
     for how in ("end", "start", "chunks"):
-        sc = mod.Scanner(0, 1_000_000, TIMESERIES, SKIP)
+        sc = mod.Scanner(0, 1_000_000, TIMESERIES, SKIP, EXEMPLAR_METRICS, 5, 3)
         slow: list[bytes] = []
         if how == "chunks":
             pos = 0
@@ -312,16 +345,17 @@ def exercise(mod, data: bytes, rng: random.Random, guard: GuardedBuffer) -> int:
             used, slow = sc.feed(view, True)
             assert used == len(data), (used, len(data))
             view.release()
-        keys, groups = sc.keys(), sc.groups()
+        keys, groups, kept = sc.keys(), sc.groups(), sorted(sc.exemplars())
         ng = len(groups["key"]) // 4
         remap = np.arange(ng, dtype=np.int64).tobytes()
         vals, offs = mod.scatter([sc], [remap], ng, b"\x01" * ng)
         sc.release()
-        results.append((keys, groups, bytes(vals), offs, slow))
+        results.append((keys, groups, bytes(vals), offs, slow, kept))
     first = results[0]
     for other in results[1:]:
         assert other[0] == first[0] and other[1] == first[1], "feeding order changed results"
         assert other[2] == first[2] and other[4] == first[4], "feeding order changed values"
+        assert other[5] == first[5], "feeding order changed the exemplars"
     return len(first[2]) // 8
 
 
@@ -340,7 +374,11 @@ def _canon_tags(tg) -> str:
 def _summaries(res, nsrc: int) -> list[dict]:
     """Per source: what the figures are made of, independent of group order/splitting."""
     g = res.groups
-    out = [{"bad": 0, "lines": 0, "meta": Counter(), "points": {}} for _ in range(nsrc)]
+    out = [{"bad": 0, "lines": 0, "meta": Counter(), "points": {}, "exemplars": set()} for _ in range(nsrc)]
+    for e in res.exemplars.itertuples(index=False):
+        out[int(e.src)]["exemplars"].add(
+            (e.metric, _canon_tags(e.tg), int(e.kind), float(e.value), int(e.us), e.trace_id)
+        )
     vals, offs = res.values, res.offsets
     for row in g.itertuples(index=False):
         s = out[int(row.src)]
@@ -407,6 +445,9 @@ def compare(fast: dict, ref: dict) -> str | None:
         a, b = np.sort(np.asarray(p["vals"], float)), np.sort(np.asarray(q["vals"], float))
         if len(a) != len(b) or not np.array_equal(a, b, equal_nan=True):
             return f"{key} values: fast {a[:5]} duckdb {b[:5]}"
+    if fast["exemplars"] != ref["exemplars"]:
+        a, b = fast["exemplars"], ref["exemplars"]
+        return f"exemplars: only fast {sorted(a - b)[:3]} only duckdb {sorted(b - a)[:3]}"
     return None
 
 

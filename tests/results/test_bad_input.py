@@ -46,6 +46,42 @@ def test_truncated_last_line_in_gzip_warns(tmp_path):
     assert any("truncated" in w for w in res.warnings)
 
 
+def _cut_gzip(lines: list[str]) -> bytes:
+    """A gzip stream as k6 leaves it when it stops mid-write: flushed blocks, no trailer."""
+    import zlib
+
+    comp = zlib.compressobj(6, zlib.DEFLATED, 31)
+    data = comp.compress("\n".join(lines).encode()) + comp.flush(zlib.Z_SYNC_FLUSH)
+    return data[:-2]  # inside the last block: its partial line is lost with the trailer
+
+
+def test_a_gzip_stream_cut_short_warns_and_keeps_the_lines_before_it(tmp_path):
+    """A Kubernetes runner whose pod died mid-stream leaves such a file in the run folder;
+    ``novaload report`` reads it as it reads a plain file's truncated tail."""
+    gz = tmp_path / "k.json.gz"
+    gz.write_bytes(_cut_gzip(_lines() + ['{"metric":"http_reqs","ty']))
+    res = ingest([gz])
+    assert res.value("http_reqs", "count") == 5
+    assert any("k.json.gz: compressed stream ends before its end-of-stream marker" in w for w in res.warnings)
+
+
+@pytest.mark.parametrize("where", [0.0, 0.5], ids=["in-its-first-lines", "further-on"])
+def test_a_damaged_gzip_stream_is_a_one_line_error(tmp_path, where):
+    """Unlike a stream cut short, bytes in the middle are wrong: an InputError naming the
+    file (a zlib.error escaped from the first lines' read before)."""
+    import random
+
+    rng = random.Random(7)  # lines that do not compress to nothing: the damage lands deep
+    lines = [METRIC] + [(POINT % (i % 10)).replace('"a"', f'"{rng.random()}"') for i in range(30_000)]
+    data = bytearray(gzip.compress("\n".join(lines).encode()))
+    at = int(len(data) * where) + 40
+    data[at : at + 20] = b"\xff" * 20
+    gz = tmp_path / "k.json.gz"
+    gz.write_bytes(bytes(data))
+    with pytest.raises(InputError, match=r"k\.json\.gz(:\d+)?: (cannot read gzip data|not valid k6 JSON)"):
+        ingest([gz])
+
+
 @pytest.mark.parametrize(
     "garbage",
     ["not json", '{"a": 1}', POINT % 1 + " trailing"],
@@ -142,3 +178,26 @@ def test_only_empty_segments_is_an_error(tmp_path):
         f.write_text("")
     with pytest.raises(InputError, match="a.json: results file is empty"):
         ingest(files)
+
+
+def test_recognising_a_results_file_reads_its_head_not_the_whole_file(tmp_path) -> None:
+    # Every ingest sniffs each source first: reading a whole multi-gigabyte file for its
+    # first megabyte held the file in memory once more (peak RSS = file size) and read it twice.
+    import tracemalloc
+
+    from novaload.results.sources import HEAD_BYTES, sniff
+
+    path = tmp_path / "big.json"
+    block = ("\n".join(POINT % (i % 10) for i in range(1000)) + "\n").encode()
+    with path.open("wb") as fh:
+        fh.write((METRIC + "\n").encode())
+        for _ in range(48 * HEAD_BYTES // len(block)):
+            fh.write(block)
+    tracemalloc.start()
+    try:
+        source = sniff(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert source.format == "json" and source.first_us is not None
+    assert peak < 4 * HEAD_BYTES, f"sniff allocated {peak:,} bytes for a {path.stat().st_size:,}-byte file"

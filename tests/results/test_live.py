@@ -100,6 +100,35 @@ def test_following_a_growing_output_gives_the_file_figures(k6_runs, tmp_path, ki
     _assert_same(got, expected)
 
 
+@pytest.mark.parametrize("kind", ["gzip", "gzip-pipe"])
+def test_a_gzip_stream_cut_short_gives_the_figures_of_its_file(k6_runs, tmp_path, kind):
+    """What a Kubernetes runner that died mid-stream sent: the live scan reads the lines
+    before the cut, as ``novaload report`` on the file does, and warns the same way."""
+    run = k6_runs("mixed.js")
+    data = run.json.read_bytes()
+    comp = zlib.compressobj(6, zlib.DEFLATED, 31)
+    stream = b"".join(comp.compress(p) + comp.flush(zlib.Z_SYNC_FLUSH) for p in _pieces(data, 3))
+    cut = stream[: len(stream) * 2 // 3]
+    kept = tmp_path / "kept.json.gz"
+    kept.write_bytes(cut)
+    expected = ingest([kept])
+    target = tmp_path / "k6-results.json.gz"
+    if kind == "gzip-pipe":
+        os.mkfifo(target)
+    live = LiveScan([target], poll_s=0.005).start()
+    _write_slowly(target, _pieces(cut, 4), pipe=kind == "gzip-pipe").join(60)
+    got = ingest([target], live=live.finish(timeout=30))
+    assert 0 < got.value("http_reqs", "count") < ingest([run.json]).value("http_reqs", "count")
+    assert summary_document(got)["metrics"] == summary_document(expected)["metrics"]
+    for frame in FRAMES:
+        pd.testing.assert_frame_equal(getattr(got, frame), getattr(expected, frame), check_exact=True)
+    # --raw none kept no file to look into again: the cut counts as one skipped line
+    said = (
+        "skipped 1 invalid line" if kind == "gzip-pipe" else "compressed stream ends before its end-of-stream"
+    )
+    assert any(said in w for w in got.warnings), got.warnings
+
+
 @pytest.mark.parametrize("kind", ["file", "pipe"])
 def test_the_scan_thread_lets_k6_go_first_while_following(tmp_path, kind):
     """SCHED_BATCH while k6 runs: waking up, the scan does not preempt k6's threads (and

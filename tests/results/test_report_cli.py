@@ -13,7 +13,15 @@ import pytest
 
 pytestmark = pytest.mark.k6
 
-FILES = ("summary.json", "report.html", "report.md", "endpoints.csv", "timeseries.csv", "junit.xml")
+FILES = (
+    "summary.json",
+    "report.html",
+    "report.md",
+    "endpoints.csv",
+    "timeseries.csv",
+    "protocols.csv",
+    "junit.xml",
+)
 
 
 def report(*args: str) -> subprocess.CompletedProcess[str]:

@@ -16,9 +16,10 @@ from novaload.runners.segments import segment_args
 
 
 class _Results:
-    def __init__(self, failed: bool) -> None:
+    def __init__(self, failed: bool, incomplete: tuple[str, ...] = ()) -> None:
         self.thresholds_failed = failed
         self.load_generator = None
+        self.incomplete = list(incomplete)
 
 
 @pytest.mark.parametrize(
@@ -35,6 +36,14 @@ class _Results:
 )
 def test_exit_code_for(k6_exit, failed, regressed, expected):
     assert exit_code_for(k6_exit, _Results(failed), regressed=regressed) == expected
+
+
+@pytest.mark.parametrize(("k6_exit", "failed", "expected"), [(0, False, 4), (0, True, 4), (99, True, 99)])
+def test_results_that_did_not_all_arrive_are_never_judged_passed(k6_exit, failed, expected):
+    """k6 said 0 on all of it: figures from part of it are no verdict (exit 4); k6's own
+    failure still passes through."""
+    lost = ("runner 2/2: its results did not all arrive: ...",)
+    assert exit_code_for(k6_exit, _Results(failed, lost), regressed=True) == expected
 
 
 def test_redactor_masks_every_occurrence_longest_first():

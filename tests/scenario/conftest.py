@@ -142,7 +142,7 @@ def run_scenario(
         prof = profile if isinstance(profile, Profile) else sel.profile
         run_id = f"t-{request.node.name[:20]}-{os.getpid()}-{time.monotonic_ns() % 10**8}"
         run_id = "".join(c if c.isalnum() or c in "-_" else "-" for c in run_id)
-        script = render(scenario, sel.environment, prof, run_id=run_id).write(tmp_path / f"{name}.js")
+        script = render(scenario, sel.environment, prof).write(tmp_path / f"{name}.js")
         export, out = tmp_path / f"{name}-summary.json", tmp_path / f"{name}-results.json"
         proc = subprocess.Popen(
             _k6_command(k6_bin, script, target, export, out, run_id),

@@ -39,7 +39,7 @@ def test_renders_and_passes_k6_inspect(
     project: ProjectConfig, k6_bin: str, tmp_path: Path, name: str, environment: str
 ) -> None:
     sel = select(project, name, Overrides(environment=environment))
-    rendered = render(sel.scenario, sel.environment, sel.profile, run_id="inspect-1")
+    rendered = render(sel.scenario, sel.environment, sel.profile)
     script = rendered.write(tmp_path / f"{name}.js")
     # No secrets in the environment: the script must still load (refs resolve to "").
     proc = subprocess.run(

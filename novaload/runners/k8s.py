@@ -27,6 +27,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -256,21 +257,54 @@ class K8sRunner:
         return setup_once.switches_for(plan)
 
 
-def distinct_free_ports(count: int) -> list[int]:
-    """``count`` loopback ports free at the time of asking, all different: every socket stays
-    bound until all are found (asking one at a time may hand out the same port twice)."""
+def distinct_free_ports(count: int, taken: Collection[int] = ()) -> list[int]:
+    """``count`` loopback ports free at the time of asking, all different and none in
+    ``taken``: every socket stays bound until all are found (asking one at a time may hand
+    out the same port twice), so passing over ``taken`` ends after ``len(taken)`` extra asks."""
     import socket
 
     sockets = []
+    found: list[int] = []
     try:
-        for _ in range(count):
+        while len(found) < count:
             s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             sockets.append(s)
             s.bind(("127.0.0.1", 0))
-        return [int(s.getsockname()[1]) for s in sockets]
+            port = int(s.getsockname()[1])
+            if port not in taken:
+                found.append(port)
+        return found
     finally:
         for s in sockets:
             s.close()
+
+
+def declared_host_ports(cluster: Cluster) -> set[int]:
+    """The host ports that pods not yet ended claim. The scheduler refuses a pod asking for
+    one of them on the same node ("didn't have free ports"), and a port is claimed from the
+    moment its pod is bound, while the OS still calls it free until the pod's process
+    listens on it: another run's paused runners, say. Cluster-wide when allowed, else this
+    namespace's pods; nothing when pods cannot be listed (a clash is then reported)."""
+    from kubernetes.client.exceptions import ApiException
+
+    running = "status.phase!=Succeeded,status.phase!=Failed"
+    try:
+        pods = cluster.core.list_pod_for_all_namespaces(field_selector=running).items
+    except ApiException:
+        try:
+            pods = cluster.core.list_namespaced_pod(cluster.namespace, field_selector=running).items
+        except ApiException:
+            return set()
+    ports: set[int] = set()
+    for pod in pods:
+        spec = pod.spec
+        for container in [*(spec.init_containers or []), *(spec.containers or [])]:
+            for p in container.ports or []:
+                # With hostNetwork the API server sets hostPort to containerPort.
+                port = p.host_port or (p.container_port if spec.host_network else None)
+                if port:
+                    ports.add(int(port))
+    return ports
 
 
 def _is_loopback(url: str | None) -> bool:
@@ -341,11 +375,13 @@ class _Run:
         self.console.line(self.redactor(text))
 
     def _ports(self) -> list[objects.RunnerPorts]:
-        # With hostNetwork every runner shares the node's ports: pick free ones (the node is
-        # this machine on a local cluster; elsewhere a clash fails that pod, which is reported).
+        # With hostNetwork every runner shares the node's ports: pick ones free on this
+        # machine (the node, on a local cluster) that no other pod claims (a concurrent
+        # run's paused runners are not listening yet). Elsewhere a clash fails that pod,
+        # which is reported.
         if not self.options.host_network:
             return [objects.RunnerPorts()] * self.count
-        found = distinct_free_ports(2 * self.count)
+        found = distinct_free_ports(2 * self.count, declared_host_ports(self.cluster))
         return [objects.RunnerPorts(api=found[2 * i], collect=found[2 * i + 1]) for i in range(self.count)]
 
     # -- the whole run --

@@ -461,3 +461,68 @@ def test_k6_users_line_on_runner_jobs(tmp_path: Path, namespace: str) -> None:
         with (outcome.run_dir / f"k6-results-{i}of2.json").open() as f:
             assert {json.loads(x)["data"]["tags"].get("team") for x in f if '"type":"Point"' in x} == {"perf"}
     _assert_nothing_left(namespace)
+
+
+def test_host_network_ports_pass_over_the_ports_other_pods_claim(namespace: str) -> None:
+    """A pod on the node's network claims its ports once it is bound, before (and after) its
+    process listens on them: a port free for the OS may still be refused by the scheduler
+    ("didn't have free ports": a runner of a CI run met it). The ports a run picks are the
+    OS's free ones minus the claimed ones."""
+    from kubernetes import client
+
+    from novaload.runners.k8s import declared_host_ports, distinct_free_ports
+
+    core = client.CoreV1Api(cluster_for(namespace).api)
+    (port,) = distinct_free_ports(1)
+
+    def claim(name: str) -> None:
+        # An image the node never pulls: the pod is bound and claims the port, nothing listens.
+        core.create_namespaced_pod(
+            namespace,
+            {
+                "metadata": {"name": name, "labels": {"novaload.test": "claim"}},
+                "spec": {
+                    "hostNetwork": True,
+                    "automountServiceAccountToken": False,
+                    "terminationGracePeriodSeconds": 0,
+                    "containers": [
+                        {
+                            "name": "c",
+                            "image": "novaload/never-pulled:0",
+                            "imagePullPolicy": "Never",
+                            "ports": [{"containerPort": port}],
+                        }
+                    ],
+                },
+            },
+        )
+
+    def scheduled(name: str) -> client.V1PodCondition | None:
+        for cond in core.read_namespaced_pod(name, namespace).status.conditions or []:
+            if cond.type == "PodScheduled" and (cond.status == "True" or cond.reason == "Unschedulable"):
+                return cond
+        return None
+
+    def wait_scheduled(name: str) -> client.V1PodCondition:
+        deadline = time.monotonic() + 60
+        while (cond := scheduled(name)) is None:
+            assert time.monotonic() < deadline, f"{name} was never considered by the scheduler"
+            time.sleep(0.2)
+        return cond
+
+    claim("holder")
+    assert wait_scheduled("holder").status == "True"
+    claim("second")  # the clash a run's runner met
+    second = wait_scheduled("second")
+    assert second.reason == "Unschedulable" and "free ports" in (second.message or ""), second
+
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", port))  # free for the OS all along
+    assert port in declared_host_ports(cluster_for(namespace))
+
+    # Passing over claimed ports: with 600 of the OS's ports claimed, 200 asks meet some.
+    claimed = set(distinct_free_ports(600)) | {port}
+    picked = distinct_free_ports(200, claimed)
+    assert len(set(picked)) == 200 and not claimed & set(picked)

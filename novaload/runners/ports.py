@@ -6,10 +6,26 @@ import socket
 
 
 def free_port() -> int:
-    """A port the kernel just handed out on 127.0.0.1 (free at the time of asking)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A loopback port for a k6 about to start, kept from everyone else until k6 binds it.
+
+    k6 is handed a number and binds it itself, a moment later (a container's start, a
+    second for a paused instance). A port that is merely free when asked can be given by
+    the kernel to anyone else's ``bind(port 0)`` in that moment, and k6 then exits 106
+    (REST API could not start): seen in CI, a split Docker run beside other tests. So the
+    port is left in TIME_WAIT, the way ``ephemeral-port-reserve`` does it: an accepted
+    connection closed from the listening side. For about a minute the kernel hands it to
+    no ``bind(port 0)`` and to no plain ``bind``, but a listener that sets ``SO_REUSEADDR``
+    binds it at once, and Go's listeners (k6's) always do. Each call gives another port.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        address = listener.getsockname()
+        with socket.create_connection(address, timeout=5):
+            accepted, _ = listener.accept()
+            accepted.close()  # the accepting side closes first: its port goes to TIME_WAIT
+        return int(address[1])
 
 
 __all__ = ["free_port"]

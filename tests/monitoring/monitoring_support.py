@@ -7,7 +7,6 @@ import gzip
 import http.server
 import json
 import os
-import socket
 import subprocess
 import threading
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 from support import require_tool as require  # noqa: F401  (re-exported to the conftest)
 
 from novaload.monitoring import MonitoringSettings, k6_output_args
+from novaload.runners import ports
 
 REPO = Path(__file__).resolve().parents[2]
 MONITORING = REPO / "monitoring"
@@ -56,9 +56,9 @@ export function paced() {
 
 
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A loopback port nobody else is given until the server started on it binds it (Go's
+    servers here and Python's set SO_REUSEADDR; see novaload.runners.ports)."""
+    return ports.free_port()
 
 
 def http_get(url: str, timeout: float = 5.0) -> tuple[int, bytes]:

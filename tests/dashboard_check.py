@@ -14,12 +14,13 @@ import base64
 import gzip
 import json
 import re
-import socket
 import subprocess
 import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from novaload.runners.ports import free_port, reserve_port
 
 # A short constant-VUs load on the target (NOVALOAD_BASE_URL): long enough for several
 # snapshots at --dashboard-period 1s, paced so that it stays light.
@@ -62,18 +63,15 @@ def watch(proc: subprocess.Popen[str], url: str) -> Seen:
 
 
 def free_ports(count: int) -> int:
-    """A first port of ``count`` consecutive loopback ports that are free at the time of asking
-    (a split run's dashboards take port + i)."""
+    """A first port of ``count`` consecutive loopback ports, free and kept from other
+    processes until k6 binds them (a split run's dashboards take port + i)."""
     while True:
-        with socket.socket() as first:
-            first.bind(("127.0.0.1", 0))
-            port = first.getsockname()[1]
+        port = free_port()
         if port + count > 65536:
             continue
         try:
-            for offset in range(count):
-                with socket.socket() as probe:
-                    probe.bind(("127.0.0.1", port + offset))
+            for offset in range(1, count):
+                reserve_port(port + offset)
         except OSError:
             continue
         return port

@@ -17,9 +17,18 @@ def free_port() -> int:
     no ``bind(port 0)`` and to no plain ``bind``, but a listener that sets ``SO_REUSEADDR``
     binds it at once, and Go's listeners (k6's) always do. Each call gives another port.
     """
+    return reserve_port(0)
+
+
+def reserve_port(port: int) -> int:
+    """``port`` on loopback (0: any) kept as ``free_port`` keeps it; OSError if it is in use
+    or kept already (a plain bind() fails on a port in TIME_WAIT, SO_REUSEADDR would not)."""
+    if port:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.bind(("127.0.0.1", port))
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", 0))
+        listener.bind(("127.0.0.1", port))
         listener.listen(1)
         address = listener.getsockname()
         with socket.create_connection(address, timeout=5):
@@ -28,4 +37,4 @@ def free_port() -> int:
         return int(address[1])
 
 
-__all__ = ["free_port"]
+__all__ = ["free_port", "reserve_port"]

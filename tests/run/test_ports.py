@@ -13,7 +13,7 @@ import pytest
 from support import k6_path, require_tool
 
 from novaload.errors import ExitCode
-from novaload.runners.ports import free_port
+from novaload.runners.ports import free_port, reserve_port
 
 SCRIPT = "export default function () {}"
 
@@ -58,3 +58,14 @@ def test_k6_binds_the_port_it_is_given() -> None:
         taken.listen(1)
         # What the run in CI met: the port in use when k6 starts.
         assert _k6_with_address(f"127.0.0.1:{taken.getsockname()[1]}") == ExitCode.K6_API_NOT_STARTED
+
+
+def test_a_port_asked_for_by_number_is_kept_too_unless_taken_or_kept_already() -> None:
+    port = free_port()
+    with pytest.raises(OSError):
+        reserve_port(port)  # kept already: not handed out twice
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        with pytest.raises(OSError):
+            reserve_port(taken.getsockname()[1])

@@ -17,6 +17,8 @@ For ``novaload run`` (every runner) and ``novaload report``:
   ``test.abort()``) and nobody ran; a failed teardown() gives 107/101/108 unless a runner
   failed first; the runner that ran them was stopped through k6's REST API on Ctrl-C (so
   that teardown() still ran), and its 103 (or 0 after its iterations) is the 105 of a Ctrl-C.
+* Kubernetes runners stopped through k6's REST API for a Ctrl-C exit 103: the run exits
+  105, as ``k6 run`` does on Ctrl-C and as the local and Docker runners (a SIGINT) do.
 * A regression against ``--baseline`` exits 3.
 * k6 exiting 2 is k6 crashing (a Go runtime panic or fatal error outside k6's own
   recovery: k6 has no exit code 2 of its own, its usage errors exit 255): 8,
@@ -100,7 +102,11 @@ def crash_meaning(k6_exit: int) -> str:
 
 
 def k6_exit_code(
-    codes: Sequence[int], *, rejudged: bool = False, setup_teardown: SetupTeardown | None = None
+    codes: Sequence[int],
+    *,
+    rejudged: bool = False,
+    setup_teardown: SetupTeardown | None = None,
+    stopped_for_interrupt: bool = False,
 ) -> int:
     """One k6 exit code for N k6 instances (in the order they exited); a single instance's
     code passes through unchanged.
@@ -111,8 +117,12 @@ def k6_exit_code(
     thresholds again over the merged samples (the Kubernetes runner), so a 99, which only
     says that one instance's *slice* failed, becomes 0 here.
     ``setup_teardown``: how a split run's setup() and teardown() ran (see the module doc).
+    ``stopped_for_interrupt``: novaload stopped the instances through k6's REST API for a
+    Ctrl-C; their 103 ("stopped via the REST API") is then the 105 that ``k6 run`` gives it.
     """
     codes = list(codes)
+    if stopped_for_interrupt:
+        codes = [ExitCode.K6_EXTERNAL_ABORT if c == ExitCode.K6_STOPPED_VIA_API else c for c in codes]
     once = setup_teardown if setup_teardown is not None and setup_teardown.runner is not None else None
     if once is not None and once.failed == "setup":
         return setup_teardown_exit_code("setup", once.error)

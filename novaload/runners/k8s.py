@@ -359,6 +359,7 @@ class _Run:
         self.runners = [_Runner(i, self.count, f"{self.name}-{i + 1}", ports[i]) for i in range(self.count)]
         self.released = False
         self.stopping = False
+        self.stopped_for_interrupt = False  # through k6's REST API: each k6 then exits 103
         self.killed = False
         self.stage: str | None = None
         self.notes: list[str] = []
@@ -464,6 +465,7 @@ class _Run:
             log_file=log_path,
             interrupted=self.interrupts.count > 0,
             killed=self.killed,
+            stopped_for_interrupt=self.stopped_for_interrupt,
             instances=self.count,
             image=self.image,
             notes=self.notes,
@@ -623,6 +625,7 @@ class _Run:
         self.interrupts.handled = self.interrupts.count
         if self.interrupts.count == 1:
             self.console.line("interrupt: asking every runner to stop gracefully (Ctrl-C again to kill them)")
+            self.stopped_for_interrupt = True
             self._stop_all(for_interrupt=True)
         else:
             self.console.line("second interrupt: deleting the runner pods")

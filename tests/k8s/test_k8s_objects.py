@@ -45,6 +45,22 @@ def test_merged_exit_code(codes: list[int], all_results: bool, expected: int) ->
 
 
 @pytest.mark.parametrize(
+    ("codes", "for_interrupt", "expected"),
+    [
+        ([103, 103], True, 105),  # novaload stopped them for a Ctrl-C: k6 run's 105
+        ([99, 103], True, 105),
+        ([0, 103], True, 105),  # one had finished its iterations already
+        ([108, 103], True, 108),  # test.abort() came first: the cause stands
+        ([103, 103], False, 103),  # stopped through the REST API by someone else
+    ],
+)
+def test_runners_stopped_for_a_ctrl_c_exit_as_k6_run_does(
+    codes: list[int], for_interrupt: bool, expected: int
+) -> None:
+    assert k6_exit_code(codes, rejudged=True, stopped_for_interrupt=for_interrupt) == expected
+
+
+@pytest.mark.parametrize(
     ("script", "archive"),
     [
         ("import http from 'k6/http';\nexport default function () {}", False),

@@ -106,7 +106,7 @@ def k6_exit_code(
     *,
     rejudged: bool = False,
     setup_teardown: SetupTeardown | None = None,
-    stopped_for_interrupt: bool = False,
+    interrupted: bool = False,
 ) -> int:
     """One k6 exit code for N k6 instances (in the order they exited); a single instance's
     code passes through unchanged.
@@ -117,11 +117,12 @@ def k6_exit_code(
     thresholds again over the merged samples (the Kubernetes runner), so a 99, which only
     says that one instance's *slice* failed, becomes 0 here.
     ``setup_teardown``: how a split run's setup() and teardown() ran (see the module doc).
-    ``stopped_for_interrupt``: novaload stopped the instances through k6's REST API for a
-    Ctrl-C; their 103 ("stopped via the REST API") is then the 105 that ``k6 run`` gives it.
+    ``interrupted``: the run got a Ctrl-C (or SIGTERM). An instance novaload stopped for it
+    through k6's REST API (a Kubernetes runner, as k6-operator's stopper does) exits 103
+    ("stopped via the REST API"), which is then the 105 that ``k6 run`` gives a Ctrl-C.
     """
     codes = list(codes)
-    if stopped_for_interrupt:
+    if interrupted:
         codes = [ExitCode.K6_EXTERNAL_ABORT if c == ExitCode.K6_STOPPED_VIA_API else c for c in codes]
     once = setup_teardown if setup_teardown is not None and setup_teardown.runner is not None else None
     if once is not None and once.failed == "setup":

@@ -830,7 +830,7 @@ def _k6_exit(execution: K6Execution, results: RunResults | None = None) -> int:
         execution.exit_codes,
         rejudged=execution.thresholds_rejudged and complete,
         setup_teardown=execution.setup_teardown,
-        stopped_for_interrupt=execution.stopped_for_interrupt,
+        interrupted=execution.interrupted,
     )
 
 

@@ -152,9 +152,6 @@ class K6Execution:
     # (k6's logs go to stderr). Shown to the user of their own script as k6 shows it.
     stdout: str = ""
     setup_teardown: SetupTeardown | None = None  # a split run's; None with one instance
-    # novaload stopped the instances through k6's REST API for a Ctrl-C (Kubernetes runners,
-    # as k6-operator's stopper does): their 103 is the 105 of one k6 interrupted by Ctrl-C.
-    stopped_for_interrupt: bool = False
     image: str | None = None  # the k6 image the instances ran (docker, k8s): as given or the default
 
     @property

@@ -27,7 +27,6 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -62,6 +61,7 @@ from novaload.runners.k8s_cluster import (
     remove_leftovers,
 )
 from novaload.runners.k8s_stream import QUIET_S, ResultsStream, StreamState, copy_file
+from novaload.runners.ports import free_ports
 from novaload.runners.signals import signals_to
 
 LOG_NAME = K6_LOG
@@ -257,28 +257,6 @@ class K8sRunner:
         return setup_once.switches_for(plan)
 
 
-def distinct_free_ports(count: int, taken: Collection[int] = ()) -> list[int]:
-    """``count`` loopback ports free at the time of asking, all different and none in
-    ``taken``: every socket stays bound until all are found (asking one at a time may hand
-    out the same port twice), so passing over ``taken`` ends after ``len(taken)`` extra asks."""
-    import socket
-
-    sockets = []
-    found: list[int] = []
-    try:
-        while len(found) < count:
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sockets.append(s)
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
-            if port not in taken:
-                found.append(port)
-        return found
-    finally:
-        for s in sockets:
-            s.close()
-
-
 def declared_host_ports(cluster: Cluster) -> set[int]:
     """The host ports that pods not yet ended claim. The scheduler refuses a pod asking for
     one of them on the same node ("didn't have free ports"), and a port is claimed from the
@@ -359,7 +337,6 @@ class _Run:
         self.runners = [_Runner(i, self.count, f"{self.name}-{i + 1}", ports[i]) for i in range(self.count)]
         self.released = False
         self.stopping = False
-        self.stopped_for_interrupt = False  # through k6's REST API: each k6 then exits 103
         self.killed = False
         self.stage: str | None = None
         self.notes: list[str] = []
@@ -382,7 +359,7 @@ class _Run:
         # which is reported.
         if not self.options.host_network:
             return [objects.RunnerPorts()] * self.count
-        found = distinct_free_ports(2 * self.count, declared_host_ports(self.cluster))
+        found = free_ports(2 * self.count, taken=declared_host_ports(self.cluster))
         return [objects.RunnerPorts(api=found[2 * i], collect=found[2 * i + 1]) for i in range(self.count)]
 
     # -- the whole run --
@@ -465,7 +442,6 @@ class _Run:
             log_file=log_path,
             interrupted=self.interrupts.count > 0,
             killed=self.killed,
-            stopped_for_interrupt=self.stopped_for_interrupt,
             instances=self.count,
             image=self.image,
             notes=self.notes,
@@ -625,7 +601,6 @@ class _Run:
         self.interrupts.handled = self.interrupts.count
         if self.interrupts.count == 1:
             self.console.line("interrupt: asking every runner to stop gracefully (Ctrl-C again to kill them)")
-            self.stopped_for_interrupt = True
             self._stop_all(for_interrupt=True)
         else:
             self.console.line("second interrupt: deleting the runner pods")

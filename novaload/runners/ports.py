@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Collection
 
 
 def free_port() -> int:
@@ -18,6 +19,17 @@ def free_port() -> int:
     binds it at once, and Go's listeners (k6's) always do. Each call gives another port.
     """
     return reserve_port(0)
+
+
+def free_ports(count: int, *, taken: Collection[int] = ()) -> list[int]:
+    """``count`` ports as ``free_port`` gives them, none in ``taken``: all different, since
+    a kept port is handed out again to nobody, and done after ``len(taken)`` extra asks."""
+    found: list[int] = []
+    while len(found) < count:
+        port = free_port()
+        if port not in taken:
+            found.append(port)
+    return found
 
 
 def reserve_port(port: int) -> int:
@@ -37,4 +49,4 @@ def reserve_port(port: int) -> int:
         return int(address[1])
 
 
-__all__ = ["free_port", "reserve_port"]
+__all__ = ["free_port", "free_ports", "reserve_port"]

@@ -474,10 +474,11 @@ def test_host_network_ports_pass_over_the_ports_other_pods_claim(namespace: str)
     OS's free ones minus the claimed ones."""
     from kubernetes import client
 
-    from novaload.runners.k8s import declared_host_ports, distinct_free_ports
+    from novaload.runners.k8s import declared_host_ports
+    from novaload.runners.ports import free_ports
 
     core = client.CoreV1Api(cluster_for(namespace).api)
-    (port,) = distinct_free_ports(1)
+    (port,) = free_ports(1)
 
     def claim(name: str) -> None:
         # An image the node never pulls: the pod is bound and claims the port, nothing listens.
@@ -523,10 +524,19 @@ def test_host_network_ports_pass_over_the_ports_other_pods_claim(namespace: str)
     import socket
 
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as k6's Go listener does
         s.bind(("127.0.0.1", port))  # free for the OS all along
     assert port in declared_host_ports(cluster_for(namespace))
 
-    # Passing over claimed ports: with 600 of the OS's ports claimed, 200 asks meet some.
-    claimed = set(distinct_free_ports(600)) | {port}
-    picked = distinct_free_ports(200, claimed)
+    # Passing over claimed ports: with 600 ports the kernel may hand out again claimed
+    # (asked for and let go, as other pods' are), 200 asks meet some.
+    held = [socket.socket() for _ in range(600)]
+    try:
+        for h in held:
+            h.bind(("127.0.0.1", 0))
+        claimed = {h.getsockname()[1] for h in held} | {port}
+    finally:
+        for h in held:
+            h.close()
+    picked = free_ports(200, taken=claimed)
     assert len(set(picked)) == 200 and not claimed & set(picked)

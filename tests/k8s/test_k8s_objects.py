@@ -57,7 +57,7 @@ def test_merged_exit_code(codes: list[int], all_results: bool, expected: int) ->
 def test_runners_stopped_for_a_ctrl_c_exit_as_k6_run_does(
     codes: list[int], for_interrupt: bool, expected: int
 ) -> None:
-    assert k6_exit_code(codes, rejudged=True, stopped_for_interrupt=for_interrupt) == expected
+    assert k6_exit_code(codes, rejudged=True, interrupted=for_interrupt) == expected
 
 
 @pytest.mark.parametrize(
@@ -321,7 +321,7 @@ def test_the_reason_a_runner_pod_cannot_run_comes_from_its_status() -> None:
 
 
 def test_host_network_ports_of_one_run_are_all_different() -> None:
-    from novaload.runners.k8s import distinct_free_ports
+    from novaload.runners.ports import free_ports
 
-    ports = distinct_free_ports(64)
+    ports = free_ports(64)
     assert len(set(ports)) == 64
